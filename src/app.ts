@@ -1,0 +1,92 @@
+import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { methodNotAllowed } from 'hono/method-not-allowed';
+import { requestId } from 'hono/request-id';
+import { settings } from './config';
+import { ApiError, problemBody, type ProblemKind } from './errors';
+import type { HonoEnv } from './http/types';
+import { internalApps } from './routes/internal-apps';
+import { internalAuthorizations } from './routes/internal-authorizations';
+import { oauth2 } from './routes/oauth2';
+import { problems } from './routes/problems';
+import { subscriptionsRouter } from './routes/subscriptions';
+import { webhooksRouter } from './routes/webhooks';
+
+const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
+
+function renderProblem(c: Context<HonoEnv>, err: ApiError): Response {
+  const headers = new Headers(err.headers);
+  headers.set('content-type', PROBLEM_TYPE);
+  return c.body(JSON.stringify(problemBody(err, new URL(c.req.url).origin)), err.status, Object.fromEntries(headers));
+}
+
+const KIND_BY_STATUS: Record<number, ProblemKind> = {
+  400: 'invalid-request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not-found',
+  405: 'method-not-allowed',
+  409: 'conflict',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+  429: 'rate-limited',
+};
+
+/** Body limits by path: the ingest endpoint takes batches, everything else is small. */
+function bodyLimitFor(path: string, s: ReturnType<typeof settings>): number {
+  return path === '/internal/activity' ? s.maxIngestBodyBytes : s.maxBodyBytes;
+}
+
+export function createApp() {
+  const app = new Hono<HonoEnv>();
+
+  app.use(requestId({ headerName: 'x-request-id' }));
+  app.use(async (c, next) => {
+    c.set('settings', settings(c.env));
+    await next();
+  });
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) => {
+        const res = renderProblem(c, new ApiError('method-not-allowed', `${c.req.method} is not allowed here; use ${methods.join(', ')}`));
+        res.headers.set('allow', methods.join(', '));
+        return res;
+      },
+    }),
+  );
+  // Reject oversize bodies before anything reads them; a declared length is checked up front.
+  app.use(async (c, next) => {
+    const limit = bodyLimitFor(c.req.path, c.get('settings'));
+    const declared = Number(c.req.header('content-length') ?? '0');
+    if (declared > limit) throw new ApiError('payload-too-large', `request body must be at most ${limit} bytes`);
+    if (c.req.raw.body && !c.req.header('content-length')) {
+      const bytes = new Uint8Array(await c.req.raw.arrayBuffer());
+      if (bytes.byteLength > limit) throw new ApiError('payload-too-large', `request body must be at most ${limit} bytes`);
+      c.req.raw = new Request(c.req.raw, { body: bytes });
+    }
+    await next();
+  });
+
+  app.get('/', (c) =>
+    c.json({ service: 'account-activity-edge', docs: 'https://github.com/account-activity-edge (README)', status: 'ok' }),
+  );
+  app.route('/oauth2', oauth2);
+  app.route('/2/webhooks', webhooksRouter);
+  app.route('/2/account_activity', subscriptionsRouter);
+  app.route('/internal/apps', internalApps);
+  app.route('/internal/authorizations', internalAuthorizations);
+  app.route('/problems', problems);
+
+  app.notFound((c) => renderProblem(c, new ApiError('not-found', `no route for ${c.req.method} ${c.req.path}`)));
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return renderProblem(c, err);
+    if (err instanceof HTTPException && KIND_BY_STATUS[err.status]) {
+      return renderProblem(c, new ApiError(KIND_BY_STATUS[err.status], err.message || 'request rejected'));
+    }
+    // Anything else is a bug: log it with the request id, tell the client nothing internal.
+    console.error(`request ${c.get('requestId')} failed`, err);
+    return renderProblem(c, new ApiError('internal-error', `unexpected error; request id ${c.get('requestId')}`));
+  });
+  return app;
+}

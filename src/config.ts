@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+const hours = (h: number) => h * 3_600_000;
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).catch(fallback).default(fallback);
+const flag = z
+  .string()
+  .optional()
+  .transform((v) => v === 'true' || v === '1');
+
+/**
+ * Every tunable in one place, read from Worker vars with safe defaults. A malformed value falls back
+ * to the default rather than taking the service down.
+ */
+const settingsSchema = z.object({
+  ALLOW_INSECURE_WEBHOOKS: flag,
+  CRC_TIMEOUT_MS: int(10_000, 100),
+  CRC_REVALIDATE_AFTER_HOURS: int(24, 1),
+  CRC_INVALID_AFTER_HOURS: int(28, 1),
+  CRC_BATCH_PER_CRON: int(200, 1),
+});
+
+export interface Settings {
+  allowInsecureWebhooks: boolean;
+  crcTimeoutMs: number;
+  crcRevalidateAfterMs: number;
+  crcInvalidAfterMs: number;
+  crcBatchPerCron: number;
+  /** Body limits: ingest batches may be large, everything else is small. */
+  maxBodyBytes: number;
+  maxIngestBodyBytes: number;
+  /** Webhook URL length limit (X: 200 characters). */
+  maxWebhookUrlLength: number;
+}
+
+export function settings(env: Partial<Record<keyof z.input<typeof settingsSchema>, unknown>>): Settings {
+  const s = settingsSchema.parse({
+    ALLOW_INSECURE_WEBHOOKS: env.ALLOW_INSECURE_WEBHOOKS,
+    CRC_TIMEOUT_MS: env.CRC_TIMEOUT_MS,
+    CRC_REVALIDATE_AFTER_HOURS: env.CRC_REVALIDATE_AFTER_HOURS,
+    CRC_INVALID_AFTER_HOURS: env.CRC_INVALID_AFTER_HOURS,
+    CRC_BATCH_PER_CRON: env.CRC_BATCH_PER_CRON,
+  });
+  return {
+    allowInsecureWebhooks: s.ALLOW_INSECURE_WEBHOOKS,
+    crcTimeoutMs: s.CRC_TIMEOUT_MS,
+    crcRevalidateAfterMs: hours(s.CRC_REVALIDATE_AFTER_HOURS),
+    crcInvalidAfterMs: hours(s.CRC_INVALID_AFTER_HOURS),
+    crcBatchPerCron: s.CRC_BATCH_PER_CRON,
+    maxBodyBytes: 64 * 1024,
+    maxIngestBodyBytes: 1024 * 1024,
+    maxWebhookUrlLength: 200,
+  };
+}
+
+/** Sent on every outbound request so receivers can tell who is calling. */
+export const USER_AGENT = 'account-activity-edge/0.1 (+https://github.com/account-activity-edge)';

@@ -1,0 +1,98 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+/**
+ * The control plane. Times are epoch milliseconds. Nothing that decides who was entitled to what is
+ * ever deleted: authorizations, webhooks and subscriptions are ended (with a time and reason), so the
+ * audit can re-derive entitlement at any past moment. Secrets are stored only as SHA-256 hashes; the
+ * consumer secret itself lives only in the app's Durable Object.
+ */
+export const apps = sqliteTable('apps', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  description: text('description'),
+  status: text('status', { enum: ['pending', 'active', 'suspended'] }).notNull(),
+  statusReason: text('status_reason'),
+  consumerKey: text('consumer_key').notNull().unique(),
+  consumerSecretHash: text('consumer_secret_hash').notNull(),
+  maxWebhooks: integer('max_webhooks').notNull(),
+  provisionedSubscriptions: integer('provisioned_subscriptions').notNull(),
+  createdAt: integer('created_at').notNull(),
+  statusChangedAt: integer('status_changed_at').notNull(),
+});
+
+/** App-only bearer tokens (client credentials). */
+export const appTokens = sqliteTable(
+  'app_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    appId: text('app_id').notNull(),
+    createdAt: integer('created_at').notNull(),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [index('app_tokens_app').on(t.appId)],
+);
+
+/** A user's consent to one app: one row per grant; a revoke or a re-grant ends the row. */
+export const authorizations = sqliteTable(
+  'authorizations',
+  {
+    id: text('id').primaryKey(),
+    appId: text('app_id').notNull(),
+    userId: text('user_id').notNull(),
+    scope: text('scope').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    createdAt: integer('created_at').notNull(),
+    endedAt: integer('ended_at'),
+    endReason: text('end_reason', { enum: ['revoked', 'superseded'] }),
+  },
+  (t) => [
+    uniqueIndex('authorizations_active').on(t.appId, t.userId).where(sql`ended_at is null`),
+    index('authorizations_user').on(t.userId),
+  ],
+);
+
+export const webhooks = sqliteTable(
+  'webhooks',
+  {
+    id: text('id').primaryKey(),
+    appId: text('app_id').notNull(),
+    url: text('url').notNull(),
+    valid: integer('valid', { mode: 'boolean' }).notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastCrcAt: integer('last_crc_at'),
+    lastCrcSuccessAt: integer('last_crc_success_at'),
+    lastCrcError: text('last_crc_error'),
+    deletedAt: integer('deleted_at'),
+  },
+  (t) => [
+    uniqueIndex('webhooks_app_url_live').on(t.appId, t.url).where(sql`deleted_at is null`),
+    index('webhooks_app').on(t.appId),
+    index('webhooks_crc_due').on(t.lastCrcSuccessAt).where(sql`deleted_at is null`),
+  ],
+);
+
+export const subscriptions = sqliteTable(
+  'subscriptions',
+  {
+    id: text('id').primaryKey(),
+    appId: text('app_id').notNull(),
+    webhookId: text('webhook_id').notNull(),
+    userId: text('user_id').notNull(),
+    createdAt: integer('created_at').notNull(),
+    endedAt: integer('ended_at'),
+    endReason: text('end_reason', {
+      enum: ['unsubscribed', 'authorization_revoked', 'webhook_deleted'],
+    }),
+  },
+  (t) => [
+    uniqueIndex('subscriptions_live').on(t.webhookId, t.userId).where(sql`ended_at is null`),
+    // Fan-out asks "which apps subscribe user U" for the few users an event concerns.
+    index('subscriptions_user_live').on(t.userId, t.appId).where(sql`ended_at is null`),
+    index('subscriptions_app_live').on(t.appId).where(sql`ended_at is null`),
+  ],
+);
+
+export type AppRow = typeof apps.$inferSelect;
+export type WebhookRow = typeof webhooks.$inferSelect;
+export type AuthorizationRow = typeof authorizations.$inferSelect;

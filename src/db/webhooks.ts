@@ -1,0 +1,22 @@
+import { and, eq, isNull } from 'drizzle-orm';
+import { notFound } from '../errors';
+import type { Database } from './client';
+import { webhooks, type WebhookRow } from './schema';
+
+/** A live webhook of this app, or 404: another tenant's webhook is indistinguishable from none. */
+export async function getOwnWebhook(db: Database, appId: string, webhookId: string): Promise<WebhookRow> {
+  const [row] = await db
+    .select()
+    .from(webhooks)
+    .where(and(eq(webhooks.id, webhookId), eq(webhooks.appId, appId), isNull(webhooks.deletedAt)))
+    .limit(1);
+  if (!row) throw notFound(`no webhook ${webhookId} for this app`, 'WebhookIdInvalid');
+  return row;
+}
+
+export const webhookView = (w: WebhookRow) => ({
+  id: w.id,
+  url: w.url,
+  valid: w.valid,
+  created_at: new Date(w.createdAt).toISOString(),
+});

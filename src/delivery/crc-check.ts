@@ -1,0 +1,87 @@
+import { and, eq, isNull } from 'drizzle-orm';
+import { USER_AGENT } from '../config';
+import type { Database } from '../db/client';
+import { webhooks, type WebhookRow } from '../db/schema';
+import { classifyCrcResponse, validityAfterCrc, type CrcOutcome } from '../domain/crc';
+import { appObject } from './app-delivery-object';
+
+/** The most of a CRC response we read: a correct answer is ~70 bytes. */
+const MAX_CRC_BODY = 16 * 1024;
+
+async function readBounded(response: Response): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    chunks.push(value);
+    if (size > MAX_CRC_BODY) {
+      await reader.cancel();
+      break;
+    }
+  }
+  return new TextDecoder().decode(await new Blob(chunks).arrayBuffer());
+}
+
+/**
+ * Sends one CRC challenge (DELIVERY.md): a GET with a fresh `crc_token` and `nonce`, signed by the
+ * app's object, never following redirects, bounded by `timeoutMs`. Only the object sees the secret.
+ */
+export async function runCrc(env: Env, appId: string, url: string, timeoutMs: number): Promise<CrcOutcome> {
+  const challenge = await appObject(env, appId).prepareCrc(appId);
+  const target = new URL(url);
+  target.searchParams.append('crc_token', challenge.crcToken);
+  target.searchParams.append('nonce', challenge.nonce);
+  try {
+    const response = await fetch(target.href, {
+      method: 'GET',
+      headers: { 'x-twitter-webhooks-signature': challenge.signature, 'user-agent': USER_AGENT },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const body = await readBounded(response);
+    return classifyCrcResponse({ status: response.status, body }, challenge.expectedResponseToken);
+  } catch (err) {
+    const name = (err as Error)?.name;
+    if (name === 'TimeoutError' || name === 'AbortError') {
+      return { kind: 'transient', reason: `no answer within ${timeoutMs} ms` };
+    }
+    return { kind: 'transient', reason: `request failed: ${(err as Error)?.message ?? 'network error'}` };
+  }
+}
+
+/**
+ * Runs a CRC for a saved webhook and stores the outcome in D1 and in the app's object. `strict`
+ * (a developer's PUT) invalidates on any failure; otherwise (the cron) transient failures only
+ * invalidate after the configured streak.
+ */
+export async function revalidateWebhook(
+  env: Env,
+  db: Database,
+  webhook: WebhookRow,
+  opts: { now: number; timeoutMs: number; invalidAfterMs: number; strict: boolean },
+): Promise<{ outcome: CrcOutcome; valid: boolean }> {
+  const outcome = await runCrc(env, webhook.appId, webhook.url, opts.timeoutMs);
+  const next =
+    opts.strict && outcome.kind !== 'ok'
+      ? { valid: false, lastCrcSuccessAt: webhook.lastCrcSuccessAt }
+      : validityAfterCrc(webhook, outcome, opts.now, opts.invalidAfterMs);
+  // The object is told first when a webhook loses validity (deliver less if the second write fails),
+  // and last when it gains it.
+  const object = appObject(env, webhook.appId);
+  if (!next.valid) await object.setWebhookValid(webhook.appId, webhook.id, false);
+  await db
+    .update(webhooks)
+    .set({
+      valid: next.valid,
+      lastCrcAt: opts.now,
+      lastCrcSuccessAt: next.lastCrcSuccessAt,
+      lastCrcError: outcome.kind === 'ok' ? null : `${outcome.kind}: ${outcome.reason}`,
+    })
+    .where(and(eq(webhooks.id, webhook.id), isNull(webhooks.deletedAt)));
+  if (next.valid) await object.setWebhookValid(webhook.appId, webhook.id, true);
+  return { outcome, valid: next.valid };
+}

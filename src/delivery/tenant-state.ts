@@ -1,0 +1,157 @@
+/**
+ * The app object's own copy of its tenant's control plane: identity and consumer secret, webhooks
+ * (with their signing secrets), and the full history of authorizations and subscriptions. It is kept
+ * in step with D1 on every change so that the object can re-check entitlement (DELIVERY.md,
+ * invariant 3) without trusting the lookup that routed an event to it.
+ */
+export const TENANT_SCHEMA = `
+CREATE TABLE IF NOT EXISTS tenant (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  app_id TEXT NOT NULL,
+  consumer_secret TEXT NOT NULL,
+  status TEXT NOT NULL,
+  status_changed_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhooks (
+  id TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  valid INTEGER NOT NULL,
+  signing_secret TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  deleted_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS authorizations (
+  user_id TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS authorizations_user ON authorizations (user_id, started_at);
+CREATE TABLE IF NOT EXISTS subscriptions (
+  webhook_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS subscriptions_lane ON subscriptions (user_id, webhook_id, started_at);
+`;
+
+export type AppStatus = 'pending' | 'active' | 'suspended';
+
+export interface Tenant {
+  appId: string;
+  consumerSecret: string;
+  status: AppStatus;
+}
+
+export class TenantState {
+  constructor(private readonly sql: SqlStorage) {}
+
+  migrate(): void {
+    this.sql.exec(TENANT_SCHEMA);
+  }
+
+  tenant(): Tenant | null {
+    const row = this.sql
+      .exec<{ app_id: string; consumer_secret: string; status: AppStatus }>(
+        'SELECT app_id, consumer_secret, status FROM tenant WHERE singleton = 1',
+      )
+      .toArray()[0];
+    return row ? { appId: row.app_id, consumerSecret: row.consumer_secret, status: row.status } : null;
+  }
+
+  provision(appId: string, consumerSecret: string, status: AppStatus, at: number): void {
+    this.sql.exec(
+      `INSERT INTO tenant (singleton, app_id, consumer_secret, status, status_changed_at) VALUES (1, ?, ?, ?, ?)
+       ON CONFLICT (singleton) DO UPDATE SET consumer_secret = excluded.consumer_secret`,
+      appId,
+      consumerSecret,
+      status,
+      at,
+    );
+  }
+
+  setStatus(status: AppStatus, at: number): void {
+    this.sql.exec('UPDATE tenant SET status = ?, status_changed_at = ? WHERE singleton = 1', status, at);
+  }
+
+  addWebhook(webhook: { id: string; url: string; createdAt: number }, signingSecret: string): void {
+    this.sql.exec(
+      'INSERT INTO webhooks (id, url, valid, signing_secret, created_at) VALUES (?, ?, 1, ?, ?)',
+      webhook.id,
+      webhook.url,
+      signingSecret,
+      webhook.createdAt,
+    );
+  }
+
+  setWebhookValid(webhookId: string, valid: boolean): void {
+    this.sql.exec('UPDATE webhooks SET valid = ? WHERE id = ? AND deleted_at IS NULL', valid ? 1 : 0, webhookId);
+  }
+
+  /** Deleting a webhook ends every subscription on it. */
+  deleteWebhook(webhookId: string, at: number): void {
+    this.sql.exec('UPDATE webhooks SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL', at, webhookId);
+    this.sql.exec('UPDATE subscriptions SET ended_at = ? WHERE webhook_id = ? AND ended_at IS NULL', at, webhookId);
+  }
+
+  webhook(webhookId: string) {
+    return this.sql
+      .exec<{ id: string; url: string; valid: number; signing_secret: string; deleted_at: number | null }>(
+        'SELECT id, url, valid, signing_secret, deleted_at FROM webhooks WHERE id = ?',
+        webhookId,
+      )
+      .toArray()[0];
+  }
+
+  /** A new grant supersedes the user's previous one (its scopes may differ). */
+  grantAuthorization(userId: string, scope: string, at: number): void {
+    this.sql.exec('UPDATE authorizations SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL', at, userId);
+    this.sql.exec('INSERT INTO authorizations (user_id, scope, started_at) VALUES (?, ?, ?)', userId, scope, at);
+  }
+
+  /** Revocation ends the authorization and every subscription of that user in this app. */
+  revokeAuthorization(userId: string, at: number): void {
+    this.sql.exec('UPDATE authorizations SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL', at, userId);
+    this.sql.exec('UPDATE subscriptions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL', at, userId);
+  }
+
+  addSubscription(webhookId: string, userId: string, at: number): void {
+    const live = this.sql
+      .exec('SELECT 1 FROM subscriptions WHERE webhook_id = ? AND user_id = ? AND ended_at IS NULL', webhookId, userId)
+      .toArray();
+    if (live.length === 0) {
+      this.sql.exec(
+        'INSERT INTO subscriptions (webhook_id, user_id, started_at) VALUES (?, ?, ?)',
+        webhookId,
+        userId,
+        at,
+      );
+    }
+  }
+
+  endSubscription(webhookId: string, userId: string, at: number): void {
+    this.sql.exec(
+      'UPDATE subscriptions SET ended_at = ? WHERE webhook_id = ? AND user_id = ? AND ended_at IS NULL',
+      at,
+      webhookId,
+      userId,
+    );
+  }
+
+  /** The user's live authorization scope in this app, or null. */
+  activeScope(userId: string): string | null {
+    const row = this.sql
+      .exec<{ scope: string }>('SELECT scope FROM authorizations WHERE user_id = ? AND ended_at IS NULL', userId)
+      .toArray()[0];
+    return row?.scope ?? null;
+  }
+
+  isSubscribed(webhookId: string, userId: string): boolean {
+    return (
+      this.sql
+        .exec('SELECT 1 FROM subscriptions WHERE webhook_id = ? AND user_id = ? AND ended_at IS NULL', webhookId, userId)
+        .toArray().length > 0
+    );
+  }
+}

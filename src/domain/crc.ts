@@ -1,0 +1,67 @@
+import { hmacSha256Base64 } from './crypto';
+
+/**
+ * The CRC challenge of DELIVERY.md: what we send and what a correct webhook must answer, plus the
+ * rules that turn one check's result into the webhook's validity.
+ */
+export const crcResponseToken = async (consumerSecret: string, crcToken: string) =>
+  `sha256=${await hmacSha256Base64(consumerSecret, crcToken)}`;
+
+export const crcRequestSignature = async (consumerSecret: string, crcToken: string, nonce: string) =>
+  `sha256=${await hmacSha256Base64(consumerSecret, `crc_token=${crcToken}&nonce=${nonce}`)}`;
+
+/** What a CRC needs on the wire, prepared by the app's object (which alone holds the secret). */
+export interface CrcChallenge {
+  crcToken: string;
+  nonce: string;
+  signature: string;
+  expectedResponseToken: string;
+}
+
+export type CrcOutcome =
+  | { kind: 'ok' }
+  /** The webhook answered, wrongly: it becomes invalid at once. */
+  | { kind: 'hard'; reason: string }
+  /** The webhook could not answer (4xx, 5xx, timeout, network): invalid only after a long failing streak. */
+  | { kind: 'transient'; reason: string };
+
+export function classifyCrcResponse(
+  response: { status: number; body: string },
+  expectedResponseToken: string,
+): CrcOutcome {
+  const { status } = response;
+  if (status >= 300 && status < 400) return { kind: 'hard', reason: `redirect (HTTP ${status}) is not followed` };
+  if (status >= 400) return { kind: 'transient', reason: `HTTP ${status}` };
+  if (status !== 200) return { kind: 'hard', reason: `expected HTTP 200, got ${status}` };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(response.body);
+  } catch {
+    return { kind: 'hard', reason: 'response is not JSON' };
+  }
+  const token = (parsed as { response_token?: unknown } | null)?.response_token;
+  if (typeof token !== 'string') return { kind: 'hard', reason: 'response has no response_token' };
+  if (token !== expectedResponseToken) return { kind: 'hard', reason: 'response_token does not match' };
+  return { kind: 'ok' };
+}
+
+export interface WebhookValidity {
+  valid: boolean;
+  lastCrcSuccessAt: number | null;
+}
+
+/**
+ * The webhook's validity after one scheduled CRC. A success validates; a hard failure invalidates at
+ * once; a transient one invalidates only when the last success is older than `invalidAfterMs`.
+ */
+export function validityAfterCrc(
+  current: WebhookValidity & { createdAt: number },
+  outcome: CrcOutcome,
+  now: number,
+  invalidAfterMs: number,
+): WebhookValidity {
+  if (outcome.kind === 'ok') return { valid: true, lastCrcSuccessAt: now };
+  if (outcome.kind === 'hard') return { valid: false, lastCrcSuccessAt: current.lastCrcSuccessAt };
+  const lastGood = current.lastCrcSuccessAt ?? current.createdAt;
+  return { valid: current.valid && now - lastGood < invalidAfterMs, lastCrcSuccessAt: current.lastCrcSuccessAt };
+}

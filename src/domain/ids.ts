@@ -1,0 +1,26 @@
+/**
+ * Snowflake-like ids: 41 bits of milliseconds since 2020-01-01, then 22 bits of per-isolate sequence
+ * and randomness. Decimal strings of at most 19 digits that sort by creation time (API.md).
+ */
+const EPOCH_MS = 1_577_836_800_000n;
+const ID_PATTERN = /^[0-9]{1,19}$/;
+
+let lastMs = 0n;
+let sequence = 0n;
+
+export function newId(nowMs: number = Date.now()): string {
+  const ms = BigInt(Math.floor(nowMs)) - EPOCH_MS;
+  if (ms === lastMs) {
+    sequence = (sequence + 1n) & 0xfffn;
+  } else {
+    lastMs = ms;
+    sequence = 0n;
+  }
+  // 10 random bits keep ids from two isolates in the same millisecond apart; 12 bits of sequence
+  // keep ids from one isolate apart and increasing.
+  const random = BigInt(crypto.getRandomValues(new Uint16Array(1))[0] & 0x3ff);
+  return ((ms << 22n) | (random << 12n) | sequence).toString();
+}
+
+export const isId = (value: string): boolean => ID_PATTERN.test(value);
+export const ID_REGEX = ID_PATTERN;

@@ -1,0 +1,72 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/** One entry per offending input, named the way the client sent it (`url`, `activities[3].type`). */
+export interface FieldError {
+  parameter: string;
+  message: string;
+}
+
+/** The kinds of problem the API reports; each maps to one status, a title and a stable type URI slug. */
+export const PROBLEMS = {
+  'invalid-request': { status: 400, title: 'Invalid Request' },
+  unauthorized: { status: 401, title: 'Unauthorized' },
+  forbidden: { status: 403, title: 'Forbidden' },
+  'not-found': { status: 404, title: 'Not Found' },
+  'method-not-allowed': { status: 405, title: 'Method Not Allowed' },
+  conflict: { status: 409, title: 'Conflict' },
+  'payload-too-large': { status: 413, title: 'Payload Too Large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported Media Type' },
+  'rate-limited': { status: 429, title: 'Too Many Requests' },
+  'internal-error': { status: 500, title: 'Internal Error' },
+} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+
+export type ProblemKind = keyof typeof PROBLEMS;
+
+/**
+ * The single error type of the service. Anything thrown that is not an ApiError is a bug and is
+ * rendered as a 500 problem without details (app.ts logs it with the request id).
+ */
+export class ApiError extends Error {
+  readonly kind: ProblemKind;
+  readonly reason?: string;
+  readonly errors?: FieldError[];
+  readonly headers?: Record<string, string>;
+
+  constructor(
+    kind: ProblemKind,
+    detail: string,
+    options: { reason?: string; errors?: FieldError[]; headers?: Record<string, string> } = {},
+  ) {
+    super(detail);
+    this.name = 'ApiError';
+    this.kind = kind;
+    this.reason = options.reason;
+    this.errors = options.errors;
+    this.headers = options.headers;
+  }
+
+  get status(): ContentfulStatusCode {
+    return PROBLEMS[this.kind].status;
+  }
+}
+
+export const invalid = (detail: string, reason?: string, errors?: FieldError[]) =>
+  new ApiError('invalid-request', detail, { reason, errors });
+export const notFound = (detail: string, reason?: string) => new ApiError('not-found', detail, { reason });
+export const conflict = (detail: string, reason: string) => new ApiError('conflict', detail, { reason });
+export const forbidden = (detail: string, reason?: string) => new ApiError('forbidden', detail, { reason });
+export const unauthorized = (detail: string) =>
+  new ApiError('unauthorized', detail, { headers: { 'www-authenticate': 'Bearer' } });
+
+/** The RFC 7807 body. `type` points at this service's own /problems/<kind> page. */
+export function problemBody(err: ApiError, origin: string) {
+  const { status, title } = PROBLEMS[err.kind];
+  return {
+    type: `${origin}/problems/${err.kind}`,
+    title,
+    status,
+    detail: err.message,
+    ...(err.reason ? { reason: err.reason } : {}),
+    ...(err.errors?.length ? { errors: err.errors } : {}),
+  };
+}

@@ -1,0 +1,14 @@
+import type { AppRow, AuthorizationRow } from '../db/schema';
+import type { Settings } from '../config';
+
+/** What middleware puts on the context for handlers. */
+export interface AppVariables {
+  requestId: string;
+  settings: Settings;
+  /** The calling developer app (set by the developer-auth middleware). */
+  app: AppRow;
+  /** The user context of a user access token, when one was presented. */
+  authorization: AuthorizationRow | null;
+}
+
+export type HonoEnv = { Bindings: Env; Variables: AppVariables };

@@ -1,0 +1,85 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import { ApiError, type FieldError, invalid } from '../errors';
+import type { HonoEnv } from './types';
+
+/** zod issues → the `errors` list of a problem body, with paths spelled the way the client wrote them. */
+export function fieldErrors(error: z.ZodError, root?: string): FieldError[] {
+  return error.issues.map((issue) => {
+    let parameter = root ?? '';
+    for (const key of issue.path) {
+      parameter += typeof key === 'number' ? `[${key}]` : parameter ? `.${String(key)}` : String(key);
+    }
+    if (issue.code === 'unrecognized_keys') {
+      return { parameter: [parameter, issue.keys.join(', ')].filter(Boolean).join('.'), message: 'unknown field' };
+    }
+    return { parameter: parameter || 'body', message: issue.message };
+  });
+}
+
+export function validationError(error: z.ZodError, what: string, root?: string): ApiError {
+  const errors = fieldErrors(error, root);
+  const first = errors[0];
+  return invalid(`${what}: ${first.parameter}: ${first.message}`, undefined, errors);
+}
+
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationError(result.error, what);
+  return result.data;
+}
+
+const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
+
+/**
+ * Reads and validates a JSON body. An empty body is read as `{}` (X's clients send an empty body with
+ * a JSON content type); a non-empty body must be declared JSON and be well-formed.
+ */
+export async function readJsonBody(c: Context<HonoEnv>): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === '') return {};
+  const mediaType = (c.req.header('content-type') ?? '').split(';')[0].trim();
+  if (!JSON_MEDIA.test(mediaType)) {
+    throw new ApiError('unsupported-media-type', 'request body must be application/json');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalid('request body is not valid JSON');
+  }
+}
+
+/** `jsonBody(schema)` then `c.req.valid('json')` in the handler, typed by the schema. */
+export const jsonBody = <S extends z.ZodType>(
+  schema: S,
+): MiddlewareHandler<HonoEnv, string, { in: { json: z.input<S> }; out: { json: z.output<S> } }> =>
+  async (c, next) => {
+    const body = await readJsonBody(c);
+    c.req.addValidatedData('json', parseWith(schema, body, 'invalid request body') as object);
+    await next();
+  };
+
+/** Query parameters, validated the same way; X reports these with reason QueryParamInvalid. */
+export const query = <S extends z.ZodType>(
+  schema: S,
+): MiddlewareHandler<HonoEnv, string, { in: { query: Record<string, string> }; out: { query: z.output<S> } }> =>
+  async (c, next) => {
+    const result = schema.safeParse(c.req.query());
+    if (!result.success) {
+      const errors = fieldErrors(result.error);
+      throw invalid(`invalid query: ${errors[0].parameter}: ${errors[0].message}`, 'QueryParamInvalid', errors);
+    }
+    c.req.addValidatedData('query', result.data as object);
+    await next();
+  };
+
+/** Path ids are the service's own snowflake ids; anything else cannot name an object. */
+export function pathId(c: Context<HonoEnv>, name: string, reason?: string): string {
+  const value = c.req.param(name) ?? '';
+  if (!/^[0-9]{1,19}$/.test(value)) {
+    throw invalid(`${name} must be a numeric id of 1-19 digits`, reason, [
+      { parameter: name, message: 'must be a numeric id of 1-19 digits' },
+    ]);
+  }
+  return value;
+}

@@ -1,0 +1,15 @@
+import { createApp } from './app';
+import { revalidateDueWebhooks } from './delivery/cron';
+
+export { AppDeliveryObject } from './delivery/app-delivery-object';
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+  async scheduled(controller, env, ctx) {
+    ctx.waitUntil(
+      revalidateDueWebhooks(env, controller.scheduledTime).then((report) => console.log('cron CRC', JSON.stringify(report))),
+    );
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,79 @@
+import { and, eq, isNull } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { requirePlatform } from '../auth/platform';
+import { database } from '../db/client';
+import { appView, getApp } from '../db/apps';
+import { apps, appTokens } from '../db/schema';
+import { appObject } from '../delivery/app-delivery-object';
+import { randomAlnum, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
+import { newId } from '../domain/ids';
+import { jsonBody, pathId } from '../http/validation';
+import type { HonoEnv } from '../http/types';
+
+const createAppSchema = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  description: z.string().max(1000).optional(),
+  max_webhooks: z.number().int().min(1).max(100).default(5),
+  provisioned_subscriptions: z.number().int().min(1).max(1_000_000).default(500),
+});
+
+const suspendSchema = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
+
+export const internalApps = new Hono<HonoEnv>()
+  .use(requirePlatform)
+  .post('/', jsonBody(createAppSchema), async (c) => {
+    const input = c.req.valid('json');
+    const now = Date.now();
+    const id = newId(now);
+    const consumerSecret = randomSecret(TOKEN_PREFIX.consumerSecret);
+    const row = {
+      id,
+      name: input.name,
+      description: input.description ?? null,
+      status: 'pending' as const,
+      consumerKey: randomAlnum(25),
+      consumerSecretHash: await sha256Hex(consumerSecret),
+      maxWebhooks: input.max_webhooks,
+      provisionedSubscriptions: input.provisioned_subscriptions,
+      createdAt: now,
+      statusChangedAt: now,
+    };
+    // The secret goes to the app's object first: an app row in D1 must never exist without it.
+    await appObject(c.env, id).provision(id, consumerSecret, 'pending', now);
+    await database(c.env).insert(apps).values(row);
+    return c.json({ data: { ...appView({ ...row, statusReason: null }), consumer_secret: consumerSecret } }, 201);
+  })
+  .get('/:app_id', async (c) => {
+    const app = await getApp(database(c.env), pathId(c, 'app_id'));
+    return c.json({ data: appView(app) });
+  })
+  .post('/:app_id/approve', async (c) => {
+    const db = database(c.env);
+    const app = await getApp(db, pathId(c, 'app_id'));
+    if (app.status !== 'active') {
+      const now = Date.now();
+      await db
+        .update(apps)
+        .set({ status: 'active', statusReason: null, statusChangedAt: now })
+        .where(eq(apps.id, app.id));
+      await appObject(c.env, app.id).setAppStatus(app.id, 'active', now);
+    }
+    return c.json({ data: { id: app.id, status: 'active' } });
+  })
+  .post('/:app_id/suspend', jsonBody(suspendSchema), async (c) => {
+    const db = database(c.env);
+    const app = await getApp(db, pathId(c, 'app_id'));
+    const { reason } = c.req.valid('json');
+    const now = Date.now();
+    // Withdrawal: the object stops delivering before the control plane records it.
+    await appObject(c.env, app.id).setAppStatus(app.id, 'suspended', now);
+    await db.batch([
+      db.update(apps).set({ status: 'suspended', statusReason: reason, statusChangedAt: now }).where(eq(apps.id, app.id)),
+      db
+        .update(appTokens)
+        .set({ revokedAt: now })
+        .where(and(eq(appTokens.appId, app.id), isNull(appTokens.revokedAt))),
+    ]);
+    return c.json({ data: { id: app.id, status: 'suspended' } });
+  });

@@ -1,0 +1,104 @@
+import { and, count, eq, isNull, asc } from 'drizzle-orm';
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { assertActive } from '../auth/developer';
+import { database } from '../db/client';
+import { apps, appTokens, type AppRow } from '../db/schema';
+import { constantTimeEqual, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
+import { ApiError, invalid, notFound } from '../errors';
+import { parseWith } from '../http/validation';
+import type { HonoEnv } from '../http/types';
+
+/** An app may hold this many live bearer tokens; issuing one more retires the oldest. */
+export const MAX_LIVE_APP_TOKENS = 20;
+
+const basicUnauthorized = (detail: string) =>
+  new ApiError('unauthorized', detail, { headers: { 'www-authenticate': 'Basic realm="oauth2"' } });
+
+/** HTTP Basic with the app's consumer key and secret; the secret is checked against its stored hash. */
+async function authenticateConsumer(c: Context<HonoEnv>): Promise<AppRow> {
+  const match = c.req.header('authorization')?.match(/^Basic\s+([A-Za-z0-9+/=]+)\s*$/i);
+  if (!match) throw basicUnauthorized('missing HTTP Basic credentials (consumer key and secret)');
+  let decoded: string;
+  try {
+    decoded = atob(match[1]);
+  } catch {
+    throw basicUnauthorized('malformed HTTP Basic credentials');
+  }
+  const colon = decoded.indexOf(':');
+  let key: string;
+  let secret: string;
+  try {
+    // RFC 6749 §2.3.1: client id and secret are form-urlencoded before the Basic encoding.
+    key = decodeURIComponent(colon < 0 ? decoded : decoded.slice(0, colon));
+    secret = colon < 0 ? '' : decodeURIComponent(decoded.slice(colon + 1));
+  } catch {
+    throw basicUnauthorized('malformed HTTP Basic credentials');
+  }
+  const [app] = await database(c.env).select().from(apps).where(eq(apps.consumerKey, key)).limit(1);
+  // Hash even when the key is unknown so both failures take the same time.
+  const ok = await constantTimeEqual(await sha256Hex(secret), app?.consumerSecretHash ?? '');
+  if (!app || !ok) throw basicUnauthorized('invalid consumer key or secret');
+  return app;
+}
+
+async function formBody(c: Context<HonoEnv>): Promise<Record<string, string>> {
+  const mediaType = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  const text = await c.req.text();
+  if (mediaType === 'application/json') {
+    try {
+      return JSON.parse(text || '{}');
+    } catch {
+      throw invalid('request body is not valid JSON');
+    }
+  }
+  if (text && mediaType !== 'application/x-www-form-urlencoded') {
+    throw new ApiError('unsupported-media-type', 'request body must be application/x-www-form-urlencoded');
+  }
+  return Object.fromEntries(new URLSearchParams(text));
+}
+
+const tokenRequest = z.object({
+  grant_type: z.literal('client_credentials', { error: 'grant_type must be client_credentials' }),
+});
+const invalidateRequest = z.object({ access_token: z.string().min(1).max(200) });
+
+export const oauth2 = new Hono<HonoEnv>()
+  /** Client credentials (X's `POST /oauth2/token`): a new app-only bearer token per call. */
+  .post('/token', async (c) => {
+    const app = await authenticateConsumer(c);
+    parseWith(tokenRequest, await formBody(c), 'invalid token request');
+    assertActive(app);
+    const db = database(c.env);
+    const token = randomSecret(TOKEN_PREFIX.appToken);
+    const now = Date.now();
+    await db.insert(appTokens).values({ tokenHash: await sha256Hex(token), appId: app.id, createdAt: now });
+    const live = and(eq(appTokens.appId, app.id), isNull(appTokens.revokedAt));
+    const [{ n }] = await db.select({ n: count() }).from(appTokens).where(live);
+    if (n > MAX_LIVE_APP_TOKENS) {
+      const oldest = await db
+        .select({ hash: appTokens.tokenHash })
+        .from(appTokens)
+        .where(live)
+        .orderBy(asc(appTokens.createdAt))
+        .limit(n - MAX_LIVE_APP_TOKENS);
+      for (const { hash } of oldest) {
+        await db.update(appTokens).set({ revokedAt: now }).where(eq(appTokens.tokenHash, hash));
+      }
+    }
+    return c.json({ token_type: 'bearer', access_token: token });
+  })
+  /** Invalidates one of this app's bearer tokens; another app's token is "not found". */
+  .post('/invalidate_token', async (c) => {
+    const app = await authenticateConsumer(c);
+    const { access_token } = parseWith(invalidateRequest, await formBody(c), 'invalid request');
+    const db = database(c.env);
+    const hash = await sha256Hex(access_token);
+    const revoked = await db
+      .update(appTokens)
+      .set({ revokedAt: Date.now() })
+      .where(and(eq(appTokens.tokenHash, hash), eq(appTokens.appId, app.id), isNull(appTokens.revokedAt)))
+      .returning({ hash: appTokens.tokenHash });
+    if (revoked.length === 0) throw notFound('no live bearer token of this app matches access_token');
+    return c.json({ access_token });
+  });

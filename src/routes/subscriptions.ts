@@ -1,0 +1,157 @@
+import { and, asc, count, eq, gt, isNull, like, sql } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { requireApp, requireUser } from '../auth/developer';
+import { database } from '../db/client';
+import { authorizations, subscriptions } from '../db/schema';
+import { getOwnWebhook } from '../db/webhooks';
+import { appObject } from '../delivery/app-delivery-object';
+import { newId } from '../domain/ids';
+import { ApiError, conflict, forbidden, notFound } from '../errors';
+import { jsonBody, pathId, query } from '../http/validation';
+import type { HonoEnv } from '../http/types';
+
+/** X sends `{}` (or nothing); the body carries no fields. */
+const subscribeSchema = z.object({});
+
+const listQuery = z.object({
+  max_results: z.coerce.number().int().min(1).max(1000).default(1000),
+  pagination_token: z.string().regex(/^[0-9]{1,19}$/, 'pagination_token is not one this API issued').optional(),
+});
+
+export const subscriptionsRouter = new Hono<HonoEnv>()
+  /** Subscribes the token's user to the webhook (user context, X's POST …/subscriptions/all). */
+  .post('/webhooks/:webhook_id/subscriptions/all', requireUser, jsonBody(subscribeSchema), async (c) => {
+    const app = c.get('app');
+    const authorization = c.get('authorization')!;
+    const db = database(c.env);
+    const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
+    if (!webhook.valid) {
+      throw new ApiError('invalid-request', 'the webhook is not valid; re-validate it with PUT /2/webhooks/:id', {
+        reason: 'CrcValidationFailed',
+      });
+    }
+    const userId = authorization.userId;
+    const now = Date.now();
+    // One statement checks the limit and that the authorization is still live while it inserts;
+    // the partial unique index rejects a duplicate.
+    const result = await db.run(sql`
+      INSERT OR IGNORE INTO subscriptions (id, app_id, webhook_id, user_id, created_at)
+      SELECT ${newId(now)}, ${app.id}, ${webhook.id}, ${userId}, ${now}
+      WHERE (SELECT count(*) FROM subscriptions WHERE app_id = ${app.id} AND ended_at IS NULL) < ${app.provisionedSubscriptions}
+        AND EXISTS (SELECT 1 FROM authorizations WHERE id = ${authorization.id} AND ended_at IS NULL)`);
+    if (result.meta.changes !== 1) {
+      const [live] = await db
+        .select({ id: subscriptions.id })
+        .from(subscriptions)
+        .where(and(eq(subscriptions.webhookId, webhook.id), eq(subscriptions.userId, userId), isNull(subscriptions.endedAt)));
+      if (live) throw conflict(`user ${userId} is already subscribed to webhook ${webhook.id}`, 'DuplicateSubscriptionFailed');
+      const [{ n }] = await db
+        .select({ n: count() })
+        .from(authorizations)
+        .where(and(eq(authorizations.id, authorization.id), isNull(authorizations.endedAt)));
+      if (n === 0) throw forbidden('the user authorization was revoked', 'AuthorizationRevoked');
+      throw forbidden(
+        `this app may have at most ${app.provisionedSubscriptions} subscriptions`,
+        'SubscriptionLimitExceeded',
+      );
+    }
+    await appObject(c.env, app.id).addSubscription(app.id, webhook.id, userId, now);
+    return c.json({ data: { subscribed: true } });
+  })
+  /** Whether the token's user is subscribed to the webhook. */
+  .get('/webhooks/:webhook_id/subscriptions/all', requireUser, async (c) => {
+    const app = c.get('app');
+    const db = database(c.env);
+    const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
+    const [live] = await db
+      .select({ id: subscriptions.id })
+      .from(subscriptions)
+      .where(
+        and(
+          eq(subscriptions.webhookId, webhook.id),
+          eq(subscriptions.userId, c.get('authorization')!.userId),
+          isNull(subscriptions.endedAt),
+        ),
+      );
+    return c.json({ data: { subscribed: Boolean(live) } });
+  })
+  /** The webhook's subscribed users, oldest first; `pagination_token` pages through large lists. */
+  .get('/webhooks/:webhook_id/subscriptions/all/list', requireApp, query(listQuery), async (c) => {
+    const app = c.get('app');
+    const { max_results, pagination_token } = c.req.valid('query');
+    const db = database(c.env);
+    const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
+    const rows = await db
+      .select({ id: subscriptions.id, userId: subscriptions.userId })
+      .from(subscriptions)
+      .where(
+        and(
+          eq(subscriptions.webhookId, webhook.id),
+          isNull(subscriptions.endedAt),
+          pagination_token ? gt(subscriptions.id, pagination_token) : undefined,
+        ),
+      )
+      .orderBy(asc(subscriptions.id))
+      .limit(max_results + 1);
+    const page = rows.slice(0, max_results);
+    return c.json({
+      data: {
+        application_id: app.id,
+        webhook_id: webhook.id,
+        webhook_url: webhook.url,
+        subscriptions: page.map((r) => ({ user_id: r.userId })),
+      },
+      meta: {
+        result_count: page.length,
+        ...(rows.length > max_results ? { next_token: page[page.length - 1].id } : {}),
+      },
+    });
+  })
+  /** Ends one user's subscription to the webhook (app context). */
+  .delete('/webhooks/:webhook_id/subscriptions/:user_id/all', requireApp, async (c) => {
+    const app = c.get('app');
+    const db = database(c.env);
+    const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
+    const userId = pathId(c, 'user_id');
+    const live = and(eq(subscriptions.webhookId, webhook.id), eq(subscriptions.userId, userId), isNull(subscriptions.endedAt));
+    const [existing] = await db.select({ id: subscriptions.id }).from(subscriptions).where(live);
+    if (!existing) throw notFound(`user ${userId} is not subscribed to webhook ${webhook.id}`, 'SubscriptionNotFound');
+    const now = Date.now();
+    // Withdrawal: the app's object stops first.
+    await appObject(c.env, app.id).endSubscription(app.id, webhook.id, userId, now);
+    await db.update(subscriptions).set({ endedAt: now, endReason: 'unsubscribed' }).where(eq(subscriptions.id, existing.id));
+    return c.json({ data: { subscribed: false } });
+  })
+  /**
+   * X's subscription count. `subscriptions_count_direct_messages` counts the live subscriptions whose
+   * user's authorization includes `dm.read` (those that can receive direct message events).
+   */
+  .get('/subscriptions/count', requireApp, async (c) => {
+    const app = c.get('app');
+    const db = database(c.env);
+    const liveInApp = and(eq(subscriptions.appId, app.id), isNull(subscriptions.endedAt));
+    const [[all], [dm]] = await Promise.all([
+      db.select({ n: count() }).from(subscriptions).where(liveInApp),
+      db
+        .select({ n: count() })
+        .from(subscriptions)
+        .innerJoin(
+          authorizations,
+          and(
+            eq(authorizations.appId, subscriptions.appId),
+            eq(authorizations.userId, subscriptions.userId),
+            isNull(authorizations.endedAt),
+          ),
+        )
+        .where(and(liveInApp, like(authorizations.scope, '%dm.read%'))),
+    ]);
+    return c.json({
+      data: {
+        account_name: app.name,
+        provisioned_count: String(app.provisionedSubscriptions),
+        subscriptions_count_all: String(all.n),
+        subscriptions_count_direct_messages: String(dm.n),
+      },
+    });
+  });

@@ -1,0 +1,102 @@
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { requireApp } from '../auth/developer';
+import { database } from '../db/client';
+import { subscriptions, webhooks } from '../db/schema';
+import { getOwnWebhook, webhookView } from '../db/webhooks';
+import { appObject } from '../delivery/app-delivery-object';
+import { revalidateWebhook, runCrc } from '../delivery/crc-check';
+import { newId } from '../domain/ids';
+import { checkWebhookUrl } from '../domain/webhook-url';
+import { conflict, forbidden, invalid } from '../errors';
+import { jsonBody, pathId } from '../http/validation';
+import type { HonoEnv } from '../http/types';
+
+const createSchema = z.object({ url: z.string({ error: 'url is required and must be a string' }) });
+
+export const webhooksRouter = new Hono<HonoEnv>()
+  .use(requireApp)
+  /**
+   * Registers a webhook after a CRC passes; nothing is saved when it fails. The response carries the
+   * webhook's Standard Webhooks `signing_secret`, shown this once.
+   */
+  .post('/', jsonBody(createSchema), async (c) => {
+    const app = c.get('app');
+    const settings = c.get('settings');
+    const checked = checkWebhookUrl(c.req.valid('json').url, {
+      allowInsecure: settings.allowInsecureWebhooks,
+      maxLength: settings.maxWebhookUrlLength,
+    });
+    if (!checked.ok) throw invalid(checked.message, 'UrlValidationFailed', [{ parameter: 'url', message: checked.message }]);
+    const url = checked.url;
+    const db = database(c.env);
+    const live = await db
+      .select({ url: webhooks.url })
+      .from(webhooks)
+      .where(and(eq(webhooks.appId, app.id), isNull(webhooks.deletedAt)));
+    if (live.some((w) => w.url === url)) throw conflict('this app already has a webhook with that url', 'DuplicateUrlFailed');
+    if (live.length >= app.maxWebhooks) {
+      throw forbidden(`this app may have at most ${app.maxWebhooks} webhooks`, 'WebhookLimitExceeded');
+    }
+
+    const outcome = await runCrc(c.env, app.id, url, settings.crcTimeoutMs);
+    if (outcome.kind !== 'ok') throw invalid(`CRC failed: ${outcome.reason}`, 'CrcValidationFailed');
+
+    const now = Date.now();
+    const id = newId(now);
+    const object = appObject(c.env, app.id);
+    const signingSecret = await object.addWebhook(app.id, { id, url, createdAt: now });
+    // Limit and duplicate are re-checked in the insert itself, so two racing registrations cannot
+    // both pass the reads above.
+    const inserted = await db.run(sql`
+      INSERT OR IGNORE INTO webhooks (id, app_id, url, valid, created_at, last_crc_at, last_crc_success_at)
+      SELECT ${id}, ${app.id}, ${url}, 1, ${now}, ${now}, ${now}
+      WHERE (SELECT count(*) FROM webhooks WHERE app_id = ${app.id} AND deleted_at IS NULL) < ${app.maxWebhooks}`);
+    if (inserted.meta.changes !== 1) {
+      await object.deleteWebhook(app.id, id, now);
+      throw conflict('another registration of this app changed its webhooks; try again', 'DuplicateUrlFailed');
+    }
+    return c.json({
+      data: { id, url, valid: true, created_at: new Date(now).toISOString(), signing_secret: signingSecret },
+    });
+  })
+  .get('/', async (c) => {
+    const rows = await database(c.env)
+      .select()
+      .from(webhooks)
+      .where(and(eq(webhooks.appId, c.get('app').id), isNull(webhooks.deletedAt)))
+      .orderBy(webhooks.createdAt);
+    return c.json({ data: rows.map(webhookView), meta: { result_count: rows.length } });
+  })
+  /** Re-runs the CRC now: success makes the webhook valid, any failure makes it invalid. */
+  .put('/:webhook_id', async (c) => {
+    const app = c.get('app');
+    const settings = c.get('settings');
+    const db = database(c.env);
+    const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
+    const { outcome } = await revalidateWebhook(c.env, db, webhook, {
+      now: Date.now(),
+      timeoutMs: settings.crcTimeoutMs,
+      invalidAfterMs: settings.crcInvalidAfterMs,
+      strict: true,
+    });
+    if (outcome.kind !== 'ok') throw invalid(`CRC failed: ${outcome.reason}`, 'CrcValidationFailed');
+    return c.json({ data: { valid: true } });
+  })
+  /** Deletes the webhook and ends its subscriptions. */
+  .delete('/:webhook_id', async (c) => {
+    const app = c.get('app');
+    const db = database(c.env);
+    const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
+    const now = Date.now();
+    await appObject(c.env, app.id).deleteWebhook(app.id, webhook.id, now);
+    await db.batch([
+      db.update(webhooks).set({ deletedAt: now }).where(eq(webhooks.id, webhook.id)),
+      db
+        .update(subscriptions)
+        .set({ endedAt: now, endReason: 'webhook_deleted' })
+        .where(and(eq(subscriptions.webhookId, webhook.id), isNull(subscriptions.endedAt))),
+    ]);
+    return c.json({ data: { deleted: true } });
+  });
