@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// `npm run dev`: first-run setup (.dev.vars with a random platform token), local D1 migrations, then
+// `wrangler dev` on http://127.0.0.1:8787 (PORT overrides the port).
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WRANGLER_ENV } from './wrangler-env.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const wrangler = join(root, 'node_modules', '.bin', 'wrangler');
+const env = { ...process.env, ...WRANGLER_ENV };
+const port = process.env.PORT ?? '8787';
+const devVars = join(root, '.dev.vars');
+
+if (!existsSync(devVars)) {
+  const token = `aae_pt_${randomBytes(32).toString('base64url')}`;
+  writeFileSync(
+    devVars,
+    `# Local secrets and settings for wrangler dev (git-ignored). Created by npm run dev.\n` +
+      `PLATFORM_TOKEN=${token}\n` +
+      `# Local development only: lets webhooks be http://127.0.0.1:<port>/... (never set this in production).\n` +
+      `ALLOW_INSECURE_WEBHOOKS=true\n`,
+    { mode: 0o600 },
+  );
+  console.log('Created .dev.vars with a new platform token.');
+}
+const token = readFileSync(devVars, 'utf8').match(/^PLATFORM_TOKEN=(.*)$/m)?.[1]?.trim();
+console.log(`Platform token (Authorization: Bearer …): ${token ?? '(PLATFORM_TOKEN missing from .dev.vars)'}`);
+
+const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local'], { cwd: root, env, stdio: 'inherit' });
+if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+const extra = process.argv.slice(2);
+const child = spawn(wrangler, ['dev', '--ip', '127.0.0.1', '--port', port, ...extra], { cwd: root, env, stdio: 'inherit' });
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

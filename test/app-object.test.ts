@@ -1,0 +1,59 @@
+import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { appObject } from '../src/delivery/app-delivery-object';
+import { activeApp, call, grantUser, installReceivers, registerWebhook } from './helpers';
+
+describe('the per-app Durable Object', () => {
+  it("refuses calls for another app, even through a correct object's stub", async () => {
+    const a = await activeApp();
+    const b = await activeApp();
+    // Called on the instance (not over RPC) so the refusal surfaces here as a rejected promise.
+    await runInDurableObject(appObject(env, a.id), async (objectOfA) => {
+      await expect(objectOfA.prepareCrc(b.id)).rejects.toThrow(/refused/);
+      await expect(objectOfA.addSubscription(b.id, '1', '2', Date.now())).rejects.toThrow(/refused/);
+      await expect(objectOfA.provision(b.id, 'aae_cs_x', 'active', Date.now())).rejects.toThrow(/refused/);
+    });
+    // Nothing of b's was written into a's object.
+    const subs = await runInDurableObject(appObject(env, a.id), (_o, s) => s.storage.sql.exec('SELECT * FROM subscriptions').toArray());
+    expect(subs).toEqual([]);
+  });
+
+  it('refuses everything before it is provisioned', async () => {
+    await runInDurableObject(appObject(env, '77777'), async (object) => {
+      await expect(object.prepareCrc('77777')).rejects.toThrow(/not provisioned/);
+    });
+  });
+
+  it('keeps its own copy of webhooks, authorizations and subscriptions in step with D1', async () => {
+    const receivers = installReceivers();
+    const app = await activeApp();
+    receivers.set('http://127.0.0.1:9301/hook', app.consumerSecret);
+    const hook = await registerWebhook(app, 'http://127.0.0.1:9301/hook');
+    const token = await grantUser(app.id, '42', ['tweet.read', 'dm.read']);
+    await call('POST', `/2/account_activity/webhooks/${hook.id}/subscriptions/all`, { token, body: {} });
+
+    const state = await runInDurableObject(appObject(env, app.id), (_o, s) => ({
+      webhook: s.storage.sql.exec('SELECT url, valid, signing_secret FROM webhooks WHERE id = ?', hook.id).one(),
+      auth: s.storage.sql.exec('SELECT scope, ended_at FROM authorizations WHERE user_id = ?', '42').toArray(),
+      subs: s.storage.sql.exec('SELECT webhook_id, ended_at FROM subscriptions WHERE user_id = ?', '42').toArray(),
+    }));
+    expect(state.webhook).toEqual({ url: hook.url, valid: 1, signing_secret: hook.signing_secret });
+    expect(state.auth).toEqual([{ scope: 'dm.read tweet.read', ended_at: null }]);
+    expect(state.subs).toEqual([{ webhook_id: hook.id, ended_at: null }]);
+
+    await call('DELETE', `/2/account_activity/webhooks/${hook.id}/subscriptions/42/all`, { token: app.bearer });
+    const ended = await runInDurableObject(appObject(env, app.id), (_o, s) =>
+      s.storage.sql.exec<{ ended_at: number | null }>('SELECT ended_at FROM subscriptions WHERE user_id = ?', '42').one(),
+    );
+    expect(ended.ended_at).toBeTypeOf('number');
+  });
+
+  it('holds the consumer secret; D1 does not', async () => {
+    const app = await activeApp();
+    const secret = await runInDurableObject(appObject(env, app.id), (_o, s) =>
+      s.storage.sql.exec<{ consumer_secret: string }>('SELECT consumer_secret FROM tenant').one().consumer_secret,
+    );
+    expect(secret).toBe(app.consumerSecret);
+  });
+});
