@@ -5,6 +5,7 @@ import { requestId } from 'hono/request-id';
 import { settings } from './config';
 import { ApiError, problemBody, type ProblemKind } from './errors';
 import type { HonoEnv } from './http/types';
+import { internalActivity } from './routes/internal-activity';
 import { internalApps } from './routes/internal-apps';
 import { internalAuthorizations } from './routes/internal-authorizations';
 import { oauth2 } from './routes/oauth2';
@@ -30,6 +31,7 @@ const KIND_BY_STATUS: Record<number, ProblemKind> = {
   413: 'payload-too-large',
   415: 'unsupported-media-type',
   429: 'rate-limited',
+  503: 'service-unavailable',
 };
 
 /** Body limits by path: the ingest endpoint takes batches, everything else is small. */
@@ -76,6 +78,7 @@ export function createApp() {
   app.route('/2/account_activity', subscriptionsRouter);
   app.route('/internal/apps', internalApps);
   app.route('/internal/authorizations', internalAuthorizations);
+  app.route('/internal/activity', internalActivity);
   app.route('/problems', problems);
 
   app.notFound((c) => renderProblem(c, new ApiError('not-found', `no route for ${c.req.method} ${c.req.path}`)));

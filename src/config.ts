@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_RETRY_SCHEDULE_SECONDS } from './domain/retry';
 
 const hours = (h: number) => h * 3_600_000;
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).catch(fallback).default(fallback);
@@ -17,6 +18,14 @@ const settingsSchema = z.object({
   CRC_REVALIDATE_AFTER_HOURS: int(24, 1),
   CRC_INVALID_AFTER_HOURS: int(28, 1),
   CRC_BATCH_PER_CRON: int(200, 1),
+  DELIVERY_TIMEOUT_MS: int(10_000, 100),
+  DELIVERY_LEASE_SECONDS: int(120, 5),
+  RETRY_SCHEDULE_SECONDS: z
+    .string()
+    .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/)
+    .transform((v) => v.split(',').map((n) => Number(n.trim())))
+    .catch(DEFAULT_RETRY_SCHEDULE_SECONDS)
+    .default(DEFAULT_RETRY_SCHEDULE_SECONDS),
 });
 
 export interface Settings {
@@ -25,6 +34,12 @@ export interface Settings {
   crcRevalidateAfterMs: number;
   crcInvalidAfterMs: number;
   crcBatchPerCron: number;
+  /** One delivery attempt's deadline (a 2xx within it is success). */
+  deliveryTimeoutMs: number;
+  /** A released delivery the consumer has not reported within this is released again. */
+  deliveryLeaseMs: number;
+  /** Waits between attempts; after the last, a delivery has failed. */
+  retryScheduleSeconds: number[];
   /** Body limits: ingest batches may be large, everything else is small. */
   maxBodyBytes: number;
   maxIngestBodyBytes: number;
@@ -39,6 +54,9 @@ export function settings(env: Partial<Record<keyof z.input<typeof settingsSchema
     CRC_REVALIDATE_AFTER_HOURS: env.CRC_REVALIDATE_AFTER_HOURS,
     CRC_INVALID_AFTER_HOURS: env.CRC_INVALID_AFTER_HOURS,
     CRC_BATCH_PER_CRON: env.CRC_BATCH_PER_CRON,
+    DELIVERY_TIMEOUT_MS: env.DELIVERY_TIMEOUT_MS,
+    DELIVERY_LEASE_SECONDS: env.DELIVERY_LEASE_SECONDS,
+    RETRY_SCHEDULE_SECONDS: env.RETRY_SCHEDULE_SECONDS,
   });
   return {
     allowInsecureWebhooks: s.ALLOW_INSECURE_WEBHOOKS,
@@ -46,6 +64,9 @@ export function settings(env: Partial<Record<keyof z.input<typeof settingsSchema
     crcRevalidateAfterMs: hours(s.CRC_REVALIDATE_AFTER_HOURS),
     crcInvalidAfterMs: hours(s.CRC_INVALID_AFTER_HOURS),
     crcBatchPerCron: s.CRC_BATCH_PER_CRON,
+    deliveryTimeoutMs: s.DELIVERY_TIMEOUT_MS,
+    deliveryLeaseMs: s.DELIVERY_LEASE_SECONDS * 1000,
+    retryScheduleSeconds: s.RETRY_SCHEDULE_SECONDS,
     maxBodyBytes: 64 * 1024,
     maxIngestBodyBytes: 1024 * 1024,
     maxWebhookUrlLength: 200,

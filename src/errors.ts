@@ -18,6 +18,7 @@ export const PROBLEMS = {
   'unsupported-media-type': { status: 415, title: 'Unsupported Media Type' },
   'rate-limited': { status: 429, title: 'Too Many Requests' },
   'internal-error': { status: 500, title: 'Internal Error' },
+  'service-unavailable': { status: 503, title: 'Service Unavailable' },
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
 
 export type ProblemKind = keyof typeof PROBLEMS;

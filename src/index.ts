@@ -1,5 +1,6 @@
 import { createApp } from './app';
 import { revalidateDueWebhooks } from './delivery/cron';
+import { consumeDeliveries } from './delivery/queue-consumer';
 
 export { AppDeliveryObject } from './delivery/app-delivery-object';
 
@@ -7,6 +8,9 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
+  async queue(batch, env) {
+    await consumeDeliveries(batch, env);
+  },
   async scheduled(controller, env, ctx) {
     ctx.waitUntil(
       revalidateDueWebhooks(env, controller.scheduledTime).then((report) => console.log('cron CRC', JSON.stringify(report))),

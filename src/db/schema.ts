@@ -93,6 +93,19 @@ export const subscriptions = sqliteTable(
   ],
 );
 
+/**
+ * Activities already accepted, by the platform's id: what makes ingest idempotent. No activity content
+ * is kept here; `fanned_out_at` stays null until every app object has the event, so a retried post
+ * of an activity whose fan-out failed finishes it (the objects de-duplicate by event id).
+ */
+export const activities = sqliteTable('activities', {
+  id: text('id').primaryKey(),
+  eventId: text('event_id').notNull().unique(),
+  type: text('type').notNull(),
+  receivedAt: integer('received_at').notNull(),
+  fannedOutAt: integer('fanned_out_at'),
+});
+
 export type AppRow = typeof apps.$inferSelect;
 export type WebhookRow = typeof webhooks.$inferSelect;
 export type AuthorizationRow = typeof authorizations.$inferSelect;

@@ -1,20 +1,48 @@
 import { DurableObject } from 'cloudflare:workers';
+import { settings, USER_AGENT, type Settings } from '../config';
+import type { TimedActivity } from '../domain/activities';
+import { audienceOf, hasScope, REQUIRED_SCOPE } from '../domain/audience';
 import { crcRequestSignature, crcResponseToken, type CrcChallenge } from '../domain/crc';
 import { newWebhookSigningSecret, randomToken } from '../domain/crypto';
+import { newId } from '../domain/ids';
+import { renderPayload, renderRevoke } from '../domain/payloads';
+import { describeResult, judgeAttempt } from '../domain/retry';
+import { signDelivery } from '../domain/signing';
+import { Outbox, type MessageRow, type Release } from './outbox';
+import type { AttemptReport, ClaimedRequest, DeliveryMessage } from './queue-message';
 import { TenantState, type AppStatus, type Tenant } from './tenant-state';
+
+/** Most rows one alarm pass releases; more are picked up by the next pass, set at once. */
+const SWEEP_LIMIT = 500;
+/** A release that could not be put on the queue is tried again after this. */
+const REQUEUE_DELAY_MS = 5_000;
+
+export const deliveryIdFor = (eventId: string, webhookId: string, userId: string) =>
+  `msg_${eventId}_${webhookId}_${userId || 'app'}`;
+
+type Entitlement = 'send' | 'hold' | 'withdrawn';
 
 /**
  * One object per developer app, addressed by `app:<app id>` (see `appObject`). It alone holds the
- * app's consumer secret and webhook signing secrets. Every RPC names the app it is meant for; a call
- * for any other app is refused, so a routing mix-up fails loudly instead of crossing tenants.
+ * app's consumer secret and webhook signing secrets, its outbox and its ledger. Every RPC names the
+ * app it is meant for; a call for any other app is refused, so a routing mix-up fails loudly instead
+ * of crossing tenants. Before anything is signed, entitlement is re-checked from this object's own
+ * copy of the tenant's control plane (DELIVERY.md, invariant 3).
  */
 export class AppDeliveryObject extends DurableObject<Env> {
   private readonly state: TenantState;
+  private readonly outbox: Outbox;
+  private readonly config: Settings;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.state = new TenantState(ctx.storage.sql);
-    ctx.blockConcurrencyWhile(async () => this.state.migrate());
+    this.outbox = new Outbox(ctx.storage.sql);
+    this.config = settings(env);
+    ctx.blockConcurrencyWhile(async () => {
+      this.state.migrate();
+      this.outbox.migrate();
+    });
   }
 
   /** Throws unless this object was provisioned for `appId`. */
@@ -27,6 +55,8 @@ export class AppDeliveryObject extends DurableObject<Env> {
     return tenant;
   }
 
+  // ---- control plane mirror -------------------------------------------------------------------
+
   async provision(appId: string, consumerSecret: string, status: AppStatus, at: number): Promise<void> {
     const existing = this.state.tenant();
     if (existing && existing.appId !== appId) {
@@ -35,9 +65,11 @@ export class AppDeliveryObject extends DurableObject<Env> {
     this.state.provision(appId, consumerSecret, status, at);
   }
 
+  /** Suspension drops everything undelivered at once; nothing is released while not active. */
   async setAppStatus(appId: string, status: AppStatus, at: number): Promise<void> {
     this.tenantFor(appId);
     this.state.setStatus(status, at);
+    if (status !== 'active') this.dropWhere({}, `app ${status}`, at);
   }
 
   /**
@@ -63,24 +95,59 @@ export class AppDeliveryObject extends DurableObject<Env> {
     return signingSecret;
   }
 
+  /** Invalid: its lanes are held. Valid again: what was held is released, in order. */
   async setWebhookValid(appId: string, webhookId: string, valid: boolean): Promise<void> {
     this.tenantFor(appId);
     this.state.setWebhookValid(webhookId, valid);
+    if (!valid) return;
+    const now = Date.now();
+    const releases: Release[] = [];
+    for (const head of this.outbox.webhookLaneHeads(webhookId)) this.releaseLane(head.webhook_id, head.user_id, now, releases);
+    await this.send(releases);
   }
 
   async deleteWebhook(appId: string, webhookId: string, at: number): Promise<void> {
     this.tenantFor(appId);
     this.state.deleteWebhook(webhookId, at);
+    this.dropWhere({ webhookId }, 'webhook deleted', at);
   }
 
   async grantAuthorization(appId: string, userId: string, scope: string, at: number): Promise<void> {
     this.tenantFor(appId);
     this.state.grantAuthorization(userId, scope, at);
+    // A narrower re-grant withdraws what the new scope no longer covers.
+    for (const m of this.outbox.outboxWhere({ userId })) {
+      if (m.kind === 'event' && !hasScope(scope, m.required_scope ?? '')) this.drop(m, 'scope withdrawn', at);
+    }
   }
 
+  /**
+   * Ends the user's authorization and subscriptions here, drops the user's undelivered events, and
+   * tells each valid webhook of the app with a `user_event` revoke (DELIVERY.md, revocation).
+   */
   async revokeAuthorization(appId: string, userId: string, at: number): Promise<void> {
-    this.tenantFor(appId);
+    const tenant = this.tenantFor(appId);
     this.state.revokeAuthorization(userId, at);
+    this.dropWhere({ userId }, 'authorization revoked', at);
+    if (tenant.status !== 'active') return;
+    const eventId = newId(at);
+    const payload = renderRevoke(appId, userId, at);
+    const releases: Release[] = [];
+    for (const webhook of this.state.liveWebhooks().filter((w) => w.valid)) {
+      this.outbox.append({
+        deliveryId: deliveryIdFor(eventId, webhook.id, userId),
+        kind: 'revoke',
+        eventId,
+        eventType: 'user_event',
+        requiredScope: null,
+        webhookId: webhook.id,
+        userId: '',
+        payload,
+        createdAt: at,
+      });
+      this.releaseLane(webhook.id, '', at, releases);
+    }
+    await this.send(releases);
   }
 
   async addSubscription(appId: string, webhookId: string, userId: string, at: number): Promise<void> {
@@ -91,6 +158,232 @@ export class AppDeliveryObject extends DurableObject<Env> {
   async endSubscription(appId: string, webhookId: string, userId: string, at: number): Promise<void> {
     this.tenantFor(appId);
     this.state.endSubscription(webhookId, userId, at);
+    this.dropWhere({ webhookId, userId }, 'unsubscribed', at);
+  }
+
+  // ---- data plane -----------------------------------------------------------------------------
+
+  /**
+   * Takes events routed here by the Worker. The audience and the required scope are derived again
+   * here, and a message is appended only for a user who, in this object's own state, has a live
+   * authorization with that scope and a live subscription. Idempotent per event id.
+   */
+  async ingest(appId: string, events: { eventId: string; activity: TimedActivity }[]): Promise<{ messages: number }> {
+    const tenant = this.tenantFor(appId);
+    if (tenant.status !== 'active') return { messages: 0 };
+    const now = Date.now();
+    const releases: Release[] = [];
+    let messages = 0;
+    for (const { eventId, activity } of events) {
+      if (!this.outbox.recordEvent(eventId, activity.id, activity.type, activity.created_at, now)) continue;
+      const scope = REQUIRED_SCOPE[activity.type];
+      for (const userId of audienceOf(activity)) {
+        const granted = this.state.activeScope(userId);
+        if (!granted || !hasScope(granted, scope)) continue;
+        const subscriptions = this.state.liveSubscriptionsOf(userId);
+        if (subscriptions.length === 0) continue;
+        const payload = renderPayload(activity, userId);
+        for (const { webhookId } of subscriptions) {
+          this.outbox.append({
+            deliveryId: deliveryIdFor(eventId, webhookId, userId),
+            kind: 'event',
+            eventId,
+            eventType: activity.type,
+            requiredScope: scope,
+            webhookId,
+            userId,
+            payload,
+            createdAt: now,
+          });
+          messages++;
+          this.releaseLane(webhookId, userId, now, releases);
+        }
+      }
+    }
+    await this.send(releases);
+    return { messages };
+  }
+
+  /**
+   * The consumer asks which of the queued deliveries are still live and gets, for each, the request
+   * signed now. Anything withdrawn since it was queued is dropped here and never handed out.
+   */
+  async claim(appId: string, items: DeliveryMessage[]): Promise<ClaimedRequest[]> {
+    const tenant = this.tenantFor(appId);
+    const now = Date.now();
+    const claimed: ClaimedRequest[] = [];
+    const releases: Release[] = [];
+    const seen = new Set<number>();
+    for (const item of items) {
+      // The same release can arrive twice (a lease re-send); hand it out once per claim.
+      if (seen.has(item.seq)) continue;
+      seen.add(item.seq);
+      const row = this.outbox.outboxRow(item.seq);
+      const message = this.outbox.message(item.seq);
+      if (!row || !message || message.delivery_id !== item.id || row.state !== 'queued' || row.attempt !== item.attempt) {
+        continue; // stale: already finished, withdrawn, or superseded by a later release
+      }
+      const entitlement = this.entitlement(message, tenant);
+      if (entitlement === 'withdrawn') {
+        this.drop(message, 'no longer entitled', now);
+        this.releaseLane(message.webhook_id, message.user_id, now, releases);
+        continue;
+      }
+      const webhook = this.state.webhook(message.webhook_id)!;
+      if (entitlement === 'hold' || message.payload === null) {
+        this.outbox.markWaiting(item.seq, row.attempt, now);
+        continue;
+      }
+      this.outbox.markQueued(item.seq, now); // the lease runs from the claim
+      const headers = await signDelivery({
+        body: message.payload,
+        webhookMessageId: message.delivery_id,
+        timestampSeconds: Math.floor(now / 1000),
+        consumerSecret: tenant.consumerSecret,
+        signingSecret: webhook.signing_secret,
+      });
+      claimed.push({
+        seq: item.seq,
+        deliveryId: message.delivery_id,
+        attempt: row.attempt,
+        url: webhook.url,
+        headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...headers },
+        body: message.payload,
+      });
+    }
+    await this.send(releases);
+    return claimed;
+  }
+
+  /**
+   * Outcomes of the attempts the consumer made: each is written to the ledger, then the delivery is
+   * finished, retried later, or (410) its webhook disabled. Returns the webhooks that answered 410
+   * so the Worker can mark them invalid in D1 too.
+   */
+  async report(appId: string, reports: AttemptReport[]): Promise<{ goneWebhooks: string[] }> {
+    this.tenantFor(appId);
+    const now = Date.now();
+    const releases: Release[] = [];
+    const gone = new Set<string>();
+    for (const { seq, deliveryId, attempt, result } of reports) {
+      const message = this.outbox.message(seq);
+      if (!message || message.delivery_id !== deliveryId) continue;
+      const verdict = judgeAttempt(result, attempt, this.config.retryScheduleSeconds, now);
+      const { statusCode, error } = describeResult(result);
+      this.outbox.recordAttempt(seq, now, statusCode, error, attempt);
+      const outcome = verdict.kind === 'retry' ? 'retrying' : verdict.kind;
+      this.outbox.ledger({ message, attempt, at: now, statusCode, error, latencyMs: result.latencyMs, outcome });
+      const row = this.outbox.outboxRow(seq);
+      if (!row || row.state !== 'queued' || row.attempt !== attempt) continue; // a duplicate or withdrawn since
+      switch (verdict.kind) {
+        case 'delivered':
+        case 'failed':
+          this.outbox.finish(seq, verdict.kind, now);
+          this.releaseLane(message.webhook_id, message.user_id, now, releases);
+          break;
+        case 'retry':
+          this.outbox.markWaiting(seq, attempt + 1, now + verdict.delayMs);
+          break;
+        case 'gone':
+          this.state.setWebhookValid(message.webhook_id, false);
+          this.outbox.markWaiting(seq, attempt + 1, now);
+          gone.add(message.webhook_id);
+          break;
+      }
+    }
+    await this.send(releases);
+    return { goneWebhooks: [...gone] };
+  }
+
+  /** Releases retries that are due and re-releases deliveries whose consumer never reported. */
+  async alarm(): Promise<void> {
+    const tenant = this.state.tenant();
+    if (!tenant) return;
+    const now = Date.now();
+    const releases: Release[] = [];
+    const heads = this.outbox.dueHeads(now, SWEEP_LIMIT);
+    for (const head of heads) this.releaseLane(head.webhook_id, head.user_id, now, releases);
+    const expired = this.outbox.expiredLeases(now - this.config.deliveryLeaseMs, SWEEP_LIMIT);
+    for (const row of expired) {
+      const message = this.outbox.message(row.seq)!;
+      this.outbox.markQueued(row.seq, now);
+      releases.push({ seq: row.seq, deliveryId: message.delivery_id, attempt: row.attempt });
+    }
+    await this.send(releases);
+    if (heads.length === SWEEP_LIMIT || expired.length === SWEEP_LIMIT) await this.ctx.storage.setAlarm(now);
+  }
+
+  // ---- internals --------------------------------------------------------------------------------
+
+  private entitlement(message: MessageRow, tenant: Tenant): Entitlement {
+    if (tenant.status !== 'active') return 'withdrawn';
+    const webhook = this.state.webhook(message.webhook_id);
+    if (!webhook || webhook.deleted_at !== null) return 'withdrawn';
+    if (message.kind === 'event') {
+      if (!this.state.isSubscribed(message.webhook_id, message.user_id)) return 'withdrawn';
+      const scope = this.state.activeScope(message.user_id);
+      if (!scope || !hasScope(scope, message.required_scope ?? '')) return 'withdrawn';
+    }
+    return webhook.valid === 1 ? 'send' : 'hold';
+  }
+
+  /**
+   * Releases the lane's head if it is waiting and due: entitled ones go to the queue, held ones
+   * stay, withdrawn ones are dropped and the next one is considered.
+   */
+  private releaseLane(webhookId: string, userId: string, now: number, out: Release[]): void {
+    const tenant = this.state.tenant()!;
+    for (;;) {
+      const head = this.outbox.laneHead(webhookId, userId);
+      if (!head || head.state !== 'waiting' || head.not_before > now) return;
+      const message = this.outbox.message(head.seq)!;
+      const entitlement = this.entitlement(message, tenant);
+      if (entitlement === 'hold') return;
+      if (entitlement === 'withdrawn') {
+        this.drop(message, 'no longer entitled', now);
+        continue;
+      }
+      this.outbox.markQueued(head.seq, now);
+      out.push({ seq: head.seq, deliveryId: message.delivery_id, attempt: head.attempt });
+      return;
+    }
+  }
+
+  private drop(message: MessageRow, reason: string, at: number): void {
+    this.outbox.ledger({ message, attempt: message.attempts, at, statusCode: null, error: reason, latencyMs: null, outcome: 'dropped' });
+    this.outbox.finish(message.seq, 'dropped', at);
+  }
+
+  private dropWhere(filter: { webhookId?: string; userId?: string }, reason: string, at: number): void {
+    for (const message of this.outbox.outboxWhere(filter)) {
+      if (filter.userId !== undefined && message.kind !== 'event') continue;
+      this.drop(message, reason, at);
+    }
+  }
+
+  /** Puts releases on the queue (ids only) and sets the alarm for the next retry or lease expiry. */
+  private async send(releases: Release[]): Promise<void> {
+    const appId = this.state.tenant()!.appId;
+    for (let i = 0; i < releases.length; i += 100) {
+      const chunk = releases.slice(i, i + 100);
+      try {
+        await this.env.DELIVERY_QUEUE.sendBatch(
+          chunk.map((r) => ({ body: { app: appId, seq: r.seq, id: r.deliveryId, attempt: r.attempt } satisfies DeliveryMessage })),
+        );
+      } catch (err) {
+        console.error(`app ${appId}: queue send failed; retrying ${chunk.length} releases`, err);
+        const retryAt = Date.now() + REQUEUE_DELAY_MS;
+        for (const r of chunk) this.outbox.markWaiting(r.seq, r.attempt, retryAt);
+      }
+    }
+    await this.scheduleAlarm();
+  }
+
+  private async scheduleAlarm(): Promise<void> {
+    const next = this.outbox.nextWakeUp(Date.now(), this.config.deliveryLeaseMs);
+    if (next === null) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > next) await this.ctx.storage.setAlarm(next);
   }
 }
 

@@ -154,4 +154,23 @@ export class TenantState {
         .toArray().length > 0
     );
   }
+
+  /** Live subscriptions of a user on webhooks that still exist, with each webhook's validity. */
+  liveSubscriptionsOf(userId: string): { webhookId: string; valid: boolean }[] {
+    return this.sql
+      .exec<{ webhook_id: string; valid: number }>(
+        `SELECT s.webhook_id, w.valid FROM subscriptions s JOIN webhooks w ON w.id = s.webhook_id
+         WHERE s.user_id = ? AND s.ended_at IS NULL AND w.deleted_at IS NULL`,
+        userId,
+      )
+      .toArray()
+      .map((r) => ({ webhookId: r.webhook_id, valid: r.valid === 1 }));
+  }
+
+  liveWebhooks(): { id: string; valid: boolean }[] {
+    return this.sql
+      .exec<{ id: string; valid: number }>('SELECT id, valid FROM webhooks WHERE deleted_at IS NULL')
+      .toArray()
+      .map((r) => ({ id: r.id, valid: r.valid === 1 }));
+  }
 }

@@ -13,6 +13,7 @@ const DESCRIPTIONS: Record<ProblemKind, string> = {
   'unsupported-media-type': 'The request body is not in a format this endpoint accepts.',
   'rate-limited': 'Too many requests; retry after the time in the retry-after header.',
   'internal-error': 'An unexpected error. It is a bug: report the x-request-id.',
+  'service-unavailable': 'A dependency did not answer. Nothing was lost: send the same request again after retry-after.',
 };
 
 /** The `type` URIs of problem bodies resolve here, to a short human explanation. */

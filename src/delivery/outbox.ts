@@ -1,0 +1,293 @@
+/**
+ * The app object's delivery state: every message it ever rendered (payload kept for replay until
+ * retention ends), the outbox of messages not yet finished, and the ledger of every attempt.
+ *
+ * A lane is (webhook_id, user_id). The outbox row with the lowest seq in a lane is its head; only a
+ * head is ever released to the queue, so a lane is strictly FIFO. App-level messages (revoke, replay
+ * status) use user_id '' and so have lanes of their own.
+ */
+export const OUTBOX_SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  event_id TEXT PRIMARY KEY,
+  activity_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  ingested_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  delivery_id TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  required_scope TEXT,
+  webhook_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  payload TEXT,
+  created_at INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_attempt_at INTEGER,
+  last_status INTEGER,
+  last_error TEXT,
+  finished_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS messages_webhook_created ON messages (webhook_id, created_at);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY,
+  webhook_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  not_before INTEGER NOT NULL,
+  queued_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_lane ON outbox (webhook_id, user_id, seq);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, not_before);
+CREATE TABLE IF NOT EXISTS ledger (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  delivery_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  webhook_id TEXT NOT NULL,
+  for_user_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  status_code INTEGER,
+  error TEXT,
+  latency_ms INTEGER,
+  outcome TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ledger_at ON ledger (at);
+CREATE INDEX IF NOT EXISTS ledger_webhook_at ON ledger (webhook_id, at);
+CREATE INDEX IF NOT EXISTS ledger_user_at ON ledger (for_user_id, at);
+`;
+
+export type MessageKind = 'event' | 'revoke' | 'replay_status';
+
+export interface NewMessage {
+  deliveryId: string;
+  kind: MessageKind;
+  eventId: string;
+  eventType: string;
+  requiredScope: string | null;
+  webhookId: string;
+  userId: string;
+  payload: string;
+  createdAt: number;
+}
+
+export type MessageRow = {
+  seq: number;
+  delivery_id: string;
+  kind: MessageKind;
+  event_id: string;
+  event_type: string;
+  required_scope: string | null;
+  webhook_id: string;
+  user_id: string;
+  payload: string | null;
+  state: string;
+  attempts: number;
+};
+
+export type OutboxRow = {
+  seq: number;
+  webhook_id: string;
+  user_id: string;
+  state: 'waiting' | 'queued';
+  attempt: number;
+  not_before: number;
+  queued_at: number | null;
+};
+
+/** What goes through the queue: ids only, never payloads or secrets. */
+export interface Release {
+  seq: number;
+  deliveryId: string;
+  attempt: number;
+}
+
+export type LedgerOutcome = 'delivered' | 'retrying' | 'failed' | 'gone' | 'dropped' | 'held';
+
+export class Outbox {
+  constructor(private readonly sql: SqlStorage) {}
+
+  migrate(): void {
+    this.sql.exec(OUTBOX_SCHEMA);
+  }
+
+  /** Records an event once; false if this object has seen it before (ingest is idempotent). */
+  recordEvent(eventId: string, activityId: string, type: string, createdAt: number, now: number): boolean {
+    return (
+      this.sql.exec(
+        'INSERT OR IGNORE INTO events (event_id, activity_id, type, created_at, ingested_at) VALUES (?, ?, ?, ?, ?)',
+        eventId,
+        activityId,
+        type,
+        createdAt,
+        now,
+      ).rowsWritten > 0
+    );
+  }
+
+  /** Appends a message to the end of its lane. */
+  append(m: NewMessage): number {
+    const { seq } = this.sql
+      .exec<{ seq: number }>(
+        `INSERT INTO messages (delivery_id, kind, event_id, event_type, required_scope, webhook_id, user_id, payload, created_at, state)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') RETURNING seq`,
+        m.deliveryId,
+        m.kind,
+        m.eventId,
+        m.eventType,
+        m.requiredScope,
+        m.webhookId,
+        m.userId,
+        m.payload,
+        m.createdAt,
+      )
+      .one();
+    this.sql.exec(
+      `INSERT INTO outbox (seq, webhook_id, user_id, state, attempt, not_before) VALUES (?, ?, ?, 'waiting', 1, ?)`,
+      seq,
+      m.webhookId,
+      m.userId,
+      m.createdAt,
+    );
+    return seq;
+  }
+
+  message(seq: number): MessageRow | undefined {
+    return this.sql.exec<MessageRow>('SELECT * FROM messages WHERE seq = ?', seq).toArray()[0];
+  }
+
+  outboxRow(seq: number): OutboxRow | undefined {
+    return this.sql.exec<OutboxRow>('SELECT * FROM outbox WHERE seq = ?', seq).toArray()[0];
+  }
+
+  laneHead(webhookId: string, userId: string): OutboxRow | undefined {
+    return this.sql
+      .exec<OutboxRow>('SELECT * FROM outbox WHERE webhook_id = ? AND user_id = ? ORDER BY seq LIMIT 1', webhookId, userId)
+      .toArray()[0];
+  }
+
+  /** Lane heads that are waiting and due, across all lanes (the alarm's sweep). */
+  dueHeads(now: number, limit: number): OutboxRow[] {
+    return this.sql
+      .exec<OutboxRow>(
+        `SELECT o.* FROM outbox o
+         WHERE o.state = 'waiting' AND o.not_before <= ?
+           AND o.seq = (SELECT MIN(h.seq) FROM outbox h WHERE h.webhook_id = o.webhook_id AND h.user_id = o.user_id)
+         ORDER BY o.seq LIMIT ?`,
+        now,
+        limit,
+      )
+      .toArray();
+  }
+
+  /** Released messages whose consumer never reported back within the lease: sent again. */
+  expiredLeases(before: number, limit: number): OutboxRow[] {
+    return this.sql
+      .exec<OutboxRow>(`SELECT * FROM outbox WHERE state = 'queued' AND queued_at <= ? ORDER BY seq LIMIT ?`, before, limit)
+      .toArray();
+  }
+
+  markQueued(seq: number, now: number): void {
+    this.sql.exec(`UPDATE outbox SET state = 'queued', queued_at = ? WHERE seq = ?`, now, seq);
+  }
+
+  /** Back to waiting (held, or a failed release); `attempt` and `notBefore` say when and which. */
+  markWaiting(seq: number, attempt: number, notBefore: number): void {
+    this.sql.exec(`UPDATE outbox SET state = 'waiting', attempt = ?, not_before = ?, queued_at = NULL WHERE seq = ?`, attempt, notBefore, seq);
+  }
+
+  /** The earliest time anything in the outbox becomes due (a retry, or an expired lease). */
+  nextWakeUp(now: number, leaseMs: number): number | null {
+    // Waiting rows already due are either released or held (invalid webhook); a held lane is
+    // released by the webhook becoming valid, not by the clock, so only future times count.
+    const row = this.sql
+      .exec<{ t: number | null }>(
+        `SELECT MIN(t) AS t FROM (
+           SELECT MIN(not_before) AS t FROM outbox WHERE state = 'waiting' AND not_before > ?
+           UNION ALL SELECT MIN(queued_at) + ? AS t FROM outbox WHERE state = 'queued')`,
+        now,
+        leaseMs,
+      )
+      .one();
+    return row.t;
+  }
+
+  recordAttempt(seq: number, at: number, statusCode: number | null, error: string | null, attempt: number): void {
+    this.sql.exec(
+      'UPDATE messages SET attempts = MAX(attempts, ?), last_attempt_at = ?, last_status = ?, last_error = ? WHERE seq = ?',
+      attempt,
+      at,
+      statusCode,
+      error,
+      seq,
+    );
+  }
+
+  /** Ends a message: it leaves the outbox, and its lane's next message becomes the head. */
+  finish(seq: number, state: 'delivered' | 'failed' | 'dropped', at: number): void {
+    this.sql.exec('UPDATE messages SET state = ?, finished_at = ? WHERE seq = ?', state, at, seq);
+    this.sql.exec('DELETE FROM outbox WHERE seq = ?', seq);
+  }
+
+  ledger(entry: {
+    message: MessageRow;
+    attempt: number;
+    at: number;
+    statusCode: number | null;
+    error: string | null;
+    latencyMs: number | null;
+    outcome: LedgerOutcome;
+  }): void {
+    const m = entry.message;
+    this.sql.exec(
+      `INSERT INTO ledger (delivery_id, event_id, event_type, webhook_id, for_user_id, attempt, at, status_code, error, latency_ms, outcome)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      m.delivery_id,
+      m.event_id,
+      m.event_type,
+      m.webhook_id,
+      m.user_id,
+      entry.attempt,
+      entry.at,
+      entry.statusCode,
+      entry.error,
+      entry.latencyMs,
+      entry.outcome,
+    );
+  }
+
+  /** Outbox messages in a withdrawn scope; the caller drops each. */
+  outboxWhere(filter: { webhookId?: string; userId?: string }): MessageRow[] {
+    const clauses: string[] = [];
+    const args: string[] = [];
+    if (filter.webhookId !== undefined) {
+      clauses.push('o.webhook_id = ?');
+      args.push(filter.webhookId);
+    }
+    if (filter.userId !== undefined) {
+      clauses.push('o.user_id = ?');
+      args.push(filter.userId);
+    }
+    const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+    return this.sql
+      .exec<MessageRow>(`SELECT m.* FROM outbox o JOIN messages m ON m.seq = o.seq ${where} ORDER BY o.seq`, ...args)
+      .toArray();
+  }
+
+  /** Heads of every lane of one webhook (to release what was held while it was invalid). */
+  webhookLaneHeads(webhookId: string): OutboxRow[] {
+    return this.sql
+      .exec<OutboxRow>(
+        `SELECT o.* FROM outbox o WHERE o.webhook_id = ?
+           AND o.seq = (SELECT MIN(h.seq) FROM outbox h WHERE h.webhook_id = o.webhook_id AND h.user_id = o.user_id)`,
+        webhookId,
+      )
+      .toArray();
+  }
+}

@@ -1,0 +1,83 @@
+import { and, eq, inArray } from 'drizzle-orm';
+import { settings } from '../config';
+import { database } from '../db/client';
+import { webhooks } from '../db/schema';
+import type { AttemptResult } from '../domain/retry';
+import { appObject } from './app-delivery-object';
+import { deliveryMessageSchema, type AttemptReport, type ClaimedRequest, type DeliveryMessage } from './queue-message';
+
+/** When an app's object cannot be reached, its messages come back after this. */
+const RETRY_DELAY_SECONDS = 5;
+
+/** POSTs one claimed request: never follows redirects, gives up at the attempt deadline. */
+async function attempt(request: ClaimedRequest, timeoutMs: number): Promise<AttemptReport> {
+  const started = Date.now();
+  let result: AttemptResult;
+  try {
+    const response = await fetch(request.url, {
+      method: 'POST',
+      headers: request.headers,
+      body: request.body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    result = { status: response.status, latencyMs: Date.now() - started, retryAfter: response.headers.get('retry-after') };
+    await response.body?.cancel();
+  } catch (err) {
+    const name = (err as Error)?.name;
+    const error =
+      name === 'TimeoutError' || name === 'AbortError'
+        ? `timeout: no answer within ${timeoutMs} ms`
+        : `network: ${(err as Error)?.message ?? 'request failed'}`;
+    result = { error, latencyMs: Date.now() - started };
+  }
+  return { seq: request.seq, deliveryId: request.deliveryId, attempt: request.attempt, result };
+}
+
+/**
+ * The queue consumer. It holds no secrets: per app in the batch it claims the still-live deliveries
+ * from that app's object (one call), POSTs them concurrently, and reports every outcome back (one
+ * call). If anything fails before the report, the messages are retried and the same deliveries are
+ * claimed again (same webhook-id): a duplicate is possible, a loss is not.
+ */
+export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const config = settings(env);
+  const byApp = new Map<string, { message: Message<unknown>; body: DeliveryMessage }[]>();
+  for (const message of batch.messages) {
+    const parsed = deliveryMessageSchema.safeParse(message.body);
+    if (!parsed.success) {
+      console.error(`queue message ${message.id} is not a delivery message; dropped`);
+      message.ack();
+      continue;
+    }
+    const list = byApp.get(parsed.data.app) ?? [];
+    list.push({ message, body: parsed.data });
+    byApp.set(parsed.data.app, list);
+  }
+
+  await Promise.all(
+    [...byApp].map(async ([appId, items]) => {
+      try {
+        const object = appObject(env, appId);
+        const claimed = await object.claim(appId, items.map((i) => i.body));
+        const reports = await Promise.all(claimed.map((request) => attempt(request, config.deliveryTimeoutMs)));
+        if (reports.length > 0) {
+          const { goneWebhooks } = await object.report(appId, reports);
+          if (goneWebhooks.length > 0) await markGone(env, appId, goneWebhooks);
+        }
+        for (const item of items) item.message.ack();
+      } catch (err) {
+        console.error(`deliveries for app ${appId} will be retried`, err);
+        for (const item of items) item.message.retry({ delaySeconds: RETRY_DELAY_SECONDS });
+      }
+    }),
+  );
+}
+
+/** A 410 from a receiver disables its webhook in the control plane as well. */
+async function markGone(env: Env, appId: string, webhookIds: string[]): Promise<void> {
+  await database(env)
+    .update(webhooks)
+    .set({ valid: false, lastCrcError: 'delivery answered 410 Gone' })
+    .where(and(eq(webhooks.appId, appId), inArray(webhooks.id, webhookIds)));
+}
