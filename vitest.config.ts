@@ -13,6 +13,9 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             PLATFORM_TOKEN: 'aae_pt_test-platform-token',
             ALLOW_INSECURE_WEBHOOKS: 'true',
+            // Retries are exercised with real waits in the pool, so the schedule (a setting) is short
+            // here; the production schedule itself is unit-tested in test/domain/retry.test.ts.
+            RETRY_SCHEDULE_SECONDS: '1,1,1',
           },
         },
       }),
@@ -21,6 +24,8 @@ export default defineConfig(async () => {
       include: ['test/**/*.test.ts'],
       exclude: ['test/e2e/**'],
       setupFiles: ['./test/apply-migrations.ts'],
+      // Delivery tests wait for the local queue (1 s batches) and short retries.
+      testTimeout: 30_000,
     },
   };
 });

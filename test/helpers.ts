@@ -1,6 +1,8 @@
 import { exports } from 'cloudflare:workers';
 import { vi } from 'vitest';
-import { crcResponseToken } from '../src/domain/crc';
+import { Webhook } from 'standardwebhooks';
+import { crcRequestSignature, crcResponseToken } from '../src/domain/crc';
+import { hmacSha256Base64 } from '../src/domain/crypto';
 
 export const PLATFORM_TOKEN = 'aae_pt_test-platform-token';
 
@@ -87,20 +89,30 @@ export interface SeenRequest {
   method: string;
   headers: Headers;
   body: string;
+  at: number;
 }
 
+type PostHandler = (request: SeenRequest) => Response | Promise<Response>;
+
 /**
- * Fake webhook receivers behind a `fetch` spy: each URL answers the CRC with the secret it was given
- * (as a correct X receiver does), or misbehaves as told. Every request is recorded.
+ * Fake webhook receivers behind a `fetch` spy. Each URL knows the consumer secrets of the apps that
+ * registered it and answers a CRC with the one whose request signature matches (as a shared endpoint
+ * must), or misbehaves as told. POSTs answer 200 unless a handler says otherwise. Every request is
+ * recorded.
  */
 export function installReceivers() {
-  const endpoints = new Map<string, { secret: string; behaviour: ReceiverBehaviour }>();
+  const endpoints = new Map<string, { secrets: string[]; behaviour: ReceiverBehaviour; onPost?: PostHandler }>();
   const seen: SeenRequest[] = [];
+  const keyOf = (url: string | URL) => {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  };
   const spy = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
     const request = new Request(input as RequestInfo, init);
     const url = new URL(request.url);
-    seen.push({ url, method: request.method, headers: request.headers, body: await request.text() });
-    const endpoint = endpoints.get(`${url.origin}${url.pathname}`);
+    const record: SeenRequest = { url, method: request.method, headers: request.headers, body: await request.text(), at: Date.now() };
+    seen.push(record);
+    const endpoint = endpoints.get(keyOf(url));
     if (!endpoint || endpoint.behaviour === 'refuse') throw new TypeError('fetch failed: connection refused');
     switch (endpoint.behaviour) {
       case 'timeout':
@@ -116,26 +128,65 @@ export function installReceivers() {
       case 'ok': {
         const token = url.searchParams.get('crc_token');
         if (request.method === 'GET' && token) {
-          return Response.json({ response_token: await crcResponseToken(endpoint.secret, token) });
+          const nonce = url.searchParams.get('nonce') ?? '';
+          const offered = request.headers.get('x-twitter-webhooks-signature');
+          for (const secret of endpoint.secrets) {
+            if ((await crcRequestSignature(secret, token, nonce)) === offered) {
+              return Response.json({ response_token: await crcResponseToken(secret, token) });
+            }
+          }
+          return new Response('unknown signer', { status: 401 });
         }
-        return new Response(null, { status: 200 });
+        return endpoint.onPost ? endpoint.onPost(record) : new Response(null, { status: 200 });
       }
     }
   });
   return {
     spy,
     seen,
-    /** `url` without query; `secret` is the consumer secret of the app that registers it. */
+    /** Adds `secret` (an app's consumer secret) to the endpoint at `url` (query ignored). */
     set(url: string, secret: string, behaviour: ReceiverBehaviour = 'ok') {
-      const u = new URL(url);
-      endpoints.set(`${u.origin}${u.pathname}`, { secret, behaviour });
+      const existing = endpoints.get(keyOf(url));
+      endpoints.set(keyOf(url), { secrets: [...(existing?.secrets ?? []), secret], behaviour, onPost: existing?.onPost });
     },
     behave(url: string, behaviour: ReceiverBehaviour) {
-      const u = new URL(url);
-      const key = `${u.origin}${u.pathname}`;
-      endpoints.set(key, { ...endpoints.get(key)!, behaviour });
+      endpoints.get(keyOf(url))!.behaviour = behaviour;
+    },
+    onPost(url: string, handler: PostHandler | undefined) {
+      endpoints.get(keyOf(url))!.onPost = handler;
+    },
+    /** Deliveries (POSTs) that reached `url`. */
+    posts(url: string) {
+      return seen.filter((r) => r.method === 'POST' && keyOf(r.url) === keyOf(url));
     },
   };
+}
+export type Receivers = ReturnType<typeof installReceivers>;
+
+/**
+ * Which of `webhooks` this POST was signed for: exactly one must verify the Standard Webhooks signature
+ * (its own `whsec_` key), and the X signature must verify with that webhook's app secret and no other.
+ */
+export async function signerOf(post: SeenRequest, webhooks: { name: string; consumerSecret: string; signingSecret: string }[]) {
+  const standard = webhooks.filter((w) => {
+    try {
+      new Webhook(w.signingSecret).verify(post.body, Object.fromEntries(post.headers));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (standard.length !== 1) throw new Error(`Standard Webhooks signature matches ${standard.length} known webhooks`);
+  const xSig = post.headers.get('x-twitter-webhooks-signature');
+  const secrets = [...new Set(webhooks.map((w) => w.consumerSecret))];
+  const xMatches = [];
+  for (const secret of secrets) {
+    if (xSig === `sha256=${await hmacSha256Base64(secret, post.body)}`) xMatches.push(secret);
+  }
+  if (xMatches.length !== 1 || xMatches[0] !== standard[0].consumerSecret) {
+    throw new Error(`X signature does not belong to the app of ${standard[0].name}`);
+  }
+  return standard[0].name;
 }
 
 export async function registerWebhook(app: TestApp, url: string) {
@@ -143,7 +194,6 @@ export async function registerWebhook(app: TestApp, url: string) {
   if (res.status !== 200) throw new Error(`register webhook: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.data as { id: string; url: string; valid: boolean; created_at: string; signing_secret: string };
 }
-
 export function expectProblem(res: ApiResponse, status: number, reason?: string) {
   const problem = res.body;
   const ok =
@@ -159,3 +209,25 @@ export function expectProblem(res: ApiResponse, status: number, reason?: string)
   }
   return problem;
 }
+
+export const testUser = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  name: `User ${id}`,
+  screen_name: `user${id}`,
+  ...extra,
+});
+
+export async function subscribe(app: TestApp, webhookId: string, userId: string, scopes?: string[]) {
+  const token = await grantUser(app.id, userId, scopes);
+  const res = await call('POST', `/2/account_activity/webhooks/${webhookId}/subscriptions/all`, { token, body: {} });
+  if (res.status !== 200) throw new Error(`subscribe: ${res.status} ${JSON.stringify(res.body)}`);
+  return token;
+}
+
+export async function ingest(...activities: Record<string, unknown>[]) {
+  const res = await platform('POST', '/internal/activity', activities.length === 1 ? activities[0] : { activities });
+  if (res.status !== 202) throw new Error(`ingest: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.data as { accepted: number; event_ids: string[]; duplicates: number };
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -283,6 +283,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
           break;
         case 'retry':
           this.outbox.markWaiting(seq, attempt + 1, now + verdict.delayMs);
+          this.releaseLane(message.webhook_id, message.user_id, now, releases); // a zero delay goes now
           break;
         case 'gone':
           this.state.setWebhookValid(message.webhook_id, false);

@@ -44,7 +44,7 @@ async function authenticateConsumer(c: Context<HonoEnv>): Promise<AppRow> {
 
 async function formBody(c: Context<HonoEnv>): Promise<Record<string, string>> {
   const mediaType = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
-  const text = await c.req.text();
+  const text = new TextDecoder().decode(await c.req.arrayBuffer());
   if (mediaType === 'application/json') {
     try {
       return JSON.parse(text || '{}');
