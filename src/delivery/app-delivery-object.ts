@@ -235,33 +235,53 @@ export class AppDeliveryObject extends DurableObject<Env> {
         continue;
       }
       this.outbox.markQueued(item.seq, now); // the lease runs from the claim
-      const headers = await signDelivery({
-        body: message.payload,
-        webhookMessageId: message.delivery_id,
-        timestampSeconds: Math.floor(now / 1000),
-        consumerSecret: tenant.consumerSecret,
-        signingSecret: webhook.signing_secret,
-      });
-      claimed.push({
-        seq: item.seq,
-        deliveryId: message.delivery_id,
-        attempt: row.attempt,
-        url: webhook.url,
-        headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...headers },
-        body: message.payload,
-      });
+      claimed.push(await this.signed(tenant, message, webhook, row.attempt, now));
     }
     await this.send(releases);
     return claimed;
+  }
+
+  /** The request for one attempt, signed now (fresh `webhook-timestamp`). */
+  private async signed(
+    tenant: Tenant,
+    message: MessageRow,
+    webhook: { url: string; signing_secret: string },
+    attempt: number,
+    now: number,
+  ): Promise<ClaimedRequest> {
+    const headers = await signDelivery({
+      body: message.payload!,
+      webhookMessageId: message.delivery_id,
+      timestampSeconds: Math.floor(now / 1000),
+      consumerSecret: tenant.consumerSecret,
+      signingSecret: webhook.signing_secret,
+    });
+    return {
+      seq: message.seq,
+      deliveryId: message.delivery_id,
+      attempt,
+      url: webhook.url,
+      headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...headers },
+      body: message.payload!,
+    };
   }
 
   /**
    * Outcomes of the attempts the consumer made: each is written to the ledger, then the delivery is
    * finished, retried later, or (410) its webhook disabled. Returns the webhooks that answered 410
    * so the Worker can mark them invalid in D1 too.
+   *
+   * With `chain`, the lane heads this report releases (the next message of each lane that just
+   * finished) come back signed in `next` instead of going through the queue, so a busy lane keeps
+   * moving at the receiver's pace rather than one queue hop per message. They carry a lease like any
+   * claim: if the caller dies, the alarm releases them again.
    */
-  async report(appId: string, reports: AttemptReport[]): Promise<{ goneWebhooks: string[] }> {
-    this.tenantFor(appId);
+  async report(
+    appId: string,
+    reports: AttemptReport[],
+    options: { chain?: boolean } = {},
+  ): Promise<{ goneWebhooks: string[]; next: ClaimedRequest[] }> {
+    const tenant = this.tenantFor(appId);
     const now = Date.now();
     const releases: Release[] = [];
     const gone = new Set<string>();
@@ -292,8 +312,17 @@ export class AppDeliveryObject extends DurableObject<Env> {
           break;
       }
     }
-    await this.send(releases);
-    return { goneWebhooks: [...gone] };
+    const next: ClaimedRequest[] = [];
+    if (options.chain) {
+      for (const release of releases) {
+        const message = this.outbox.message(release.seq)!;
+        next.push(await this.signed(tenant, message, this.state.webhook(message.webhook_id)!, release.attempt, now));
+      }
+      await this.scheduleAlarm();
+    } else {
+      await this.send(releases);
+    }
+    return { goneWebhooks: [...gone], next };
   }
 
   /** Releases retries that are due and re-releases deliveries whose consumer never reported. */

@@ -8,6 +8,8 @@ import { deliveryMessageSchema, type AttemptReport, type ClaimedRequest, type De
 
 /** When an app's object cannot be reached, its messages come back after this. */
 const RETRY_DELAY_SECONDS = 5;
+/** How long one consumer invocation keeps following busy lanes before handing them back to the queue. */
+const CHAIN_BUDGET_MS = 30_000;
 
 /** POSTs one claimed request: never follows redirects, gives up at the attempt deadline. */
 async function attempt(request: ClaimedRequest, timeoutMs: number): Promise<AttemptReport> {
@@ -35,10 +37,66 @@ async function attempt(request: ClaimedRequest, timeoutMs: number): Promise<Atte
 }
 
 /**
+ * Sends one app's claimed requests and reports outcomes. Reports are coalesced: while one report
+ * call is in flight, finished attempts gather, and the next call carries them all, so a slow
+ * receiver never holds back the report of a fast one. Each report may hand back the next message
+ * of the lanes it advanced, which is sent at once (see `AppDeliveryObject.report`).
+ */
+async function deliverForApp(env: Env, appId: string, first: ClaimedRequest[], timeoutMs: number): Promise<string[]> {
+  const object = appObject(env, appId);
+  const deadline = Date.now() + CHAIN_BUDGET_MS;
+  const gone = new Set<string>();
+  const finished: AttemptReport[] = [];
+  let inFlight = 0;
+  let reporting: Promise<void> | null = null;
+  let failure: unknown = null;
+  let wake: () => void = () => {};
+
+  const start = (requests: ClaimedRequest[]) => {
+    for (const request of requests) {
+      inFlight++;
+      void attempt(request, timeoutMs).then((report) => {
+        inFlight--;
+        finished.push(report);
+        flush();
+      });
+    }
+  };
+  const flush = () => {
+    if (reporting || finished.length === 0 || failure) return wake();
+    const batch = finished.splice(0);
+    reporting = object
+      .report(appId, batch, { chain: Date.now() < deadline })
+      .then(({ goneWebhooks, next }) => {
+        goneWebhooks.forEach((id) => gone.add(id));
+        start(next);
+      })
+      .catch((err) => {
+        failure = err;
+      })
+      .finally(() => {
+        reporting = null;
+        flush();
+      });
+  };
+
+  start(first);
+  await new Promise<void>((resolve) => {
+    wake = () => {
+      if (failure || (inFlight === 0 && !reporting && finished.length === 0)) resolve();
+    };
+    wake();
+  });
+  if (failure) throw failure;
+  return [...gone];
+}
+
+/**
  * The queue consumer. It holds no secrets: per app in the batch it claims the still-live deliveries
- * from that app's object (one call), POSTs them concurrently, and reports every outcome back (one
- * call). If anything fails before the report, the messages are retried and the same deliveries are
- * claimed again (same webhook-id): a duplicate is possible, a loss is not.
+ * from that app's object (one call), POSTs them concurrently, and reports the outcomes back. If
+ * anything fails before a report, the messages are retried and the same deliveries are claimed again
+ * (same webhook-id); what was chained past the queue is released again by the object's lease alarm.
+ * A duplicate is possible, a loss is not.
  */
 export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const config = settings(env);
@@ -58,13 +116,9 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env):
   await Promise.all(
     [...byApp].map(async ([appId, items]) => {
       try {
-        const object = appObject(env, appId);
-        const claimed = await object.claim(appId, items.map((i) => i.body));
-        const reports = await Promise.all(claimed.map((request) => attempt(request, config.deliveryTimeoutMs)));
-        if (reports.length > 0) {
-          const { goneWebhooks } = await object.report(appId, reports);
-          if (goneWebhooks.length > 0) await markGone(env, appId, goneWebhooks);
-        }
+        const claimed = await appObject(env, appId).claim(appId, items.map((i) => i.body));
+        const goneWebhooks = await deliverForApp(env, appId, claimed, config.deliveryTimeoutMs);
+        if (goneWebhooks.length > 0) await markGone(env, appId, goneWebhooks);
         for (const item of items) item.message.ack();
       } catch (err) {
         console.error(`deliveries for app ${appId} will be retried`, err);
