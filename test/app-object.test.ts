@@ -1,6 +1,6 @@
-import { runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { appObject } from '../src/delivery/app-delivery-object';
 import { activeApp, call, grantUser, installReceivers, registerWebhook } from './helpers';
 
@@ -55,5 +55,60 @@ describe('the per-app Durable Object', () => {
       s.storage.sql.exec<{ consumer_secret: string }>('SELECT consumer_secret FROM tenant').one().consumer_secret,
     );
     expect(secret).toBe(app.consumerSecret);
+  });
+});
+
+describe('the object re-checks entitlement itself (invariant 3)', () => {
+  const tweetBy = (author: string, id = 'x1') => ({
+    eventId: `9${Math.floor(Math.random() * 1e9)}`,
+    activity: { id, type: 'tweet_create' as const, created_at: Date.now(), tweet: { id: '1', text: 'x', author: { id: author, name: 'n', screen_name: 's' } } },
+  });
+
+  it('renders nothing for users it has no live subscription for, whatever the Worker routed to it', async () => {
+    installReceivers();
+    const app = await activeApp();
+    const stub = appObject(env, app.id);
+    expect(await stub.ingest(app.id, [tweetBy('12345')])).toEqual({ messages: 0 });
+  });
+
+  it('renders nothing when the authorization lacks the scope, and nothing twice for one event id', async () => {
+    const receivers = installReceivers();
+    const app = await activeApp();
+    receivers.set('http://127.0.0.1:9302/hook', app.consumerSecret);
+    const hook = await registerWebhook(app, 'http://127.0.0.1:9302/hook');
+    const token = await grantUser(app.id, '7', ['users.read']);
+    await call('POST', `/2/account_activity/webhooks/${hook.id}/subscriptions/all`, { token, body: {} });
+    const stub = appObject(env, app.id);
+    expect(await stub.ingest(app.id, [tweetBy('7')])).toEqual({ messages: 0 });
+    await grantUser(app.id, '7', ['tweet.read']);
+    const event = tweetBy('7');
+    expect(await stub.ingest(app.id, [event])).toEqual({ messages: 1 });
+    expect(await stub.ingest(app.id, [event])).toEqual({ messages: 0 });
+  });
+});
+
+describe('the alarm', () => {
+  it('releases again a delivery whose consumer never reported within the lease', async () => {
+    const receivers = installReceivers();
+    const app = await activeApp();
+    receivers.set('http://127.0.0.1:9303/hook', app.consumerSecret);
+    const hook = await registerWebhook(app, 'http://127.0.0.1:9303/hook');
+    const token = await grantUser(app.id, '8', ['tweet.read']);
+    await call('POST', `/2/account_activity/webhooks/${hook.id}/subscriptions/all`, { token, body: {} });
+    const stub = appObject(env, app.id);
+    // A release that went missing: queued three minutes ago and never claimed.
+    await runInDurableObject(stub, async (object) => {
+      const outbox = (object as any).outbox;
+      const seq = outbox.append({
+        deliveryId: `msg_lost_${hook.id}_8`, kind: 'event', eventId: 'lost', eventType: 'tweet_create',
+        requiredScope: 'tweet.read', webhookId: hook.id, userId: '8', payload: '{"for_user_id":"8"}', createdAt: Date.now(),
+      });
+      outbox.markQueued(seq, Date.now() - 180_000);
+      await (object as any).scheduleAlarm();
+    });
+    // A past alarm may already have fired by itself; run it in case it has not.
+    await runDurableObjectAlarm(stub);
+    await vi.waitFor(() => expect(receivers.posts('http://127.0.0.1:9303/hook')).toHaveLength(1), { timeout: 5000 });
+    expect(receivers.posts('http://127.0.0.1:9303/hook')[0].headers.get('webhook-id')).toBe(`msg_lost_${hook.id}_8`);
   });
 });

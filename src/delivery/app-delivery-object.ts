@@ -69,7 +69,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
   async setAppStatus(appId: string, status: AppStatus, at: number): Promise<void> {
     this.tenantFor(appId);
     this.state.setStatus(status, at);
-    if (status !== 'active') this.dropWhere({}, `app ${status}`, at);
+    if (status !== 'active') await this.dropWhere({}, `app ${status}`, at);
   }
 
   /**
@@ -109,16 +109,15 @@ export class AppDeliveryObject extends DurableObject<Env> {
   async deleteWebhook(appId: string, webhookId: string, at: number): Promise<void> {
     this.tenantFor(appId);
     this.state.deleteWebhook(webhookId, at);
-    this.dropWhere({ webhookId }, 'webhook deleted', at);
+    await this.dropWhere({ webhookId }, 'webhook deleted', at);
   }
 
   async grantAuthorization(appId: string, userId: string, scope: string, at: number): Promise<void> {
     this.tenantFor(appId);
     this.state.grantAuthorization(userId, scope, at);
-    // A narrower re-grant withdraws what the new scope no longer covers.
-    for (const m of this.outbox.outboxWhere({ userId })) {
-      if (m.kind === 'event' && !hasScope(scope, m.required_scope ?? '')) this.drop(m, 'scope withdrawn', at);
-    }
+    // A narrower re-grant withdraws what the new scope no longer covers; the rest of the lane goes on.
+    const withdrawn = this.outbox.outboxWhere({ userId }).filter((m) => m.kind === 'event' && !hasScope(scope, m.required_scope ?? ''));
+    await this.dropAndAdvance(withdrawn, 'scope withdrawn', at);
   }
 
   /**
@@ -128,7 +127,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
   async revokeAuthorization(appId: string, userId: string, at: number): Promise<void> {
     const tenant = this.tenantFor(appId);
     this.state.revokeAuthorization(userId, at);
-    this.dropWhere({ userId }, 'authorization revoked', at);
+    await this.dropWhere({ userId }, 'authorization revoked', at);
     if (tenant.status !== 'active') return;
     const eventId = newId(at);
     const payload = renderRevoke(appId, userId, at);
@@ -158,7 +157,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
   async endSubscription(appId: string, webhookId: string, userId: string, at: number): Promise<void> {
     this.tenantFor(appId);
     this.state.endSubscription(webhookId, userId, at);
-    this.dropWhere({ webhookId, userId }, 'unsubscribed', at);
+    await this.dropWhere({ webhookId, userId }, 'unsubscribed', at);
   }
 
   // ---- data plane -----------------------------------------------------------------------------
@@ -384,11 +383,23 @@ export class AppDeliveryObject extends DurableObject<Env> {
     this.outbox.finish(message.seq, 'dropped', at);
   }
 
-  private dropWhere(filter: { webhookId?: string; userId?: string }, reason: string, at: number): void {
-    for (const message of this.outbox.outboxWhere(filter)) {
-      if (filter.userId !== undefined && message.kind !== 'event') continue;
+  /** Drops every undelivered message in a withdrawn scope (a user's withdrawal spares app-level messages). */
+  private async dropWhere(filter: { webhookId?: string; userId?: string }, reason: string, at: number): Promise<void> {
+    const messages = this.outbox.outboxWhere(filter).filter((m) => filter.userId === undefined || m.kind === 'event');
+    await this.dropAndAdvance(messages, reason, at);
+  }
+
+  /** Drops messages, then lets each affected lane move on to whatever is still entitled in it. */
+  private async dropAndAdvance(messages: MessageRow[], reason: string, at: number): Promise<void> {
+    if (messages.length === 0) return;
+    const lanes = new Map<string, [string, string]>();
+    for (const message of messages) {
       this.drop(message, reason, at);
+      lanes.set(`${message.webhook_id}\u0000${message.user_id}`, [message.webhook_id, message.user_id]);
     }
+    const releases: Release[] = [];
+    for (const [webhookId, userId] of lanes.values()) this.releaseLane(webhookId, userId, at, releases);
+    await this.send(releases);
   }
 
   /** Puts releases on the queue (ids only) and sets the alarm for the next retry or lease expiry. */
