@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run dev`: first-run setup (.dev.vars with a random platform token), local D1 migrations, then
-// `wrangler dev` on http://127.0.0.1:8787 (PORT overrides the port).
+// `wrangler dev` on http://127.0.0.1:8787. PORT overrides the port; AAE_STATE_DIR keeps local state
+// (D1, Durable Objects, queues) in another folder than .wrangler/state (tests use a fresh one).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ const wrangler = join(root, 'node_modules', '.bin', 'wrangler');
 const env = { ...process.env, ...WRANGLER_ENV };
 const port = process.env.PORT ?? '8787';
 const devVars = join(root, '.dev.vars');
+const persist = process.env.AAE_STATE_DIR ? ['--persist-to', process.env.AAE_STATE_DIR] : [];
 
 if (!existsSync(devVars)) {
   const token = `aae_pt_${randomBytes(32).toString('base64url')}`;
@@ -29,10 +31,10 @@ if (!existsSync(devVars)) {
 const token = readFileSync(devVars, 'utf8').match(/^PLATFORM_TOKEN=(.*)$/m)?.[1]?.trim();
 console.log(`Platform token (Authorization: Bearer …): ${token ?? '(PLATFORM_TOKEN missing from .dev.vars)'}`);
 
-const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local'], { cwd: root, env, stdio: 'inherit' });
+const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', ...persist], { cwd: root, env, stdio: 'inherit' });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 const extra = process.argv.slice(2);
-const child = spawn(wrangler, ['dev', '--ip', '127.0.0.1', '--port', port, ...extra], { cwd: root, env, stdio: 'inherit' });
+const child = spawn(wrangler, ['dev', '--ip', '127.0.0.1', '--port', port, ...persist, ...extra], { cwd: root, env, stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

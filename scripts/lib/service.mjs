@@ -1,0 +1,119 @@
+// Starts and stops the service for end-to-end tests, benchmarks and fault runs. Loopback only.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WRANGLER_ENV } from '../wrangler-env.mjs';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
+Object.assign(process.env, WRANGLER_ENV);
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitUntilUp(baseUrl, timeoutMs, isAlive = () => true) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive()) throw new Error('the service exited before it answered');
+    try {
+      const res = await fetch(`${baseUrl}/`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    await sleep(250);
+  }
+  throw new Error(`service at ${baseUrl} did not answer within ${timeoutMs} ms`);
+}
+
+/**
+ * The service as a newcomer starts it: `node scripts/dev.mjs` (what `npm run dev` runs), in its own
+ * process group so that stopping it also stops wrangler's workerd children.
+ */
+export async function startDevService({ stateDir, port, log = false }) {
+  port ??= await freePort();
+  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'dev.mjs')], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), AAE_STATE_DIR: stateDir, CI: 'true' },
+    detached: true,
+    stdio: ['ignore', log ? 'inherit' : 'pipe', log ? 'inherit' : 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  const stop = async () => {
+    if (exited) return;
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const deadline = Date.now() + 5000;
+    while (!exited && Date.now() < deadline) await sleep(100);
+    if (!exited) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  const baseUrl = `http://127.0.0.1:${port}`;
+  try {
+    await waitUntilUp(baseUrl, 90_000, () => !exited);
+  } catch (err) {
+    await stop();
+    throw new Error(`${err.message}\n--- service output ---\n${output.slice(-4000)}`);
+  }
+  const platformToken = readFileSync(join(ROOT, '.dev.vars'), 'utf8').match(/^PLATFORM_TOKEN=(.*)$/m)[1].trim();
+  return { baseUrl, platformToken, stop, output: () => output, pid: child.pid };
+}
+
+/**
+ * The service through wrangler's programmatic API with the devtools inspector off (it slows D1 and
+ * outbound fetch several-fold and leaks sockets under load: ARCHITECTURE.md, "Measured").
+ */
+export async function startFastService({ stateDir, port, vars = {} }) {
+  port ??= await freePort();
+  const migrate = spawnSync(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir], {
+    cwd: ROOT,
+    env: { ...process.env, CI: 'true' },
+    encoding: 'utf8',
+  });
+  if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  const { unstable_startWorker } = await import('wrangler');
+  const platformToken = `aae_pt_${randomBytes(24).toString('base64url')}`;
+  const bindings = { PLATFORM_TOKEN: { type: 'plain_text', value: platformToken }, ALLOW_INSECURE_WEBHOOKS: { type: 'plain_text', value: 'true' } };
+  for (const [name, value] of Object.entries(vars)) bindings[name] = { type: 'plain_text', value: String(value) };
+  const worker = await unstable_startWorker({
+    config: join(ROOT, 'wrangler.toml'),
+    bindings,
+    dev: {
+      inspector: false,
+      persist: stateDir,
+      server: { hostname: '127.0.0.1', port },
+      logLevel: 'warn',
+      watch: false,
+    },
+  });
+  await worker.ready;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitUntilUp(baseUrl, 60_000);
+  return { baseUrl, platformToken, stop: () => worker.dispose() };
+}
