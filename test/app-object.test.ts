@@ -68,7 +68,7 @@ describe('the object re-checks entitlement itself (invariant 3)', () => {
     installReceivers();
     const app = await activeApp();
     const stub = appObject(env, app.id);
-    expect(await stub.ingest(app.id, [tweetBy('12345')])).toEqual({ messages: 0 });
+    expect(await stub.ingest(app.id, [tweetBy('12345')])).toEqual({ messages: 0, releases: [] });
   });
 
   it('renders nothing when the authorization lacks the scope, and nothing twice for one event id', async () => {
@@ -79,11 +79,13 @@ describe('the object re-checks entitlement itself (invariant 3)', () => {
     const token = await grantUser(app.id, '7', ['users.read']);
     await call('POST', `/2/account_activity/webhooks/${hook.id}/subscriptions/all`, { token, body: {} });
     const stub = appObject(env, app.id);
-    expect(await stub.ingest(app.id, [tweetBy('7')])).toEqual({ messages: 0 });
+    expect((await stub.ingest(app.id, [tweetBy('7')])).messages).toBe(0);
     await grantUser(app.id, '7', ['tweet.read']);
     const event = tweetBy('7');
-    expect(await stub.ingest(app.id, [event])).toEqual({ messages: 1 });
-    expect(await stub.ingest(app.id, [event])).toEqual({ messages: 0 });
+    const first = await stub.ingest(app.id, [event]);
+    expect(first.messages).toBe(1);
+    expect(first.releases).toEqual([{ app: app.id, seq: expect.any(Number), id: expect.stringMatching(/^msg_/), attempt: 1 }]);
+    expect(await stub.ingest(app.id, [event])).toEqual({ messages: 0, releases: [] });
   });
 });
 

@@ -3,7 +3,7 @@ import { settings, USER_AGENT, type Settings } from '../config';
 import type { TimedActivity } from '../domain/activities';
 import { audienceOf, hasScope, REQUIRED_SCOPE } from '../domain/audience';
 import { crcRequestSignature, crcResponseToken, type CrcChallenge } from '../domain/crc';
-import { newWebhookSigningSecret, randomToken } from '../domain/crypto';
+import { importHmacKey, newWebhookSigningSecret, randomToken, secretKeyBytes } from '../domain/crypto';
 import { newId } from '../domain/ids';
 import { renderPayload, renderRevoke } from '../domain/payloads';
 import { describeResult, judgeAttempt } from '../domain/retry';
@@ -33,6 +33,11 @@ export class AppDeliveryObject extends DurableObject<Env> {
   private readonly state: TenantState;
   private readonly outbox: Outbox;
   private readonly config: Settings;
+  /**
+   * Imported HMAC keys of this tenant's own secrets, by webhook id ('' for the consumer secret), with
+   * the secret they were imported from so a rotated secret is never signed with a stale key.
+   */
+  private readonly keys = new Map<string, { secret: string; key: CryptoKey }>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -165,11 +170,15 @@ export class AppDeliveryObject extends DurableObject<Env> {
   /**
    * Takes events routed here by the Worker. The audience and the required scope are derived again
    * here, and a message is appended only for a user who, in this object's own state, has a live
-   * authorization with that scope and a live subscription. Idempotent per event id.
+   * authorization with that scope and a live subscription. Idempotent per event id. Returns the lane
+   * heads it released, for the caller to put on the queue.
    */
-  async ingest(appId: string, events: { eventId: string; activity: TimedActivity }[]): Promise<{ messages: number }> {
+  async ingest(
+    appId: string,
+    events: { eventId: string; activity: TimedActivity }[],
+  ): Promise<{ messages: number; releases: DeliveryMessage[] }> {
     const tenant = this.tenantFor(appId);
-    if (tenant.status !== 'active') return { messages: 0 };
+    if (tenant.status !== 'active') return { messages: 0, releases: [] };
     const now = Date.now();
     const releases: Release[] = [];
     let messages = 0;
@@ -199,8 +208,14 @@ export class AppDeliveryObject extends DurableObject<Env> {
         }
       }
     }
-    await this.send(releases);
-    return { messages };
+    // The Worker puts the releases of every app it fanned out to on the queue in one sendBatch; if
+    // that fails, the lease set here releases them again.
+    if (releases.length > 0) await this.wakeBy(now + this.config.deliveryLeaseMs);
+    return { messages, releases: releases.map((r) => this.queueMessage(appId, r)) };
+  }
+
+  private queueMessage(appId: string, r: Release): DeliveryMessage {
+    return { app: appId, seq: r.seq, id: r.deliveryId, attempt: r.attempt };
   }
 
   /**
@@ -233,11 +248,20 @@ export class AppDeliveryObject extends DurableObject<Env> {
         this.outbox.markWaiting(item.seq, row.attempt, now);
         continue;
       }
-      this.outbox.markQueued(item.seq, now); // the lease runs from the claim
+      // A claim writes nothing on this path (the lease runs from the release), so it costs no
+      // storage commit: claims are one call per app per batch and must stay cheap.
       claimed.push(await this.signed(tenant, message, webhook, row.attempt, now));
     }
     await this.send(releases);
     return claimed;
+  }
+
+  private async hmacKey(keyId: string, secret: string): Promise<CryptoKey> {
+    const cached = this.keys.get(keyId);
+    if (cached?.secret === secret) return cached.key;
+    const key = await importHmacKey(keyId === '' ? secret : secretKeyBytes(secret));
+    this.keys.set(keyId, { secret, key });
+    return key;
   }
 
   /** The request for one attempt, signed now (fresh `webhook-timestamp`). */
@@ -252,8 +276,8 @@ export class AppDeliveryObject extends DurableObject<Env> {
       body: message.payload!,
       webhookMessageId: message.delivery_id,
       timestampSeconds: Math.floor(now / 1000),
-      consumerSecret: tenant.consumerSecret,
-      signingSecret: webhook.signing_secret,
+      consumerKey: await this.hmacKey('', tenant.consumerSecret),
+      signingKey: await this.hmacKey(message.webhook_id, webhook.signing_secret),
     });
     return {
       seq: message.seq,
@@ -284,6 +308,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
     const now = Date.now();
     const releases: Release[] = [];
     const gone = new Set<string>();
+    let nextRetryAt = Infinity;
     for (const { seq, deliveryId, attempt, result } of reports) {
       const message = this.outbox.message(seq);
       if (!message || message.delivery_id !== deliveryId) continue;
@@ -302,6 +327,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
           break;
         case 'retry':
           this.outbox.markWaiting(seq, attempt + 1, now + verdict.delayMs);
+          nextRetryAt = Math.min(nextRetryAt, now + verdict.delayMs);
           this.releaseLane(message.webhook_id, message.user_id, now, releases); // a zero delay goes now
           break;
         case 'gone':
@@ -317,10 +343,11 @@ export class AppDeliveryObject extends DurableObject<Env> {
         const message = this.outbox.message(release.seq)!;
         next.push(await this.signed(tenant, message, this.state.webhook(message.webhook_id)!, release.attempt, now));
       }
-      await this.scheduleAlarm();
+      if (releases.length > 0) nextRetryAt = Math.min(nextRetryAt, now + this.config.deliveryLeaseMs);
     } else {
       await this.send(releases);
     }
+    if (nextRetryAt < Infinity) await this.wakeBy(nextRetryAt);
     return { goneWebhooks: [...gone], next };
   }
 
@@ -340,6 +367,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
     }
     await this.send(releases);
     if (heads.length === SWEEP_LIMIT || expired.length === SWEEP_LIMIT) await this.ctx.storage.setAlarm(now);
+    else await this.scheduleAlarm();
   }
 
   // ---- internals --------------------------------------------------------------------------------
@@ -402,29 +430,41 @@ export class AppDeliveryObject extends DurableObject<Env> {
     await this.send(releases);
   }
 
-  /** Puts releases on the queue (ids only) and sets the alarm for the next retry or lease expiry. */
+  /** Puts releases on the queue (ids only) and makes sure the alarm covers their lease. */
   private async send(releases: Release[]): Promise<void> {
+    if (releases.length === 0) return;
     const appId = this.state.tenant()!.appId;
+    let wake = Date.now() + this.config.deliveryLeaseMs;
     for (let i = 0; i < releases.length; i += 100) {
       const chunk = releases.slice(i, i + 100);
       try {
         await this.env.DELIVERY_QUEUE.sendBatch(
-          chunk.map((r) => ({ body: { app: appId, seq: r.seq, id: r.deliveryId, attempt: r.attempt } satisfies DeliveryMessage })),
+          chunk.map((r) => ({ body: this.queueMessage(appId, r) })),
         );
       } catch (err) {
         console.error(`app ${appId}: queue send failed; retrying ${chunk.length} releases`, err);
         const retryAt = Date.now() + REQUEUE_DELAY_MS;
         for (const r of chunk) this.outbox.markWaiting(r.seq, r.attempt, retryAt);
+        wake = Math.min(wake, retryAt);
       }
     }
-    await this.scheduleAlarm();
+    await this.wakeBy(wake);
   }
 
+  /** Full recomputation of the next wake-up (the alarm handler and tests use it). */
   private async scheduleAlarm(): Promise<void> {
     const next = this.outbox.nextWakeUp(Date.now(), this.config.deliveryLeaseMs);
-    if (next === null) return;
+    if (next !== null) await this.wakeBy(next);
+  }
+
+  /**
+   * Makes sure the alarm fires no later than `at`. Hot paths call this with what they just did (a
+   * release's lease end, a retry's time) instead of scanning the outbox; the alarm handler then
+   * recomputes exactly.
+   */
+  private async wakeBy(at: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > next) await this.ctx.storage.setAlarm(next);
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 }
 

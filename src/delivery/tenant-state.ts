@@ -45,6 +45,9 @@ export interface Tenant {
 }
 
 export class TenantState {
+  /** This object's own tenant row, cached: every write to it goes through this class. */
+  private cached: Tenant | null | undefined;
+
   constructor(private readonly sql: SqlStorage) {}
 
   migrate(): void {
@@ -52,12 +55,14 @@ export class TenantState {
   }
 
   tenant(): Tenant | null {
+    if (this.cached !== undefined) return this.cached;
     const row = this.sql
       .exec<{ app_id: string; consumer_secret: string; status: AppStatus }>(
         'SELECT app_id, consumer_secret, status FROM tenant WHERE singleton = 1',
       )
       .toArray()[0];
-    return row ? { appId: row.app_id, consumerSecret: row.consumer_secret, status: row.status } : null;
+    this.cached = row ? { appId: row.app_id, consumerSecret: row.consumer_secret, status: row.status } : null;
+    return this.cached;
   }
 
   provision(appId: string, consumerSecret: string, status: AppStatus, at: number): void {
@@ -69,10 +74,12 @@ export class TenantState {
       status,
       at,
     );
+    this.cached = undefined;
   }
 
   setStatus(status: AppStatus, at: number): void {
     this.sql.exec('UPDATE tenant SET status = ?, status_changed_at = ? WHERE singleton = 1', status, at);
+    this.cached = undefined;
   }
 
   addWebhook(webhook: { id: string; url: string; createdAt: number }, signingSecret: string): void {

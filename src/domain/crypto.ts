@@ -43,11 +43,14 @@ export function secretKeyBytes(secret: string): Uint8Array {
   return encoder.encode(secret);
 }
 
-export async function hmacSha256Base64(key: string | Uint8Array, message: string | Uint8Array): Promise<string> {
-  const keyBytes = typeof key === 'string' ? encoder.encode(key) : key;
-  const cryptoKey = await crypto.subtle.importKey('raw', keyBytes, { name: 'HMAC', hash: 'SHA-256' }, false, [
+export const importHmacKey = (key: string | Uint8Array): Promise<CryptoKey> =>
+  crypto.subtle.importKey('raw', typeof key === 'string' ? encoder.encode(key) : key, { name: 'HMAC', hash: 'SHA-256' }, false, [
     'sign',
   ]);
+
+/** `key` may be an imported key, so that a caller signing many messages imports it once. */
+export async function hmacSha256Base64(key: string | Uint8Array | CryptoKey, message: string | Uint8Array): Promise<string> {
+  const cryptoKey = key instanceof CryptoKey ? key : await importHmacKey(key);
   const data = typeof message === 'string' ? encoder.encode(message) : message;
   return toBase64(new Uint8Array(await crypto.subtle.sign('HMAC', cryptoKey, data)));
 }

@@ -9,13 +9,16 @@ export async function signDelivery(input: {
   body: string;
   webhookMessageId: string;
   timestampSeconds: number;
-  consumerSecret: string;
-  signingSecret: string;
+  /** The consumer secret, or its imported HMAC key. */
+  consumerKey: string | CryptoKey;
+  /** The webhook's `whsec_` secret, or its imported HMAC key (of the decoded bytes). */
+  signingKey: string | CryptoKey;
 }): Promise<Record<string, string>> {
   const { body, webhookMessageId, timestampSeconds } = input;
+  const signingKey = typeof input.signingKey === 'string' ? secretKeyBytes(input.signingKey) : input.signingKey;
   const [xSignature, standardSignature] = await Promise.all([
-    hmacSha256Base64(input.consumerSecret, body),
-    hmacSha256Base64(secretKeyBytes(input.signingSecret), `${webhookMessageId}.${timestampSeconds}.${body}`),
+    hmacSha256Base64(input.consumerKey, body),
+    hmacSha256Base64(signingKey, `${webhookMessageId}.${timestampSeconds}.${body}`),
   ]);
   return {
     'x-twitter-webhooks-signature': `sha256=${xSignature}`,

@@ -101,7 +101,12 @@ export const internalActivity = new Hono<HonoEnv>().use(requirePlatform).post('/
     }
   }
   try {
-    await Promise.all([...eventsByApp].map(([appId, events]) => appObject(c.env, appId).ingest(appId, events)));
+    const results = await Promise.all(
+      [...eventsByApp].map(([appId, events]) => appObject(c.env, appId).ingest(appId, events)),
+    );
+    // One sendBatch per 100 releases across all apps, not one per app: ids only, keyed by app.
+    const releases = results.flatMap((r) => r.releases);
+    await Promise.all(chunks(releases, 100).map((part) => c.env.DELIVERY_QUEUE.sendBatch(part.map((body) => ({ body })))));
   } catch (err) {
     console.error(`request ${c.get('requestId')}: fan-out failed`, err);
     throw new ApiError('service-unavailable', 'fan-out did not finish; post the same activities again', {

@@ -1,0 +1,238 @@
+#!/usr/bin/env node
+// npm run bench: end-to-end deliveries/s and ingest-to-receipt latency of the real pipeline (wrangler
+// dev's local runtime, inspector off, a local Node receiver), next to the floor measured in the same
+// run: a Worker that only sends to a queue and POSTs from its consumer. Loopback only, bounded.
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { client } from '../scripts/lib/client.mjs';
+import { freePort, ROOT, sleep, startFastService } from '../scripts/lib/service.mjs';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 5000);
+const PACED_RATE = Number(process.env.BENCH_PACED_RATE ?? 500); // activities/s for the latency run
+const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 10);
+const TIME_LIMIT_MS = 120_000;
+
+function percentile(values, p) {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** One local receiver: records when each delivery id arrived. `idOf` extracts the id from a body. */
+async function startReceiver(idOf) {
+  const arrivals = new Map();
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString();
+      if (req.method === 'GET') {
+        // CRC: the bench receiver is told the secrets it needs through `secrets`.
+        const url = new URL(req.url, 'http://x');
+        const secret = server.secrets.get(url.pathname);
+        const token = url.searchParams.get('crc_token');
+        import('node:crypto').then(({ createHmac }) => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ response_token: `sha256=${createHmac('sha256', secret).update(token).digest('base64')}` }));
+        });
+        return;
+      }
+      const id = idOf(body);
+      if (!arrivals.has(id)) arrivals.set(id, Date.now());
+      res.writeHead(200).end();
+    });
+  });
+  server.secrets = new Map();
+  server.keepAliveTimeout = 60_000;
+  const port = await freePort();
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  return { port, arrivals, secrets: server.secrets, close: () => new Promise((r) => server.close(r)) };
+}
+
+function summarize(name, sentAt, arrivals, expected) {
+  const latencies = [];
+  let first = Infinity;
+  let last = 0;
+  for (const [id, at] of arrivals) {
+    const t0 = sentAt.get(id);
+    if (t0 === undefined) continue;
+    latencies.push(at - t0);
+    first = Math.min(first, t0);
+    last = Math.max(last, at);
+  }
+  const seconds = (last - first) / 1000;
+  return {
+    name,
+    expected,
+    delivered: latencies.length,
+    seconds: Number(seconds.toFixed(2)),
+    perSecond: Math.round(latencies.length / seconds),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
+// ---- the floor --------------------------------------------------------------------------------
+
+async function floorRun(receiver, stateDir, ids, paced) {
+  const { unstable_startWorker } = await import('wrangler');
+  const port = await freePort();
+  const worker = await unstable_startWorker({
+    config: join(ROOT, 'bench', 'floor', 'wrangler.toml'),
+    dev: { inspector: false, persist: stateDir, server: { hostname: '127.0.0.1', port }, logLevel: 'warn', watch: false },
+  });
+  await worker.ready;
+  const url = `http://127.0.0.1:${receiver.port}/floor`;
+  const sentAt = new Map();
+  const send = async (chunk) => {
+    const t0 = Date.now();
+    chunk.forEach((id) => sentAt.set(id, t0));
+    await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: JSON.stringify({ url, ids: chunk }) });
+  };
+  try {
+    await pump(ids, send, paced);
+    await waitUntil(() => ids.every((id) => receiver.arrivals.has(id)), 60_000);
+  } finally {
+    await worker.dispose();
+  }
+  return sentAt;
+}
+
+/** Sends ids in chunks of 100: as fast as 4 concurrent requests allow, or paced at PACED_RATE/s. */
+async function pump(ids, send, paced) {
+  const chunks = [];
+  for (let i = 0; i < ids.length; i += 100) chunks.push(ids.slice(i, i + 100));
+  if (!paced) {
+    let next = 0;
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      while (next < chunks.length) await send(chunks[next++]);
+    }));
+    return;
+  }
+  const intervalMs = (100 / PACED_RATE) * 1000;
+  const started = Date.now();
+  const inflight = [];
+  for (let i = 0; i < chunks.length; i++) {
+    const due = started + i * intervalMs;
+    if (due > Date.now()) await sleep(due - Date.now());
+    inflight.push(send(chunks[i]));
+  }
+  await Promise.all(inflight);
+}
+
+// ---- the service ---------------------------------------------------------------------------------
+
+async function setUpTenants(api, receiver, apps, usersPerApp) {
+  const ALL = ['tweet.read', 'dm.read'];
+  const tenants = [];
+  for (let a = 0; a < apps; a++) {
+    const app = await api.activeApp(`bench-${a}`, { provisioned_subscriptions: usersPerApp });
+    const path = `/app${a}`;
+    receiver.secrets.set(path, app.consumerSecret);
+    const hook = await api.registerWebhook(app, `http://127.0.0.1:${receiver.port}${path}`);
+    const users = Array.from({ length: usersPerApp }, (_, i) => String(1_000_000 + a * usersPerApp + i));
+    let next = 0;
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (next < users.length) {
+        const user = users[next++];
+        await api.subscribe(app, hook.id, user, ALL);
+      }
+    }));
+    tenants.push({ app, hook, users });
+  }
+  return tenants;
+}
+
+async function serviceRun(api, receiver, tenants, count, paced, tag) {
+  const users = tenants.flatMap((t) => t.users);
+  const ids = Array.from({ length: count }, (_, i) => `${tag}-${i}`);
+  const sentAt = new Map();
+  const send = async (chunk) => {
+    const activities = chunk.map((id, i) => ({
+      id,
+      type: 'tweet_create',
+      tweet: { id: String(10_000 + i), text: id, author: { id: users[(Number(id.split('-')[1]) * 7919) % users.length], name: 'n', screen_name: 's' } },
+    }));
+    const t0 = Date.now();
+    chunk.forEach((id) => sentAt.set(id, t0));
+    await api.ingest(activities);
+  };
+  await pump(ids, send, paced);
+  return { ids, sentAt };
+}
+
+async function main() {
+  const hardStop = setTimeout(() => {
+    console.error(`bench: time limit of ${TIME_LIMIT_MS / 1000}s per phase exceeded`);
+    process.exit(2);
+  }, TIME_LIMIT_MS * 4);
+  hardStop.unref();
+  const stateRoot = mkdtempSync(join(process.env.BENCH_STATE_ROOT ?? tmpdir(), 'aae-bench-'));
+  const results = [];
+  try {
+    // Floor, flood and paced.
+    const floorReceiver = await startReceiver((body) => JSON.parse(body).id);
+    const floodIds = Array.from({ length: EVENTS }, (_, i) => `floor-${i}`);
+    const floodSent = await floorRun(floorReceiver, join(stateRoot, 'floor1'), floodIds, false);
+    const floorFlood = summarize('floor (flood)', floodSent, floorReceiver.arrivals, EVENTS);
+    results.push(floorFlood);
+    const pacedIds = Array.from({ length: PACED_RATE * PACED_SECONDS }, (_, i) => `floorp-${i}`);
+    const pacedSent = await floorRun(floorReceiver, join(stateRoot, 'floor2'), pacedIds, true);
+    results.push(summarize(`floor (paced ${PACED_RATE}/s)`, pacedSent, floorReceiver.arrivals, pacedIds.length));
+    await floorReceiver.close();
+
+    // The service.
+    const receiver = await startReceiver((body) => JSON.parse(body).tweet_create_events[0].text);
+    const service = await startFastService({ stateDir: join(stateRoot, 'service') });
+    const api = client(service.baseUrl, service.platformToken);
+    try {
+      const scenarios = (process.env.BENCH_SCENARIOS ?? '1x1000,50x20').split(',').map((s) => s.split('x').map(Number));
+      for (const [apps, usersPerApp] of scenarios) {
+        const label = `${apps} app${apps > 1 ? 's' : ''} x ${usersPerApp} users`;
+        const setupStarted = Date.now();
+        const tenants = await setUpTenants(api, receiver, apps, usersPerApp);
+        console.error(`bench: ${label}: set up in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
+        const tag = `s${apps}`;
+        const flood = await serviceRun(api, receiver, tenants, EVENTS, false, `${tag}f`);
+        await waitUntil(() => flood.ids.every((id) => receiver.arrivals.has(id)), 60_000);
+        results.push(summarize(`service ${label} (flood)`, flood.sentAt, receiver.arrivals, EVENTS));
+        const paced = await serviceRun(api, receiver, tenants, PACED_RATE * PACED_SECONDS, true, `${tag}p`);
+        await waitUntil(() => paced.ids.every((id) => receiver.arrivals.has(id)), 60_000);
+        results.push(summarize(`service ${label} (paced ${PACED_RATE}/s)`, paced.sentAt, receiver.arrivals, paced.ids.length));
+      }
+    } finally {
+      await service.stop();
+      await receiver.close();
+    }
+  } finally {
+    rmSync(stateRoot, { recursive: true, force: true });
+  }
+
+  const floorRate = results[0].perSecond;
+  for (const r of results) r.ratioToFloor = Number((r.perSecond / floorRate).toFixed(2));
+  console.log('\n| run | delivered/expected | seconds | deliveries/s | ratio to floor | p50 ms | p99 ms |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    console.log(`| ${r.name} | ${r.delivered}/${r.expected} | ${r.seconds} | ${r.perSecond} | ${r.ratioToFloor} | ${r.p50} | ${r.p99} |`);
+  }
+  mkdirSync(join(ROOT, '.bench'), { recursive: true });
+  writeFileSync(join(ROOT, '.bench', 'delivery.json'), JSON.stringify({ at: new Date().toISOString(), events: EVENTS, results }, null, 2));
+  console.log(`\nJSON: .bench/delivery.json`);
+  const lost = results.filter((r) => r.delivered < r.expected);
+  if (lost.length) {
+    console.error(`bench: ${lost.map((r) => r.name).join(', ')} did not deliver everything`);
+    process.exitCode = 1;
+  }
+}
+
+async function waitUntil(predicate, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate() && Date.now() < deadline) await sleep(100);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
