@@ -159,8 +159,9 @@ async function serviceRun(api, receiver, tenants, count, paced, tag) {
     chunk.forEach((id) => sentAt.set(id, t0));
     await api.ingest(activities);
   };
+  const started = Date.now();
   await pump(ids, send, paced);
-  return { ids, sentAt };
+  return { ids, sentAt, ingestSeconds: (Date.now() - started) / 1000 };
 }
 
 async function main() {
@@ -197,7 +198,7 @@ async function main() {
         const tag = `s${apps}`;
         const flood = await serviceRun(api, receiver, tenants, EVENTS, false, `${tag}f`);
         await waitUntil(() => flood.ids.every((id) => receiver.arrivals.has(id)), 60_000);
-        results.push(summarize(`service ${label} (flood)`, flood.sentAt, receiver.arrivals, EVENTS));
+        results.push({ ...summarize(`service ${label} (flood)`, flood.sentAt, receiver.arrivals, EVENTS), ingestSeconds: flood.ingestSeconds });
         const paced = await serviceRun(api, receiver, tenants, PACED_RATE * PACED_SECONDS, true, `${tag}p`);
         await waitUntil(() => paced.ids.every((id) => receiver.arrivals.has(id)), 60_000);
         results.push(summarize(`service ${label} (paced ${PACED_RATE}/s)`, paced.sentAt, receiver.arrivals, paced.ids.length));
@@ -215,7 +216,7 @@ async function main() {
   console.log('\n| run | delivered/expected | seconds | deliveries/s | ratio to floor | p50 ms | p99 ms |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of results) {
-    console.log(`| ${r.name} | ${r.delivered}/${r.expected} | ${r.seconds} | ${r.perSecond} | ${r.ratioToFloor} | ${r.p50} | ${r.p99} |`);
+    console.log(`| ${r.name} | ${r.delivered}/${r.expected} | ${r.seconds}${r.ingestSeconds ? ` (ingest ${r.ingestSeconds.toFixed(2)})` : ''} | ${r.perSecond} | ${r.ratioToFloor} | ${r.p50} | ${r.p99} |`);
   }
   mkdirSync(join(ROOT, '.bench'), { recursive: true });
   writeFileSync(join(ROOT, '.bench', 'delivery.json'), JSON.stringify({ at: new Date().toISOString(), events: EVENTS, results }, null, 2));
