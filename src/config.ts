@@ -20,6 +20,9 @@ const settingsSchema = z.object({
   CRC_BATCH_PER_CRON: int(200, 1),
   DELIVERY_TIMEOUT_MS: int(10_000, 100),
   DELIVERY_LEASE_SECONDS: int(120, 5),
+  PAYLOAD_RETENTION_DAYS: int(5, 1),
+  LEDGER_RETENTION_DAYS: int(400, 1),
+  REPLAY_RATE_PER_SECOND: int(2500, 1),
   RETRY_SCHEDULE_SECONDS: z
     .string()
     .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/)
@@ -40,6 +43,10 @@ export interface Settings {
   deliveryLeaseMs: number;
   /** Waits between attempts; after the last, a delivery has failed. */
   retryScheduleSeconds: number[];
+  /** How long payloads (replay) and ledger metadata (audit) are kept. */
+  retention: { payloadMs: number; ledgerMs: number };
+  /** A replay job releases at most this many events per second to its webhook. */
+  replayRatePerSecond: number;
   /** Body limits: ingest batches may be large, everything else is small. */
   maxBodyBytes: number;
   maxIngestBodyBytes: number;
@@ -57,6 +64,9 @@ export function settings(env: Partial<Record<keyof z.input<typeof settingsSchema
     DELIVERY_TIMEOUT_MS: env.DELIVERY_TIMEOUT_MS,
     DELIVERY_LEASE_SECONDS: env.DELIVERY_LEASE_SECONDS,
     RETRY_SCHEDULE_SECONDS: env.RETRY_SCHEDULE_SECONDS,
+    PAYLOAD_RETENTION_DAYS: env.PAYLOAD_RETENTION_DAYS,
+    LEDGER_RETENTION_DAYS: env.LEDGER_RETENTION_DAYS,
+    REPLAY_RATE_PER_SECOND: env.REPLAY_RATE_PER_SECOND,
   });
   return {
     allowInsecureWebhooks: s.ALLOW_INSECURE_WEBHOOKS,
@@ -67,6 +77,8 @@ export function settings(env: Partial<Record<keyof z.input<typeof settingsSchema
     deliveryTimeoutMs: s.DELIVERY_TIMEOUT_MS,
     deliveryLeaseMs: s.DELIVERY_LEASE_SECONDS * 1000,
     retryScheduleSeconds: s.RETRY_SCHEDULE_SECONDS,
+    retention: { payloadMs: s.PAYLOAD_RETENTION_DAYS * 24 * hours(1), ledgerMs: s.LEDGER_RETENTION_DAYS * 24 * hours(1) },
+    replayRatePerSecond: s.REPLAY_RATE_PER_SECOND,
     maxBodyBytes: 64 * 1024,
     maxIngestBodyBytes: 1024 * 1024,
     maxWebhookUrlLength: 200,

@@ -8,8 +8,11 @@ import { newId } from '../domain/ids';
 import { renderPayload, renderRevoke } from '../domain/payloads';
 import { describeResult, judgeAttempt } from '../domain/retry';
 import { signDelivery } from '../domain/signing';
-import { Outbox, type MessageRow, type Release } from './outbox';
+import { LedgerQueries, type LedgerFilter } from './ledger-queries';
+import { liveLane, Outbox, type MessageRow, type Release } from './outbox';
 import type { AttemptReport, ClaimedRequest, DeliveryMessage } from './queue-message';
+import { finishReplayIfDone, planReplay, runningJob } from './replay';
+import { purgeExpired, PURGE_INTERVAL_MS } from './retention';
 import { TenantState, type AppStatus, type Tenant } from './tenant-state';
 
 /** Most rows one alarm pass releases; more are picked up by the next pass, set at once. */
@@ -32,6 +35,7 @@ type Entitlement = 'send' | 'hold' | 'withdrawn';
 export class AppDeliveryObject extends DurableObject<Env> {
   private readonly state: TenantState;
   private readonly outbox: Outbox;
+  private readonly ledgerQueries: LedgerQueries;
   private readonly config: Settings;
   /**
    * Imported HMAC keys of this tenant's own secrets, by webhook id ('' for the consumer secret), with
@@ -43,6 +47,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
     super(ctx, env);
     this.state = new TenantState(ctx.storage.sql);
     this.outbox = new Outbox(ctx.storage.sql);
+    this.ledgerQueries = new LedgerQueries(ctx.storage.sql);
     this.config = settings(env);
     ctx.blockConcurrencyWhile(async () => {
       this.state.migrate();
@@ -107,7 +112,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
     if (!valid) return;
     const now = Date.now();
     const releases: Release[] = [];
-    for (const head of this.outbox.webhookLaneHeads(webhookId)) this.releaseLane(head.webhook_id, head.user_id, now, releases);
+    for (const head of this.outbox.webhookLaneHeads(webhookId)) this.releaseLane(head.lane, now, releases);
     await this.send(releases);
   }
 
@@ -121,7 +126,9 @@ export class AppDeliveryObject extends DurableObject<Env> {
     this.tenantFor(appId);
     this.state.grantAuthorization(userId, scope, at);
     // A narrower re-grant withdraws what the new scope no longer covers; the rest of the lane goes on.
-    const withdrawn = this.outbox.outboxWhere({ userId }).filter((m) => m.kind === 'event' && !hasScope(scope, m.required_scope ?? ''));
+    const withdrawn = this.outbox
+      .outboxWhere({ userId })
+      .filter((m) => m.required_scope !== null && !hasScope(scope, m.required_scope));
     await this.dropAndAdvance(withdrawn, 'scope withdrawn', at);
   }
 
@@ -138,6 +145,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
     const payload = renderRevoke(appId, userId, at);
     const releases: Release[] = [];
     for (const webhook of this.state.liveWebhooks().filter((w) => w.valid)) {
+      const lane = liveLane(webhook.id, '');
       this.outbox.append({
         deliveryId: deliveryIdFor(eventId, webhook.id, userId),
         kind: 'revoke',
@@ -148,8 +156,9 @@ export class AppDeliveryObject extends DurableObject<Env> {
         userId: '',
         payload,
         createdAt: at,
+        lane,
       });
-      this.releaseLane(webhook.id, '', at, releases);
+      this.releaseLane(lane, at, releases);
     }
     await this.send(releases);
   }
@@ -204,18 +213,14 @@ export class AppDeliveryObject extends DurableObject<Env> {
             createdAt: now,
           });
           messages++;
-          this.releaseLane(webhookId, userId, now, releases);
+          this.releaseLane(liveLane(webhookId, userId), now, releases);
         }
       }
     }
     // The Worker puts the releases of every app it fanned out to on the queue in one sendBatch; if
-    // that fails, the lease set here releases them again.
-    if (releases.length > 0) await this.wakeBy(now + this.config.deliveryLeaseMs);
+    // that fails, the lease set here releases them again. The alarm also runs retention.
+    await this.wakeBy(Math.min(releases.length > 0 ? now + this.config.deliveryLeaseMs : Infinity, this.nextPurgeAt(now)));
     return { messages, releases: releases.map((r) => this.queueMessage(appId, r)) };
-  }
-
-  private queueMessage(appId: string, r: Release): DeliveryMessage {
-    return { app: appId, seq: r.seq, id: r.deliveryId, attempt: r.attempt };
   }
 
   /**
@@ -240,53 +245,19 @@ export class AppDeliveryObject extends DurableObject<Env> {
       const entitlement = this.entitlement(message, tenant);
       if (entitlement === 'withdrawn') {
         this.drop(message, 'no longer entitled', now);
-        this.releaseLane(message.webhook_id, message.user_id, now, releases);
+        this.releaseLane(row.lane, now, releases);
         continue;
       }
-      const webhook = this.state.webhook(message.webhook_id)!;
-      if (entitlement === 'hold' || message.payload === null) {
+      if (entitlement === 'hold') {
         this.outbox.markWaiting(item.seq, row.attempt, now);
         continue;
       }
       // A claim writes nothing on this path (the lease runs from the release), so it costs no
       // storage commit: claims are one call per app per batch and must stay cheap.
-      claimed.push(await this.signed(tenant, message, webhook, row.attempt, now));
+      claimed.push(await this.signed(tenant, message, row.attempt, now));
     }
     await this.send(releases);
     return claimed;
-  }
-
-  private async hmacKey(keyId: string, secret: string): Promise<CryptoKey> {
-    const cached = this.keys.get(keyId);
-    if (cached?.secret === secret) return cached.key;
-    const key = await importHmacKey(keyId === '' ? secret : secretKeyBytes(secret));
-    this.keys.set(keyId, { secret, key });
-    return key;
-  }
-
-  /** The request for one attempt, signed now (fresh `webhook-timestamp`). */
-  private async signed(
-    tenant: Tenant,
-    message: MessageRow,
-    webhook: { url: string; signing_secret: string },
-    attempt: number,
-    now: number,
-  ): Promise<ClaimedRequest> {
-    const headers = await signDelivery({
-      body: message.payload!,
-      webhookMessageId: message.delivery_id,
-      timestampSeconds: Math.floor(now / 1000),
-      consumerKey: await this.hmacKey('', tenant.consumerSecret),
-      signingKey: await this.hmacKey(message.webhook_id, webhook.signing_secret),
-    });
-    return {
-      seq: message.seq,
-      deliveryId: message.delivery_id,
-      attempt,
-      url: webhook.url,
-      headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...headers },
-      body: message.payload!,
-    };
   }
 
   /**
@@ -297,7 +268,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
    * With `chain`, the lane heads this report releases (the next message of each lane that just
    * finished) come back signed in `next` instead of going through the queue, so a busy lane keeps
    * moving at the receiver's pace rather than one queue hop per message. They carry a lease like any
-   * claim: if the caller dies, the alarm releases them again.
+   * release: if the caller dies, the alarm releases them again.
    */
   async report(
     appId: string,
@@ -308,27 +279,29 @@ export class AppDeliveryObject extends DurableObject<Env> {
     const now = Date.now();
     const releases: Release[] = [];
     const gone = new Set<string>();
-    let nextRetryAt = Infinity;
-    for (const { seq, deliveryId, attempt, result } of reports) {
+    let wake = Infinity;
+    for (const { seq, deliveryId, attempt, result, startedAt } of reports) {
       const message = this.outbox.message(seq);
       if (!message || message.delivery_id !== deliveryId) continue;
       const verdict = judgeAttempt(result, attempt, this.config.retryScheduleSeconds, now);
       const { statusCode, error } = describeResult(result);
       this.outbox.recordAttempt(seq, now, statusCode, error, attempt);
       const outcome = verdict.kind === 'retry' ? 'retrying' : verdict.kind;
-      this.outbox.ledger({ message, attempt, at: now, statusCode, error, latencyMs: result.latencyMs, outcome });
+      const at = Math.min(startedAt ?? now, now);
+      this.outbox.ledger({ message, attempt, at, statusCode, error, latencyMs: result.latencyMs, outcome });
       const row = this.outbox.outboxRow(seq);
       if (!row || row.state !== 'queued' || row.attempt !== attempt) continue; // a duplicate or withdrawn since
       switch (verdict.kind) {
         case 'delivered':
         case 'failed':
           this.outbox.finish(seq, verdict.kind, now);
-          this.releaseLane(message.webhook_id, message.user_id, now, releases);
+          this.afterFinish(message, now, releases);
+          this.releaseLane(row.lane, now, releases);
           break;
         case 'retry':
           this.outbox.markWaiting(seq, attempt + 1, now + verdict.delayMs);
-          nextRetryAt = Math.min(nextRetryAt, now + verdict.delayMs);
-          this.releaseLane(message.webhook_id, message.user_id, now, releases); // a zero delay goes now
+          wake = Math.min(wake, now + verdict.delayMs);
+          this.releaseLane(row.lane, now, releases); // a zero delay goes now
           break;
         case 'gone':
           this.state.setWebhookValid(message.webhook_id, false);
@@ -340,25 +313,56 @@ export class AppDeliveryObject extends DurableObject<Env> {
     const next: ClaimedRequest[] = [];
     if (options.chain) {
       for (const release of releases) {
-        const message = this.outbox.message(release.seq)!;
-        next.push(await this.signed(tenant, message, this.state.webhook(message.webhook_id)!, release.attempt, now));
+        next.push(await this.signed(tenant, this.outbox.message(release.seq)!, release.attempt, now));
       }
-      if (releases.length > 0) nextRetryAt = Math.min(nextRetryAt, now + this.config.deliveryLeaseMs);
+      if (releases.length > 0) wake = Math.min(wake, now + this.config.deliveryLeaseMs);
     } else {
       await this.send(releases);
     }
-    if (nextRetryAt < Infinity) await this.wakeBy(nextRetryAt);
+    if (wake < Infinity) await this.wakeBy(wake);
     return { goneWebhooks: [...gone], next };
   }
 
-  /** Releases retries that are due and re-releases deliveries whose consumer never reported. */
+  /**
+   * Starts a replay job for one webhook (DELIVERY.md, replay). One job per webhook at a time; the
+   * copies are spread out at `replayRatePerSecond` so live delivery keeps flowing beside them.
+   */
+  async startReplay(
+    appId: string,
+    job: { jobId: string; webhookId: string; from: number; to: number },
+  ): Promise<{ ok: true; events: number } | { ok: false; reason: 'conflict' | 'not_found' }> {
+    this.tenantFor(appId);
+    const webhook = this.state.webhook(job.webhookId);
+    if (!webhook || webhook.deleted_at !== null) return { ok: false, reason: 'not_found' };
+    if (runningJob(this.ctx.storage.sql, job.webhookId)) return { ok: false, reason: 'conflict' };
+    const now = Date.now();
+    const { copies, lanes } = planReplay(this.ctx.storage.sql, this.outbox, this.state, {
+      ...job,
+      now,
+      ratePerSecond: this.config.replayRatePerSecond,
+    });
+    const releases: Release[] = [];
+    const statusLane = finishReplayIfDone(this.ctx.storage.sql, this.outbox, job.jobId, now);
+    for (const lane of statusLane ? [statusLane] : lanes) this.releaseLane(lane, now, releases);
+    await this.send(releases);
+    // Later copies become due over time; the alarm releases them.
+    if (copies > 0) await this.wakeBy(now + 1000);
+    return { ok: true, events: copies };
+  }
+
+  /** Releases due retries and replay copies, re-releases lost releases, and runs retention. */
   async alarm(): Promise<void> {
     const tenant = this.state.tenant();
     if (!tenant) return;
     const now = Date.now();
     const releases: Release[] = [];
+    const lastPurge = this.outbox.meta('last_purge');
+    if (lastPurge === null || now >= lastPurge + PURGE_INTERVAL_MS) {
+      const expired = purgeExpired(this.ctx.storage.sql, this.outbox, now, this.config.retention);
+      await this.dropAndAdvance(expired, 'payload retention ended before delivery', now);
+    }
     const heads = this.outbox.dueHeads(now, SWEEP_LIMIT);
-    for (const head of heads) this.releaseLane(head.webhook_id, head.user_id, now, releases);
+    for (const head of heads) this.releaseLane(head.lane, now, releases);
     const expired = this.outbox.expiredLeases(now - this.config.deliveryLeaseMs, SWEEP_LIMIT);
     for (const row of expired) {
       const message = this.outbox.message(row.seq)!;
@@ -370,17 +374,36 @@ export class AppDeliveryObject extends DurableObject<Env> {
     else await this.scheduleAlarm();
   }
 
+  // ---- ledger questions -------------------------------------------------------------------------
+
+  async ledger(appId: string, filter: LedgerFilter) {
+    this.tenantFor(appId);
+    return this.ledgerQueries.entries(filter);
+  }
+
+  async userSummary(appId: string, userId: string) {
+    this.tenantFor(appId);
+    return this.ledgerQueries.userSummary(userId);
+  }
+
+  async sentIn(appId: string, from: number, to: number, afterId: number, limit: number) {
+    this.tenantFor(appId);
+    return this.ledgerQueries.sentIn(from, to, afterId, limit);
+  }
+
   // ---- internals --------------------------------------------------------------------------------
 
   private entitlement(message: MessageRow, tenant: Tenant): Entitlement {
     if (tenant.status !== 'active') return 'withdrawn';
     const webhook = this.state.webhook(message.webhook_id);
     if (!webhook || webhook.deleted_at !== null) return 'withdrawn';
-    if (message.kind === 'event') {
-      if (!this.state.isSubscribed(message.webhook_id, message.user_id)) return 'withdrawn';
+    if (message.kind === 'event' || message.kind === 'replay') {
+      // The live subscription must be the one that covered the event when it was ingested.
+      if (!this.state.subscribedSince(message.webhook_id, message.user_id, message.created_at)) return 'withdrawn';
       const scope = this.state.activeScope(message.user_id);
       if (!scope || !hasScope(scope, message.required_scope ?? '')) return 'withdrawn';
     }
+    if (message.payload === null) return 'withdrawn';
     return webhook.valid === 1 ? 'send' : 'hold';
   }
 
@@ -388,16 +411,16 @@ export class AppDeliveryObject extends DurableObject<Env> {
    * Releases the lane's head if it is waiting and due: entitled ones go to the queue, held ones
    * stay, withdrawn ones are dropped and the next one is considered.
    */
-  private releaseLane(webhookId: string, userId: string, now: number, out: Release[]): void {
+  private releaseLane(lane: string, now: number, out: Release[]): void {
     const tenant = this.state.tenant()!;
     for (;;) {
-      const head = this.outbox.laneHead(webhookId, userId);
+      const head = this.outbox.laneHead(lane);
       if (!head || head.state !== 'waiting' || head.not_before > now) return;
       const message = this.outbox.message(head.seq)!;
       const entitlement = this.entitlement(message, tenant);
       if (entitlement === 'hold') return;
       if (entitlement === 'withdrawn') {
-        this.drop(message, 'no longer entitled', now);
+        this.drop(message, 'no longer entitled', now, out);
         continue;
       }
       this.outbox.markQueued(head.seq, now);
@@ -406,28 +429,72 @@ export class AppDeliveryObject extends DurableObject<Env> {
     }
   }
 
-  private drop(message: MessageRow, reason: string, at: number): void {
+  /** A finished replay copy may finish its job, whose status event is then released. */
+  private afterFinish(message: MessageRow, now: number, releases: Release[]): void {
+    if (!message.replay_job_id) return;
+    const statusLane = finishReplayIfDone(this.ctx.storage.sql, this.outbox, message.replay_job_id, now);
+    if (statusLane) this.releaseLane(statusLane, now, releases);
+  }
+
+  private drop(message: MessageRow, reason: string, at: number, releases?: Release[]): void {
     this.outbox.ledger({ message, attempt: message.attempts, at, statusCode: null, error: reason, latencyMs: null, outcome: 'dropped' });
     this.outbox.finish(message.seq, 'dropped', at);
+    if (releases) this.afterFinish(message, at, releases);
   }
 
   /** Drops every undelivered message in a withdrawn scope (a user's withdrawal spares app-level messages). */
   private async dropWhere(filter: { webhookId?: string; userId?: string }, reason: string, at: number): Promise<void> {
-    const messages = this.outbox.outboxWhere(filter).filter((m) => filter.userId === undefined || m.kind === 'event');
-    await this.dropAndAdvance(messages, reason, at);
+    await this.dropAndAdvance(this.outbox.outboxWhere(filter), reason, at);
   }
 
   /** Drops messages, then lets each affected lane move on to whatever is still entitled in it. */
-  private async dropAndAdvance(messages: MessageRow[], reason: string, at: number): Promise<void> {
+  private async dropAndAdvance(messages: (MessageRow & { lane: string })[], reason: string, at: number): Promise<void> {
     if (messages.length === 0) return;
-    const lanes = new Map<string, [string, string]>();
-    for (const message of messages) {
-      this.drop(message, reason, at);
-      lanes.set(`${message.webhook_id}\u0000${message.user_id}`, [message.webhook_id, message.user_id]);
-    }
     const releases: Release[] = [];
-    for (const [webhookId, userId] of lanes.values()) this.releaseLane(webhookId, userId, at, releases);
+    const lanes = new Set<string>();
+    for (const message of messages) {
+      this.drop(message, reason, at, releases);
+      lanes.add(message.lane);
+    }
+    for (const lane of lanes) this.releaseLane(lane, at, releases);
     await this.send(releases);
+  }
+
+  private async hmacKey(keyId: string, secret: string): Promise<CryptoKey> {
+    const cached = this.keys.get(keyId);
+    if (cached?.secret === secret) return cached.key;
+    const key = await importHmacKey(keyId === '' ? secret : secretKeyBytes(secret));
+    this.keys.set(keyId, { secret, key });
+    return key;
+  }
+
+  /** The request for one attempt, signed now (fresh `webhook-timestamp`). */
+  private async signed(tenant: Tenant, message: MessageRow, attempt: number, now: number): Promise<ClaimedRequest> {
+    const webhook = this.state.webhook(message.webhook_id)!;
+    const headers = await signDelivery({
+      body: message.payload!,
+      webhookMessageId: message.webhook_message_id,
+      timestampSeconds: Math.floor(now / 1000),
+      consumerKey: await this.hmacKey('', tenant.consumerSecret),
+      signingKey: await this.hmacKey(message.webhook_id, webhook.signing_secret),
+    });
+    return {
+      seq: message.seq,
+      deliveryId: message.delivery_id,
+      attempt,
+      url: webhook.url,
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': USER_AGENT,
+        ...headers,
+        ...(message.replay_job_id ? { 'x-replay-job-id': message.replay_job_id } : {}),
+      },
+      body: message.payload!,
+    };
+  }
+
+  private queueMessage(appId: string, r: Release): DeliveryMessage {
+    return { app: appId, seq: r.seq, id: r.deliveryId, attempt: r.attempt };
   }
 
   /** Puts releases on the queue (ids only) and makes sure the alarm covers their lease. */
@@ -438,9 +505,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
     for (let i = 0; i < releases.length; i += 100) {
       const chunk = releases.slice(i, i + 100);
       try {
-        await this.env.DELIVERY_QUEUE.sendBatch(
-          chunk.map((r) => ({ body: this.queueMessage(appId, r) })),
-        );
+        await this.env.DELIVERY_QUEUE.sendBatch(chunk.map((r) => ({ body: this.queueMessage(appId, r) })));
       } catch (err) {
         console.error(`app ${appId}: queue send failed; retrying ${chunk.length} releases`, err);
         const retryAt = Date.now() + REQUEUE_DELAY_MS;
@@ -451,10 +516,18 @@ export class AppDeliveryObject extends DurableObject<Env> {
     await this.wakeBy(wake);
   }
 
-  /** Full recomputation of the next wake-up (the alarm handler and tests use it). */
+  private nextPurgeAt(now: number): number {
+    return (this.outbox.meta('last_purge') ?? now) + PURGE_INTERVAL_MS;
+  }
+
+  /** Full recomputation of the next wake-up, after an alarm pass. */
   private async scheduleAlarm(): Promise<void> {
-    const next = this.outbox.nextWakeUp(Date.now(), this.config.deliveryLeaseMs);
-    if (next !== null) await this.wakeBy(next);
+    const now = Date.now();
+    const next = this.outbox.nextWakeUp(now, this.config.deliveryLeaseMs);
+    const hasHistory = this.outbox.meta('last_purge') !== null || next !== null;
+    const purge = hasHistory ? this.nextPurgeAt(now) : Infinity;
+    const at = Math.min(next ?? Infinity, purge);
+    if (at < Infinity) await this.wakeBy(at);
   }
 
   /**

@@ -2,9 +2,10 @@
  * The app object's delivery state: every message it ever rendered (payload kept for replay until
  * retention ends), the outbox of messages not yet finished, and the ledger of every attempt.
  *
- * A lane is (webhook_id, user_id). The outbox row with the lowest seq in a lane is its head; only a
- * head is ever released to the queue, so a lane is strictly FIFO. App-level messages (revoke, replay
- * status) use user_id '' and so have lanes of their own.
+ * A lane is named by `lane`: `<webhook>|<user>` for live events, `<webhook>|<user>|r<job>` for a replay
+ * job's copies, `<webhook>|` for app-level messages (revoke, replay status). The outbox row with the
+ * lowest seq in a lane is its head; only a head is ever released to the queue, so a lane is strictly
+ * FIFO.
  */
 export const OUTBOX_SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -17,6 +18,8 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS messages (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   delivery_id TEXT NOT NULL UNIQUE,
+  webhook_message_id TEXT NOT NULL,
+  replay_job_id TEXT,
   kind TEXT NOT NULL,
   event_id TEXT NOT NULL,
   event_type TEXT NOT NULL,
@@ -33,8 +36,11 @@ CREATE TABLE IF NOT EXISTS messages (
   finished_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS messages_webhook_created ON messages (webhook_id, created_at);
+CREATE INDEX IF NOT EXISTS messages_replay ON messages (replay_job_id) WHERE replay_job_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_created ON messages (created_at);
 CREATE TABLE IF NOT EXISTS outbox (
   seq INTEGER PRIMARY KEY,
+  lane TEXT NOT NULL,
   webhook_id TEXT NOT NULL,
   user_id TEXT NOT NULL,
   state TEXT NOT NULL,
@@ -42,11 +48,16 @@ CREATE TABLE IF NOT EXISTS outbox (
   not_before INTEGER NOT NULL,
   queued_at INTEGER
 );
-CREATE INDEX IF NOT EXISTS outbox_lane ON outbox (webhook_id, user_id, seq);
+CREATE INDEX IF NOT EXISTS outbox_lane ON outbox (lane, seq);
+CREATE INDEX IF NOT EXISTS outbox_scope ON outbox (webhook_id, user_id);
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, not_before);
 CREATE TABLE IF NOT EXISTS ledger (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq INTEGER NOT NULL,
   delivery_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  replay_job_id TEXT,
+  ingested_at INTEGER NOT NULL,
   event_id TEXT NOT NULL,
   event_type TEXT NOT NULL,
   webhook_id TEXT NOT NULL,
@@ -61,12 +72,36 @@ CREATE TABLE IF NOT EXISTS ledger (
 CREATE INDEX IF NOT EXISTS ledger_at ON ledger (at);
 CREATE INDEX IF NOT EXISTS ledger_webhook_at ON ledger (webhook_id, at);
 CREATE INDEX IF NOT EXISTS ledger_user_at ON ledger (for_user_id, at);
+CREATE TABLE IF NOT EXISTS replay_jobs (
+  job_id TEXT PRIMARY KEY,
+  webhook_id TEXT NOT NULL,
+  from_ms INTEGER NOT NULL,
+  to_ms INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  total INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS replay_jobs_webhook ON replay_jobs (webhook_id, state);
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
 `;
 
-export type MessageKind = 'event' | 'revoke' | 'replay_status';
+export type MessageKind = 'event' | 'replay' | 'revoke' | 'replay_status';
+
+export const liveLane = (webhookId: string, userId: string) => `${webhookId}|${userId}`;
+export const replayLane = (webhookId: string, userId: string, jobId: string) => `${webhookId}|${userId}|r${jobId}`;
 
 export interface NewMessage {
   deliveryId: string;
+  /** The `webhook-id` header: the original delivery's for a replay copy. Defaults to deliveryId. */
+  webhookMessageId?: string;
+  replayJobId?: string;
+  lane?: string;
+  /** Earliest release (replays are spread out to respect the rate bound). Defaults to createdAt. */
+  notBefore?: number;
   kind: MessageKind;
   eventId: string;
   eventType: string;
@@ -80,6 +115,8 @@ export interface NewMessage {
 export type MessageRow = {
   seq: number;
   delivery_id: string;
+  webhook_message_id: string;
+  replay_job_id: string | null;
   kind: MessageKind;
   event_id: string;
   event_type: string;
@@ -87,12 +124,14 @@ export type MessageRow = {
   webhook_id: string;
   user_id: string;
   payload: string | null;
+  created_at: number;
   state: string;
   attempts: number;
 };
 
 export type OutboxRow = {
   seq: number;
+  lane: string;
   webhook_id: string;
   user_id: string;
   state: 'waiting' | 'queued';
@@ -135,9 +174,11 @@ export class Outbox {
   append(m: NewMessage): number {
     const { seq } = this.sql
       .exec<{ seq: number }>(
-        `INSERT INTO messages (delivery_id, kind, event_id, event_type, required_scope, webhook_id, user_id, payload, created_at, state)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') RETURNING seq`,
+        `INSERT INTO messages (delivery_id, webhook_message_id, replay_job_id, kind, event_id, event_type, required_scope, webhook_id, user_id, payload, created_at, state)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') RETURNING seq`,
         m.deliveryId,
+        m.webhookMessageId ?? m.deliveryId,
+        m.replayJobId ?? null,
         m.kind,
         m.eventId,
         m.eventType,
@@ -149,11 +190,12 @@ export class Outbox {
       )
       .one();
     this.sql.exec(
-      `INSERT INTO outbox (seq, webhook_id, user_id, state, attempt, not_before) VALUES (?, ?, ?, 'waiting', 1, ?)`,
+      `INSERT INTO outbox (seq, lane, webhook_id, user_id, state, attempt, not_before) VALUES (?, ?, ?, ?, 'waiting', 1, ?)`,
       seq,
+      m.lane ?? liveLane(m.webhookId, m.userId),
       m.webhookId,
       m.userId,
-      m.createdAt,
+      m.notBefore ?? m.createdAt,
     );
     return seq;
   }
@@ -166,10 +208,8 @@ export class Outbox {
     return this.sql.exec<OutboxRow>('SELECT * FROM outbox WHERE seq = ?', seq).toArray()[0];
   }
 
-  laneHead(webhookId: string, userId: string): OutboxRow | undefined {
-    return this.sql
-      .exec<OutboxRow>('SELECT * FROM outbox WHERE webhook_id = ? AND user_id = ? ORDER BY seq LIMIT 1', webhookId, userId)
-      .toArray()[0];
+  laneHead(lane: string): OutboxRow | undefined {
+    return this.sql.exec<OutboxRow>('SELECT * FROM outbox WHERE lane = ? ORDER BY seq LIMIT 1', lane).toArray()[0];
   }
 
   /** Lane heads that are waiting and due, across all lanes (the alarm's sweep). */
@@ -178,7 +218,7 @@ export class Outbox {
       .exec<OutboxRow>(
         `SELECT o.* FROM outbox o
          WHERE o.state = 'waiting' AND o.not_before <= ?
-           AND o.seq = (SELECT MIN(h.seq) FROM outbox h WHERE h.webhook_id = o.webhook_id AND h.user_id = o.user_id)
+           AND o.seq = (SELECT MIN(h.seq) FROM outbox h WHERE h.lane = o.lane)
          ORDER BY o.seq LIMIT ?`,
         now,
         limit,
@@ -237,6 +277,7 @@ export class Outbox {
 
   ledger(entry: {
     message: MessageRow;
+    /** When the attempt started (or the drop happened). */
     attempt: number;
     at: number;
     statusCode: number | null;
@@ -246,9 +287,13 @@ export class Outbox {
   }): void {
     const m = entry.message;
     this.sql.exec(
-      `INSERT INTO ledger (delivery_id, event_id, event_type, webhook_id, for_user_id, attempt, at, status_code, error, latency_ms, outcome)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      m.delivery_id,
+      `INSERT INTO ledger (seq, delivery_id, kind, replay_job_id, ingested_at, event_id, event_type, webhook_id, for_user_id, attempt, at, status_code, error, latency_ms, outcome)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      m.seq,
+      m.webhook_message_id,
+      m.kind,
+      m.replay_job_id,
+      m.created_at,
       m.event_id,
       m.event_type,
       m.webhook_id,
@@ -262,8 +307,8 @@ export class Outbox {
     );
   }
 
-  /** Outbox messages in a withdrawn scope; the caller drops each. */
-  outboxWhere(filter: { webhookId?: string; userId?: string }): MessageRow[] {
+  /** Outbox messages in a withdrawn scope (with their lane); the caller drops each. */
+  outboxWhere(filter: { webhookId?: string; userId?: string }): (MessageRow & { lane: string })[] {
     const clauses: string[] = [];
     const args: string[] = [];
     if (filter.webhookId !== undefined) {
@@ -276,7 +321,7 @@ export class Outbox {
     }
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
     return this.sql
-      .exec<MessageRow>(`SELECT m.* FROM outbox o JOIN messages m ON m.seq = o.seq ${where} ORDER BY o.seq`, ...args)
+      .exec<MessageRow & { lane: string }>(`SELECT m.*, o.lane AS lane FROM outbox o JOIN messages m ON m.seq = o.seq ${where} ORDER BY o.seq`, ...args)
       .toArray();
   }
 
@@ -285,9 +330,24 @@ export class Outbox {
     return this.sql
       .exec<OutboxRow>(
         `SELECT o.* FROM outbox o WHERE o.webhook_id = ?
-           AND o.seq = (SELECT MIN(h.seq) FROM outbox h WHERE h.webhook_id = o.webhook_id AND h.user_id = o.user_id)`,
+           AND o.seq = (SELECT MIN(h.seq) FROM outbox h WHERE h.lane = o.lane)`,
         webhookId,
       )
       .toArray();
+  }
+
+  /** Messages of a replay job still in the outbox. */
+  pendingInJob(jobId: string): number {
+    return this.sql
+      .exec<{ n: number }>('SELECT count(*) AS n FROM outbox o JOIN messages m ON m.seq = o.seq WHERE m.replay_job_id = ?', jobId)
+      .one().n;
+  }
+
+  meta(key: string): number | null {
+    return this.sql.exec<{ value: number }>('SELECT value FROM meta WHERE key = ?', key).toArray()[0]?.value ?? null;
+  }
+
+  setMeta(key: string, value: number): void {
+    this.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value);
   }
 }

@@ -33,7 +33,7 @@ async function attempt(request: ClaimedRequest, timeoutMs: number): Promise<Atte
         : `network: ${(err as Error)?.message ?? 'request failed'}`;
     result = { error, latencyMs: Date.now() - started };
   }
-  return { seq: request.seq, deliveryId: request.deliveryId, attempt: request.attempt, result };
+  return { seq: request.seq, deliveryId: request.deliveryId, attempt: request.attempt, result, startedAt: started };
 }
 
 /**

@@ -28,5 +28,7 @@ export interface AttemptReport {
   seq: number;
   deliveryId: string;
   attempt: number;
+  /** When the POST started: the ledger records attempts by their start. */
+  startedAt?: number;
   result: import('../domain/retry').AttemptResult;
 }

@@ -180,4 +180,18 @@ export class TenantState {
       .toArray()
       .map((r) => ({ id: r.id, valid: r.valid === 1 }));
   }
+
+  /** The subscription live now began at or before `at` (so it covered an event ingested then). */
+  subscribedSince(webhookId: string, userId: string, at: number): boolean {
+    return (
+      this.sql
+        .exec(
+          'SELECT 1 FROM subscriptions WHERE webhook_id = ? AND user_id = ? AND ended_at IS NULL AND started_at <= ?',
+          webhookId,
+          userId,
+          at,
+        )
+        .toArray().length > 0
+    );
+  }
 }
