@@ -5,7 +5,9 @@ import { requestId } from 'hono/request-id';
 import { settings } from './config';
 import { ApiError, problemBody, type ProblemKind } from './errors';
 import type { HonoEnv } from './http/types';
+import { deliveriesRouter } from './routes/deliveries';
 import { internalActivity } from './routes/internal-activity';
+import { internalAudit } from './routes/internal-audit';
 import { internalApps } from './routes/internal-apps';
 import { internalAuthorizations } from './routes/internal-authorizations';
 import { oauth2 } from './routes/oauth2';
@@ -76,9 +78,11 @@ export function createApp() {
   app.route('/oauth2', oauth2);
   app.route('/2/webhooks', webhooksRouter);
   app.route('/2/account_activity', subscriptionsRouter);
+  app.route('/2/account_activity/webhooks', deliveriesRouter);
   app.route('/internal/apps', internalApps);
   app.route('/internal/authorizations', internalAuthorizations);
   app.route('/internal/activity', internalActivity);
+  app.route('/internal', internalAudit);
   app.route('/problems', problems);
 
   app.notFound((c) => renderProblem(c, new ApiError('not-found', `no route for ${c.req.method} ${c.req.path}`)));

@@ -21,6 +21,17 @@ export const apps = sqliteTable('apps', {
   statusChangedAt: integer('status_changed_at').notNull(),
 });
 
+/** Every status an app has had, so the audit knows whether it was active at any past moment. */
+export const appStatusHistory = sqliteTable(
+  'app_status_history',
+  {
+    appId: text('app_id').notNull(),
+    status: text('status', { enum: ['pending', 'active', 'suspended'] }).notNull(),
+    at: integer('at').notNull(),
+  },
+  (t) => [index('app_status_history_app').on(t.appId, t.at)],
+);
+
 /** App-only bearer tokens (client credentials). */
 export const appTokens = sqliteTable(
   'app_tokens',

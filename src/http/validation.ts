@@ -83,3 +83,21 @@ export function pathId(c: Context<HonoEnv>, name: string, reason?: string): stri
   }
   return value;
 }
+
+/** A time in a query: ISO-8601 or epoch milliseconds. */
+export const timeQuery = z
+  .string()
+  .transform((value, ctx) => {
+    const ms = /^\d+$/.test(value) ? Number(value) : /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
+    if (!Number.isFinite(ms)) {
+      ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date-time or epoch milliseconds' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** Page size and cursor of ledger listings; the cursor is the last entry id of the previous page. */
+export const ledgerPage = {
+  max_results: z.coerce.number().int().min(1).max(500).default(100),
+  pagination_token: z.string().regex(/^[0-9]{1,19}$/, 'pagination_token is not one this API issued').optional(),
+};

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { requirePlatform } from '../auth/platform';
 import { database } from '../db/client';
 import { appView, getApp } from '../db/apps';
-import { apps, appTokens } from '../db/schema';
+import { apps, appStatusHistory, appTokens } from '../db/schema';
 import { appObject } from '../delivery/app-delivery-object';
 import { randomAlnum, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { newId } from '../domain/ids';
@@ -41,7 +41,8 @@ export const internalApps = new Hono<HonoEnv>()
     };
     // The secret goes to the app's object first: an app row in D1 must never exist without it.
     await appObject(c.env, id).provision(id, consumerSecret, 'pending', now);
-    await database(c.env).insert(apps).values(row);
+    const db = database(c.env);
+    await db.batch([db.insert(apps).values(row), db.insert(appStatusHistory).values({ appId: id, status: 'pending', at: now })]);
     return c.json({ data: { ...appView({ ...row, statusReason: null }), consumer_secret: consumerSecret } }, 201);
   })
   .get('/:app_id', async (c) => {
@@ -53,10 +54,10 @@ export const internalApps = new Hono<HonoEnv>()
     const app = await getApp(db, pathId(c, 'app_id'));
     if (app.status !== 'active') {
       const now = Date.now();
-      await db
-        .update(apps)
-        .set({ status: 'active', statusReason: null, statusChangedAt: now })
-        .where(eq(apps.id, app.id));
+      await db.batch([
+        db.update(apps).set({ status: 'active', statusReason: null, statusChangedAt: now }).where(eq(apps.id, app.id)),
+        db.insert(appStatusHistory).values({ appId: app.id, status: 'active', at: now }),
+      ]);
       await appObject(c.env, app.id).setAppStatus(app.id, 'active', now);
     }
     return c.json({ data: { id: app.id, status: 'active' } });
@@ -70,6 +71,7 @@ export const internalApps = new Hono<HonoEnv>()
     await appObject(c.env, app.id).setAppStatus(app.id, 'suspended', now);
     await db.batch([
       db.update(apps).set({ status: 'suspended', statusReason: reason, statusChangedAt: now }).where(eq(apps.id, app.id)),
+      db.insert(appStatusHistory).values({ appId: app.id, status: 'suspended', at: now }),
       db
         .update(appTokens)
         .set({ revokedAt: now })

@@ -10,6 +10,7 @@ import { newId } from '../domain/ids';
 import { ApiError, conflict, forbidden, notFound } from '../errors';
 import { jsonBody, pathId, query } from '../http/validation';
 import type { HonoEnv } from '../http/types';
+import { replayQuerySchema, startReplayJob } from './replay';
 
 /** X sends `{}` (or nothing); the body carries no fields. */
 const subscribeSchema = z.object({});
@@ -58,6 +59,11 @@ export const subscriptionsRouter = new Hono<HonoEnv>()
     }
     await appObject(c.env, app.id).addSubscription(app.id, webhook.id, userId, now);
     return c.json({ data: { subscribed: true } });
+  })
+  /** X's replay request, query form: `?from_date=yyyymmddhhmm&to_date=yyyymmddhhmm`. */
+  .post('/replay/webhooks/:webhook_id/subscriptions/all', requireApp, query(replayQuerySchema), async (c) => {
+    const webhookId = pathId(c, 'webhook_id', 'WebhookIdInvalid');
+    return startReplayJob(c, webhookId, c.req.valid('query'), 'QueryParamInvalid');
   })
   /** Whether the token's user is subscribed to the webhook. */
   .get('/webhooks/:webhook_id/subscriptions/all', requireUser, async (c) => {

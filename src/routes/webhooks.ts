@@ -11,6 +11,7 @@ import { newId } from '../domain/ids';
 import { checkWebhookUrl } from '../domain/webhook-url';
 import { conflict, forbidden, invalid } from '../errors';
 import { jsonBody, pathId } from '../http/validation';
+import { replayBodySchema, startReplayJob } from './replay';
 import type { HonoEnv } from '../http/types';
 
 const createSchema = z.object({ url: z.string({ error: 'url is required and must be a string' }) });
@@ -60,6 +61,11 @@ export const webhooksRouter = new Hono<HonoEnv>()
     return c.json({
       data: { id, url, valid: true, created_at: new Date(now).toISOString(), signing_secret: signingSecret },
     });
+  })
+  /** X's `POST /2/webhooks/replay` (body form of a replay request). */
+  .post('/replay', jsonBody(replayBodySchema), async (c) => {
+    const { webhook_id, ...dates } = c.req.valid('json');
+    return startReplayJob(c, webhook_id, dates);
   })
   .get('/', async (c) => {
     const rows = await database(c.env)

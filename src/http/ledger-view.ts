@@ -1,0 +1,48 @@
+import type { LedgerEntry } from '../delivery/ledger-queries';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/**
+ * What happens next to the delivery an attempt belongs to, so a developer can tell why an event
+ * has not arrived (yet).
+ */
+function nextStep(e: LedgerEntry): { state: string; at?: string | null; hint?: string } {
+  switch (e.message_state) {
+    case 'delivered':
+      return { state: 'delivered' };
+    case 'failed':
+      return { state: 'failed', hint: 'retries are exhausted; a replay can send it again' };
+    case 'dropped':
+      return { state: 'dropped', hint: 'withdrawn (unsubscribed, revoked, deleted, suspended) or expired' };
+    case 'pending':
+      if (e.outbox_state === 'queued') return { state: 'in_flight' };
+      if (e.webhook_valid === 0) return { state: 'held', hint: 'the webhook is invalid; it is sent once a CRC passes (PUT /2/webhooks/:id)' };
+      return { state: 'retry_scheduled', at: iso(e.next_attempt_at) };
+    default:
+      return { state: 'unknown', hint: 'the payload is past retention' };
+  }
+}
+
+/** One ledger entry as the API shows it (the developer's log and the operator's ledger alike). */
+export const ledgerEntryView = (e: LedgerEntry) => ({
+  delivery_id: e.delivery_id,
+  event_id: e.event_id,
+  event_type: e.event_type,
+  kind: e.kind,
+  webhook_id: e.webhook_id,
+  for_user_id: e.for_user_id || null,
+  attempt: e.attempt,
+  attempted_at: iso(e.at),
+  ingested_at: iso(e.ingested_at),
+  status_code: e.status_code,
+  error: e.error,
+  latency_ms: e.latency_ms,
+  outcome: e.outcome,
+  ...(e.replay_job_id ? { replay_job_id: e.replay_job_id } : {}),
+  next: nextStep(e),
+});
+
+export const ledgerPageMeta = (count: number, nextBefore: number | null) => ({
+  result_count: count,
+  ...(nextBefore !== null ? { next_token: String(nextBefore) } : {}),
+});

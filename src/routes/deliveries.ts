@@ -1,0 +1,40 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { requireApp } from '../auth/developer';
+import { database } from '../db/client';
+import { getOwnWebhook } from '../db/webhooks';
+import { appObject } from '../delivery/app-delivery-object';
+import { ledgerEntryView, ledgerPageMeta } from '../http/ledger-view';
+import { ledgerPage, pathId, query, timeQuery } from '../http/validation';
+import type { HonoEnv } from '../http/types';
+
+const OUTCOMES = ['delivered', 'retrying', 'failed', 'gone', 'dropped'] as const;
+
+const logQuery = z.object({
+  status: z.enum(OUTCOMES, { error: `status must be one of ${OUTCOMES.join(', ')}` }).optional(),
+  user_id: z.string().regex(/^[0-9]{1,19}$/, 'must be a numeric id of 1-19 digits').optional(),
+  since: timeQuery.optional(),
+  until: timeQuery.optional(),
+  ...ledgerPage,
+});
+
+/**
+ * The developer's delivery log (an extension to X's API): every attempt to one of this app's
+ * webhooks, newest first, with the receiver's answer and what happens next. Read from the app's own
+ * ledger, so it can only ever show this app's deliveries.
+ */
+export const deliveriesRouter = new Hono<HonoEnv>().get('/:webhook_id/deliveries', requireApp, query(logQuery), async (c) => {
+  const app = c.get('app');
+  const webhook = await getOwnWebhook(database(c.env), app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
+  const q = c.req.valid('query');
+  const { entries, nextBefore } = await appObject(c.env, app.id).ledger(app.id, {
+    webhookId: webhook.id,
+    userId: q.user_id,
+    outcome: q.status,
+    from: q.since,
+    to: q.until,
+    before: q.pagination_token ? Number(q.pagination_token) : undefined,
+    limit: q.max_results,
+  });
+  return c.json({ data: entries.map(ledgerEntryView), meta: ledgerPageMeta(entries.length, nextBefore) });
+});

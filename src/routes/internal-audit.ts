@@ -1,0 +1,151 @@
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { requirePlatform } from '../auth/platform';
+import { database, type Database } from '../db/client';
+import { getApp } from '../db/apps';
+import { apps, appStatusHistory, authorizations, subscriptions, webhooks } from '../db/schema';
+import { appObject } from '../delivery/app-delivery-object';
+import { violationOf, type AppHistory } from '../domain/audit';
+import { ledgerEntryView, ledgerPageMeta } from '../http/ledger-view';
+import { invalid } from '../errors';
+import { ledgerPage, pathId, query, timeQuery } from '../http/validation';
+import type { HonoEnv } from '../http/types';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const DAY = 86_400_000;
+/** Ledger entries fetched from an object per call while verifying. */
+const VERIFY_PAGE = 2000;
+
+async function appHistory(db: Database, appId: string): Promise<AppHistory> {
+  const [statusRows, webhookRows, subscriptionRows, authorizationRows] = await Promise.all([
+    db.select().from(appStatusHistory).where(eq(appStatusHistory.appId, appId)).orderBy(asc(appStatusHistory.at)),
+    db.select().from(webhooks).where(eq(webhooks.appId, appId)),
+    db.select().from(subscriptions).where(eq(subscriptions.appId, appId)),
+    db.select().from(authorizations).where(eq(authorizations.appId, appId)),
+  ]);
+  return {
+    statusChanges: statusRows.map((r) => ({ status: r.status, at: r.at })),
+    webhooks: webhookRows.map((w) => ({ id: w.id, createdAt: w.createdAt, deletedAt: w.deletedAt })),
+    subscriptions: subscriptionRows.map((s) => ({ webhookId: s.webhookId, userId: s.userId, createdAt: s.createdAt, endedAt: s.endedAt })),
+    authorizations: authorizationRows.map((a) => ({ userId: a.userId, scope: a.scope, createdAt: a.createdAt, endedAt: a.endedAt })),
+  };
+}
+
+const windowQuery = z.object({ from: timeQuery.optional(), to: timeQuery.optional() });
+
+const ledgerQuery = z.object({
+  user_id: z.string().regex(/^[0-9]{1,19}$/, 'must be a numeric id of 1-19 digits').optional(),
+  from: timeQuery.optional(),
+  to: timeQuery.optional(),
+  ...ledgerPage,
+});
+
+function window(q: { from?: number; to?: number }, defaultSpanMs: number) {
+  const to = q.to ?? Date.now() + 1;
+  const from = q.from ?? to - defaultSpanMs;
+  if (from >= to) throw invalid('from must be before to', 'QueryParamInvalid', [{ parameter: 'from', message: 'must be before to' }]);
+  return { from, to };
+}
+
+export const internalAudit = new Hono<HonoEnv>()
+  .use(requirePlatform)
+  /** An app's delivery ledger, newest first. */
+  .get('/apps/:app_id/deliveries', query(ledgerQuery), async (c) => {
+    const app = await getApp(database(c.env), pathId(c, 'app_id'));
+    const q = c.req.valid('query');
+    const { entries, nextBefore } = await appObject(c.env, app.id).ledger(app.id, {
+      userId: q.user_id,
+      from: q.from,
+      to: q.to,
+      before: q.pagination_token ? Number(q.pagination_token) : undefined,
+      limit: q.max_results,
+    });
+    return c.json({ data: entries.map(ledgerEntryView), meta: ledgerPageMeta(entries.length, nextBefore) });
+  })
+  /**
+   * Transparency for one user: every app they ever authorized (scopes and times), their subscriptions,
+   * and per app which of their events were delivered, by type, first and last. Only the objects of
+   * apps the user authorized are asked.
+   */
+  .get('/users/:user_id/access', async (c) => {
+    const userId = pathId(c, 'user_id');
+    const db = database(c.env);
+    const grants = await db.select().from(authorizations).where(eq(authorizations.userId, userId)).orderBy(asc(authorizations.createdAt));
+    const appIds = [...new Set(grants.map((g) => g.appId))];
+    if (appIds.length === 0) return c.json({ data: { user_id: userId, apps: [] } });
+    const [appRows, subscriptionRows] = await Promise.all([
+      db.select().from(apps).where(inArray(apps.id, appIds)),
+      db.select().from(subscriptions).where(and(eq(subscriptions.userId, userId), inArray(subscriptions.appId, appIds))),
+    ]);
+    const summaries = await Promise.all(appIds.map((appId) => appObject(c.env, appId).userSummary(appId, userId)));
+    const data = appIds.map((appId, i) => {
+      const app = appRows.find((a) => a.id === appId)!;
+      return {
+        app_id: appId,
+        name: app.name,
+        status: app.status,
+        authorizations: grants
+          .filter((g) => g.appId === appId)
+          .map((g) => ({ scope: g.scope, granted_at: iso(g.createdAt), ended_at: iso(g.endedAt), end_reason: g.endReason })),
+        subscriptions: subscriptionRows
+          .filter((s) => s.appId === appId)
+          .map((s) => ({ webhook_id: s.webhookId, subscribed_at: iso(s.createdAt), ended_at: iso(s.endedAt), end_reason: s.endReason })),
+        delivered: summaries[i].map((s) => ({
+          event_type: s.event_type,
+          count: s.delivered,
+          first_at: iso(s.first_at),
+          last_at: iso(s.last_at),
+        })),
+      };
+    });
+    return c.json({ data: { user_id: userId, apps: data } });
+  })
+  /**
+   * Re-checks every request sent in [from, to) (default: the last 24 h) against the kept subscription,
+   * authorization, webhook and app-status history in D1: independent of the objects that decided to
+   * send. Each violation names the app, the user and the event, enough to notify the user.
+   */
+  .get('/audit/verify', query(windowQuery), async (c) => {
+    const { from, to } = window(c.req.valid('query'), DAY);
+    const db = database(c.env);
+    const appRows = await db.select({ id: apps.id, name: apps.name }).from(apps);
+    let checked = 0;
+    const violations: Record<string, unknown>[] = [];
+    // One app at a time keeps memory bounded; each object is paged through.
+    for (const app of appRows) {
+      const object = appObject(c.env, app.id);
+      let history: AppHistory | null = null;
+      for (let afterId = 0; ; ) {
+        const entries = await object.sentIn(app.id, from, to, afterId, VERIFY_PAGE);
+        if (entries.length === 0) break;
+        history ??= await appHistory(db, app.id);
+        for (const e of entries) {
+          checked++;
+          const reason = violationOf(
+            { kind: e.kind, eventType: e.event_type, webhookId: e.webhook_id, forUserId: e.for_user_id, ingestedAt: e.ingested_at, at: e.at },
+            history,
+          );
+          if (reason) {
+            violations.push({
+              app_id: app.id,
+              app_name: app.name,
+              for_user_id: e.for_user_id || null,
+              event_type: e.event_type,
+              event_id: e.event_id,
+              delivery_id: e.delivery_id,
+              webhook_id: e.webhook_id,
+              attempt: e.attempt,
+              outcome: e.outcome,
+              ingested_at: iso(e.ingested_at),
+              attempted_at: iso(e.at),
+              reason,
+            });
+          }
+        }
+        afterId = entries[entries.length - 1].id;
+        if (entries.length < VERIFY_PAGE) break;
+      }
+    }
+    return c.json({ data: { from: iso(from), to: iso(to), apps: appRows.length, checked, violations } });
+  });

@@ -1,0 +1,66 @@
+import type { Context } from 'hono';
+import { z } from 'zod';
+import { database } from '../db/client';
+import { getOwnWebhook } from '../db/webhooks';
+import { appObject } from '../delivery/app-delivery-object';
+import { newId } from '../domain/ids';
+import { conflict, invalid, notFound, type FieldError } from '../errors';
+import type { HonoEnv } from '../http/types';
+
+/**
+ * Replay (X's two endpoints share this). Dates are `yyyymmddhhmm` in UTC; the window must lie within
+ * the payload retention (5 days), `from` before `to`, and `to` not in the future.
+ */
+export const replayDate = z.string().regex(/^\d{12}$/, 'must be yyyymmddhhmm (UTC)');
+
+function parseReplayDate(value: string): number | null {
+  const [y, mo, d, h, mi] = [value.slice(0, 4), value.slice(4, 6), value.slice(6, 8), value.slice(8, 10), value.slice(10, 12)].map(Number);
+  const ms = Date.UTC(y, mo - 1, d, h, mi);
+  const back = new Date(ms);
+  const exact = back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d && back.getUTCHours() === h && back.getUTCMinutes() === mi;
+  return exact ? ms : null;
+}
+
+export async function startReplayJob(
+  c: Context<HonoEnv>,
+  webhookId: string,
+  dates: { from_date: string; to_date: string },
+  reason?: string,
+) {
+  const app = c.get('app');
+  const now = Date.now();
+  const errors: FieldError[] = [];
+  const from = parseReplayDate(dates.from_date);
+  const to = parseReplayDate(dates.to_date);
+  if (from === null) errors.push({ parameter: 'from_date', message: 'is not a real UTC date and time' });
+  if (to === null) errors.push({ parameter: 'to_date', message: 'is not a real UTC date and time' });
+  const windowMs = c.get('settings').retention.payloadMs;
+  if (from !== null && to !== null) {
+    if (from >= to) errors.push({ parameter: 'from_date', message: 'must be before to_date' });
+    if (to > now) errors.push({ parameter: 'to_date', message: 'must not be in the future' });
+    if (from < now - windowMs) {
+      errors.push({ parameter: 'from_date', message: `must be within the last ${Math.round(windowMs / 86_400_000)} days` });
+    }
+  }
+  if (errors.length) throw invalid(`invalid replay window: ${errors[0].parameter} ${errors[0].message}`, reason, errors);
+
+  const webhook = await getOwnWebhook(database(c.env), app.id, webhookId);
+  const jobId = newId(now);
+  const result = await appObject(c.env, app.id).startReplay(app.id, { jobId, webhookId: webhook.id, from: from!, to: to! });
+  if (!result.ok) {
+    if (result.reason === 'conflict') {
+      throw conflict('a replay job for this webhook is still running', 'ReplayConflictError');
+    }
+    throw notFound(`no webhook ${webhookId} for this app`, 'WebhookIdInvalid');
+  }
+  return c.json({ data: { job_id: jobId, created_at: new Date(now).toISOString() } });
+}
+
+export const replayBodySchema = z.object({
+  webhook_id: z.string({ error: 'webhook_id is required' }).regex(/^[0-9]{1,19}$/, 'must be a numeric id of 1-19 digits'),
+  from_date: replayDate,
+  to_date: replayDate,
+});
+
+export const replayQuerySchema = z.object({ from_date: replayDate, to_date: replayDate });
+

@@ -1,0 +1,158 @@
+import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { AppDeliveryObject, appObject } from '../src/delivery/app-delivery-object';
+import { planReplay } from '../src/delivery/replay';
+import {
+  activeApp,
+  ageApp,
+  call,
+  expectProblem,
+  ingest,
+  installReceivers,
+  platform,
+  registerWebhook,
+  replayDate,
+  subscribe,
+  testUser as u,
+  type Receivers,
+  type TestApp,
+} from './helpers';
+
+const HOUR = 3_600_000;
+let receivers: Receivers;
+let app: TestApp;
+let hook: Awaited<ReturnType<typeof registerWebhook>>;
+let url: string;
+let port = 10_100;
+let n = 0;
+
+const tweet = (author: string) => {
+  n++;
+  return { id: `rp-${port}-${n}`, type: 'tweet_create', tweet: { id: String(5000 + n), text: `t${n}`, author: u(author) } };
+};
+const replayPath = (webhookId: string, from: number, to: number) =>
+  `/2/account_activity/replay/webhooks/${webhookId}/subscriptions/all?from_date=${replayDate(from)}&to_date=${replayDate(to)}`;
+const ledgerOutcomes = () =>
+  runInDurableObject(appObject(env, app.id), (_o, s) => s.storage.sql.exec<{ outcome: string }>('SELECT outcome FROM ledger').toArray().map((r) => r.outcome));
+
+beforeEach(async () => {
+  receivers = installReceivers();
+  app = await activeApp();
+  url = `http://127.0.0.1:${port++}/hook`;
+  receivers.set(url, app.consumerSecret);
+  hook = await registerWebhook(app, url);
+});
+
+describe('replay after an outage', () => {
+  it('re-delivers everything in order with the original webhook-ids, beside live traffic, then reports Complete', async () => {
+    await subscribe(app, hook.id, '1');
+    await subscribe(app, hook.id, '2');
+    // The receiver is down: every attempt fails until the schedule (1 s, 1 s, 1 s here) is exhausted.
+    receivers.onPost(url, () => new Response(null, { status: 503 }));
+    const sent = [tweet('1'), tweet('2'), tweet('1'), tweet('1'), tweet('2')];
+    for (const activity of sent) await ingest(activity);
+    await vi.waitFor(async () => expect((await ledgerOutcomes()).filter((o) => o === 'failed')).toHaveLength(5), { timeout: 20_000, interval: 200 });
+    const originals = receivers.posts(url).map((p) => ({ id: p.headers.get('webhook-id'), body: p.body }));
+
+    // An hour later the receiver is back and asks for the last two hours again.
+    await ageApp(app.id, HOUR);
+    receivers.onPost(url, undefined);
+    const now = Date.now();
+    const first = await call('POST', replayPath(hook.id, now - 2 * HOUR, now), { token: app.bearer });
+    expect(first.status).toBe(200);
+    expect(first.body.data.job_id).toMatch(/^[0-9]{1,19}$/);
+    const jobId = first.body.data.job_id;
+    expectProblem(await call('POST', replayPath(hook.id, now - 2 * HOUR, now), { token: app.bearer }), 409, 'ReplayConflictError');
+
+    // Live traffic keeps flowing during the replay.
+    const live = tweet('2');
+    await ingest(live);
+
+    await vi.waitFor(() => expect(receivers.posts(url).some((p) => JSON.parse(p.body).replay_job_status)).toBe(true), { timeout: 10_000 });
+    const replayed = receivers.posts(url).filter((p) => p.headers.get('x-replay-job-id') === jobId);
+    expect(replayed).toHaveLength(5);
+    const unique = new Map(originals.map((o) => [o.id, o.body]));
+    for (const post of replayed) expect(post.body).toBe(unique.get(post.headers.get('webhook-id')));
+    // Oldest first within each user's lane.
+    for (const user of ['1', '2']) {
+      const order = (posts: { body: string }[]) => posts.map((p) => JSON.parse(p.body)).filter((b) => b.for_user_id === user).map((b) => b.tweet_create_events[0].text);
+      expect(order(replayed)).toEqual(order(originals.filter((o, i, all) => all.findIndex((x) => x.id === o.id) === i)));
+    }
+    expect(receivers.posts(url).some((p) => JSON.parse(p.body).tweet_create_events?.[0]?.text === live.tweet.text)).toBe(true);
+    const status = JSON.parse(receivers.posts(url).find((p) => JSON.parse(p.body).replay_job_status)!.body).replay_job_status;
+    expect(status).toMatchObject({ webhook_id: hook.id, job_state: 'Complete', job_id: jobId });
+
+    // The job is over: a new one may start (body form this time).
+    const again = await call('POST', '/2/webhooks/replay', {
+      token: app.bearer,
+      body: { webhook_id: hook.id, from_date: replayDate(now - 2 * HOUR), to_date: replayDate(now) },
+    });
+    expect(again.status).toBe(200);
+  });
+
+  it('never crosses a subscription: nothing from before a user subscribed, nothing for a user who left', async () => {
+    await subscribe(app, hook.id, '1');
+    await subscribe(app, hook.id, '2');
+    await ingest(tweet('1'), tweet('2'));
+    await vi.waitFor(() => expect(receivers.posts(url)).toHaveLength(2), { timeout: 5000 });
+    // User 2 revokes; user 3 subscribes only now.
+    await platform('DELETE', `/internal/authorizations/${app.id}/2`);
+    await subscribe(app, hook.id, '3');
+    await ageApp(app.id, HOUR);
+    const now = Date.now();
+    const res = await call('POST', replayPath(hook.id, now - 2 * HOUR, now), { token: app.bearer });
+    expect(res.status).toBe(200);
+    await vi.waitFor(() => expect(receivers.posts(url).some((p) => JSON.parse(p.body).replay_job_status)).toBe(true), { timeout: 10_000 });
+    const replayed = receivers.posts(url).filter((p) => p.headers.get('x-replay-job-id'));
+    expect(replayed.map((p) => JSON.parse(p.body).for_user_id)).toEqual(['1']);
+  });
+
+  it('reports Complete at once for an empty window', async () => {
+    const now = Date.now();
+    const res = await call('POST', replayPath(hook.id, now - HOUR, now - 30 * 60_000), { token: app.bearer });
+    expect(res.status).toBe(200);
+    await vi.waitFor(() => expect(receivers.posts(url)).toHaveLength(1), { timeout: 5000 });
+    expect(JSON.parse(receivers.posts(url)[0].body).replay_job_status.job_state).toBe('Complete');
+  });
+});
+
+describe('replay rate bound', () => {
+  it('spaces a job to the configured events per second', async () => {
+    await subscribe(app, hook.id, '1');
+    await ingest(tweet('1'), tweet('1'), tweet('1'));
+    await vi.waitFor(() => expect(receivers.posts(url)).toHaveLength(3), { timeout: 5000 });
+    const notBefore = await runInDurableObject(appObject(env, app.id), (object: AppDeliveryObject, state) => {
+      const inner = object as any;
+      const now = Date.now();
+      planReplay(state.storage.sql, inner.outbox, inner.state, { jobId: '77', webhookId: hook.id, from: 0, to: now + 1, now, ratePerSecond: 2 });
+      return state.storage.sql
+        .exec<{ not_before: number }>(`SELECT o.not_before FROM outbox o JOIN messages m ON m.seq = o.seq WHERE m.replay_job_id = '77' ORDER BY o.seq`)
+        .toArray()
+        .map((r) => r.not_before - now);
+    });
+    expect(notBefore).toEqual([0, 500, 1000]);
+  });
+});
+
+describe('replay validation', () => {
+  const now = Date.now();
+  it.each([
+    ['from_date=2026&to_date=202611230000', 'from_date'],
+    [`from_date=${replayDate(now - HOUR)}`, 'to_date'],
+    [`from_date=${replayDate(now - HOUR)}&to_date=${replayDate(now - 2 * HOUR)}`, 'from_date'],
+    [`from_date=${replayDate(now - HOUR)}&to_date=${replayDate(now + 2 * HOUR)}`, 'to_date'],
+    [`from_date=${replayDate(now - 6 * 24 * HOUR)}&to_date=${replayDate(now - HOUR)}`, 'from_date'],
+    [`from_date=202613011200&to_date=${replayDate(now - HOUR)}`, 'from_date'],
+  ])('rejects %s naming %s', async (qs, field) => {
+    const res = await call('POST', `/2/account_activity/replay/webhooks/${hook.id}/subscriptions/all?${qs}`, { token: app.bearer });
+    const problem = expectProblem(res, 400, 'QueryParamInvalid');
+    expect(problem.errors.map((e: any) => e.parameter)).toContain(field);
+  });
+
+  it("refuses another app's webhook with 404, and a bad body with 400", async () => {
+    const other = await activeApp();
+    expectProblem(await call('POST', replayPath(hook.id, now - 2 * HOUR, now - HOUR), { token: other.bearer }), 404, 'WebhookIdInvalid');
+    expectProblem(await call('POST', '/2/webhooks/replay', { token: app.bearer, body: { webhook_id: hook.id } }), 400);
+  });
+});
