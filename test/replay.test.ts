@@ -50,9 +50,9 @@ describe('replay after an outage', () => {
     await subscribe(app, hook.id, '2');
     // The receiver is down: every attempt fails until the schedule (1 s, 1 s, 1 s here) is exhausted.
     receivers.onPost(url, () => new Response(null, { status: 503 }));
-    const sent = [tweet('1'), tweet('2'), tweet('1'), tweet('1'), tweet('2')];
+    const sent = [tweet('1'), tweet('2'), tweet('1'), tweet('2')];
     for (const activity of sent) await ingest(activity);
-    await vi.waitFor(async () => expect((await ledgerOutcomes()).filter((o) => o === 'failed')).toHaveLength(5), { timeout: 20_000, interval: 200 });
+    await vi.waitFor(async () => expect((await ledgerOutcomes()).filter((o) => o === 'failed')).toHaveLength(4), { timeout: 45_000, interval: 200 });
     const originals = receivers.posts(url).map((p) => ({ id: p.headers.get('webhook-id'), body: p.body }));
 
     // An hour later the receiver is back and asks for the last two hours again.
@@ -71,7 +71,7 @@ describe('replay after an outage', () => {
 
     await vi.waitFor(() => expect(receivers.posts(url).some((p) => JSON.parse(p.body).replay_job_status)).toBe(true), { timeout: 10_000 });
     const replayed = receivers.posts(url).filter((p) => p.headers.get('x-replay-job-id') === jobId);
-    expect(replayed).toHaveLength(5);
+    expect(replayed).toHaveLength(4);
     const unique = new Map(originals.map((o) => [o.id, o.body]));
     for (const post of replayed) expect(post.body).toBe(unique.get(post.headers.get('webhook-id')));
     // Oldest first within each user's lane.
@@ -89,7 +89,7 @@ describe('replay after an outage', () => {
       body: { webhook_id: hook.id, from_date: replayDate(now - 2 * HOUR), to_date: replayDate(now) },
     });
     expect(again.status).toBe(200);
-  });
+  }, 90_000);
 
   it('never crosses a subscription: nothing from before a user subscribed, nothing for a user who left', async () => {
     await subscribe(app, hook.id, '1');
