@@ -23,6 +23,8 @@ function percentile(values, p) {
 /** One local receiver: records when each delivery id arrived. `idOf` extracts the id from a body. */
 async function startReceiver(idOf) {
   const arrivals = new Map();
+  const replayArrivals = new Map(); // webhook-id -> time, for deliveries carrying x-replay-job-id
+  let replayStatusAt = null;
   const server = createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
@@ -39,8 +41,12 @@ async function startReceiver(idOf) {
         });
         return;
       }
-      const id = idOf(body);
-      if (!arrivals.has(id)) arrivals.set(id, Date.now());
+      if (body.includes('"replay_job_status"')) replayStatusAt = Date.now();
+      else if (req.headers['x-replay-job-id']) replayArrivals.set(req.headers['webhook-id'], Date.now());
+      else {
+        const id = idOf(body);
+        if (!arrivals.has(id)) arrivals.set(id, Date.now());
+      }
       res.writeHead(200).end();
     });
   });
@@ -48,7 +54,14 @@ async function startReceiver(idOf) {
   server.keepAliveTimeout = 60_000;
   const port = await freePort();
   await new Promise((r) => server.listen(port, '127.0.0.1', r));
-  return { port, arrivals, secrets: server.secrets, close: () => new Promise((r) => server.close(r)) };
+  return {
+    port,
+    arrivals,
+    replayArrivals,
+    replayStatusAt: () => replayStatusAt,
+    secrets: server.secrets,
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 function summarize(name, sentAt, arrivals, expected) {
@@ -170,6 +183,7 @@ async function main() {
     process.exit(2);
   }, TIME_LIMIT_MS * 4);
   hardStop.unref();
+  let replay = null;
   const stateRoot = mkdtempSync(join(process.env.BENCH_STATE_ROOT ?? tmpdir(), 'aae-bench-'));
   const results = [];
   try {
@@ -202,6 +216,9 @@ async function main() {
         const paced = await serviceRun(api, receiver, tenants, PACED_RATE * PACED_SECONDS, true, `${tag}p`);
         await waitUntil(() => paced.ids.every((id) => receiver.arrivals.has(id)), 60_000);
         results.push(summarize(`service ${label} (paced ${PACED_RATE}/s)`, paced.sentAt, receiver.arrivals, paced.ids.length));
+        if (apps === 1 && process.env.BENCH_REPLAY !== '0') {
+          replay = await replayRun(api, receiver, tenants[0], flood.ids.length + paced.ids.length);
+        }
       }
     } finally {
       await service.stop();
@@ -218,14 +235,63 @@ async function main() {
   for (const r of results) {
     console.log(`| ${r.name} | ${r.delivered}/${r.expected} | ${r.seconds}${r.ingestSeconds ? ` (ingest ${r.ingestSeconds.toFixed(2)})` : ''} | ${r.perSecond} | ${r.ratioToFloor} | ${r.p50} | ${r.p99} |`);
   }
+  if (replay) {
+    console.log(`\nreplay: ${replay.replayed}/${replay.expected} events in ${replay.seconds} s = ${replay.perSecond}/s ` +
+      `(bound ${replay.bound}/s); status event: ${replay.statusArrived ? 'yes' : 'NO'}; ` +
+      `live traffic during the replay (${replay.live.delivered} at ${LIVE_DURING_REPLAY}/s): p50 ${replay.live.p50} ms, p99 ${replay.live.p99} ms`);
+  }
   mkdirSync(join(ROOT, '.bench'), { recursive: true });
-  writeFileSync(join(ROOT, '.bench', 'delivery.json'), JSON.stringify({ at: new Date().toISOString(), events: EVENTS, results }, null, 2));
+  writeFileSync(join(ROOT, '.bench', 'delivery.json'), JSON.stringify({ at: new Date().toISOString(), events: EVENTS, results, replay }, null, 2));
   console.log(`\nJSON: .bench/delivery.json`);
   const lost = results.filter((r) => r.delivered < r.expected);
+  if (replay && (replay.replayed < replay.expected || !replay.statusArrived)) lost.push({ name: 'replay' });
   if (lost.length) {
     console.error(`bench: ${lost.map((r) => r.name).join(', ')} did not deliver everything`);
     process.exitCode = 1;
   }
+}
+
+const LIVE_DURING_REPLAY = 100;
+
+/**
+ * Replays everything the tenant's webhook received, with live traffic beside it. Replay windows have
+ * minute granularity and must end in the past, so this first waits for the next minute (≤ 60 s).
+ */
+async function replayRun(api, receiver, tenant, expected) {
+  await sleep(60_000 - (Date.now() % 60_000) + 200);
+  const minute = (ms) => new Date(ms).toISOString().replace(/[-T:]/g, '').slice(0, 12);
+  const now = Date.now();
+  const started = Date.now();
+  const res = await api.call('POST', `/2/account_activity/replay/webhooks/${tenant.hook.id}/subscriptions/all?from_date=${minute(now - 3_600_000)}&to_date=${minute(now)}`, {
+    token: tenant.app.bearer,
+  });
+  if (res.status !== 200) throw new Error(`replay request: ${res.status} ${res.text}`);
+  const liveIds = [];
+  const liveSent = new Map();
+  const liveRun = (async () => {
+    for (let i = 0; !receiver.replayStatusAt() && Date.now() - started < 60_000; i++) {
+      const id = `live-${i}`;
+      liveIds.push(id);
+      liveSent.set(id, Date.now());
+      await api.ingest([{ id, type: 'tweet_create', tweet: { id: '1', text: id, author: { id: tenant.users[i % tenant.users.length], name: 'n', screen_name: 's' } } }]);
+      await sleep(1000 / LIVE_DURING_REPLAY);
+    }
+  })();
+  await waitUntil(() => receiver.replayStatusAt() !== null, 90_000);
+  await liveRun;
+  await waitUntil(() => liveIds.every((id) => receiver.arrivals.has(id)), 30_000);
+  const last = Math.max(...receiver.replayArrivals.values());
+  const seconds = (last - started) / 1000;
+  const live = summarize('live during replay', liveSent, receiver.arrivals, liveIds.length);
+  return {
+    expected,
+    replayed: receiver.replayArrivals.size,
+    seconds: Number(seconds.toFixed(2)),
+    perSecond: Math.round(receiver.replayArrivals.size / seconds),
+    bound: 2500,
+    statusArrived: receiver.replayStatusAt() !== null,
+    live: { delivered: live.delivered, p50: live.p50, p99: live.p99 },
+  };
 }
 
 async function waitUntil(predicate, timeoutMs) {

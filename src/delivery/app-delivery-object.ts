@@ -19,6 +19,13 @@ import { TenantState, type AppStatus, type Tenant } from './tenant-state';
 const SWEEP_LIMIT = 500;
 /** A release that could not be put on the queue is tried again after this. */
 const REQUEUE_DELAY_MS = 5_000;
+/**
+ * Replay copies are released only while fewer than this many of this app's messages are on the
+ * queue, so a replay never builds a backlog that live events would wait behind. Held-back copies are
+ * looked at again shortly (and as soon as a report frees room).
+ */
+const REPLAY_MAX_QUEUED = 200;
+const REPLAY_RECHECK_MS = 250;
 
 export const deliveryIdFor = (eventId: string, webhookId: string, userId: string) =>
   `msg_${eventId}_${webhookId}_${userId || 'app'}`;
@@ -42,6 +49,8 @@ export class AppDeliveryObject extends DurableObject<Env> {
    * the secret they were imported from so a rotated secret is never signed with a stale key.
    */
   private readonly keys = new Map<string, { secret: string; key: CryptoKey }>();
+  /** Room for replay releases, counted once per call (`roomAt` is the call's clock). */
+  private replayRoom = { at: -1, room: 0, heldBack: false };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -320,6 +329,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
       await this.send(releases);
     }
     if (wake < Infinity) await this.wakeBy(wake);
+    await this.recheckReplaySoon(now);
     return { goneWebhooks: [...gone], next };
   }
 
@@ -346,7 +356,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
     for (const lane of statusLane ? [statusLane] : lanes) this.releaseLane(lane, now, releases);
     await this.send(releases);
     // Later copies become due over time; the alarm releases them.
-    if (copies > 0) await this.wakeBy(now + 1000);
+    if (copies > 0) await this.wakeBy(now + REPLAY_RECHECK_MS);
     return { ok: true, events: copies };
   }
 
@@ -370,8 +380,12 @@ export class AppDeliveryObject extends DurableObject<Env> {
       releases.push({ seq: row.seq, deliveryId: message.delivery_id, attempt: row.attempt });
     }
     await this.send(releases);
-    if (heads.length === SWEEP_LIMIT || expired.length === SWEEP_LIMIT) await this.ctx.storage.setAlarm(now);
+    // A full sweep means more is due: go again at once, unless what is left is replay copies held
+    // back for room (then the recheck below paces it; going again at once would spin).
+    const heldBack = this.replayRoom.at === now && this.replayRoom.heldBack;
+    if ((heads.length === SWEEP_LIMIT && !heldBack) || expired.length === SWEEP_LIMIT) await this.ctx.storage.setAlarm(now);
     else await this.scheduleAlarm();
+    await this.recheckReplaySoon(now);
   }
 
   // ---- ledger questions -------------------------------------------------------------------------
@@ -423,10 +437,26 @@ export class AppDeliveryObject extends DurableObject<Env> {
         this.drop(message, 'no longer entitled', now, out);
         continue;
       }
+      if (message.kind === 'replay' && !this.takeReplayRoom(now)) return;
       this.outbox.markQueued(head.seq, now);
       out.push({ seq: head.seq, deliveryId: message.delivery_id, attempt: head.attempt });
       return;
     }
+  }
+
+  private takeReplayRoom(now: number): boolean {
+    if (this.replayRoom.at !== now) this.replayRoom = { at: now, room: REPLAY_MAX_QUEUED - this.outbox.queuedCount(), heldBack: false };
+    if (this.replayRoom.room <= 0) {
+      this.replayRoom.heldBack = true;
+      return false;
+    }
+    this.replayRoom.room--;
+    return true;
+  }
+
+  /** If replay copies were held back in this call, look again soon. */
+  private async recheckReplaySoon(now: number): Promise<void> {
+    if (this.replayRoom.at === now && this.replayRoom.heldBack) await this.wakeBy(now + REPLAY_RECHECK_MS);
   }
 
   /** A finished replay copy may finish its job, whose status event is then released. */

@@ -336,6 +336,11 @@ export class Outbox {
       .toArray();
   }
 
+  /** Releases on the queue not yet reported back. */
+  queuedCount(): number {
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM outbox WHERE state = 'queued'`).one().n;
+  }
+
   /** Messages of a replay job still in the outbox. */
   pendingInJob(jobId: string): number {
     return this.sql

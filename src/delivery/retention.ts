@@ -21,7 +21,8 @@ export function purgeExpired(
       payloadCutoff,
     )
     .toArray();
-  sql.exec('UPDATE messages SET payload = NULL WHERE created_at < ? AND payload IS NOT NULL AND seq NOT IN (SELECT seq FROM outbox)', payloadCutoff);
+  // Expired outbox messages lose their payload too: the caller drops them next.
+  sql.exec('UPDATE messages SET payload = NULL WHERE created_at < ? AND payload IS NOT NULL', payloadCutoff);
   sql.exec('DELETE FROM ledger WHERE at < ?', ledgerCutoff);
   sql.exec('DELETE FROM messages WHERE created_at < ? AND seq NOT IN (SELECT seq FROM outbox)', ledgerCutoff);
   sql.exec('DELETE FROM events WHERE ingested_at < ?', ledgerCutoff);
