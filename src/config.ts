@@ -23,6 +23,7 @@ const settingsSchema = z.object({
   PAYLOAD_RETENTION_DAYS: int(5, 1),
   LEDGER_RETENTION_DAYS: int(400, 1),
   REPLAY_RATE_PER_SECOND: int(2500, 1),
+  SECRET_ROTATION_GRACE_HOURS: int(24, 0),
   RETRY_SCHEDULE_SECONDS: z
     .string()
     .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/)
@@ -47,6 +48,8 @@ export interface Settings {
   retention: { payloadMs: number; ledgerMs: number };
   /** A replay job releases at most this many events per second to its webhook. */
   replayRatePerSecond: number;
+  /** After a secret rotation, how long the previous secret is still honoured. */
+  rotationGraceMs: number;
   /** Body limits: ingest batches may be large, everything else is small. */
   maxBodyBytes: number;
   maxIngestBodyBytes: number;
@@ -67,6 +70,7 @@ export function settings(env: Partial<Record<keyof z.input<typeof settingsSchema
     PAYLOAD_RETENTION_DAYS: env.PAYLOAD_RETENTION_DAYS,
     LEDGER_RETENTION_DAYS: env.LEDGER_RETENTION_DAYS,
     REPLAY_RATE_PER_SECOND: env.REPLAY_RATE_PER_SECOND,
+    SECRET_ROTATION_GRACE_HOURS: env.SECRET_ROTATION_GRACE_HOURS,
   });
   return {
     allowInsecureWebhooks: s.ALLOW_INSECURE_WEBHOOKS,
@@ -79,6 +83,7 @@ export function settings(env: Partial<Record<keyof z.input<typeof settingsSchema
     retryScheduleSeconds: s.RETRY_SCHEDULE_SECONDS,
     retention: { payloadMs: s.PAYLOAD_RETENTION_DAYS * 24 * hours(1), ledgerMs: s.LEDGER_RETENTION_DAYS * 24 * hours(1) },
     replayRatePerSecond: s.REPLAY_RATE_PER_SECOND,
+    rotationGraceMs: hours(s.SECRET_ROTATION_GRACE_HOURS),
     maxBodyBytes: 64 * 1024,
     maxIngestBodyBytes: 1024 * 1024,
     maxWebhookUrlLength: 200,

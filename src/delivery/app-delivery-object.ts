@@ -96,14 +96,39 @@ export class AppDeliveryObject extends DurableObject<Env> {
    * nonce, the request signature, and the response token a correct webhook must send back.
    */
   async prepareCrc(appId: string): Promise<CrcChallenge> {
-    const { consumerSecret } = this.tenantFor(appId);
+    const tenant = this.tenantFor(appId);
     const crcToken = randomToken();
     const nonce = randomToken(16);
-    const [signature, expectedResponseToken] = await Promise.all([
-      crcRequestSignature(consumerSecret, crcToken, nonce),
-      crcResponseToken(consumerSecret, crcToken),
+    const previous = this.inGrace(tenant.previousConsumerSecret, tenant.previousConsumerSecretUntil, Date.now());
+    const [signature, ...expectedResponseTokens] = await Promise.all([
+      crcRequestSignature(tenant.consumerSecret, crcToken, nonce),
+      crcResponseToken(tenant.consumerSecret, crcToken),
+      ...(previous ? [crcResponseToken(previous, crcToken)] : []),
     ]);
-    return { crcToken, nonce, signature, expectedResponseToken };
+    return { crcToken, nonce, signature, expectedResponseTokens };
+  }
+
+  /**
+   * A new consumer secret: deliveries are signed with it at once; a webhook answering the CRC with the
+   * previous one is still accepted until `previousUntil`.
+   */
+  async rotateConsumerSecret(appId: string, secret: string, previousUntil: number): Promise<void> {
+    this.tenantFor(appId);
+    this.state.rotateConsumerSecret(secret, previousUntil);
+  }
+
+  /** A new signing secret for one webhook; the previous one still signs too until `previousUntil`. */
+  async rotateSigningSecret(appId: string, webhookId: string, previousUntil: number): Promise<string | null> {
+    this.tenantFor(appId);
+    const webhook = this.state.webhook(webhookId);
+    if (!webhook || webhook.deleted_at !== null) return null;
+    const secret = newWebhookSigningSecret();
+    this.state.rotateSigningSecret(webhookId, secret, previousUntil);
+    return secret;
+  }
+
+  private inGrace(secret: string | null, until: number | null, now: number): string | null {
+    return secret && until !== null && now < until ? secret : null;
   }
 
   /** Registers a webhook and returns its Standard Webhooks signing secret (shown to the developer once). */
@@ -501,12 +526,14 @@ export class AppDeliveryObject extends DurableObject<Env> {
   /** The request for one attempt, signed now (fresh `webhook-timestamp`). */
   private async signed(tenant: Tenant, message: MessageRow, attempt: number, now: number): Promise<ClaimedRequest> {
     const webhook = this.state.webhook(message.webhook_id)!;
+    const previous = this.inGrace(webhook.previous_signing_secret, webhook.previous_signing_secret_until, now);
     const headers = await signDelivery({
       body: message.payload!,
       webhookMessageId: message.webhook_message_id,
       timestampSeconds: Math.floor(now / 1000),
       consumerKey: await this.hmacKey('', tenant.consumerSecret),
       signingKey: await this.hmacKey(message.webhook_id, webhook.signing_secret),
+      previousSigningKey: previous ? await this.hmacKey(`${message.webhook_id}:previous`, previous) : null,
     });
     return {
       seq: message.seq,

@@ -43,7 +43,7 @@ export async function runCrc(env: Env, appId: string, url: string, timeoutMs: nu
       signal: AbortSignal.timeout(timeoutMs),
     });
     const body = await readBounded(response);
-    return classifyCrcResponse({ status: response.status, body }, challenge.expectedResponseToken);
+    return classifyCrcResponse({ status: response.status, body }, challenge.expectedResponseTokens);
   } catch (err) {
     const name = (err as Error)?.name;
     if (name === 'TimeoutError' || name === 'AbortError') {

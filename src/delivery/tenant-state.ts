@@ -9,6 +9,8 @@ CREATE TABLE IF NOT EXISTS tenant (
   singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
   app_id TEXT NOT NULL,
   consumer_secret TEXT NOT NULL,
+  previous_consumer_secret TEXT,
+  previous_consumer_secret_until INTEGER,
   status TEXT NOT NULL,
   status_changed_at INTEGER NOT NULL
 );
@@ -17,6 +19,8 @@ CREATE TABLE IF NOT EXISTS webhooks (
   url TEXT NOT NULL,
   valid INTEGER NOT NULL,
   signing_secret TEXT NOT NULL,
+  previous_signing_secret TEXT,
+  previous_signing_secret_until INTEGER,
   created_at INTEGER NOT NULL,
   deleted_at INTEGER
 );
@@ -41,6 +45,9 @@ export type AppStatus = 'pending' | 'active' | 'suspended';
 export interface Tenant {
   appId: string;
   consumerSecret: string;
+  /** The secret before the last rotation, still honoured until `previousConsumerSecretUntil`. */
+  previousConsumerSecret: string | null;
+  previousConsumerSecretUntil: number | null;
   status: AppStatus;
 }
 
@@ -57,11 +64,23 @@ export class TenantState {
   tenant(): Tenant | null {
     if (this.cached !== undefined) return this.cached;
     const row = this.sql
-      .exec<{ app_id: string; consumer_secret: string; status: AppStatus }>(
-        'SELECT app_id, consumer_secret, status FROM tenant WHERE singleton = 1',
-      )
+      .exec<{
+        app_id: string;
+        consumer_secret: string;
+        previous_consumer_secret: string | null;
+        previous_consumer_secret_until: number | null;
+        status: AppStatus;
+      }>('SELECT * FROM tenant WHERE singleton = 1')
       .toArray()[0];
-    this.cached = row ? { appId: row.app_id, consumerSecret: row.consumer_secret, status: row.status } : null;
+    this.cached = row
+      ? {
+          appId: row.app_id,
+          consumerSecret: row.consumer_secret,
+          previousConsumerSecret: row.previous_consumer_secret,
+          previousConsumerSecretUntil: row.previous_consumer_secret_until,
+          status: row.status,
+        }
+      : null;
     return this.cached;
   }
 
@@ -75,6 +94,26 @@ export class TenantState {
       at,
     );
     this.cached = undefined;
+  }
+
+  rotateConsumerSecret(secret: string, previousUntil: number): void {
+    this.sql.exec(
+      `UPDATE tenant SET previous_consumer_secret = consumer_secret, previous_consumer_secret_until = ?, consumer_secret = ?
+       WHERE singleton = 1`,
+      previousUntil,
+      secret,
+    );
+    this.cached = undefined;
+  }
+
+  rotateSigningSecret(webhookId: string, secret: string, previousUntil: number): void {
+    this.sql.exec(
+      `UPDATE webhooks SET previous_signing_secret = signing_secret, previous_signing_secret_until = ?, signing_secret = ?
+       WHERE id = ? AND deleted_at IS NULL`,
+      previousUntil,
+      secret,
+      webhookId,
+    );
   }
 
   setStatus(status: AppStatus, at: number): void {
@@ -104,10 +143,15 @@ export class TenantState {
 
   webhook(webhookId: string) {
     return this.sql
-      .exec<{ id: string; url: string; valid: number; signing_secret: string; deleted_at: number | null }>(
-        'SELECT id, url, valid, signing_secret, deleted_at FROM webhooks WHERE id = ?',
-        webhookId,
-      )
+      .exec<{
+        id: string;
+        url: string;
+        valid: number;
+        signing_secret: string;
+        previous_signing_secret: string | null;
+        previous_signing_secret_until: number | null;
+        deleted_at: number | null;
+      }>('SELECT * FROM webhooks WHERE id = ?', webhookId)
       .toArray()[0];
   }
 

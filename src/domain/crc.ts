@@ -15,7 +15,8 @@ export interface CrcChallenge {
   crcToken: string;
   nonce: string;
   signature: string;
-  expectedResponseToken: string;
+  /** The current secret's answer first; during a rotation's grace window, the previous secret's too. */
+  expectedResponseTokens: string[];
 }
 
 export type CrcOutcome =
@@ -27,8 +28,9 @@ export type CrcOutcome =
 
 export function classifyCrcResponse(
   response: { status: number; body: string },
-  expectedResponseToken: string,
+  expected: string | string[],
 ): CrcOutcome {
+  const accepted = typeof expected === 'string' ? [expected] : expected;
   const { status } = response;
   if (status >= 300 && status < 400) return { kind: 'hard', reason: `redirect (HTTP ${status}) is not followed` };
   if (status >= 400) return { kind: 'transient', reason: `HTTP ${status}` };
@@ -41,7 +43,7 @@ export function classifyCrcResponse(
   }
   const token = (parsed as { response_token?: unknown } | null)?.response_token;
   if (typeof token !== 'string') return { kind: 'hard', reason: 'response has no response_token' };
-  if (token !== expectedResponseToken) return { kind: 'hard', reason: 'response_token does not match' };
+  if (!accepted.includes(token)) return { kind: 'hard', reason: 'response_token does not match' };
   return { kind: 'ok' };
 }
 

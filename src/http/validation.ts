@@ -31,6 +31,31 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: 
 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 
+/** Shape limits on any JSON body, checked before schemas: nesting depth and string length. */
+export const MAX_JSON_DEPTH = 32;
+export const MAX_STRING_LENGTH = 64 * 1024;
+
+/** Walks a parsed body without recursion (so a hostile body cannot exhaust the stack). */
+export function checkJsonShape(value: unknown): void {
+  const stack: { value: unknown; depth: number; path: string }[] = [{ value, depth: 0, path: 'body' }];
+  while (stack.length > 0) {
+    const { value: v, depth, path } = stack.pop()!;
+    if (typeof v === 'string' && v.length > MAX_STRING_LENGTH) {
+      throw invalid(`${path} is longer than ${MAX_STRING_LENGTH} characters`, undefined, [
+        { parameter: path, message: `must be at most ${MAX_STRING_LENGTH} characters` },
+      ]);
+    }
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= MAX_JSON_DEPTH) {
+      throw invalid(`request body is nested deeper than ${MAX_JSON_DEPTH} levels`, undefined, [
+        { parameter: path, message: `nesting deeper than ${MAX_JSON_DEPTH} levels` },
+      ]);
+    }
+    if (Array.isArray(v)) v.forEach((item, i) => stack.push({ value: item, depth: depth + 1, path: `${path}[${i}]` }));
+    else for (const [k, item] of Object.entries(v)) stack.push({ value: item, depth: depth + 1, path: `${path}.${k}` });
+  }
+}
+
 /**
  * Reads and validates a JSON body. An empty body is read as `{}` (X's clients send an empty body with
  * a JSON content type); a non-empty body must be declared JSON and be well-formed.
@@ -42,11 +67,14 @@ export async function readJsonBody(c: Context<HonoEnv>): Promise<unknown> {
   if (!JSON_MEDIA.test(mediaType)) {
     throw new ApiError('unsupported-media-type', 'request body must be application/json');
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch {
     throw invalid('request body is not valid JSON');
   }
+  checkJsonShape(parsed);
+  return parsed;
 }
 
 /** `jsonBody(schema)` then `c.req.valid('json')` in the handler, typed by the schema. */

@@ -7,11 +7,15 @@ import { appObject } from '../delivery/app-delivery-object';
 import { activitySchema, type TimedActivity } from '../domain/activities';
 import { audienceOf } from '../domain/audience';
 import { newId } from '../domain/ids';
+import { renderPayload } from '../domain/payloads';
 import { ApiError, invalid, type FieldError } from '../errors';
 import { fieldErrors, readJsonBody } from '../http/validation';
 import type { HonoEnv } from '../http/types';
 
 export const MAX_BATCH = 100;
+/** A rendered payload must fit one Cloudflare Queue message (128 KB), whatever carries it. */
+export const MAX_PAYLOAD_BYTES = 128 * 1024;
+const encoder = new TextEncoder();
 /** D1 allows 100 bound parameters per statement; lists are sent in chunks below that. */
 const IN_CHUNK = 90;
 
@@ -37,6 +41,16 @@ function parseActivities(body: unknown, now: number): TimedActivity[] {
   if (errors.length > 0) {
     throw invalid(`invalid activity: ${errors[0].parameter}: ${errors[0].message}; nothing was accepted`, undefined, errors);
   }
+  // The payload is the same for every audience user but for `for_user_id`: render it once to size it.
+  parsed.forEach((activity, index) => {
+    const size = encoder.encode(renderPayload(activity, '0'.repeat(19))).byteLength;
+    if (size > MAX_PAYLOAD_BYTES) {
+      const parameter = isBatch ? `activities[${index}]` : 'body';
+      throw new ApiError('payload-too-large', `${parameter} would render a ${size}-byte payload; at most ${MAX_PAYLOAD_BYTES} bytes fit one delivery; nothing was accepted`, {
+        errors: [{ parameter, message: `renders to ${size} bytes, more than ${MAX_PAYLOAD_BYTES}` }],
+      });
+    }
+  });
   return parsed;
 }
 

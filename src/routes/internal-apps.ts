@@ -62,6 +62,34 @@ export const internalApps = new Hono<HonoEnv>()
     }
     return c.json({ data: { id: app.id, status: 'active' } });
   })
+  /**
+   * Issues a new consumer secret (shown once). Deliveries are signed with it at once; CRC answers made
+   * with the previous secret are accepted through the grace window; every app bearer token is revoked
+   * and the previous secret no longer obtains new ones.
+   */
+  .post('/:app_id/rotate-secret', async (c) => {
+    const db = database(c.env);
+    const app = await getApp(db, pathId(c, 'app_id'));
+    const now = Date.now();
+    const previousUntil = now + c.get('settings').rotationGraceMs;
+    const consumerSecret = randomSecret(TOKEN_PREFIX.consumerSecret);
+    await appObject(c.env, app.id).rotateConsumerSecret(app.id, consumerSecret, previousUntil);
+    await db.batch([
+      db.update(apps).set({ consumerSecretHash: await sha256Hex(consumerSecret) }).where(eq(apps.id, app.id)),
+      db
+        .update(appTokens)
+        .set({ revokedAt: now })
+        .where(and(eq(appTokens.appId, app.id), isNull(appTokens.revokedAt))),
+    ]);
+    return c.json({
+      data: {
+        id: app.id,
+        consumer_key: app.consumerKey,
+        consumer_secret: consumerSecret,
+        previous_secret_valid_until: new Date(previousUntil).toISOString(),
+      },
+    });
+  })
   .post('/:app_id/suspend', jsonBody(suspendSchema), async (c) => {
     const db = database(c.env);
     const app = await getApp(db, pathId(c, 'app_id'));

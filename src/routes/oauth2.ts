@@ -6,7 +6,7 @@ import { database } from '../db/client';
 import { apps, appTokens, type AppRow } from '../db/schema';
 import { constantTimeEqual, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { ApiError, invalid, notFound } from '../errors';
-import { parseWith } from '../http/validation';
+import { checkJsonShape, parseWith } from '../http/validation';
 import type { HonoEnv } from '../http/types';
 
 /** An app may hold this many live bearer tokens; issuing one more retires the oldest. */
@@ -46,11 +46,14 @@ async function formBody(c: Context<HonoEnv>): Promise<Record<string, string>> {
   const mediaType = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
   const text = new TextDecoder().decode(await c.req.arrayBuffer());
   if (mediaType === 'application/json') {
+    let parsed: unknown;
     try {
-      return JSON.parse(text || '{}');
+      parsed = JSON.parse(text || '{}');
     } catch {
       throw invalid('request body is not valid JSON');
     }
+    checkJsonShape(parsed);
+    return parsed as Record<string, string>;
   }
   if (text && mediaType !== 'application/x-www-form-urlencoded') {
     throw new ApiError('unsupported-media-type', 'request body must be application/x-www-form-urlencoded');

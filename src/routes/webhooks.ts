@@ -9,7 +9,7 @@ import { appObject } from '../delivery/app-delivery-object';
 import { revalidateWebhook, runCrc } from '../delivery/crc-check';
 import { newId } from '../domain/ids';
 import { checkWebhookUrl } from '../domain/webhook-url';
-import { conflict, forbidden, invalid } from '../errors';
+import { conflict, forbidden, invalid, notFound } from '../errors';
 import { jsonBody, pathId } from '../http/validation';
 import { replayBodySchema, startReplayJob } from './replay';
 import type { HonoEnv } from '../http/types';
@@ -89,6 +89,20 @@ export const webhooksRouter = new Hono<HonoEnv>()
     });
     if (outcome.kind !== 'ok') throw invalid(`CRC failed: ${outcome.reason}`, 'CrcValidationFailed');
     return c.json({ data: { valid: true } });
+  })
+  /**
+   * A new Standard Webhooks signing secret for this webhook (shown once). Through the grace window
+   * every delivery carries signatures under both the new and the previous secret.
+   */
+  .post('/:webhook_id/rotate-secret', async (c) => {
+    const app = c.get('app');
+    const webhook = await getOwnWebhook(database(c.env), app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
+    const previousUntil = Date.now() + c.get('settings').rotationGraceMs;
+    const signingSecret = await appObject(c.env, app.id).rotateSigningSecret(app.id, webhook.id, previousUntil);
+    if (!signingSecret) throw notFound(`no webhook ${webhook.id} for this app`, 'WebhookIdInvalid');
+    return c.json({
+      data: { id: webhook.id, signing_secret: signingSecret, previous_secret_valid_until: new Date(previousUntil).toISOString() },
+    });
   })
   /** Deletes the webhook and ends its subscriptions. */
   .delete('/:webhook_id', async (c) => {
