@@ -5,6 +5,7 @@ import { requestId } from 'hono/request-id';
 import { settings } from './config';
 import { ApiError, problemBody, type ProblemKind } from './errors';
 import type { HonoEnv } from './http/types';
+import { rateLimitHeaders } from './http/rate-limit';
 import { deliveriesRouter } from './routes/deliveries';
 import { internalActivity } from './routes/internal-activity';
 import { internalAudit } from './routes/internal-audit';
@@ -45,6 +46,12 @@ export function createApp() {
   const app = new Hono<HonoEnv>();
 
   app.use(requestId({ headerName: 'x-request-id' }));
+  // X's rate-limit headers on every response of a limited endpoint, errors included.
+  app.use(async (c, next) => {
+    await next();
+    const decision = c.get('rateLimit');
+    if (decision) for (const [name, value] of Object.entries(rateLimitHeaders(decision))) c.res.headers.set(name, value);
+  });
   app.use(async (c, next) => {
     c.set('settings', settings(c.env));
     await next();

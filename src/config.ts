@@ -24,6 +24,7 @@ const settingsSchema = z.object({
   LEDGER_RETENTION_DAYS: int(400, 1),
   REPLAY_RATE_PER_SECOND: int(2500, 1),
   SECRET_ROTATION_GRACE_HOURS: int(24, 0),
+  RATE_LIMIT_WINDOW_SECONDS: int(900, 1),
   RETRY_SCHEDULE_SECONDS: z
     .string()
     .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/)
@@ -50,6 +51,8 @@ export interface Settings {
   replayRatePerSecond: number;
   /** After a secret rotation, how long the previous secret is still honoured. */
   rotationGraceMs: number;
+  /** Rate-limit window (X: 15 minutes); the limits themselves are `RATE_LIMITS` over the defaults. */
+  rateLimitWindowMs: number;
   /** Body limits: ingest batches may be large, everything else is small. */
   maxBodyBytes: number;
   maxIngestBodyBytes: number;
@@ -71,6 +74,7 @@ export function settings(env: Partial<Record<keyof z.input<typeof settingsSchema
     LEDGER_RETENTION_DAYS: env.LEDGER_RETENTION_DAYS,
     REPLAY_RATE_PER_SECOND: env.REPLAY_RATE_PER_SECOND,
     SECRET_ROTATION_GRACE_HOURS: env.SECRET_ROTATION_GRACE_HOURS,
+    RATE_LIMIT_WINDOW_SECONDS: env.RATE_LIMIT_WINDOW_SECONDS,
   });
   return {
     allowInsecureWebhooks: s.ALLOW_INSECURE_WEBHOOKS,
@@ -84,6 +88,7 @@ export function settings(env: Partial<Record<keyof z.input<typeof settingsSchema
     retention: { payloadMs: s.PAYLOAD_RETENTION_DAYS * 24 * hours(1), ledgerMs: s.LEDGER_RETENTION_DAYS * 24 * hours(1) },
     replayRatePerSecond: s.REPLAY_RATE_PER_SECOND,
     rotationGraceMs: hours(s.SECRET_ROTATION_GRACE_HOURS),
+    rateLimitWindowMs: s.RATE_LIMIT_WINDOW_SECONDS * 1000,
     maxBodyBytes: 64 * 1024,
     maxIngestBodyBytes: 1024 * 1024,
     maxWebhookUrlLength: 200,

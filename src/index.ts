@@ -3,6 +3,7 @@ import { revalidateDueWebhooks } from './delivery/cron';
 import { consumeDeliveries } from './delivery/queue-consumer';
 
 export { AppDeliveryObject } from './delivery/app-delivery-object';
+export { RateLimiterObject } from './limits/rate-limiter-object';
 
 const app = createApp();
 

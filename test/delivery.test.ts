@@ -201,9 +201,10 @@ describe('invalid webhooks hold, 410 disables', () => {
     receivers.onPost(url, () => new Response(null, { status: 410 }));
     await ingest(tweet('g1', '1'));
     await wait(async () => {
-      const list = await call('GET', '/2/webhooks', { token: app.bearer });
-      expect(list.body.data[0].valid).toBe(false);
+      const row = await env.DB.prepare('SELECT valid FROM webhooks WHERE id = ?').bind(hook.id).first<{ valid: number }>();
+      expect(row!.valid).toBe(0);
     });
+    expect((await call('GET', '/2/webhooks', { token: app.bearer })).body.data[0].valid).toBe(false);
     await ingest(tweet('g2', '1'));
     await sleep(1500);
     expect(receivers.posts(url)).toHaveLength(1);

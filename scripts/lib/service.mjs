@@ -100,6 +100,9 @@ export async function startFastService({ stateDir, port, vars = {} }) {
   const { unstable_startWorker } = await import('wrangler');
   const platformToken = `aae_pt_${randomBytes(24).toString('base64url')}`;
   const bindings = { PLATFORM_TOKEN: { type: 'plain_text', value: platformToken }, ALLOW_INSECURE_WEBHOOKS: { type: 'plain_text', value: 'true' } };
+  // Load runs create and subscribe far more than X's per-15-minute figures allow one app.
+  const loadLimits = { 'subscriptions:create': 1e9, 'webhooks:create': 1e6, 'platform:other': 1e9, 'platform:ingest': 1e9, 'oauth2:token': 1e6, replay: 1e6 };
+  bindings.RATE_LIMITS = { type: 'plain_text', value: JSON.stringify(loadLimits) };
   for (const [name, value] of Object.entries(vars)) bindings[name] = { type: 'plain_text', value: String(value) };
   const worker = await unstable_startWorker({
     config: join(ROOT, 'wrangler.toml'),

@@ -1,5 +1,6 @@
 import type { AppRow, AuthorizationRow } from '../db/schema';
 import type { Settings } from '../config';
+import type { LimitDecision } from '../domain/rate-limits';
 
 /** What middleware puts on the context for handlers. */
 export interface AppVariables {
@@ -9,6 +10,8 @@ export interface AppVariables {
   app: AppRow;
   /** The user context of a user access token, when one was presented. */
   authorization: AuthorizationRow | null;
+  /** The rate-limit decision for this request, if its endpoint is limited (rendered as headers). */
+  rateLimit?: LimitDecision;
 }
 
 export type HonoEnv = { Bindings: Env; Variables: AppVariables };

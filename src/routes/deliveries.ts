@@ -7,6 +7,7 @@ import { appObject } from '../delivery/app-delivery-object';
 import { ledgerEntryView, ledgerPageMeta } from '../http/ledger-view';
 import { ledgerPage, pathId, query, timeQuery } from '../http/validation';
 import type { HonoEnv } from '../http/types';
+import { byApp, rateLimit } from '../http/rate-limit';
 
 const OUTCOMES = ['delivered', 'retrying', 'failed', 'gone', 'dropped'] as const;
 
@@ -23,7 +24,7 @@ const logQuery = z.object({
  * webhooks, newest first, with the receiver's answer and what happens next. Read from the app's own
  * ledger, so it can only ever show this app's deliveries.
  */
-export const deliveriesRouter = new Hono<HonoEnv>().get('/:webhook_id/deliveries', requireApp, query(logQuery), async (c) => {
+export const deliveriesRouter = new Hono<HonoEnv>().get('/:webhook_id/deliveries', requireApp, rateLimit('deliveries', byApp), query(logQuery), async (c) => {
   const app = c.get('app');
   const webhook = await getOwnWebhook(database(c.env), app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
   const q = c.req.valid('query');

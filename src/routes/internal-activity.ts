@@ -11,6 +11,7 @@ import { renderPayload } from '../domain/payloads';
 import { ApiError, invalid, type FieldError } from '../errors';
 import { fieldErrors, readJsonBody } from '../http/validation';
 import type { HonoEnv } from '../http/types';
+import { byPlatform, rateLimit } from '../http/rate-limit';
 
 export const MAX_BATCH = 100;
 /** A rendered payload must fit one Cloudflare Queue message (128 KB), whatever carries it. */
@@ -89,7 +90,7 @@ async function subscribedApps(db: Database, users: string[]): Promise<Map<string
   return appsByUser;
 }
 
-export const internalActivity = new Hono<HonoEnv>().use(requirePlatform).post('/', async (c) => {
+export const internalActivity = new Hono<HonoEnv>().post('/', requirePlatform, rateLimit('platform:ingest', byPlatform), async (c) => {
   const now = Date.now();
   const list = parseActivities(await readJsonBody(c), now);
   const db = database(c.env);

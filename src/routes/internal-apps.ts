@@ -10,6 +10,7 @@ import { randomAlnum, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/cr
 import { newId } from '../domain/ids';
 import { jsonBody, pathId } from '../http/validation';
 import type { HonoEnv } from '../http/types';
+import { byPlatform, rateLimit } from '../http/rate-limit';
 
 const createAppSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
@@ -21,7 +22,7 @@ const createAppSchema = z.strictObject({
 const suspendSchema = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
 
 export const internalApps = new Hono<HonoEnv>()
-  .use(requirePlatform)
+  .use(requirePlatform, rateLimit('platform:other', byPlatform))
   .post('/', jsonBody(createAppSchema), async (c) => {
     const input = c.req.valid('json');
     const now = Date.now();

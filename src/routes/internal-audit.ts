@@ -11,6 +11,7 @@ import { ledgerEntryView, ledgerPageMeta } from '../http/ledger-view';
 import { invalid } from '../errors';
 import { ledgerPage, pathId, query, timeQuery } from '../http/validation';
 import type { HonoEnv } from '../http/types';
+import { byPlatform, rateLimit } from '../http/rate-limit';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const DAY = 86_400_000;
@@ -48,10 +49,12 @@ function window(q: { from?: number; to?: number }, defaultSpanMs: number) {
   return { from, to };
 }
 
+const limited = rateLimit('platform:other', byPlatform);
+
 export const internalAudit = new Hono<HonoEnv>()
   .use(requirePlatform)
   /** An app's delivery ledger, newest first. */
-  .get('/apps/:app_id/deliveries', query(ledgerQuery), async (c) => {
+  .get('/apps/:app_id/deliveries', limited, query(ledgerQuery), async (c) => {
     const app = await getApp(database(c.env), pathId(c, 'app_id'));
     const q = c.req.valid('query');
     const { entries, nextBefore } = await appObject(c.env, app.id).ledger(app.id, {
@@ -68,7 +71,7 @@ export const internalAudit = new Hono<HonoEnv>()
    * and per app which of their events were delivered, by type, first and last. Only the objects of
    * apps the user authorized are asked.
    */
-  .get('/users/:user_id/access', async (c) => {
+  .get('/users/:user_id/access', limited, async (c) => {
     const userId = pathId(c, 'user_id');
     const db = database(c.env);
     const grants = await db.select().from(authorizations).where(eq(authorizations.userId, userId)).orderBy(asc(authorizations.createdAt));
@@ -106,7 +109,7 @@ export const internalAudit = new Hono<HonoEnv>()
    * authorization, webhook and app-status history in D1: independent of the objects that decided to
    * send. Each violation names the app, the user and the event, enough to notify the user.
    */
-  .get('/audit/verify', query(windowQuery), async (c) => {
+  .get('/audit/verify', limited, query(windowQuery), async (c) => {
     const { from, to } = window(c.req.valid('query'), DAY);
     const db = database(c.env);
     const appRows = await db.select({ id: apps.id, name: apps.name }).from(apps);

@@ -13,6 +13,7 @@ import { formatScopes, KNOWN_SCOPES } from '../domain/scopes';
 import { notFound } from '../errors';
 import { jsonBody, pathId } from '../http/validation';
 import type { HonoEnv } from '../http/types';
+import { byPlatform, rateLimit } from '../http/rate-limit';
 
 const id = (what: string) => z.string().regex(/^[0-9]{1,19}$/, `${what} must be a numeric id of 1-19 digits`);
 
@@ -26,7 +27,7 @@ const grantSchema = z.strictObject({
 });
 
 export const internalAuthorizations = new Hono<HonoEnv>()
-  .use(requirePlatform)
+  .use(requirePlatform, rateLimit('platform:other', byPlatform))
   /**
    * The platform calls this after the user consents. A grant for a user who already authorized the
    * app supersedes the previous one (new token, new scopes); the old token stops working.

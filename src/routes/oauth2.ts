@@ -8,6 +8,8 @@ import { constantTimeEqual, randomSecret, sha256Hex, TOKEN_PREFIX } from '../dom
 import { ApiError, invalid, notFound } from '../errors';
 import { checkJsonShape, parseWith } from '../http/validation';
 import type { HonoEnv } from '../http/types';
+import { createMiddleware } from 'hono/factory';
+import { byApp, rateLimit } from '../http/rate-limit';
 
 /** An app may hold this many live bearer tokens; issuing one more retires the oldest. */
 export const MAX_LIVE_APP_TOKENS = 20;
@@ -66,10 +68,16 @@ const tokenRequest = z.object({
 });
 const invalidateRequest = z.object({ access_token: z.string().min(1).max(200) });
 
+/** The consumer's credentials, checked before anything else (and before the request is counted). */
+const consumer = createMiddleware<HonoEnv>(async (c, next) => {
+  c.set('app', await authenticateConsumer(c));
+  await next();
+});
+
 export const oauth2 = new Hono<HonoEnv>()
   /** Client credentials (X's `POST /oauth2/token`): a new app-only bearer token per call. */
-  .post('/token', async (c) => {
-    const app = await authenticateConsumer(c);
+  .post('/token', consumer, rateLimit('oauth2:token', byApp), async (c) => {
+    const app = c.get('app');
     parseWith(tokenRequest, await formBody(c), 'invalid token request');
     assertActive(app);
     const db = database(c.env);
@@ -92,8 +100,8 @@ export const oauth2 = new Hono<HonoEnv>()
     return c.json({ token_type: 'bearer', access_token: token });
   })
   /** Invalidates one of this app's bearer tokens; another app's token is "not found". */
-  .post('/invalidate_token', async (c) => {
-    const app = await authenticateConsumer(c);
+  .post('/invalidate_token', consumer, rateLimit('oauth2:invalidate', byApp), async (c) => {
+    const app = c.get('app');
     const { access_token } = parseWith(invalidateRequest, await formBody(c), 'invalid request');
     const db = database(c.env);
     const hash = await sha256Hex(access_token);

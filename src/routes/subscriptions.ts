@@ -11,6 +11,7 @@ import { ApiError, conflict, forbidden, notFound } from '../errors';
 import { jsonBody, pathId, query } from '../http/validation';
 import type { HonoEnv } from '../http/types';
 import { replayQuerySchema, startReplayJob } from './replay';
+import { byApp, rateLimit } from '../http/rate-limit';
 
 /** X sends `{}` (or nothing); the body carries no fields. */
 const subscribeSchema = z.object({});
@@ -22,7 +23,7 @@ const listQuery = z.object({
 
 export const subscriptionsRouter = new Hono<HonoEnv>()
   /** Subscribes the token's user to the webhook (user context, X's POST …/subscriptions/all). */
-  .post('/webhooks/:webhook_id/subscriptions/all', requireUser, jsonBody(subscribeSchema), async (c) => {
+  .post('/webhooks/:webhook_id/subscriptions/all', requireUser, rateLimit('subscriptions:create', byApp), jsonBody(subscribeSchema), async (c) => {
     const app = c.get('app');
     const authorization = c.get('authorization')!;
     const db = database(c.env);
@@ -61,12 +62,12 @@ export const subscriptionsRouter = new Hono<HonoEnv>()
     return c.json({ data: { subscribed: true } });
   })
   /** X's replay request, query form: `?from_date=yyyymmddhhmm&to_date=yyyymmddhhmm`. */
-  .post('/replay/webhooks/:webhook_id/subscriptions/all', requireApp, query(replayQuerySchema), async (c) => {
+  .post('/replay/webhooks/:webhook_id/subscriptions/all', requireApp, rateLimit('replay', byApp), query(replayQuerySchema), async (c) => {
     const webhookId = pathId(c, 'webhook_id', 'WebhookIdInvalid');
     return startReplayJob(c, webhookId, c.req.valid('query'), 'QueryParamInvalid');
   })
   /** Whether the token's user is subscribed to the webhook. */
-  .get('/webhooks/:webhook_id/subscriptions/all', requireUser, async (c) => {
+  .get('/webhooks/:webhook_id/subscriptions/all', requireUser, rateLimit('subscriptions:check', byApp), async (c) => {
     const app = c.get('app');
     const db = database(c.env);
     const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
@@ -83,7 +84,7 @@ export const subscriptionsRouter = new Hono<HonoEnv>()
     return c.json({ data: { subscribed: Boolean(live) } });
   })
   /** The webhook's subscribed users, oldest first; `pagination_token` pages through large lists. */
-  .get('/webhooks/:webhook_id/subscriptions/all/list', requireApp, query(listQuery), async (c) => {
+  .get('/webhooks/:webhook_id/subscriptions/all/list', requireApp, rateLimit('subscriptions:list', byApp), query(listQuery), async (c) => {
     const app = c.get('app');
     const { max_results, pagination_token } = c.req.valid('query');
     const db = database(c.env);
@@ -115,7 +116,7 @@ export const subscriptionsRouter = new Hono<HonoEnv>()
     });
   })
   /** Ends one user's subscription to the webhook (app context). */
-  .delete('/webhooks/:webhook_id/subscriptions/:user_id/all', requireApp, async (c) => {
+  .delete('/webhooks/:webhook_id/subscriptions/:user_id/all', requireApp, rateLimit('subscriptions:delete', byApp), async (c) => {
     const app = c.get('app');
     const db = database(c.env);
     const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
@@ -133,7 +134,7 @@ export const subscriptionsRouter = new Hono<HonoEnv>()
    * X's subscription count. `subscriptions_count_direct_messages` counts the live subscriptions whose
    * user's authorization includes `dm.read` (those that can receive direct message events).
    */
-  .get('/subscriptions/count', requireApp, async (c) => {
+  .get('/subscriptions/count', requireApp, rateLimit('subscriptions:count', byApp), async (c) => {
     const app = c.get('app');
     const db = database(c.env);
     const liveInApp = and(eq(subscriptions.appId, app.id), isNull(subscriptions.endedAt));

@@ -12,6 +12,7 @@ import { checkWebhookUrl } from '../domain/webhook-url';
 import { conflict, forbidden, invalid, notFound } from '../errors';
 import { jsonBody, pathId } from '../http/validation';
 import { replayBodySchema, startReplayJob } from './replay';
+import { byApp, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
 
 const createSchema = z.object({ url: z.string({ error: 'url is required and must be a string' }) });
@@ -22,7 +23,7 @@ export const webhooksRouter = new Hono<HonoEnv>()
    * Registers a webhook after a CRC passes; nothing is saved when it fails. The response carries the
    * webhook's Standard Webhooks `signing_secret`, shown this once.
    */
-  .post('/', jsonBody(createSchema), async (c) => {
+  .post('/', rateLimit('webhooks:create', byApp), jsonBody(createSchema), async (c) => {
     const app = c.get('app');
     const settings = c.get('settings');
     const checked = checkWebhookUrl(c.req.valid('json').url, {
@@ -63,11 +64,11 @@ export const webhooksRouter = new Hono<HonoEnv>()
     });
   })
   /** X's `POST /2/webhooks/replay` (body form of a replay request). */
-  .post('/replay', jsonBody(replayBodySchema), async (c) => {
+  .post('/replay', rateLimit('replay', byApp), jsonBody(replayBodySchema), async (c) => {
     const { webhook_id, ...dates } = c.req.valid('json');
     return startReplayJob(c, webhook_id, dates);
   })
-  .get('/', async (c) => {
+  .get('/', rateLimit('webhooks:list', byApp), async (c) => {
     const rows = await database(c.env)
       .select()
       .from(webhooks)
@@ -76,7 +77,7 @@ export const webhooksRouter = new Hono<HonoEnv>()
     return c.json({ data: rows.map(webhookView), meta: { result_count: rows.length } });
   })
   /** Re-runs the CRC now: success makes the webhook valid, any failure makes it invalid. */
-  .put('/:webhook_id', async (c) => {
+  .put('/:webhook_id', rateLimit('webhooks:validate', byApp), async (c) => {
     const app = c.get('app');
     const settings = c.get('settings');
     const db = database(c.env);
@@ -94,7 +95,7 @@ export const webhooksRouter = new Hono<HonoEnv>()
    * A new Standard Webhooks signing secret for this webhook (shown once). Through the grace window
    * every delivery carries signatures under both the new and the previous secret.
    */
-  .post('/:webhook_id/rotate-secret', async (c) => {
+  .post('/:webhook_id/rotate-secret', rateLimit('webhooks:rotate-secret', byApp), async (c) => {
     const app = c.get('app');
     const webhook = await getOwnWebhook(database(c.env), app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
     const previousUntil = Date.now() + c.get('settings').rotationGraceMs;
@@ -105,7 +106,7 @@ export const webhooksRouter = new Hono<HonoEnv>()
     });
   })
   /** Deletes the webhook and ends its subscriptions. */
-  .delete('/:webhook_id', async (c) => {
+  .delete('/:webhook_id', rateLimit('webhooks:delete', byApp), async (c) => {
     const app = c.get('app');
     const db = database(c.env);
     const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
