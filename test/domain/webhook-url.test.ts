@@ -33,6 +33,8 @@ describe('checkWebhookUrl (production rules)', () => {
     ['https://0177.0.0.1/hook', 'non-public'], // octal 127.0.0.1
     ['https://0x7f.0.0.1/hook', 'non-public'], // hex 127.0.0.1
     ['https://[::1]/hook', 'non-public'],
+    ['http://[::1]/hook', 'https'],
+    ['https://3232235777/hook', 'non-public'], // decimal 192.168.1.1
     ['https://[::]/hook', 'non-public'],
     ['https://[fe80::1]/hook', 'non-public'],
     ['https://[fd00::1]/hook', 'non-public'],
