@@ -60,8 +60,17 @@ export function checkJsonShape(value: unknown): void {
  * Reads and validates a JSON body. An empty body is read as `{}` (X's clients send an empty body with
  * a JSON content type); a non-empty body must be declared JSON and be well-formed.
  */
+/** Bodies must be UTF-8; a malformed byte sequence is refused rather than silently replaced. */
+export function decodeUtf8(bytes: ArrayBuffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw invalid('request body is not valid UTF-8');
+  }
+}
+
 export async function readJsonBody(c: Context<HonoEnv>): Promise<unknown> {
-  const text = await c.req.text();
+  const text = decodeUtf8(await c.req.arrayBuffer());
   if (text.trim() === '') return {};
   const mediaType = (c.req.header('content-type') ?? '').split(';')[0].trim();
   if (!JSON_MEDIA.test(mediaType)) {

@@ -6,7 +6,7 @@ import { database } from '../db/client';
 import { apps, appTokens, type AppRow } from '../db/schema';
 import { constantTimeEqual, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { ApiError, invalid, notFound } from '../errors';
-import { checkJsonShape, parseWith } from '../http/validation';
+import { checkJsonShape, decodeUtf8, parseWith } from '../http/validation';
 import type { HonoEnv } from '../http/types';
 import { createMiddleware } from 'hono/factory';
 import { byApp, rateLimit } from '../http/rate-limit';
@@ -46,7 +46,7 @@ async function authenticateConsumer(c: Context<HonoEnv>): Promise<AppRow> {
 
 async function formBody(c: Context<HonoEnv>): Promise<Record<string, string>> {
   const mediaType = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
-  const text = new TextDecoder().decode(await c.req.arrayBuffer());
+  const text = decodeUtf8(await c.req.arrayBuffer());
   if (mediaType === 'application/json') {
     let parsed: unknown;
     try {
