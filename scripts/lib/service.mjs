@@ -89,7 +89,7 @@ export async function startDevService({ stateDir, port, log = false }) {
  * The service through wrangler's programmatic API with the devtools inspector off (it slows D1 and
  * outbound fetch several-fold and leaks sockets under load: ARCHITECTURE.md, "Measured").
  */
-export async function startFastService({ stateDir, port, vars = {} }) {
+export async function startFastService({ stateDir, port, vars = {}, platformToken: givenToken }) {
   port ??= await freePort();
   const migrate = spawnSync(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir], {
     cwd: ROOT,
@@ -98,7 +98,7 @@ export async function startFastService({ stateDir, port, vars = {} }) {
   });
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
   const { unstable_startWorker } = await import('wrangler');
-  const platformToken = `aae_pt_${randomBytes(24).toString('base64url')}`;
+  const platformToken = givenToken ?? `aae_pt_${randomBytes(24).toString('base64url')}`;
   const bindings = { PLATFORM_TOKEN: { type: 'plain_text', value: platformToken }, ALLOW_INSECURE_WEBHOOKS: { type: 'plain_text', value: 'true' } };
   // Load runs create and subscribe far more than X's per-15-minute figures allow one app.
   const loadLimits = { 'subscriptions:create': 1e9, 'webhooks:create': 1e6, 'platform:other': 1e9, 'platform:ingest': 1e9, 'oauth2:token': 1e6, replay: 1e6 };
@@ -119,4 +119,43 @@ export async function startFastService({ stateDir, port, vars = {} }) {
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitUntilUp(baseUrl, 60_000);
   return { baseUrl, platformToken, stop: () => worker.dispose() };
+}
+
+/**
+ * The fast service in a child process of its own process group, so a fault run can SIGKILL it (and
+ * its workerd) and start it again on the same state.
+ */
+export async function startServiceProcess({ stateDir, port, vars = {}, platformToken }) {
+  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'lib', 'worker-process.mjs')], {
+    cwd: ROOT,
+    env: { ...process.env, AAE_STATE_DIR: stateDir, AAE_PORT: String(port), AAE_VARS: JSON.stringify(vars), AAE_PLATFORM_TOKEN: platformToken },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  child.stderr.on('data', (d) => (output += d));
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service process did not start:\n${output.slice(-3000)}`)), 120_000);
+    child.stdout.on('data', (d) => {
+      output += d;
+      if (output.includes('READY')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', () => reject(new Error(`service process exited:\n${output.slice(-3000)}`)));
+  });
+  const signal = async (sig) => {
+    if (exited) return;
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      return;
+    }
+    const deadline = Date.now() + 10_000;
+    while (!exited && Date.now() < deadline) await sleep(50);
+  };
+  return { baseUrl: `http://127.0.0.1:${port}`, kill: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
 }

@@ -46,7 +46,7 @@ async function waitFor(predicate, timeoutMs, what) {
   }
 }
 
-test('every activity type reaches exactly the entitled webhooks, signed, across tenants', async () => {
+test('every activity type reaches exactly the entitled webhooks, signed, across tenants', { timeout: 180_000 }, async () => {
   const shared = await startReceiver();
   const other = await startReceiver();
   receivers.push(shared, other);
@@ -129,6 +129,24 @@ test('every activity type reaches exactly the entitled webhooks, signed, across 
   await sleep(1500);
   assert.equal(lateFor('A').length, 0, 'nothing of a revoked user reaches A');
   assert.equal(lateFor('B').length, 2, 'B still gets user 1 on both its webhooks');
+
+  // Replay: A asks for its last minutes again. Only what is still entitled comes back (user 1 revoked A).
+  await sleep(60_000 - (Date.now() % 60_000) + 200); // replay windows are whole minutes in the past
+  const minute = (ms) => new Date(ms).toISOString().replace(/[-T:]/g, '').slice(0, 12);
+  const replayFrom = Date.now() - 10 * 60_000;
+  const job = await api.call('POST', `/2/account_activity/replay/webhooks/${hookA.id}/subscriptions/all?from_date=${minute(replayFrom)}&to_date=${minute(Date.now())}`, { token: a.bearer });
+  assert.equal(job.status, 200, job.text);
+  await waitFor(() => shared.deliveries.some((d) => d.json?.replay_job_status), 20_000, 'replay_job_status');
+  const replayed = shared.deliveries.filter((d) => d.headers['x-replay-job-id'] === job.body.data.job_id);
+  const firstTime = shared.deliveries.filter((d) => d.app === 'A' && !d.headers['x-replay-job-id'] && d.json?.for_user_id === '2');
+  assert.deepEqual(
+    replayed.map((d) => d.headers['webhook-id']).sort(),
+    firstTime.map((d) => d.headers['webhook-id']).sort(),
+    'the replay re-sends exactly the still-entitled deliveries, with their webhook-ids',
+  );
+  assert.ok(replayed.every((d) => d.app === 'A' && d.json.for_user_id === '2'));
+  const status = shared.deliveries.find((d) => d.json?.replay_job_status).json.replay_job_status;
+  assert.equal(status.job_state, 'Complete');
 
   // Suspension: nothing more for B at all.
   await api.suspend(b);
