@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// Prints one closing line for `npm test` across both runners: "tests: N passed, N failed".
+import { existsSync, readFileSync } from 'node:fs';
+
+let passed = 0;
+let failed = 0;
+if (existsSync('.test-results/vitest.json')) {
+  const v = JSON.parse(readFileSync('.test-results/vitest.json', 'utf8'));
+  passed += v.numPassedTests;
+  failed += v.numFailedTests;
+}
+if (existsSync('.test-results/e2e.tap')) {
+  const tap = readFileSync('.test-results/e2e.tap', 'utf8');
+  passed += Number(/^# pass (\d+)/m.exec(tap)?.[1] ?? 0);
+  failed += Number(/^# fail (\d+)/m.exec(tap)?.[1] ?? 0);
+}
+console.log(`tests: ${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);
