@@ -3,10 +3,11 @@ import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { appObject } from '../src/delivery/app-delivery-object';
 import {
-  activeApp,
+  
+  appWithWebhook,
   call,
   ingest,
-  installReceivers,
+  
   platform,
   registerWebhook,
   signerOf,
@@ -38,11 +39,7 @@ const ledger = (sql: string, ...args: unknown[]) =>
 const wait = (fn: () => void, timeout = 10_000) => vi.waitFor(fn, { timeout, interval: 50 });
 
 beforeEach(async () => {
-  receivers = installReceivers();
-  app = await activeApp();
-  url = `http://127.0.0.1:${port++}/hook`;
-  receivers.set(url, app.consumerSecret);
-  hook = await registerWebhook(app, url);
+  ({ receivers, app, hook, url } = await appWithWebhook(`http://127.0.0.1:${port++}/hook`));
 });
 
 describe('signed deliveries', () => {

@@ -267,3 +267,12 @@ export async function ageApp(appId: string, ms: number) {
 
 /** `yyyymmddhhmm` (UTC) of a time, as X's replay endpoints take it. */
 export const replayDate = (ms: number) => new Date(ms).toISOString().replace(/[-T:]/g, '').slice(0, 12);
+
+/** The usual fixture: fake receivers, an active app, and one webhook of it at `url` that passed its CRC. */
+export async function appWithWebhook(url: string, fields: Record<string, unknown> = {}) {
+  const receivers = installReceivers();
+  const app = await activeApp(fields);
+  receivers.set(url, app.consumerSecret);
+  const hook = await registerWebhook(app, url);
+  return { receivers, app, hook, url };
+}

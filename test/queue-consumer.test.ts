@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { AppDeliveryObject, appObject } from '../src/delivery/app-delivery-object';
 import type { DeliveryMessage } from '../src/delivery/queue-message';
 import worker from '../src/index';
-import { activeApp, call, installReceivers, registerWebhook, subscribe, type Receivers, type TestApp } from './helpers';
+import { activeApp, appWithWebhook, call,  registerWebhook, subscribe, type Receivers, type TestApp } from './helpers';
 
 let receivers: Receivers;
 let app: TestApp;
@@ -44,11 +44,7 @@ async function consume(bodies: unknown[]) {
 }
 
 beforeEach(async () => {
-  receivers = installReceivers();
-  app = await activeApp();
-  url = `http://127.0.0.1:${port++}/hook`;
-  receivers.set(url, app.consumerSecret);
-  hook = await registerWebhook(app, url);
+  ({ receivers, app, hook, url } = await appWithWebhook(`http://127.0.0.1:${port++}/hook`));
   await subscribe(app, hook.id, '1');
 });
 

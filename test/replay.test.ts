@@ -5,11 +5,12 @@ import { AppDeliveryObject, appObject } from '../src/delivery/app-delivery-objec
 import { planReplay } from '../src/delivery/replay';
 import {
   activeApp,
+  appWithWebhook,
   ageApp,
   call,
   expectProblem,
   ingest,
-  installReceivers,
+  
   platform,
   registerWebhook,
   replayDate,
@@ -37,11 +38,7 @@ const ledgerOutcomes = () =>
   runInDurableObject(appObject(env, app.id), (_o, s) => s.storage.sql.exec<{ outcome: string }>('SELECT outcome FROM ledger').toArray().map((r) => r.outcome));
 
 beforeEach(async () => {
-  receivers = installReceivers();
-  app = await activeApp();
-  url = `http://127.0.0.1:${port++}/hook`;
-  receivers.set(url, app.consumerSecret);
-  hook = await registerWebhook(app, url);
+  ({ receivers, app, hook, url } = await appWithWebhook(`http://127.0.0.1:${port++}/hook`));
 });
 
 describe('replay after an outage', () => {

@@ -4,7 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { appObject } from '../src/delivery/app-delivery-object';
 import { hmacSha256Base64 } from '../src/domain/crypto';
-import { activeApp, basic, call, expectProblem, ingest, installReceivers, issueBearer, platform, registerWebhook, subscribe, testUser as u, type Receivers, type TestApp } from './helpers';
+import { activeApp, appWithWebhook, basic, call, expectProblem, ingest,  issueBearer, platform, registerWebhook, subscribe, testUser as u, type Receivers, type TestApp } from './helpers';
 
 let receivers: Receivers;
 let app: TestApp;
@@ -24,11 +24,7 @@ async function endGrace(appId: string) {
 }
 
 beforeEach(async () => {
-  receivers = installReceivers();
-  app = await activeApp();
-  url = `http://127.0.0.1:${port++}/hook`;
-  receivers.set(url, app.consumerSecret);
-  hook = await registerWebhook(app, url);
+  ({ receivers, app, hook, url } = await appWithWebhook(`http://127.0.0.1:${port++}/hook`));
   await subscribe(app, hook.id, '1');
 });
 

@@ -2,7 +2,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { appObject } from '../src/delivery/app-delivery-object';
-import { activeApp, call, ingest, installReceivers, platform, registerWebhook, sleep, subscribe, testUser as u, type Receivers, type TestApp } from './helpers';
+import {  appWithWebhook, call, ingest,  platform, registerWebhook, sleep, subscribe, testUser as u, type Receivers, type TestApp } from './helpers';
 
 /**
  * DELIVERY.md invariant 4: once an unsubscribe, revoke, webhook delete or suspension returns, nothing
@@ -31,11 +31,7 @@ const WITHDRAWALS: Record<string, () => Promise<unknown>> = {
 };
 
 beforeEach(async () => {
-  receivers = installReceivers();
-  app = await activeApp();
-  url = `http://127.0.0.1:${port++}/hook`;
-  receivers.set(url, app.consumerSecret);
-  hook = await registerWebhook(app, url);
+  ({ receivers, app, hook, url } = await appWithWebhook(`http://127.0.0.1:${port++}/hook`));
   await subscribe(app, hook.id, '1');
 });
 

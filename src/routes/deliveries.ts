@@ -3,8 +3,7 @@ import { z } from 'zod';
 import { requireApp } from '../auth/developer';
 import { database } from '../db/client';
 import { getOwnWebhook } from '../db/webhooks';
-import { appObject } from '../delivery/app-delivery-object';
-import { ledgerEntryView, ledgerPageMeta } from '../http/ledger-view';
+import { ledgerPageResponse } from '../http/ledger-view';
 import { ledgerPage, pathId, query, timeQuery } from '../http/validation';
 import type { HonoEnv } from '../http/types';
 import { byApp, rateLimit } from '../http/rate-limit';
@@ -28,14 +27,5 @@ export const deliveriesRouter = new Hono<HonoEnv>().get('/:webhook_id/deliveries
   const app = c.get('app');
   const webhook = await getOwnWebhook(database(c.env), app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
   const q = c.req.valid('query');
-  const { entries, nextBefore } = await appObject(c.env, app.id).ledger(app.id, {
-    webhookId: webhook.id,
-    userId: q.user_id,
-    outcome: q.status,
-    from: q.since,
-    to: q.until,
-    before: q.pagination_token ? Number(q.pagination_token) : undefined,
-    limit: q.max_results,
-  });
-  return c.json({ data: entries.map(ledgerEntryView), meta: ledgerPageMeta(entries.length, nextBefore) });
+  return ledgerPageResponse(c, app.id, { webhookId: webhook.id, userId: q.user_id, outcome: q.status, from: q.since, to: q.until }, q);
 });

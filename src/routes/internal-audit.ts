@@ -7,7 +7,7 @@ import { getApp } from '../db/apps';
 import { apps, appStatusHistory, authorizations, subscriptions, webhooks } from '../db/schema';
 import { appObject } from '../delivery/app-delivery-object';
 import { violationOf, type AppHistory } from '../domain/audit';
-import { ledgerEntryView, ledgerPageMeta } from '../http/ledger-view';
+import { ledgerPageResponse } from '../http/ledger-view';
 import { invalid } from '../errors';
 import { ledgerPage, pathId, query, timeQuery } from '../http/validation';
 import type { HonoEnv } from '../http/types';
@@ -57,14 +57,7 @@ export const internalAudit = new Hono<HonoEnv>()
   .get('/apps/:app_id/deliveries', limited, query(ledgerQuery), async (c) => {
     const app = await getApp(database(c.env), pathId(c, 'app_id'));
     const q = c.req.valid('query');
-    const { entries, nextBefore } = await appObject(c.env, app.id).ledger(app.id, {
-      userId: q.user_id,
-      from: q.from,
-      to: q.to,
-      before: q.pagination_token ? Number(q.pagination_token) : undefined,
-      limit: q.max_results,
-    });
-    return c.json({ data: entries.map(ledgerEntryView), meta: ledgerPageMeta(entries.length, nextBefore) });
+    return ledgerPageResponse(c, app.id, { userId: q.user_id, from: q.from, to: q.to }, q);
   })
   /**
    * Transparency for one user: every app they ever authorized (scopes and times), their subscriptions,
