@@ -25,7 +25,7 @@ const OUTAGE_MS = Number(process.env.CHAOS_OUTAGE_MS ?? 60_000);
 const TIME_LIMIT_MS = Number(process.env.CHAOS_TIME_LIMIT_S ?? 420) * 1000;
 const SCOPES = ['tweet.read', 'dm.read', 'follows.read', 'users.read'];
 // Short retries and lease so that a bounded run still sees every delivery to its end.
-const VARS = { RETRY_SCHEDULE_SECONDS: '1,2,4,8,16,32,32,32', DELIVERY_LEASE_SECONDS: '15' };
+const VARS = { RETRY_SCHEDULE_SECONDS: '1,2,4,8,15,15,15,15,15', DELIVERY_LEASE_SECONDS: '15' };
 
 const started = Date.now();
 const log = (msg) => console.error(`chaos ${((Date.now() - started) / 1000).toFixed(1)}s: ${msg}`);
