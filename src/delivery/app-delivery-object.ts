@@ -1,13 +1,13 @@
 import { DurableObject } from 'cloudflare:workers';
-import { settings, USER_AGENT, type Settings } from '../config';
+import { settings, type Settings } from '../config';
 import type { TimedActivity } from '../domain/activities';
 import { audienceOf, hasScope, REQUIRED_SCOPE } from '../domain/audience';
 import { crcRequestSignature, crcResponseToken, type CrcChallenge } from '../domain/crc';
-import { importHmacKey, newWebhookSigningSecret, randomToken, secretKeyBytes } from '../domain/crypto';
+import { newWebhookSigningSecret, randomToken } from '../domain/crypto';
 import { newId } from '../domain/ids';
 import { renderPayload, renderRevoke } from '../domain/payloads';
 import { describeResult, judgeAttempt } from '../domain/retry';
-import { signDelivery } from '../domain/signing';
+import { DeliverySigner, inGrace } from './delivery-signer';
 import { LedgerQueries, type LedgerFilter } from './ledger-queries';
 import { liveLane, Outbox, type MessageRow, type Release } from './outbox';
 import type { AttemptReport, ClaimedRequest, DeliveryMessage } from './queue-message';
@@ -44,11 +44,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
   private readonly outbox: Outbox;
   private readonly ledgerQueries: LedgerQueries;
   private readonly config: Settings;
-  /**
-   * Imported HMAC keys of this tenant's own secrets, by webhook id ('' for the consumer secret), with
-   * the secret they were imported from so a rotated secret is never signed with a stale key.
-   */
-  private readonly keys = new Map<string, { secret: string; key: CryptoKey }>();
+  private readonly signer = new DeliverySigner();
   /** Room for replay releases, counted once per call (`roomAt` is the call's clock). */
   private replayRoom = { at: -1, room: 0, heldBack: false };
 
@@ -99,7 +95,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
     const tenant = this.tenantFor(appId);
     const crcToken = randomToken();
     const nonce = randomToken(16);
-    const previous = this.inGrace(tenant.previousConsumerSecret, tenant.previousConsumerSecretUntil, Date.now());
+    const previous = inGrace(tenant.previousConsumerSecret, tenant.previousConsumerSecretUntil, Date.now());
     const [signature, ...expectedResponseTokens] = await Promise.all([
       crcRequestSignature(tenant.consumerSecret, crcToken, nonce),
       crcResponseToken(tenant.consumerSecret, crcToken),
@@ -125,10 +121,6 @@ export class AppDeliveryObject extends DurableObject<Env> {
     const secret = newWebhookSigningSecret();
     this.state.rotateSigningSecret(webhookId, secret, previousUntil);
     return secret;
-  }
-
-  private inGrace(secret: string | null, until: number | null, now: number): string | null {
-    return secret && until !== null && now < until ? secret : null;
   }
 
   /** Registers a webhook and returns its Standard Webhooks signing secret (shown to the developer once). */
@@ -515,39 +507,9 @@ export class AppDeliveryObject extends DurableObject<Env> {
     await this.send(releases);
   }
 
-  private async hmacKey(keyId: string, secret: string): Promise<CryptoKey> {
-    const cached = this.keys.get(keyId);
-    if (cached?.secret === secret) return cached.key;
-    const key = await importHmacKey(keyId === '' ? secret : secretKeyBytes(secret));
-    this.keys.set(keyId, { secret, key });
-    return key;
-  }
-
-  /** The request for one attempt, signed now (fresh `webhook-timestamp`). */
-  private async signed(tenant: Tenant, message: MessageRow, attempt: number, now: number): Promise<ClaimedRequest> {
-    const webhook = this.state.webhook(message.webhook_id)!;
-    const previous = this.inGrace(webhook.previous_signing_secret, webhook.previous_signing_secret_until, now);
-    const headers = await signDelivery({
-      body: message.payload!,
-      webhookMessageId: message.webhook_message_id,
-      timestampSeconds: Math.floor(now / 1000),
-      consumerKey: await this.hmacKey('', tenant.consumerSecret),
-      signingKey: await this.hmacKey(message.webhook_id, webhook.signing_secret),
-      previousSigningKey: previous ? await this.hmacKey(`${message.webhook_id}:previous`, previous) : null,
-    });
-    return {
-      seq: message.seq,
-      deliveryId: message.delivery_id,
-      attempt,
-      url: webhook.url,
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': USER_AGENT,
-        ...headers,
-        ...(message.replay_job_id ? { 'x-replay-job-id': message.replay_job_id } : {}),
-      },
-      body: message.payload!,
-    };
+  /** The request for one attempt, signed now. */
+  private signed(tenant: Tenant, message: MessageRow, attempt: number, now: number): Promise<ClaimedRequest> {
+    return this.signer.sign(tenant, message, this.state.webhook(message.webhook_id)!, attempt, now);
   }
 
   private queueMessage(appId: string, r: Release): DeliveryMessage {
