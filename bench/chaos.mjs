@@ -19,7 +19,7 @@ import { concerns, SCOPE } from '../test/e2e/oracle.mjs';
 
 const APPS = Number(process.env.CHAOS_APPS ?? 20);
 const USERS = Number(process.env.CHAOS_USERS ?? 200);
-const ACTIVITIES = Number(process.env.CHAOS_ACTIVITIES ?? 8_000);
+const ACTIVITIES = Number(process.env.CHAOS_ACTIVITIES ?? 5_000);
 const STREAMS = Number(process.env.CHAOS_STREAMS ?? 8);
 const OUTAGE_MS = Number(process.env.CHAOS_OUTAGE_MS ?? 60_000);
 const TIME_LIMIT_MS = Number(process.env.CHAOS_TIME_LIMIT_S ?? 420) * 1000;
@@ -57,7 +57,7 @@ function faultFor(path) {
       req.socket.destroy();
       return 'handled';
     }
-    if (kind === 'slow' && roll < 0.03) {
+    if (kind === 'slow' && roll < 0.01) {
       injected.timeouts++;
       return new Promise((resolve) => setTimeout(() => resolve(503), 11_000));
     }
