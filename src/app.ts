@@ -80,7 +80,7 @@ export function createApp() {
   });
 
   app.get('/', (c) =>
-    c.json({ service: 'account-activity-edge', docs: 'https://github.com/account-activity-edge (README)', status: 'ok' }),
+    c.json({ service: 'account-activity-edge', status: 'ok', docs: 'README.md of the project; problem types under /problems/<kind>' }),
   );
   app.route('/oauth2', oauth2);
   app.route('/2/webhooks', webhooksRouter);

@@ -96,4 +96,4 @@ export function settings(env: Partial<Record<keyof z.input<typeof settingsSchema
 }
 
 /** Sent on every outbound request so receivers can tell who is calling. */
-export const USER_AGENT = 'account-activity-edge/0.1 (+https://github.com/account-activity-edge)';
+export const USER_AGENT = 'account-activity-edge/0.1 (webhook delivery)';

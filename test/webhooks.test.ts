@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { crcRequestSignature } from '../src/domain/crc';
-import { activeApp, call, createApp, expectProblem, installReceivers, platform, registerWebhook, type TestApp } from './helpers';
+import { activeApp, call, createApp, expectProblem, grantUser, installReceivers, issueBearer, platform, registerWebhook, type TestApp } from './helpers';
 
 let receivers: ReturnType<typeof installReceivers>;
 let app: TestApp;
@@ -104,14 +104,14 @@ describe('POST /2/webhooks', () => {
   it('needs an active app and a token', async () => {
     expectProblem(await call('POST', '/2/webhooks', { body: { url: URL_A } }), 401);
     expectProblem(await call('POST', '/2/webhooks', { token: 'aae_at_nope', body: { url: URL_A } }), 401);
-    const pending = await createApp();
-    await platform('POST', `/internal/apps/${pending.id}/approve`);
-    const { issueBearer } = await import('./helpers');
-    const token = await issueBearer(pending);
-    await platform('POST', `/internal/apps/${pending.id}/suspend`, { reason: 'x' });
-    const res = await call('GET', '/2/webhooks', { token });
-    expect(res.status).toBeGreaterThanOrEqual(401);
-    expect(res.status).toBeLessThanOrEqual(403);
+    // A suspended app: its bearer tokens were revoked (401), its users' tokens are refused (403).
+    const suspended = await createApp();
+    await platform('POST', `/internal/apps/${suspended.id}/approve`);
+    const token = await issueBearer(suspended);
+    const userToken = await grantUser(suspended.id, '77');
+    await platform('POST', `/internal/apps/${suspended.id}/suspend`, { reason: 'x' });
+    expectProblem(await call('GET', '/2/webhooks', { token }), 401);
+    expectProblem(await call('GET', '/2/webhooks', { token: userToken }), 403, 'AppNotActive');
   });
 });
 
@@ -151,7 +151,6 @@ describe('PUT /2/webhooks/:id', () => {
 describe('DELETE /2/webhooks/:id', () => {
   it('deletes the webhook and ends its subscriptions, keeping history', async () => {
     const { id } = await registerWebhook(app, URL_A);
-    const { grantUser } = await import('./helpers');
     const userToken = await grantUser(app.id, '42');
     await call('POST', `/2/account_activity/webhooks/${id}/subscriptions/all`, { token: userToken, body: {} });
     const res = await call('DELETE', `/2/webhooks/${id}`, { token: app.bearer, body: '', headers: { 'content-type': 'application/json' } });

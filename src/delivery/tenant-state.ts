@@ -198,14 +198,6 @@ export class TenantState {
     return row?.scope ?? null;
   }
 
-  isSubscribed(webhookId: string, userId: string): boolean {
-    return (
-      this.sql
-        .exec('SELECT 1 FROM subscriptions WHERE webhook_id = ? AND user_id = ? AND ended_at IS NULL', webhookId, userId)
-        .toArray().length > 0
-    );
-  }
-
   /** Live subscriptions of a user on webhooks that still exist, with each webhook's validity. */
   liveSubscriptionsOf(userId: string): { webhookId: string; valid: boolean }[] {
     return this.sql

@@ -3,7 +3,6 @@
  * and randomness. Decimal strings of at most 19 digits that sort by creation time (API.md).
  */
 const EPOCH_MS = 1_577_836_800_000n;
-const ID_PATTERN = /^[0-9]{1,19}$/;
 
 let lastMs = 0n;
 let sequence = 0n;
@@ -21,6 +20,3 @@ export function newId(nowMs: number = Date.now()): string {
   const random = BigInt(crypto.getRandomValues(new Uint16Array(1))[0] & 0x3ff);
   return ((ms << 22n) | (random << 12n) | sequence).toString();
 }
-
-export const isId = (value: string): boolean => ID_PATTERN.test(value);
-export const ID_REGEX = ID_PATTERN;

@@ -1,4 +1,4 @@
-import type { Activity, TimedActivity, Tweet, User } from './activities';
+import type { TimedActivity, Tweet, User } from './activities';
 
 /**
  * Renders what a webhook receives for one event and one user, in X's v1.1 Account Activity shapes
@@ -159,4 +159,3 @@ export const renderReplayJobStatus = (status: {
     },
   });
 
-export type { Activity };

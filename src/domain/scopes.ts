@@ -27,4 +27,3 @@ export type Scope = (typeof KNOWN_SCOPES)[number];
 
 /** Scopes are stored and returned as one space-separated string (OAuth's `scope`), sorted and unique. */
 export const formatScopes = (scopes: readonly string[]): string => [...new Set(scopes)].sort().join(' ');
-export const parseScopes = (scope: string): string[] => scope.split(' ').filter(Boolean);
