@@ -46,7 +46,10 @@ function faultFor(path) {
   const kind = path.split('/')[2];
   return (record, req, res) => {
     const roll = Math.random();
-    if (kind === 'flaky' && roll < 0.2) return injected.status500++, 500;
+    if (kind === 'flaky' && roll < 0.2) {
+      injected.status500++;
+      return 500;
+    }
     if (kind === 'limited' && roll < 0.1) {
       injected.status429++;
       res.setHeader('retry-after', '2');
@@ -78,7 +81,7 @@ async function main() {
   const api = client(service.baseUrl, platformToken);
   const receiver = await startReceiver({ handler: (record, req, res) => faultFor(record.path)(record, req, res) });
   const downReceiver = await startReceiver({
-    handler: (record, req) => {
+    handler: (_record, req) => {
       if (Date.now() >= outage.from && Date.now() < outage.to) {
         injected.outage++;
         req.socket.destroy();
@@ -284,17 +287,23 @@ async function main() {
       deliveriesPerSecond: Math.round(delivered.size / ((last - first) / 1000)),
       p50Ms: pct(50),
       p99Ms: pct(99),
-      audit: audit.body?.data ? { checked: audit.body.data.checked, violations: audit.body.data.violations.length } : { error: audit.status },
+      audit: audit.body?.data
+        ? { checked: audit.body.data.checked, violations: audit.body.data.violations.length }
+        : { error: audit.status },
       lostSample: lost.slice(0, 10),
     };
     console.log('\n| verdict | value |\n|---|---|');
-    for (const [k, v] of Object.entries(result)) if (k !== 'lostSample') console.log(`| ${k} | ${typeof v === 'object' ? JSON.stringify(v) : v} |`);
+    for (const [k, v] of Object.entries(result))
+      if (k !== 'lostSample') console.log(`| ${k} | ${typeof v === 'object' ? JSON.stringify(v) : v} |`);
     mkdirSync(join(ROOT, '.bench'), { recursive: true });
     writeFileSync(join(ROOT, '.bench', 'chaos.json'), JSON.stringify(result, null, 2));
     console.log('\nJSON: .bench/chaos.json');
-    const failed = result.lost > 0 || result.crossTenant > 0 || result.outOfOrder > 0 || result.badSignatures > 0 || (result.audit.violations ?? 1) > 0;
+    const failed =
+      result.lost > 0 || result.crossTenant > 0 || result.outOfOrder > 0 || result.badSignatures > 0 || (result.audit.violations ?? 1) > 0;
     if (failed) {
-      console.error(`chaos: FAILED (lost ${result.lost}, cross-tenant ${result.crossTenant}, out of order ${result.outOfOrder}, bad signatures ${result.badSignatures}, audit violations ${result.audit.violations})`);
+      console.error(
+        `chaos: FAILED (lost ${result.lost}, cross-tenant ${result.crossTenant}, out of order ${result.outOfOrder}, bad signatures ${result.badSignatures}, audit violations ${result.audit.violations})`,
+      );
       process.exitCode = 1;
     }
   } finally {

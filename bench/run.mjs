@@ -2,7 +2,7 @@
 // npm run bench: end-to-end deliveries/s and ingest-to-receipt latency of the real pipeline (wrangler
 // dev's local runtime, inspector off, a local Node receiver), next to the floor measured in the same
 // run: a Worker that only sends to a queue and POSTs from its consumer. Loopback only, bounded.
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,7 +101,7 @@ async function floorRun(receiver, stateDir, ids, paced) {
   const sentAt = new Map();
   const send = async (chunk) => {
     const t0 = Date.now();
-    chunk.forEach((id) => sentAt.set(id, t0));
+    for (const id of chunk) sentAt.set(id, t0);
     await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: JSON.stringify({ url, ids: chunk }) });
   };
   try {
@@ -119,9 +119,11 @@ async function pump(ids, send, paced) {
   for (let i = 0; i < ids.length; i += 100) chunks.push(ids.slice(i, i + 100));
   if (!paced) {
     let next = 0;
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      while (next < chunks.length) await send(chunks[next++]);
-    }));
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < chunks.length) await send(chunks[next++]);
+      }),
+    );
     return;
   }
   const intervalMs = (100 / PACED_RATE) * 1000;
@@ -147,18 +149,20 @@ async function setUpTenants(api, receiver, apps, usersPerApp) {
     const hook = await api.registerWebhook(app, `http://127.0.0.1:${receiver.port}${path}`);
     const users = Array.from({ length: usersPerApp }, (_, i) => String(1_000_000 + a * usersPerApp + i));
     let next = 0;
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (next < users.length) {
-        const user = users[next++];
-        await api.subscribe(app, hook.id, user, ALL);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < users.length) {
+          const user = users[next++];
+          await api.subscribe(app, hook.id, user, ALL);
+        }
+      }),
+    );
     tenants.push({ app, hook, users });
   }
   return tenants;
 }
 
-async function serviceRun(api, receiver, tenants, count, paced, tag) {
+async function serviceRun(api, tenants, count, paced, tag) {
   const users = tenants.flatMap((t) => t.users);
   const ids = Array.from({ length: count }, (_, i) => `${tag}-${i}`);
   const sentAt = new Map();
@@ -166,10 +170,14 @@ async function serviceRun(api, receiver, tenants, count, paced, tag) {
     const activities = chunk.map((id, i) => ({
       id,
       type: 'tweet_create',
-      tweet: { id: String(10_000 + i), text: id, author: { id: users[(Number(id.split('-')[1]) * 7919) % users.length], name: 'n', screen_name: 's' } },
+      tweet: {
+        id: String(10_000 + i),
+        text: id,
+        author: { id: users[(Number(id.split('-')[1]) * 7919) % users.length], name: 'n', screen_name: 's' },
+      },
     }));
     const t0 = Date.now();
-    chunk.forEach((id) => sentAt.set(id, t0));
+    for (const id of chunk) sentAt.set(id, t0);
     await api.ingest(activities);
   };
   const started = Date.now();
@@ -210,10 +218,13 @@ async function main() {
         const tenants = await setUpTenants(api, receiver, apps, usersPerApp);
         console.error(`bench: ${label}: set up in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
         const tag = `s${apps}`;
-        const flood = await serviceRun(api, receiver, tenants, EVENTS, false, `${tag}f`);
+        const flood = await serviceRun(api, tenants, EVENTS, false, `${tag}f`);
         await waitUntil(() => flood.ids.every((id) => receiver.arrivals.has(id)), 60_000);
-        results.push({ ...summarize(`service ${label} (flood)`, flood.sentAt, receiver.arrivals, EVENTS), ingestSeconds: flood.ingestSeconds });
-        const paced = await serviceRun(api, receiver, tenants, PACED_RATE * PACED_SECONDS, true, `${tag}p`);
+        results.push({
+          ...summarize(`service ${label} (flood)`, flood.sentAt, receiver.arrivals, EVENTS),
+          ingestSeconds: flood.ingestSeconds,
+        });
+        const paced = await serviceRun(api, tenants, PACED_RATE * PACED_SECONDS, true, `${tag}p`);
         await waitUntil(() => paced.ids.every((id) => receiver.arrivals.has(id)), 60_000);
         results.push(summarize(`service ${label} (paced ${PACED_RATE}/s)`, paced.sentAt, receiver.arrivals, paced.ids.length));
         if (apps === 1 && process.env.BENCH_REPLAY !== '0') {
@@ -233,15 +244,22 @@ async function main() {
   console.log('\n| run | delivered/expected | seconds | deliveries/s | ratio to floor | p50 ms | p99 ms |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of results) {
-    console.log(`| ${r.name} | ${r.delivered}/${r.expected} | ${r.seconds}${r.ingestSeconds ? ` (ingest ${r.ingestSeconds.toFixed(2)})` : ''} | ${r.perSecond} | ${r.ratioToFloor} | ${r.p50} | ${r.p99} |`);
+    console.log(
+      `| ${r.name} | ${r.delivered}/${r.expected} | ${r.seconds}${r.ingestSeconds ? ` (ingest ${r.ingestSeconds.toFixed(2)})` : ''} | ${r.perSecond} | ${r.ratioToFloor} | ${r.p50} | ${r.p99} |`,
+    );
   }
   if (replay) {
-    console.log(`\nreplay: ${replay.replayed}/${replay.expected} events in ${replay.seconds} s = ${replay.perSecond}/s ` +
-      `(bound ${replay.bound}/s); status event: ${replay.statusArrived ? 'yes' : 'NO'}; ` +
-      `live traffic during the replay (${replay.live.delivered} at ${LIVE_DURING_REPLAY}/s): p50 ${replay.live.p50} ms, p99 ${replay.live.p99} ms`);
+    console.log(
+      `\nreplay: ${replay.replayed}/${replay.expected} events in ${replay.seconds} s = ${replay.perSecond}/s ` +
+        `(bound ${replay.bound}/s); status event: ${replay.statusArrived ? 'yes' : 'NO'}; ` +
+        `live traffic during the replay (${replay.live.delivered} at ${LIVE_DURING_REPLAY}/s): p50 ${replay.live.p50} ms, p99 ${replay.live.p99} ms`,
+    );
   }
   mkdirSync(join(ROOT, '.bench'), { recursive: true });
-  writeFileSync(join(ROOT, '.bench', 'delivery.json'), JSON.stringify({ at: new Date().toISOString(), events: EVENTS, results, replay }, null, 2));
+  writeFileSync(
+    join(ROOT, '.bench', 'delivery.json'),
+    JSON.stringify({ at: new Date().toISOString(), events: EVENTS, results, replay }, null, 2),
+  );
   console.log(`\nJSON: .bench/delivery.json`);
   const lost = results.filter((r) => r.delivered < r.expected);
   if (replay && (replay.replayed < replay.expected || !replay.statusArrived)) lost.push({ name: 'replay' });
@@ -262,9 +280,13 @@ async function replayRun(api, receiver, tenant, expected) {
   const minute = (ms) => new Date(ms).toISOString().replace(/[-T:]/g, '').slice(0, 12);
   const now = Date.now();
   const started = Date.now();
-  const res = await api.call('POST', `/2/account_activity/replay/webhooks/${tenant.hook.id}/subscriptions/all?from_date=${minute(now - 3_600_000)}&to_date=${minute(now)}`, {
-    token: tenant.app.bearer,
-  });
+  const res = await api.call(
+    'POST',
+    `/2/account_activity/replay/webhooks/${tenant.hook.id}/subscriptions/all?from_date=${minute(now - 3_600_000)}&to_date=${minute(now)}`,
+    {
+      token: tenant.app.bearer,
+    },
+  );
   if (res.status !== 200) throw new Error(`replay request: ${res.status} ${res.text}`);
   const liveIds = [];
   const liveSent = new Map();
@@ -273,7 +295,13 @@ async function replayRun(api, receiver, tenant, expected) {
       const id = `live-${i}`;
       liveIds.push(id);
       liveSent.set(id, Date.now());
-      await api.ingest([{ id, type: 'tweet_create', tweet: { id: '1', text: id, author: { id: tenant.users[i % tenant.users.length], name: 'n', screen_name: 's' } } }]);
+      await api.ingest([
+        {
+          id,
+          type: 'tweet_create',
+          tweet: { id: '1', text: id, author: { id: tenant.users[i % tenant.users.length], name: 'n', screen_name: 's' } },
+        },
+      ]);
       await sleep(1000 / LIVE_DURING_REPLAY);
     }
   })();

@@ -28,7 +28,9 @@ if (!existsSync(devVars)) {
   );
   console.log('Created .dev.vars with a new platform token.');
 }
-const token = readFileSync(devVars, 'utf8').match(/^PLATFORM_TOKEN=(.*)$/m)?.[1]?.trim();
+const token = readFileSync(devVars, 'utf8')
+  .match(/^PLATFORM_TOKEN=(.*)$/m)?.[1]
+  ?.trim();
 console.log(`Platform token (Authorization: Bearer …): ${token ?? '(PLATFORM_TOKEN missing from .dev.vars)'}`);
 
 const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', ...persist], { cwd: root, env, stdio: 'inherit' });

@@ -56,8 +56,7 @@ export const invalid = (detail: string, reason?: string, errors?: FieldError[]) 
 export const notFound = (detail: string, reason?: string) => new ApiError('not-found', detail, { reason });
 export const conflict = (detail: string, reason: string) => new ApiError('conflict', detail, { reason });
 export const forbidden = (detail: string, reason?: string) => new ApiError('forbidden', detail, { reason });
-export const unauthorized = (detail: string) =>
-  new ApiError('unauthorized', detail, { headers: { 'www-authenticate': 'Bearer' } });
+export const unauthorized = (detail: string) => new ApiError('unauthorized', detail, { headers: { 'www-authenticate': 'Bearer' } });
 
 /** The RFC 7807 body. `type` points at this service's own /problems/<kind> page. */
 export function problemBody(err: ApiError, origin: string) {

@@ -13,8 +13,6 @@ export default {
     await consumeDeliveries(batch, env);
   },
   async scheduled(controller, env, ctx) {
-    ctx.waitUntil(
-      revalidateDueWebhooks(env, controller.scheduledTime).then((report) => console.log('cron CRC', JSON.stringify(report))),
-    );
+    ctx.waitUntil(revalidateDueWebhooks(env, controller.scheduledTime).then((report) => console.log('cron CRC', JSON.stringify(report))));
   },
 } satisfies ExportedHandler<Env>;

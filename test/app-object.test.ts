@@ -51,8 +51,9 @@ describe('the per-app Durable Object', () => {
 
   it('holds the consumer secret; D1 does not', async () => {
     const app = await activeApp();
-    const secret = await runInDurableObject(appObject(env, app.id), (_o, s) =>
-      s.storage.sql.exec<{ consumer_secret: string }>('SELECT consumer_secret FROM tenant').one().consumer_secret,
+    const secret = await runInDurableObject(
+      appObject(env, app.id),
+      (_o, s) => s.storage.sql.exec<{ consumer_secret: string }>('SELECT consumer_secret FROM tenant').one().consumer_secret,
     );
     expect(secret).toBe(app.consumerSecret);
   });
@@ -61,7 +62,12 @@ describe('the per-app Durable Object', () => {
 describe('the object re-checks entitlement itself (invariant 3)', () => {
   const tweetBy = (author: string, id = 'x1') => ({
     eventId: `9${Math.floor(Math.random() * 1e9)}`,
-    activity: { id, type: 'tweet_create' as const, created_at: Date.now(), tweet: { id: '1', text: 'x', author: { id: author, name: 'n', screen_name: 's' } } },
+    activity: {
+      id,
+      type: 'tweet_create' as const,
+      created_at: Date.now(),
+      tweet: { id: '1', text: 'x', author: { id: author, name: 'n', screen_name: 's' } },
+    },
   });
 
   it('renders nothing for users it has no live subscription for, whatever the Worker routed to it', async () => {
@@ -102,8 +108,15 @@ describe('the alarm', () => {
     await runInDurableObject(stub, async (object) => {
       const outbox = (object as any).outbox;
       const seq = outbox.append({
-        deliveryId: `msg_lost_${hook.id}_8`, kind: 'event', eventId: 'lost', eventType: 'tweet_create',
-        requiredScope: 'tweet.read', webhookId: hook.id, userId: '8', payload: '{"for_user_id":"8"}', createdAt: Date.now(),
+        deliveryId: `msg_lost_${hook.id}_8`,
+        kind: 'event',
+        eventId: 'lost',
+        eventType: 'tweet_create',
+        requiredScope: 'tweet.read',
+        webhookId: hook.id,
+        userId: '8',
+        payload: '{"for_user_id":"8"}',
+        createdAt: Date.now(),
       });
       outbox.markQueued(seq, Date.now() - 180_000);
       await (object as any).scheduleAlarm();

@@ -2,7 +2,19 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { appObject } from '../src/delivery/app-delivery-object';
-import { activeApp, call, expectProblem, ingest, installReceivers, platform, registerWebhook, subscribe, testUser as u, type Receivers, type TestApp } from './helpers';
+import {
+  activeApp,
+  call,
+  expectProblem,
+  ingest,
+  installReceivers,
+  platform,
+  type Receivers,
+  registerWebhook,
+  subscribe,
+  type TestApp,
+  testUser as u,
+} from './helpers';
 
 /** One mixed run shared by the tests below: two apps, several users, revoke and unsubscribe. */
 let receivers: Receivers;
@@ -90,20 +102,29 @@ describe('GET /internal/users/:user_id/access', () => {
     const apps = res.body.data.apps;
     expect(apps.map((x: any) => x.app_id).sort()).toEqual([a.id, b.id].sort());
     const ofA = apps.find((x: any) => x.app_id === a.id);
-    expect(ofA.delivered.map((d: any) => [d.event_type, d.count])).toEqual([['direct_message', 1], ['tweet_create', 1]]);
+    expect(ofA.delivered.map((d: any) => [d.event_type, d.count])).toEqual([
+      ['direct_message', 1],
+      ['tweet_create', 1],
+    ]);
     expect(ofA.authorizations).toEqual([expect.objectContaining({ scope: 'dm.read tweet.read', ended_at: null })]);
     expect(ofA.subscriptions).toEqual([expect.objectContaining({ webhook_id: hookA.id, ended_at: null })]);
     const ofB = apps.find((x: any) => x.app_id === b.id);
-    expect(ofB.delivered.map((d: any) => [d.event_type, d.count])).toEqual([['follow', 1], ['tweet_create', 1]]);
+    expect(ofB.delivered.map((d: any) => [d.event_type, d.count])).toEqual([
+      ['follow', 1],
+      ['tweet_create', 1],
+    ]);
     expect(ofB.subscriptions[0]).toMatchObject({ end_reason: 'unsubscribed' });
-    for (const d of [...ofA.delivered, ...ofB.delivered]) expect(new Date(d.first_at).getTime()).toBeLessThanOrEqual(new Date(d.last_at).getTime());
+    for (const d of [...ofA.delivered, ...ofB.delivered])
+      expect(new Date(d.first_at).getTime()).toBeLessThanOrEqual(new Date(d.last_at).getTime());
   });
 
   it('shows a revoked authorization with its end, and nothing for a stranger', async () => {
     const res = await platform('GET', '/internal/users/2/access');
     expect(res.body.data.apps).toHaveLength(1);
     expect(res.body.data.apps[0].authorizations[0]).toMatchObject({ end_reason: 'revoked' });
-    expect(res.body.data.apps[0].delivered).toEqual([{ event_type: 'tweet_create', count: 1, first_at: expect.any(String), last_at: expect.any(String) }]);
+    expect(res.body.data.apps[0].delivered).toEqual([
+      { event_type: 'tweet_create', count: 1, first_at: expect.any(String), last_at: expect.any(String) },
+    ]);
     expect((await platform('GET', '/internal/users/424242/access')).body.data.apps).toEqual([]);
   });
 });
@@ -123,7 +144,9 @@ describe('delivery ledgers', () => {
     expect(page1.body.data).toHaveLength(2);
     const page2 = await call('GET', `${path}?max_results=2&pagination_token=${page1.body.meta.next_token}`, { token: a.bearer });
     expect(page2.body.data[0].attempted_at <= page1.body.data[1].attempted_at).toBe(true);
-    expect(new Set([...page1.body.data, ...page2.body.data].map((e: any) => e.delivery_id + e.attempt)).size).toBe(page1.body.data.length + page2.body.data.length);
+    expect(new Set([...page1.body.data, ...page2.body.data].map((e: any) => e.delivery_id + e.attempt)).size).toBe(
+      page1.body.data.length + page2.body.data.length,
+    );
     expectProblem(await call('GET', `${path}?status=lost`, { token: a.bearer }), 400, 'QueryParamInvalid');
   });
 

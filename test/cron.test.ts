@@ -1,9 +1,9 @@
 import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import worker from '../src/index';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { appObject } from '../src/delivery/app-delivery-object';
 import { revalidateDueWebhooks } from '../src/delivery/cron';
+import worker from '../src/index';
 import { activeApp, call, installReceivers, registerWebhook, type TestApp } from './helpers';
 
 const H = 3_600_000;
@@ -19,10 +19,12 @@ async function lastSuccessHoursAgo(hours: number, now: number) {
     .bind(now - hours * H, now - hours * H, webhookId)
     .run();
 }
-const row = () => env.DB.prepare('SELECT valid, last_crc_success_at, last_crc_error FROM webhooks WHERE id = ?').bind(webhookId).first<any>();
+const row = () =>
+  env.DB.prepare('SELECT valid, last_crc_success_at, last_crc_error FROM webhooks WHERE id = ?').bind(webhookId).first<any>();
 const objectValid = () =>
-  runInDurableObject(appObject(env, app.id), (_o, state) =>
-    state.storage.sql.exec<{ valid: number }>('SELECT valid FROM webhooks WHERE id = ?', webhookId).one().valid,
+  runInDurableObject(
+    appObject(env, app.id),
+    (_o, state) => state.storage.sql.exec<{ valid: number }>('SELECT valid FROM webhooks WHERE id = ?', webhookId).one().valid,
   );
 
 beforeEach(async () => {

@@ -3,19 +3,17 @@ import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { appObject } from '../src/delivery/app-delivery-object';
 import {
-  
   appWithWebhook,
   call,
   ingest,
-  
   platform,
+  type Receivers,
   registerWebhook,
   signerOf,
   sleep,
   subscribe,
-  testUser as u,
-  type Receivers,
   type TestApp,
+  testUser as u,
 } from './helpers';
 
 let receivers: Receivers;
@@ -80,7 +78,11 @@ describe('signed deliveries', () => {
     await subscribe(app, hook.id, '2');
     await ingest({ id: 'dm2', type: 'direct_message', message: { id: '6', sender: u('1'), recipient: u('2'), text: 'hi' } });
     await wait(() => expect(receivers.posts(url)).toHaveLength(2));
-    expect(bodies().map((b) => b.for_user_id).sort()).toEqual(['1', '2']);
+    expect(
+      bodies()
+        .map((b) => b.for_user_id)
+        .sort(),
+    ).toEqual(['1', '2']);
     const ids = receivers.posts(url).map((p) => p.headers.get('webhook-id'));
     expect(new Set(ids).size).toBe(2);
   });
@@ -143,7 +145,9 @@ describe('retries', () => {
     let calls = 0;
     receivers.onPost(url, () => (++calls === 1 ? new Response(null, { status: 503 }) : new Response(null, { status: 200 })));
     await ingest(tweet('r2', '1'));
-    await wait(async () => expect(await ledger(`SELECT outcome FROM ledger ORDER BY id`)).toEqual([{ outcome: 'retrying' }, { outcome: 'delivered' }]));
+    await wait(async () =>
+      expect(await ledger(`SELECT outcome FROM ledger ORDER BY id`)).toEqual([{ outcome: 'retrying' }, { outcome: 'delivered' }]),
+    );
   });
 
   it('treats timeouts, refused connections and redirects as failed attempts', async () => {
@@ -226,7 +230,9 @@ describe('revocation', () => {
     const revoke = JSON.parse(receivers.posts(url)[0].body);
     expect(revoke.user_event.revoke).toMatchObject({ target: { app_id: app.id }, source: { user_id: '1' } });
     expect(revoke.for_user_id).toBeUndefined();
-    expect(await signerOf(receivers.posts(url2)[0], [{ name: 'h2', consumerSecret: app.consumerSecret, signingSecret: hook2.signing_secret }])).toBe('h2');
+    expect(
+      await signerOf(receivers.posts(url2)[0], [{ name: 'h2', consumerSecret: app.consumerSecret, signingSecret: hook2.signing_secret }]),
+    ).toBe('h2');
     await sleep(1500);
     expect(receivers.posts(url)).toHaveLength(1);
   });

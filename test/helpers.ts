@@ -1,6 +1,6 @@
 import { exports } from 'cloudflare:workers';
-import { vi } from 'vitest';
 import { Webhook } from 'standardwebhooks';
+import { vi } from 'vitest';
 import { crcRequestSignature, crcResponseToken } from '../src/domain/crc';
 import { hmacSha256Base64 } from '../src/domain/crypto';
 
@@ -36,8 +36,7 @@ export async function call<T = any>(
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
-export const platform = (method: string, path: string, body?: unknown) =>
-  call(method, path, { token: PLATFORM_TOKEN, body });
+export const platform = (method: string, path: string, body?: unknown) => call(method, path, { token: PLATFORM_TOKEN, body });
 
 export interface TestApp {
   id: string;

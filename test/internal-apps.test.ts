@@ -51,7 +51,7 @@ describe('POST /internal/apps', () => {
   it('needs the platform token', async () => {
     expectProblem(await call('POST', '/internal/apps', { body: { name: 'x' } }), 401);
     expectProblem(await call('POST', '/internal/apps', { body: { name: 'x' }, token: 'aae_pt_wrong' }), 401);
-    expectProblem(await call('POST', '/internal/apps', { body: { name: 'x' }, token: PLATFORM_TOKEN + 'x' }), 401);
+    expectProblem(await call('POST', '/internal/apps', { body: { name: 'x' }, token: `${PLATFORM_TOKEN}x` }), 401);
   });
 
   it('does not accept a developer token on the platform surface', async () => {

@@ -1,5 +1,15 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { activeApp, ingest, installReceivers, registerWebhook, signerOf, subscribe, testUser as u, type Receivers, type TestApp } from './helpers';
+import {
+  activeApp,
+  ingest,
+  installReceivers,
+  type Receivers,
+  registerWebhook,
+  signerOf,
+  subscribe,
+  type TestApp,
+  testUser as u,
+} from './helpers';
 
 /**
  * The 2018 scenario (DELIVERY.md): two apps register the same URL, and URLs whose hosts differ but
@@ -30,7 +40,10 @@ beforeAll(async () => {
     A: [await registerWebhook(a, SHARED), await registerWebhook(a, SAME_ADDRESS_A)],
     B: [await registerWebhook(b, SHARED), await registerWebhook(b, SAME_ADDRESS_B)],
   };
-  for (const [name, app] of [['A', a], ['B', b]] as const) {
+  for (const [name, app] of [
+    ['A', a],
+    ['B', b],
+  ] as const) {
     for (const hook of hooks[name]) {
       signers.push({ name: `${name}:${hook.id}`, consumerSecret: app.consumerSecret, signingSecret: hook.signing_secret });
       webhookOwner.set(hook.id, name);
@@ -43,10 +56,19 @@ describe('two tenants on one URL and on one address', () => {
   it('each receives only its own users, signed with its own secrets', async () => {
     const activities = [];
     for (let i = 0; i < 12; i++) {
-      const [from, to] = [['1', '2'], ['2', '3'], ['3', '1'], ['1', '4']][i % 4];
+      const [from, to] = [
+        ['1', '2'],
+        ['2', '3'],
+        ['3', '1'],
+        ['1', '4'],
+      ][i % 4];
       activities.push(
         i % 3 === 0
-          ? { id: `dm-${i}`, type: 'direct_message', message: { id: String(1000 + i), sender: u(from), recipient: u(to), text: `secret ${i}` } }
+          ? {
+              id: `dm-${i}`,
+              type: 'direct_message',
+              message: { id: String(1000 + i), sender: u(from), recipient: u(to), text: `secret ${i}` },
+            }
           : i % 3 === 1
             ? { id: `tw-${i}`, type: 'tweet_create', tweet: { id: String(2000 + i), text: `t${i}`, author: u(from), mentions: [to] } }
             : { id: `fo-${i}`, type: 'follow', source: u(from), target: u(to) },
@@ -89,7 +111,12 @@ describe('two tenants on one URL and on one address', () => {
         ? `dm-${Number(body.direct_message_events[0].id) - 1000}`
         : body.tweet_create_events
           ? `tw-${Number(body.tweet_create_events[0].id_str) - 2000}`
-          : activities.find((act: any) => act.type === 'follow' && act.source.id === body.follow_events[0].source.id_str && act.target.id === body.follow_events[0].target.id_str)!.id;
+          : activities.find(
+              (act: any) =>
+                act.type === 'follow' &&
+                act.source.id === body.follow_events[0].source.id_str &&
+                act.target.id === body.follow_events[0].target.id_str,
+            )!.id;
       received.add(`${appName}|${body.for_user_id}|${key}`);
     }
     expect([...received].sort()).toEqual([...expected].sort());

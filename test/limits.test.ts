@@ -19,7 +19,9 @@ describe('size and shape limits', () => {
 
   it('refuses a single string longer than 64 KiB', async () => {
     const res = await platform('POST', '/internal/activity', {
-      id: 'long', type: 'tweet_create', tweet: { id: '1', text: 'x', author: u('1', { bio: 'b'.repeat(70 * 1024) }) },
+      id: 'long',
+      type: 'tweet_create',
+      tweet: { id: '1', text: 'x', author: u('1', { bio: 'b'.repeat(70 * 1024) }) },
     });
     const problem = expectProblem(res, 400);
     expect(problem.errors[0].parameter).toBe('body.tweet.author.bio');
@@ -27,8 +29,14 @@ describe('size and shape limits', () => {
 
   it('refuses at ingest an activity whose payload would not fit one queue message (128 KB), accepting nothing', async () => {
     const before = await count();
-    const fat = (id: string) => ({ id, type: 'tweet_create', tweet: { id: '1', text: 'x', author: u('1', { a: 'a'.repeat(60_000), b: 'b'.repeat(60_000), c: 'c'.repeat(20_000) }) } });
-    const res = await platform('POST', '/internal/activity', { activities: [{ ...fat('ok'), tweet: { id: '2', text: 'small', author: u('1') } }, fat('fat')] });
+    const fat = (id: string) => ({
+      id,
+      type: 'tweet_create',
+      tweet: { id: '1', text: 'x', author: u('1', { a: 'a'.repeat(60_000), b: 'b'.repeat(60_000), c: 'c'.repeat(20_000) }) },
+    });
+    const res = await platform('POST', '/internal/activity', {
+      activities: [{ ...fat('ok'), tweet: { id: '2', text: 'small', author: u('1') } }, fat('fat')],
+    });
     const problem = expectProblem(res, 413);
     expect(problem.errors[0].parameter).toBe('activities[1]');
     expect(problem.detail).toContain('131072');
@@ -36,6 +44,9 @@ describe('size and shape limits', () => {
   });
 
   it('bounds other bodies at 64 KiB and ingest at 1 MiB', async () => {
-    expectProblem(await platform('POST', '/internal/authorizations', { app_id: '1', user_id: '1', scopes: ['tweet.read'], pad: 'x'.repeat(65 * 1024) }), 413);
+    expectProblem(
+      await platform('POST', '/internal/authorizations', { app_id: '1', user_id: '1', scopes: ['tweet.read'], pad: 'x'.repeat(65 * 1024) }),
+      413,
+    );
   });
 });

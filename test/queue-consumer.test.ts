@@ -1,10 +1,10 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AppDeliveryObject, appObject } from '../src/delivery/app-delivery-object';
+import { type AppDeliveryObject, appObject } from '../src/delivery/app-delivery-object';
 import type { DeliveryMessage } from '../src/delivery/queue-message';
 import worker from '../src/index';
-import { activeApp, appWithWebhook, call,  registerWebhook, subscribe, type Receivers, type TestApp } from './helpers';
+import { activeApp, appWithWebhook, call, type Receivers, type registerWebhook, subscribe, type TestApp } from './helpers';
 
 let receivers: Receivers;
 let app: TestApp;
@@ -37,7 +37,10 @@ async function stageRelease(userId: string, payload = '{"for_user_id":"1"}'): Pr
 }
 
 async function consume(bodies: unknown[]) {
-  const batch = createMessageBatch('aae-deliveries', bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })));
+  const batch = createMessageBatch(
+    'aae-deliveries',
+    bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })),
+  );
   const ctx = createExecutionContext();
   await worker.queue(batch as MessageBatch<unknown>, env);
   return getQueueResult(batch, ctx);
@@ -67,7 +70,10 @@ describe('queue consumer', () => {
 
   it('never POSTs a message whose delivery id does not match the object record', async () => {
     const message = await stageRelease('1');
-    await consume([{ ...message, id: 'msg_forged' }, { ...message, attempt: 7 }]);
+    await consume([
+      { ...message, id: 'msg_forged' },
+      { ...message, attempt: 7 },
+    ]);
     expect(receivers.posts(url)).toHaveLength(0);
   });
 
@@ -83,7 +89,7 @@ describe('queue consumer', () => {
     expect(receivers.posts(url)).toHaveLength(0);
   });
 
-  it("retries a batch whose app object cannot serve it (here: an app id nobody provisioned)", async () => {
+  it('retries a batch whose app object cannot serve it (here: an app id nobody provisioned)', async () => {
     const result = await consume([{ app: '424242', seq: 1, id: 'msg_x', attempt: 1 }]);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['m0']);
     expect(receivers.posts(url)).toHaveLength(0);

@@ -1,23 +1,22 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { AppDeliveryObject, appObject } from '../src/delivery/app-delivery-object';
+import { type AppDeliveryObject, appObject } from '../src/delivery/app-delivery-object';
 import { planReplay } from '../src/delivery/replay';
 import {
   activeApp,
-  appWithWebhook,
   ageApp,
+  appWithWebhook,
   call,
   expectProblem,
   ingest,
-  
   platform,
-  registerWebhook,
+  type Receivers,
+  type registerWebhook,
   replayDate,
   subscribe,
-  testUser as u,
-  type Receivers,
   type TestApp,
+  testUser as u,
 } from './helpers';
 
 const HOUR = 3_600_000;
@@ -35,7 +34,12 @@ const tweet = (author: string) => {
 const replayPath = (webhookId: string, from: number, to: number) =>
   `/2/account_activity/replay/webhooks/${webhookId}/subscriptions/all?from_date=${replayDate(from)}&to_date=${replayDate(to)}`;
 const ledgerOutcomes = () =>
-  runInDurableObject(appObject(env, app.id), (_o, s) => s.storage.sql.exec<{ outcome: string }>('SELECT outcome FROM ledger').toArray().map((r) => r.outcome));
+  runInDurableObject(appObject(env, app.id), (_o, s) =>
+    s.storage.sql
+      .exec<{ outcome: string }>('SELECT outcome FROM ledger')
+      .toArray()
+      .map((r) => r.outcome),
+  );
 
 beforeEach(async () => {
   ({ receivers, app, hook, url } = await appWithWebhook(`http://127.0.0.1:${port++}/hook`));
@@ -75,10 +79,17 @@ describe('replay after an outage', () => {
     for (const id of originalIds) expect(replayed.map((p) => p.headers.get('webhook-id'))).toContain(id);
     expect(new Set(replayed.map((p) => p.headers.get('webhook-id'))).size).toBe(5);
     const stored = await runInDurableObject(appObject(env, app.id), (_o, s) =>
-      s.storage.sql.exec<{ webhook_message_id: string; payload: string }>(`SELECT webhook_message_id, payload FROM messages WHERE kind = 'event'`).toArray(),
+      s.storage.sql
+        .exec<{ webhook_message_id: string; payload: string }>(`SELECT webhook_message_id, payload FROM messages WHERE kind = 'event'`)
+        .toArray(),
     );
-    for (const post of replayed) expect(post.body).toBe(stored.find((m) => m.webhook_message_id === post.headers.get('webhook-id'))!.payload);
-    const textsFor = (user: string) => replayed.map((p) => JSON.parse(p.body)).filter((b) => b.for_user_id === user).map((b) => b.tweet_create_events[0].text);
+    for (const post of replayed)
+      expect(post.body).toBe(stored.find((m) => m.webhook_message_id === post.headers.get('webhook-id'))!.payload);
+    const textsFor = (user: string) =>
+      replayed
+        .map((p) => JSON.parse(p.body))
+        .filter((b) => b.for_user_id === user)
+        .map((b) => b.tweet_create_events[0].text);
     const sentFor = (user: string) => sent.filter((a) => a.tweet.author.id === user).map((a) => a.tweet.text);
     expect(textsFor('1')).toEqual(sentFor('1'));
     expect(textsFor('2')).toEqual(sentFor('2'));
@@ -128,9 +139,18 @@ describe('replay rate bound', () => {
     const notBefore = await runInDurableObject(appObject(env, app.id), (object: AppDeliveryObject, state) => {
       const inner = object as any;
       const now = Date.now();
-      planReplay(state.storage.sql, inner.outbox, inner.state, { jobId: '77', webhookId: hook.id, from: 0, to: now + 1, now, ratePerSecond: 2 });
+      planReplay(state.storage.sql, inner.outbox, inner.state, {
+        jobId: '77',
+        webhookId: hook.id,
+        from: 0,
+        to: now + 1,
+        now,
+        ratePerSecond: 2,
+      });
       return state.storage.sql
-        .exec<{ not_before: number }>(`SELECT o.not_before FROM outbox o JOIN messages m ON m.seq = o.seq WHERE m.replay_job_id = '77' ORDER BY o.seq`)
+        .exec<{ not_before: number }>(
+          `SELECT o.not_before FROM outbox o JOIN messages m ON m.seq = o.seq WHERE m.replay_job_id = '77' ORDER BY o.seq`,
+        )
         .toArray()
         .map((r) => r.not_before - now);
     });

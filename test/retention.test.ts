@@ -19,7 +19,14 @@ describe('retention (run by the object alarm)', () => {
     const now = Date.now();
     await runInDurableObject(stub, async (object, state) => {
       const outbox = (object as any).outbox;
-      const base = { kind: 'event', eventType: 'tweet_create', requiredScope: 'tweet.read', webhookId: hook.id, userId: '1', payload: '{"for_user_id":"1"}' };
+      const base = {
+        kind: 'event',
+        eventType: 'tweet_create',
+        requiredScope: 'tweet.read',
+        webhookId: hook.id,
+        userId: '1',
+        payload: '{"for_user_id":"1"}',
+      };
       const heldOld = outbox.append({ ...base, deliveryId: 'msg_held_old', eventId: 'e1', createdAt: now - 6 * DAY });
       const deliveredOld = outbox.append({ ...base, deliveryId: 'msg_done_old', eventId: 'e2', createdAt: now - 6 * DAY });
       outbox.finish(deliveredOld, 'delivered', now - 6 * DAY);

@@ -4,7 +4,21 @@ import { Webhook } from 'standardwebhooks';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { appObject } from '../src/delivery/app-delivery-object';
 import { hmacSha256Base64 } from '../src/domain/crypto';
-import { activeApp, appWithWebhook, basic, call, expectProblem, ingest,  issueBearer, platform, registerWebhook, subscribe, testUser as u, type Receivers, type TestApp } from './helpers';
+import {
+  activeApp,
+  appWithWebhook,
+  basic,
+  call,
+  expectProblem,
+  ingest,
+  issueBearer,
+  platform,
+  type Receivers,
+  type registerWebhook,
+  subscribe,
+  type TestApp,
+  testUser as u,
+} from './helpers';
 
 let receivers: Receivers;
 let app: TestApp;

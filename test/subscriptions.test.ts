@@ -138,7 +138,11 @@ describe('list, delete, count (app context)', () => {
 
 describe('authorizations (platform)', () => {
   it('grants with X scope formatting', async () => {
-    const res = await platform('POST', '/internal/authorizations', { app_id: app.id, user_id: '5001', scopes: ['users.read', 'tweet.read'] });
+    const res = await platform('POST', '/internal/authorizations', {
+      app_id: app.id,
+      user_id: '5001',
+      scopes: ['users.read', 'tweet.read'],
+    });
     expect(res.status).toBe(201);
     expect(res.body.data).toMatchObject({ token_type: 'bearer', scope: 'tweet.read users.read', app_id: app.id, user_id: '5001' });
     expect(res.body.data.access_token).toMatch(/^aae_ut_/);

@@ -1,7 +1,18 @@
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { crcRequestSignature } from '../src/domain/crc';
-import { activeApp, call, createApp, expectProblem, grantUser, installReceivers, issueBearer, platform, registerWebhook, type TestApp } from './helpers';
+import {
+  activeApp,
+  call,
+  createApp,
+  expectProblem,
+  grantUser,
+  installReceivers,
+  issueBearer,
+  platform,
+  registerWebhook,
+  type TestApp,
+} from './helpers';
 
 let receivers: ReturnType<typeof installReceivers>;
 let app: TestApp;
@@ -15,7 +26,8 @@ beforeEach(async () => {
 
 // Storage is shared by the tests of one file, so counts are scoped to this test's app.
 const liveWebhooks = async () =>
-  (await env.DB.prepare('SELECT count(*) AS n FROM webhooks WHERE app_id = ? AND deleted_at IS NULL').bind(app.id).first<{ n: number }>())!.n;
+  (await env.DB.prepare('SELECT count(*) AS n FROM webhooks WHERE app_id = ? AND deleted_at IS NULL').bind(app.id).first<{ n: number }>())!
+    .n;
 
 describe('POST /2/webhooks', () => {
   it('runs a signed CRC and registers the webhook', async () => {

@@ -2,7 +2,18 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { appObject } from '../src/delivery/app-delivery-object';
-import {  appWithWebhook, call, ingest,  platform, registerWebhook, sleep, subscribe, testUser as u, type Receivers, type TestApp } from './helpers';
+import {
+  appWithWebhook,
+  call,
+  ingest,
+  platform,
+  type Receivers,
+  type registerWebhook,
+  sleep,
+  subscribe,
+  type TestApp,
+  testUser as u,
+} from './helpers';
 
 /**
  * DELIVERY.md invariant 4: once an unsubscribe, revoke, webhook delete or suspension returns, nothing
@@ -14,11 +25,12 @@ let hook: Awaited<ReturnType<typeof registerWebhook>>;
 let url: string;
 let port = 9800;
 
-const userPosts = (userId: string) =>
-  receivers.posts(url).filter((p) => JSON.parse(p.body).for_user_id === userId);
+const userPosts = (userId: string) => receivers.posts(url).filter((p) => JSON.parse(p.body).for_user_id === userId);
 const ledger = () =>
   runInDurableObject(appObject(env, app.id), (_o, s) =>
-    s.storage.sql.exec<{ for_user_id: string; outcome: string; error: string | null }>('SELECT for_user_id, outcome, error FROM ledger ORDER BY id').toArray(),
+    s.storage.sql
+      .exec<{ for_user_id: string; outcome: string; error: string | null }>('SELECT for_user_id, outcome, error FROM ledger ORDER BY id')
+      .toArray(),
   );
 const outboxSize = () =>
   runInDurableObject(appObject(env, app.id), (_o, s) => s.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM outbox').one().n);

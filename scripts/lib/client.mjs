@@ -37,15 +37,25 @@ export function client(baseUrl, platformToken) {
       await expectOk('approve', platform('POST', `/internal/apps/${created.id}/approve`));
       const token = await expectOk(
         'token',
-        call('POST', '/oauth2/token', { basic: [created.consumer_key, created.consumer_secret], form: { grant_type: 'client_credentials' } }),
+        call('POST', '/oauth2/token', {
+          basic: [created.consumer_key, created.consumer_secret],
+          form: { grant_type: 'client_credentials' },
+        }),
       );
-      return { id: created.id, name, consumerKey: created.consumer_key, consumerSecret: created.consumer_secret, bearer: token.access_token };
+      return {
+        id: created.id,
+        name,
+        consumerKey: created.consumer_key,
+        consumerSecret: created.consumer_secret,
+        bearer: token.access_token,
+      };
     },
     async registerWebhook(app, url) {
       return (await expectOk(`register ${url}`, call('POST', '/2/webhooks', { token: app.bearer, body: { url } }))).data;
     },
     async grant(app, userId, scopes) {
-      return (await expectOk('grant', platform('POST', '/internal/authorizations', { app_id: app.id, user_id: userId, scopes }))).data.access_token;
+      return (await expectOk('grant', platform('POST', '/internal/authorizations', { app_id: app.id, user_id: userId, scopes }))).data
+        .access_token;
     },
     async subscribe(app, webhookId, userId, scopes) {
       const token = await this.grant(app, userId, scopes);
@@ -53,7 +63,8 @@ export function client(baseUrl, platformToken) {
       return token;
     },
     async ingest(activities) {
-      return (await expectOk('ingest', platform('POST', '/internal/activity', activities.length === 1 ? activities[0] : { activities }))).data;
+      return (await expectOk('ingest', platform('POST', '/internal/activity', activities.length === 1 ? activities[0] : { activities })))
+        .data;
     },
     revoke: (app, userId) => expectOk('revoke', platform('DELETE', `/internal/authorizations/${app.id}/${userId}`)),
     suspend: (app) => expectOk('suspend', platform('POST', `/internal/apps/${app.id}/suspend`, { reason: 'test' })),

@@ -81,7 +81,9 @@ export async function startDevService({ stateDir, port, log = false }) {
     await stop();
     throw new Error(`${err.message}\n--- service output ---\n${output.slice(-4000)}`);
   }
-  const platformToken = readFileSync(join(ROOT, '.dev.vars'), 'utf8').match(/^PLATFORM_TOKEN=(.*)$/m)[1].trim();
+  const platformToken = readFileSync(join(ROOT, '.dev.vars'), 'utf8')
+    .match(/^PLATFORM_TOKEN=(.*)$/m)[1]
+    .trim();
   return { baseUrl, platformToken, stop, output: () => output, pid: child.pid };
 }
 
@@ -99,9 +101,19 @@ export async function startFastService({ stateDir, port, vars = {}, platformToke
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
   const { unstable_startWorker } = await import('wrangler');
   const platformToken = givenToken ?? `aae_pt_${randomBytes(24).toString('base64url')}`;
-  const bindings = { PLATFORM_TOKEN: { type: 'plain_text', value: platformToken }, ALLOW_INSECURE_WEBHOOKS: { type: 'plain_text', value: 'true' } };
+  const bindings = {
+    PLATFORM_TOKEN: { type: 'plain_text', value: platformToken },
+    ALLOW_INSECURE_WEBHOOKS: { type: 'plain_text', value: 'true' },
+  };
   // Load runs create and subscribe far more than X's per-15-minute figures allow one app.
-  const loadLimits = { 'subscriptions:create': 1e9, 'webhooks:create': 1e6, 'platform:other': 1e9, 'platform:ingest': 1e9, 'oauth2:token': 1e6, replay: 1e6 };
+  const loadLimits = {
+    'subscriptions:create': 1e9,
+    'webhooks:create': 1e6,
+    'platform:other': 1e9,
+    'platform:ingest': 1e9,
+    'oauth2:token': 1e6,
+    replay: 1e6,
+  };
   bindings.RATE_LIMITS = { type: 'plain_text', value: JSON.stringify(loadLimits) };
   for (const [name, value] of Object.entries(vars)) bindings[name] = { type: 'plain_text', value: String(value) };
   const worker = await unstable_startWorker({
@@ -128,7 +140,13 @@ export async function startFastService({ stateDir, port, vars = {}, platformToke
 export async function startServiceProcess({ stateDir, port, vars = {}, platformToken }) {
   const child = spawn(process.execPath, [join(ROOT, 'scripts', 'lib', 'worker-process.mjs')], {
     cwd: ROOT,
-    env: { ...process.env, AAE_STATE_DIR: stateDir, AAE_PORT: String(port), AAE_VARS: JSON.stringify(vars), AAE_PLATFORM_TOKEN: platformToken },
+    env: {
+      ...process.env,
+      AAE_STATE_DIR: stateDir,
+      AAE_PORT: String(port),
+      AAE_VARS: JSON.stringify(vars),
+      AAE_PLATFORM_TOKEN: platformToken,
+    },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

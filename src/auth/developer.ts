@@ -1,7 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { createMiddleware } from 'hono/factory';
 import { database } from '../db/client';
-import { apps, appTokens, authorizations, type AppRow } from '../db/schema';
+import { type AppRow, apps, appTokens, authorizations } from '../db/schema';
 import { sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { ApiError, forbidden, unauthorized } from '../errors';
 import type { HonoEnv } from '../http/types';

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { notFound } from '../errors';
 import type { Database } from './client';
-import { apps, type AppRow } from './schema';
+import { type AppRow, apps } from './schema';
 
 export async function findApp(db: Database, appId: string): Promise<AppRow | undefined> {
   const [row] = await db.select().from(apps).where(eq(apps.id, appId)).limit(1);

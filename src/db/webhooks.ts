@@ -1,7 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { notFound } from '../errors';
 import type { Database } from './client';
-import { webhooks, type WebhookRow } from './schema';
+import { type WebhookRow, webhooks } from './schema';
 
 /** A live webhook of this app, or 404: another tenant's webhook is indistinguishable from none. */
 export async function getOwnWebhook(db: Database, appId: string, webhookId: string): Promise<WebhookRow> {

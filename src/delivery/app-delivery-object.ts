@@ -1,19 +1,19 @@
 import { DurableObject } from 'cloudflare:workers';
-import { settings, type Settings } from '../config';
+import { type Settings, settings } from '../config';
 import type { TimedActivity } from '../domain/activities';
 import { audienceOf, hasScope, REQUIRED_SCOPE } from '../domain/audience';
-import { crcRequestSignature, crcResponseToken, type CrcChallenge } from '../domain/crc';
+import { type CrcChallenge, crcRequestSignature, crcResponseToken } from '../domain/crc';
 import { newWebhookSigningSecret, randomToken } from '../domain/crypto';
 import { newId } from '../domain/ids';
 import { renderPayload, renderRevoke } from '../domain/payloads';
 import { describeResult, judgeAttempt } from '../domain/retry';
 import { DeliverySigner, inGrace } from './delivery-signer';
-import { LedgerQueries, type LedgerFilter } from './ledger-queries';
-import { liveLane, Outbox, type MessageRow, type Release } from './outbox';
+import { type LedgerFilter, LedgerQueries } from './ledger-queries';
+import { liveLane, type MessageRow, Outbox, type Release } from './outbox';
 import type { AttemptReport, ClaimedRequest, DeliveryMessage } from './queue-message';
 import { finishReplayIfDone, planReplay, runningJob } from './replay';
-import { purgeExpired, PURGE_INTERVAL_MS } from './retention';
-import { TenantState, type AppStatus, type Tenant } from './tenant-state';
+import { PURGE_INTERVAL_MS, purgeExpired } from './retention';
+import { type AppStatus, type Tenant, TenantState } from './tenant-state';
 
 /** Most rows one alarm pass releases; more are picked up by the next pass, set at once. */
 const SWEEP_LIMIT = 500;
@@ -27,8 +27,7 @@ const REQUEUE_DELAY_MS = 5_000;
 const REPLAY_MAX_QUEUED = 200;
 const REPLAY_RECHECK_MS = 250;
 
-export const deliveryIdFor = (eventId: string, webhookId: string, userId: string) =>
-  `msg_${eventId}_${webhookId}_${userId || 'app'}`;
+export const deliveryIdFor = (eventId: string, webhookId: string, userId: string) => `msg_${eventId}_${webhookId}_${userId || 'app'}`;
 
 type Entitlement = 'send' | 'hold' | 'withdrawn';
 
@@ -152,9 +151,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
     this.tenantFor(appId);
     this.state.grantAuthorization(userId, scope, at);
     // A narrower re-grant withdraws what the new scope no longer covers; the rest of the lane goes on.
-    const withdrawn = this.outbox
-      .outboxWhere({ userId })
-      .filter((m) => m.required_scope !== null && !hasScope(scope, m.required_scope));
+    const withdrawn = this.outbox.outboxWhere({ userId }).filter((m) => m.required_scope !== null && !hasScope(scope, m.required_scope));
     await this.dropAndAdvance(withdrawn, 'scope withdrawn', at);
   }
 
@@ -316,7 +313,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
       const at = Math.min(startedAt ?? now, now);
       this.outbox.ledger({ message, attempt, at, statusCode, error, latencyMs: result.latencyMs, outcome });
       const row = this.outbox.outboxRow(seq);
-      if (!row || row.state !== 'queued' || row.attempt !== attempt) continue; // a duplicate or withdrawn since
+      if (row?.state !== 'queued' || row.attempt !== attempt) continue; // a duplicate or withdrawn since
       switch (verdict.kind) {
         case 'delivered':
         case 'failed':
@@ -446,7 +443,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
     const tenant = this.state.tenant()!;
     for (;;) {
       const head = this.outbox.laneHead(lane);
-      if (!head || head.state !== 'waiting' || head.not_before > now) return;
+      if (head?.state !== 'waiting' || head.not_before > now) return;
       const message = this.outbox.message(head.seq)!;
       const entitlement = this.entitlement(message, tenant);
       if (entitlement === 'hold') return;

@@ -1,8 +1,8 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { USER_AGENT } from '../config';
 import type { Database } from '../db/client';
-import { webhooks, type WebhookRow } from '../db/schema';
-import { classifyCrcResponse, validityAfterCrc, type CrcOutcome } from '../domain/crc';
+import { type WebhookRow, webhooks } from '../db/schema';
+import { type CrcOutcome, classifyCrcResponse, validityAfterCrc } from '../domain/crc';
 import { appObject } from './app-delivery-object';
 
 /** The most of a CRC response we read: a correct answer is ~70 bytes. */

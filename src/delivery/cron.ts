@@ -1,7 +1,7 @@
 import { and, asc, isNull, lte, or } from 'drizzle-orm';
 import { settings } from '../config';
 import { database } from '../db/client';
-import { webhooks, type WebhookRow } from '../db/schema';
+import { type WebhookRow, webhooks } from '../db/schema';
 import { revalidateWebhook } from './crc-check';
 
 /** How many CRCs run at once in one cron pass: enough to finish, few enough to be gentle. */
@@ -28,9 +28,7 @@ export async function revalidateDueWebhooks(env: Env, now: number): Promise<Cron
   const due = await db
     .select()
     .from(webhooks)
-    .where(
-      and(isNull(webhooks.deletedAt), or(isNull(webhooks.lastCrcSuccessAt), lte(webhooks.lastCrcSuccessAt, dueBefore))),
-    )
+    .where(and(isNull(webhooks.deletedAt), or(isNull(webhooks.lastCrcSuccessAt), lte(webhooks.lastCrcSuccessAt, dueBefore))))
     .orderBy(asc(webhooks.lastCrcAt))
     .limit(config.crcBatchPerCron);
 

@@ -239,7 +239,12 @@ export class Outbox {
 
   /** Back to waiting (held, or a failed release); `attempt` and `notBefore` say when and which. */
   markWaiting(seq: number, attempt: number, notBefore: number): void {
-    this.sql.exec(`UPDATE outbox SET state = 'waiting', attempt = ?, not_before = ?, queued_at = NULL WHERE seq = ?`, attempt, notBefore, seq);
+    this.sql.exec(
+      `UPDATE outbox SET state = 'waiting', attempt = ?, not_before = ?, queued_at = NULL WHERE seq = ?`,
+      attempt,
+      notBefore,
+      seq,
+    );
   }
 
   /** The earliest time anything in the outbox becomes due (a retry, or an expired lease). */
@@ -321,7 +326,10 @@ export class Outbox {
     }
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
     return this.sql
-      .exec<MessageRow & { lane: string }>(`SELECT m.*, o.lane AS lane FROM outbox o JOIN messages m ON m.seq = o.seq ${where} ORDER BY o.seq`, ...args)
+      .exec<MessageRow & { lane: string }>(
+        `SELECT m.*, o.lane AS lane FROM outbox o JOIN messages m ON m.seq = o.seq ${where} ORDER BY o.seq`,
+        ...args,
+      )
       .toArray();
   }
 

@@ -4,7 +4,7 @@ import { database } from '../db/client';
 import { webhooks } from '../db/schema';
 import type { AttemptResult } from '../domain/retry';
 import { appObject } from './app-delivery-object';
-import { deliveryMessageSchema, type AttemptReport, type ClaimedRequest, type DeliveryMessage } from './queue-message';
+import { type AttemptReport, type ClaimedRequest, type DeliveryMessage, deliveryMessageSchema } from './queue-message';
 
 /** When an app's object cannot be reached, its messages come back after this. */
 const RETRY_DELAY_SECONDS = 5;
@@ -68,7 +68,7 @@ async function deliverForApp(env: Env, appId: string, first: ClaimedRequest[], t
     reporting = object
       .report(appId, batch, { chain: Date.now() < deadline })
       .then(({ goneWebhooks, next }) => {
-        goneWebhooks.forEach((id) => gone.add(id));
+        for (const id of goneWebhooks) gone.add(id);
         start(next);
       })
       .catch((err) => {
@@ -116,7 +116,10 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env):
   await Promise.all(
     [...byApp].map(async ([appId, items]) => {
       try {
-        const claimed = await appObject(env, appId).claim(appId, items.map((i) => i.body));
+        const claimed = await appObject(env, appId).claim(
+          appId,
+          items.map((i) => i.body),
+        );
         const goneWebhooks = await deliverForApp(env, appId, claimed, config.deliveryTimeoutMs);
         if (goneWebhooks.length > 0) await markGone(env, appId, goneWebhooks);
         for (const item of items) item.message.ack();

@@ -1,6 +1,6 @@
 import { hasScope } from '../domain/audience';
 import { renderReplayJobStatus } from '../domain/payloads';
-import { liveLane, replayLane, type MessageRow, type Outbox } from './outbox';
+import { liveLane, type MessageRow, type Outbox, replayLane } from './outbox';
 import type { TenantState } from './tenant-state';
 
 /**

@@ -172,22 +172,12 @@ export class TenantState {
       .exec('SELECT 1 FROM subscriptions WHERE webhook_id = ? AND user_id = ? AND ended_at IS NULL', webhookId, userId)
       .toArray();
     if (live.length === 0) {
-      this.sql.exec(
-        'INSERT INTO subscriptions (webhook_id, user_id, started_at) VALUES (?, ?, ?)',
-        webhookId,
-        userId,
-        at,
-      );
+      this.sql.exec('INSERT INTO subscriptions (webhook_id, user_id, started_at) VALUES (?, ?, ?)', webhookId, userId, at);
     }
   }
 
   endSubscription(webhookId: string, userId: string, at: number): void {
-    this.sql.exec(
-      'UPDATE subscriptions SET ended_at = ? WHERE webhook_id = ? AND user_id = ? AND ended_at IS NULL',
-      at,
-      webhookId,
-      userId,
-    );
+    this.sql.exec('UPDATE subscriptions SET ended_at = ? WHERE webhook_id = ? AND user_id = ? AND ended_at IS NULL', at, webhookId, userId);
   }
 
   /** The user's live authorization scope in this app, or null. */

@@ -67,5 +67,4 @@ export function audienceOf(activity: Activity): string[] {
   return [...users];
 }
 
-export const hasScope = (grantedScope: string, required: string): boolean =>
-  grantedScope.split(' ').includes(required);
+export const hasScope = (grantedScope: string, required: string): boolean => grantedScope.split(' ').includes(required);

@@ -26,10 +26,7 @@ export type CrcOutcome =
   /** The webhook could not answer (4xx, 5xx, timeout, network): invalid only after a long failing streak. */
   | { kind: 'transient'; reason: string };
 
-export function classifyCrcResponse(
-  response: { status: number; body: string },
-  expected: string | string[],
-): CrcOutcome {
+export function classifyCrcResponse(response: { status: number; body: string }, expected: string | string[]): CrcOutcome {
   const accepted = typeof expected === 'string' ? [expected] : expected;
   const { status } = response;
   if (status >= 300 && status < 400) return { kind: 'hard', reason: `redirect (HTTP ${status}) is not followed` };

@@ -6,8 +6,7 @@ const toBase64 = (bytes: Uint8Array): string => {
   for (const b of bytes) binary += String.fromCharCode(b);
   return btoa(binary);
 };
-const toBase64Url = (bytes: Uint8Array): string =>
-  toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const toBase64Url = (bytes: Uint8Array): string => toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 const toHex = (bytes: Uint8Array): string => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 
 export const randomBytes = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
@@ -44,9 +43,7 @@ export function secretKeyBytes(secret: string): Uint8Array {
 }
 
 export const importHmacKey = (key: string | Uint8Array): Promise<CryptoKey> =>
-  crypto.subtle.importKey('raw', typeof key === 'string' ? encoder.encode(key) : key, { name: 'HMAC', hash: 'SHA-256' }, false, [
-    'sign',
-  ]);
+  crypto.subtle.importKey('raw', typeof key === 'string' ? encoder.encode(key) : key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
 
 /** `key` may be an imported key, so that a caller signing many messages imports it once. */
 export async function hmacSha256Base64(key: string | Uint8Array | CryptoKey, message: string | Uint8Array): Promise<string> {

@@ -36,9 +36,8 @@ export function v1User(user: User) {
 const EMPTY_ENTITIES = { hashtags: [], urls: [], user_mentions: [], symbols: [] };
 
 export function v1Tweet(tweet: Tweet, fallbackCreatedAt: number) {
-  const created = tweet.created_at !== undefined && Number.isFinite(Date.parse(tweet.created_at))
-    ? Date.parse(tweet.created_at)
-    : fallbackCreatedAt;
+  const created =
+    tweet.created_at !== undefined && Number.isFinite(Date.parse(tweet.created_at)) ? Date.parse(tweet.created_at) : fallbackCreatedAt;
   const replyTo = tweet.in_reply_to_user_id;
   return {
     created_at: twitterDate(created),
@@ -87,9 +86,7 @@ function renderEvent(activity: TimedActivity): Record<string, unknown> {
     case 'unmute': {
       const key = activity.type.endsWith('follow') ? 'follow_events' : activity.type.endsWith('block') ? 'block_events' : 'mute_events';
       return {
-        [key]: [
-          { type: activity.type, created_timestamp: ts, source: v1User(activity.source), target: v1User(activity.target) },
-        ],
+        [key]: [{ type: activity.type, created_timestamp: ts, source: v1User(activity.source), target: v1User(activity.target) }],
       };
     }
     case 'direct_message': {
@@ -144,12 +141,7 @@ export const renderRevoke = (appId: string, userId: string, at: number): string 
     user_event: { revoke: { date_time: new Date(at).toISOString(), target: { app_id: appId }, source: { user_id: userId } } },
   });
 
-export const renderReplayJobStatus = (status: {
-  webhookId: string;
-  jobId: string;
-  complete: boolean;
-  description: string;
-}): string =>
+export const renderReplayJobStatus = (status: { webhookId: string; jobId: string; complete: boolean; description: string }): string =>
   JSON.stringify({
     replay_job_status: {
       webhook_id: status.webhookId,
@@ -158,4 +150,3 @@ export const renderReplayJobStatus = (status: {
       job_id: status.jobId,
     },
   });
-

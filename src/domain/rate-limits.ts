@@ -52,7 +52,12 @@ export interface LimitDecision {
 }
 
 /** Fixed windows aligned to the epoch: one request more or refused, and the count to store. */
-export function decide(stored: WindowCount | null, limit: number, windowMs: number, now: number): { decision: LimitDecision; next: WindowCount } {
+export function decide(
+  stored: WindowCount | null,
+  limit: number,
+  windowMs: number,
+  now: number,
+): { decision: LimitDecision; next: WindowCount } {
   const windowStart = Math.floor(now / windowMs) * windowMs;
   const count = stored && stored.windowStart === windowStart ? stored.count : 0;
   const allowed = count < limit;

@@ -2,9 +2,7 @@
  * What one delivery attempt's result means, and when the next attempt may go (DELIVERY.md, "Order,
  * retries, at-least-once"). Pure.
  */
-export type AttemptResult =
-  | { status: number; latencyMs: number; retryAfter?: string | null }
-  | { error: string; latencyMs: number };
+export type AttemptResult = { status: number; latencyMs: number; retryAfter?: string | null } | { error: string; latencyMs: number };
 
 export type Verdict =
   | { kind: 'delivered' }

@@ -19,7 +19,8 @@ function nextStep(e: LedgerEntry): { state: string; at?: string | null; hint?: s
       return { state: 'dropped', hint: 'withdrawn (unsubscribed, revoked, deleted, suspended) or expired' };
     case 'pending':
       if (e.outbox_state === 'queued') return { state: 'in_flight' };
-      if (e.webhook_valid === 0) return { state: 'held', hint: 'the webhook is invalid; it is sent once a CRC passes (PUT /2/webhooks/:id)' };
+      if (e.webhook_valid === 0)
+        return { state: 'held', hint: 'the webhook is invalid; it is sent once a CRC passes (PUT /2/webhooks/:id)' };
       return { state: 'retry_scheduled', at: iso(e.next_attempt_at) };
     default:
       return { state: 'unknown', hint: 'the payload is past retention' };
@@ -51,7 +52,12 @@ export const ledgerPageMeta = (count: number, nextBefore: number | null) => ({
 });
 
 /** Reads one page of an app's ledger from its object and answers it in the API's shape. */
-export async function ledgerPageResponse(c: Context<HonoEnv>, appId: string, filter: Omit<LedgerFilter, 'before' | 'limit'>, page: { max_results: number; pagination_token?: string }) {
+export async function ledgerPageResponse(
+  c: Context<HonoEnv>,
+  appId: string,
+  filter: Omit<LedgerFilter, 'before' | 'limit'>,
+  page: { max_results: number; pagination_token?: string },
+) {
   const { entries, nextBefore } = await appObject(c.env, appId).ledger(appId, {
     ...filter,
     before: page.pagination_token ? Number(page.pagination_token) : undefined,

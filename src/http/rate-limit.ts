@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { limitsFrom, type LimitDecision, type LimitedEndpoint } from '../domain/rate-limits';
+import { type LimitDecision, type LimitedEndpoint, limitsFrom } from '../domain/rate-limits';
 import { ApiError } from '../errors';
 import { rateLimiter } from '../limits/rate-limiter-object';
 import type { HonoEnv } from './types';

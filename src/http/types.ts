@@ -1,5 +1,5 @@
-import type { AppRow, AuthorizationRow } from '../db/schema';
 import type { Settings } from '../config';
+import type { AppRow, AuthorizationRow } from '../db/schema';
 import type { LimitDecision } from '../domain/rate-limits';
 
 /** What middleware puts on the context for handlers. */

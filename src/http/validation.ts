@@ -51,8 +51,9 @@ export function checkJsonShape(value: unknown): void {
         { parameter: path, message: `nesting deeper than ${MAX_JSON_DEPTH} levels` },
       ]);
     }
-    if (Array.isArray(v)) v.forEach((item, i) => stack.push({ value: item, depth: depth + 1, path: `${path}[${i}]` }));
-    else for (const [k, item] of Object.entries(v)) stack.push({ value: item, depth: depth + 1, path: `${path}.${k}` });
+    if (Array.isArray(v)) {
+      for (const [i, item] of v.entries()) stack.push({ value: item, depth: depth + 1, path: `${path}[${i}]` });
+    } else for (const [k, item] of Object.entries(v)) stack.push({ value: item, depth: depth + 1, path: `${path}.${k}` });
   }
 }
 
@@ -87,9 +88,8 @@ export async function readJsonBody(c: Context<HonoEnv>): Promise<unknown> {
 }
 
 /** `jsonBody(schema)` then `c.req.valid('json')` in the handler, typed by the schema. */
-export const jsonBody = <S extends z.ZodType>(
-  schema: S,
-): MiddlewareHandler<HonoEnv, string, { in: { json: z.input<S> }; out: { json: z.output<S> } }> =>
+export const jsonBody =
+  <S extends z.ZodType>(schema: S): MiddlewareHandler<HonoEnv, string, { in: { json: z.input<S> }; out: { json: z.output<S> } }> =>
   async (c, next) => {
     const body = await readJsonBody(c);
     c.req.addValidatedData('json', parseWith(schema, body, 'invalid request body') as object);
@@ -97,9 +97,10 @@ export const jsonBody = <S extends z.ZodType>(
   };
 
 /** Query parameters, validated the same way; X reports these with reason QueryParamInvalid. */
-export const query = <S extends z.ZodType>(
-  schema: S,
-): MiddlewareHandler<HonoEnv, string, { in: { query: Record<string, string> }; out: { query: z.output<S> } }> =>
+export const query =
+  <S extends z.ZodType>(
+    schema: S,
+  ): MiddlewareHandler<HonoEnv, string, { in: { query: Record<string, string> }; out: { query: z.output<S> } }> =>
   async (c, next) => {
     const result = schema.safeParse(c.req.query());
     if (!result.success) {
@@ -122,19 +123,20 @@ export function pathId(c: Context<HonoEnv>, name: string, reason?: string): stri
 }
 
 /** A time in a query: ISO-8601 or epoch milliseconds. */
-export const timeQuery = z
-  .string()
-  .transform((value, ctx) => {
-    const ms = /^\d+$/.test(value) ? Number(value) : /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
-    if (!Number.isFinite(ms)) {
-      ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date-time or epoch milliseconds' });
-      return z.NEVER;
-    }
-    return ms;
-  });
+export const timeQuery = z.string().transform((value, ctx) => {
+  const ms = /^\d+$/.test(value) ? Number(value) : /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
+  if (!Number.isFinite(ms)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date-time or epoch milliseconds' });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 /** Page size and cursor of ledger listings; the cursor is the last entry id of the previous page. */
 export const ledgerPage = {
   max_results: z.coerce.number().int().min(1).max(500).default(100),
-  pagination_token: z.string().regex(/^[0-9]{1,19}$/, 'pagination_token is not one this API issued').optional(),
+  pagination_token: z
+    .string()
+    .regex(/^[0-9]{1,19}$/, 'pagination_token is not one this API issued')
+    .optional(),
 };

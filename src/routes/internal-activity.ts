@@ -1,17 +1,17 @@
 import { inArray, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { requirePlatform } from '../auth/platform';
-import { database, type Database } from '../db/client';
+import { type Database, database } from '../db/client';
 import { activities } from '../db/schema';
 import { appObject } from '../delivery/app-delivery-object';
 import { activitySchema, type TimedActivity } from '../domain/activities';
 import { audienceOf } from '../domain/audience';
 import { newId } from '../domain/ids';
 import { renderPayload } from '../domain/payloads';
-import { ApiError, invalid, type FieldError } from '../errors';
-import { fieldErrors, readJsonBody } from '../http/validation';
-import type { HonoEnv } from '../http/types';
+import { ApiError, type FieldError, invalid } from '../errors';
 import { byPlatform, rateLimit } from '../http/rate-limit';
+import type { HonoEnv } from '../http/types';
+import { fieldErrors, readJsonBody } from '../http/validation';
 
 export const MAX_BATCH = 100;
 /** A rendered payload must fit one Cloudflare Queue message (128 KB), whatever carries it. */
@@ -47,9 +47,13 @@ function parseActivities(body: unknown, now: number): TimedActivity[] {
     const size = encoder.encode(renderPayload(activity, '0'.repeat(19))).byteLength;
     if (size > MAX_PAYLOAD_BYTES) {
       const parameter = isBatch ? `activities[${index}]` : 'body';
-      throw new ApiError('payload-too-large', `${parameter} would render a ${size}-byte payload; at most ${MAX_PAYLOAD_BYTES} bytes fit one delivery; nothing was accepted`, {
-        errors: [{ parameter, message: `renders to ${size} bytes, more than ${MAX_PAYLOAD_BYTES}` }],
-      });
+      throw new ApiError(
+        'payload-too-large',
+        `${parameter} would render a ${size}-byte payload; at most ${MAX_PAYLOAD_BYTES} bytes fit one delivery; nothing was accepted`,
+        {
+          errors: [{ parameter, message: `renders to ${size} bytes, more than ${MAX_PAYLOAD_BYTES}` }],
+        },
+      );
     }
   });
   return parsed;
@@ -62,13 +66,14 @@ function parseActivities(body: unknown, now: number): TimedActivity[] {
  */
 async function claimActivities(db: Database, list: TimedActivity[], now: number) {
   const inserts = list.map((a) =>
-    db.insert(activities).values({ id: a.id, eventId: newId(now), type: a.type, receivedAt: now }).onConflictDoNothing(),
+    db
+      .insert(activities)
+      .values({ id: a.id, eventId: newId(now), type: a.type, receivedAt: now })
+      .onConflictDoNothing(),
   );
   await db.batch(inserts as [(typeof inserts)[number], ...typeof inserts]);
   const ids = [...new Set(list.map((a) => a.id))];
-  const rows = (
-    await Promise.all(chunks(ids).map((part) => db.select().from(activities).where(inArray(activities.id, part))))
-  ).flat();
+  const rows = (await Promise.all(chunks(ids).map((part) => db.select().from(activities).where(inArray(activities.id, part))))).flat();
   return new Map(rows.map((r) => [r.id, r]));
 }
 
@@ -116,9 +121,7 @@ export const internalActivity = new Hono<HonoEnv>().post('/', requirePlatform, r
     }
   }
   try {
-    const results = await Promise.all(
-      [...eventsByApp].map(([appId, events]) => appObject(c.env, appId).ingest(appId, events)),
-    );
+    const results = await Promise.all([...eventsByApp].map(([appId, events]) => appObject(c.env, appId).ingest(appId, events)));
     // One sendBatch per 100 releases across all apps, not one per app: ids only, keyed by app.
     const releases = results.flatMap((r) => r.releases);
     await Promise.all(chunks(releases, 100).map((part) => c.env.DELIVERY_QUEUE.sendBatch(part.map((body) => ({ body })))));
@@ -129,13 +132,7 @@ export const internalActivity = new Hono<HonoEnv>().post('/', requirePlatform, r
     });
   }
   const done = [...pending.keys()];
-  await Promise.all(
-    chunks(done).map((part) => db.update(activities).set({ fannedOutAt: Date.now() }).where(inArray(activities.id, part))),
-  );
+  await Promise.all(chunks(done).map((part) => db.update(activities).set({ fannedOutAt: Date.now() }).where(inArray(activities.id, part))));
   const eventIds = list.map((a) => recorded.get(a.id)!.eventId);
-  return c.json(
-    { data: { accepted: list.length, event_ids: eventIds, duplicates: list.length - pending.size } },
-    202,
-  );
+  return c.json({ data: { accepted: list.length, event_ids: eventIds, duplicates: list.length - pending.size } }, 202);
 });
-

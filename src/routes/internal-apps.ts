@@ -2,15 +2,15 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { requirePlatform } from '../auth/platform';
-import { database } from '../db/client';
 import { appView, getApp } from '../db/apps';
-import { apps, appStatusHistory, appTokens } from '../db/schema';
+import { database } from '../db/client';
+import { appStatusHistory, apps, appTokens } from '../db/schema';
 import { appObject } from '../delivery/app-delivery-object';
 import { randomAlnum, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { newId } from '../domain/ids';
-import { jsonBody, pathId } from '../http/validation';
-import type { HonoEnv } from '../http/types';
 import { byPlatform, rateLimit } from '../http/rate-limit';
+import type { HonoEnv } from '../http/types';
+import { jsonBody, pathId } from '../http/validation';
 
 const createAppSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
@@ -76,7 +76,10 @@ export const internalApps = new Hono<HonoEnv>()
     const consumerSecret = randomSecret(TOKEN_PREFIX.consumerSecret);
     await appObject(c.env, app.id).rotateConsumerSecret(app.id, consumerSecret, previousUntil);
     await db.batch([
-      db.update(apps).set({ consumerSecretHash: await sha256Hex(consumerSecret) }).where(eq(apps.id, app.id)),
+      db
+        .update(apps)
+        .set({ consumerSecretHash: await sha256Hex(consumerSecret) })
+        .where(eq(apps.id, app.id)),
       db
         .update(appTokens)
         .set({ revokedAt: now })

@@ -2,16 +2,16 @@ import { and, asc, eq, inArray } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { requirePlatform } from '../auth/platform';
-import { database, type Database } from '../db/client';
 import { getApp } from '../db/apps';
-import { apps, appStatusHistory, authorizations, subscriptions, webhooks } from '../db/schema';
+import { type Database, database } from '../db/client';
+import { appStatusHistory, apps, authorizations, subscriptions, webhooks } from '../db/schema';
 import { appObject } from '../delivery/app-delivery-object';
-import { violationOf, type AppHistory } from '../domain/audit';
-import { ledgerPageResponse } from '../http/ledger-view';
+import { type AppHistory, violationOf } from '../domain/audit';
 import { invalid } from '../errors';
-import { ledgerPage, pathId, query, timeQuery } from '../http/validation';
-import type { HonoEnv } from '../http/types';
+import { ledgerPageResponse } from '../http/ledger-view';
 import { byPlatform, rateLimit } from '../http/rate-limit';
+import type { HonoEnv } from '../http/types';
+import { ledgerPage, pathId, query, timeQuery } from '../http/validation';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const DAY = 86_400_000;
@@ -36,7 +36,10 @@ async function appHistory(db: Database, appId: string): Promise<AppHistory> {
 const windowQuery = z.object({ from: timeQuery.optional(), to: timeQuery.optional() });
 
 const ledgerQuery = z.object({
-  user_id: z.string().regex(/^[0-9]{1,19}$/, 'must be a numeric id of 1-19 digits').optional(),
+  user_id: z
+    .string()
+    .regex(/^[0-9]{1,19}$/, 'must be a numeric id of 1-19 digits')
+    .optional(),
   from: timeQuery.optional(),
   to: timeQuery.optional(),
   ...ledgerPage,
@@ -72,7 +75,10 @@ export const internalAudit = new Hono<HonoEnv>()
     if (appIds.length === 0) return c.json({ data: { user_id: userId, apps: [] } });
     const [appRows, subscriptionRows] = await Promise.all([
       db.select().from(apps).where(inArray(apps.id, appIds)),
-      db.select().from(subscriptions).where(and(eq(subscriptions.userId, userId), inArray(subscriptions.appId, appIds))),
+      db
+        .select()
+        .from(subscriptions)
+        .where(and(eq(subscriptions.userId, userId), inArray(subscriptions.appId, appIds))),
     ]);
     const summaries = await Promise.all(appIds.map((appId) => appObject(c.env, appId).userSummary(appId, userId)));
     const data = appIds.map((appId, i) => {
@@ -119,7 +125,14 @@ export const internalAudit = new Hono<HonoEnv>()
         for (const e of entries) {
           checked++;
           const reason = violationOf(
-            { kind: e.kind, eventType: e.event_type, webhookId: e.webhook_id, forUserId: e.for_user_id, ingestedAt: e.ingested_at, at: e.at },
+            {
+              kind: e.kind,
+              eventType: e.event_type,
+              webhookId: e.webhook_id,
+              forUserId: e.for_user_id,
+              ingestedAt: e.ingested_at,
+              at: e.at,
+            },
             history,
           );
           if (reason) {

@@ -1,19 +1,19 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { requirePlatform } from '../auth/platform';
 import { assertActive } from '../auth/developer';
-import { database } from '../db/client';
+import { requirePlatform } from '../auth/platform';
 import { getApp } from '../db/apps';
+import { database } from '../db/client';
 import { authorizations, subscriptions } from '../db/schema';
 import { appObject } from '../delivery/app-delivery-object';
 import { randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { newId } from '../domain/ids';
 import { formatScopes, KNOWN_SCOPES } from '../domain/scopes';
 import { notFound } from '../errors';
-import { jsonBody, pathId } from '../http/validation';
-import type { HonoEnv } from '../http/types';
 import { byPlatform, rateLimit } from '../http/rate-limit';
+import type { HonoEnv } from '../http/types';
+import { jsonBody, pathId } from '../http/validation';
 
 const id = (what: string) => z.string().regex(/^[0-9]{1,19}$/, `${what} must be a numeric id of 1-19 digits`);
 
@@ -45,9 +45,7 @@ export const internalAuthorizations = new Hono<HonoEnv>()
       db
         .update(authorizations)
         .set({ endedAt: now, endReason: 'superseded' })
-        .where(
-          and(eq(authorizations.appId, app.id), eq(authorizations.userId, input.user_id), isNull(authorizations.endedAt)),
-        ),
+        .where(and(eq(authorizations.appId, app.id), eq(authorizations.userId, input.user_id), isNull(authorizations.endedAt))),
       db.insert(authorizations).values({
         id: newId(now),
         appId: app.id,
@@ -57,10 +55,7 @@ export const internalAuthorizations = new Hono<HonoEnv>()
         createdAt: now,
       }),
     ]);
-    return c.json(
-      { data: { access_token: accessToken, token_type: 'bearer', scope, app_id: app.id, user_id: input.user_id } },
-      201,
-    );
+    return c.json({ data: { access_token: accessToken, token_type: 'bearer', scope, app_id: app.id, user_id: input.user_id } }, 201);
   })
   /** Ends the authorization and every subscription of that user in that app (DELIVERY.md, revocation). */
   .delete('/:app_id/:user_id', async (c) => {

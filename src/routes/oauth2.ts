@@ -1,15 +1,15 @@
-import { and, count, eq, isNull, asc } from 'drizzle-orm';
-import { Hono, type Context } from 'hono';
+import { and, asc, count, eq, isNull } from 'drizzle-orm';
+import { type Context, Hono } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import { z } from 'zod';
 import { assertActive } from '../auth/developer';
 import { database } from '../db/client';
-import { apps, appTokens, type AppRow } from '../db/schema';
+import { type AppRow, apps, appTokens } from '../db/schema';
 import { constantTimeEqual, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { ApiError, invalid, notFound } from '../errors';
-import { checkJsonShape, decodeUtf8, parseWith } from '../http/validation';
-import type { HonoEnv } from '../http/types';
-import { createMiddleware } from 'hono/factory';
 import { byApp, rateLimit } from '../http/rate-limit';
+import type { HonoEnv } from '../http/types';
+import { checkJsonShape, decodeUtf8, parseWith } from '../http/validation';
 
 /** An app may hold this many live bearer tokens; issuing one more retires the oldest. */
 export const MAX_LIVE_APP_TOKENS = 20;

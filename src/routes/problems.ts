@@ -3,7 +3,8 @@ import { PROBLEMS, type ProblemKind } from '../errors';
 import type { HonoEnv } from '../http/types';
 
 const DESCRIPTIONS: Record<ProblemKind, string> = {
-  'invalid-request': 'The request was malformed or failed validation. `errors` names each offending parameter; `reason` carries X\'s failure name where one applies.',
+  'invalid-request':
+    "The request was malformed or failed validation. `errors` names each offending parameter; `reason` carries X's failure name where one applies.",
   unauthorized: 'Credentials are missing or invalid for this endpoint.',
   forbidden: 'The credentials are valid but not allowed to do this (app not active, wrong token kind, a limit reached).',
   'not-found': 'No such route or object for these credentials. Objects of other tenants are reported as not found.',

@@ -4,7 +4,7 @@ import { database } from '../db/client';
 import { getOwnWebhook } from '../db/webhooks';
 import { appObject } from '../delivery/app-delivery-object';
 import { newId } from '../domain/ids';
-import { conflict, invalid, notFound, type FieldError } from '../errors';
+import { conflict, type FieldError, invalid, notFound } from '../errors';
 import type { HonoEnv } from '../http/types';
 
 /**
@@ -17,7 +17,12 @@ function parseReplayDate(value: string): number | null {
   const [y, mo, d, h, mi] = [value.slice(0, 4), value.slice(4, 6), value.slice(6, 8), value.slice(8, 10), value.slice(10, 12)].map(Number);
   const ms = Date.UTC(y, mo - 1, d, h, mi);
   const back = new Date(ms);
-  const exact = back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d && back.getUTCHours() === h && back.getUTCMinutes() === mi;
+  const exact =
+    back.getUTCFullYear() === y &&
+    back.getUTCMonth() === mo - 1 &&
+    back.getUTCDate() === d &&
+    back.getUTCHours() === h &&
+    back.getUTCMinutes() === mi;
   return exact ? ms : null;
 }
 
@@ -63,4 +68,3 @@ export const replayBodySchema = z.object({
 });
 
 export const replayQuerySchema = z.object({ from_date: replayDate, to_date: replayDate });
-

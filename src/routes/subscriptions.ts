@@ -8,59 +8,65 @@ import { getOwnWebhook } from '../db/webhooks';
 import { appObject } from '../delivery/app-delivery-object';
 import { newId } from '../domain/ids';
 import { ApiError, conflict, forbidden, notFound } from '../errors';
-import { jsonBody, pathId, query } from '../http/validation';
-import type { HonoEnv } from '../http/types';
-import { replayQuerySchema, startReplayJob } from './replay';
 import { byApp, rateLimit } from '../http/rate-limit';
+import type { HonoEnv } from '../http/types';
+import { jsonBody, pathId, query } from '../http/validation';
+import { replayQuerySchema, startReplayJob } from './replay';
 
 /** X sends `{}` (or nothing); the body carries no fields. */
 const subscribeSchema = z.object({});
 
 const listQuery = z.object({
   max_results: z.coerce.number().int().min(1).max(1000).default(1000),
-  pagination_token: z.string().regex(/^[0-9]{1,19}$/, 'pagination_token is not one this API issued').optional(),
+  pagination_token: z
+    .string()
+    .regex(/^[0-9]{1,19}$/, 'pagination_token is not one this API issued')
+    .optional(),
 });
 
 export const subscriptionsRouter = new Hono<HonoEnv>()
   /** Subscribes the token's user to the webhook (user context, X's POST …/subscriptions/all). */
-  .post('/webhooks/:webhook_id/subscriptions/all', requireUser, rateLimit('subscriptions:create', byApp), jsonBody(subscribeSchema), async (c) => {
-    const app = c.get('app');
-    const authorization = c.get('authorization')!;
-    const db = database(c.env);
-    const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
-    if (!webhook.valid) {
-      throw new ApiError('invalid-request', 'the webhook is not valid; re-validate it with PUT /2/webhooks/:id', {
-        reason: 'CrcValidationFailed',
-      });
-    }
-    const userId = authorization.userId;
-    const now = Date.now();
-    // One statement checks the limit and that the authorization is still live while it inserts;
-    // the partial unique index rejects a duplicate.
-    const result = await db.run(sql`
+  .post(
+    '/webhooks/:webhook_id/subscriptions/all',
+    requireUser,
+    rateLimit('subscriptions:create', byApp),
+    jsonBody(subscribeSchema),
+    async (c) => {
+      const app = c.get('app');
+      const authorization = c.get('authorization')!;
+      const db = database(c.env);
+      const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
+      if (!webhook.valid) {
+        throw new ApiError('invalid-request', 'the webhook is not valid; re-validate it with PUT /2/webhooks/:id', {
+          reason: 'CrcValidationFailed',
+        });
+      }
+      const userId = authorization.userId;
+      const now = Date.now();
+      // One statement checks the limit and that the authorization is still live while it inserts;
+      // the partial unique index rejects a duplicate.
+      const result = await db.run(sql`
       INSERT OR IGNORE INTO subscriptions (id, app_id, webhook_id, user_id, created_at)
       SELECT ${newId(now)}, ${app.id}, ${webhook.id}, ${userId}, ${now}
       WHERE (SELECT count(*) FROM subscriptions WHERE app_id = ${app.id} AND ended_at IS NULL) < ${app.provisionedSubscriptions}
         AND EXISTS (SELECT 1 FROM authorizations WHERE id = ${authorization.id} AND ended_at IS NULL)`);
-    if (result.meta.changes !== 1) {
-      const [live] = await db
-        .select({ id: subscriptions.id })
-        .from(subscriptions)
-        .where(and(eq(subscriptions.webhookId, webhook.id), eq(subscriptions.userId, userId), isNull(subscriptions.endedAt)));
-      if (live) throw conflict(`user ${userId} is already subscribed to webhook ${webhook.id}`, 'DuplicateSubscriptionFailed');
-      const [{ n }] = await db
-        .select({ n: count() })
-        .from(authorizations)
-        .where(and(eq(authorizations.id, authorization.id), isNull(authorizations.endedAt)));
-      if (n === 0) throw forbidden('the user authorization was revoked', 'AuthorizationRevoked');
-      throw forbidden(
-        `this app may have at most ${app.provisionedSubscriptions} subscriptions`,
-        'SubscriptionLimitExceeded',
-      );
-    }
-    await appObject(c.env, app.id).addSubscription(app.id, webhook.id, userId, now);
-    return c.json({ data: { subscribed: true } });
-  })
+      if (result.meta.changes !== 1) {
+        const [live] = await db
+          .select({ id: subscriptions.id })
+          .from(subscriptions)
+          .where(and(eq(subscriptions.webhookId, webhook.id), eq(subscriptions.userId, userId), isNull(subscriptions.endedAt)));
+        if (live) throw conflict(`user ${userId} is already subscribed to webhook ${webhook.id}`, 'DuplicateSubscriptionFailed');
+        const [{ n }] = await db
+          .select({ n: count() })
+          .from(authorizations)
+          .where(and(eq(authorizations.id, authorization.id), isNull(authorizations.endedAt)));
+        if (n === 0) throw forbidden('the user authorization was revoked', 'AuthorizationRevoked');
+        throw forbidden(`this app may have at most ${app.provisionedSubscriptions} subscriptions`, 'SubscriptionLimitExceeded');
+      }
+      await appObject(c.env, app.id).addSubscription(app.id, webhook.id, userId, now);
+      return c.json({ data: { subscribed: true } });
+    },
+  )
   /** X's replay request, query form: `?from_date=yyyymmddhhmm&to_date=yyyymmddhhmm`. */
   .post('/replay/webhooks/:webhook_id/subscriptions/all', requireApp, rateLimit('replay', byApp), query(replayQuerySchema), async (c) => {
     const webhookId = pathId(c, 'webhook_id', 'WebhookIdInvalid');

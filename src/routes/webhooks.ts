@@ -10,10 +10,10 @@ import { revalidateWebhook, runCrc } from '../delivery/crc-check';
 import { newId } from '../domain/ids';
 import { checkWebhookUrl } from '../domain/webhook-url';
 import { conflict, forbidden, invalid, notFound } from '../errors';
-import { jsonBody, pathId } from '../http/validation';
-import { replayBodySchema, startReplayJob } from './replay';
 import { byApp, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
+import { jsonBody, pathId } from '../http/validation';
+import { replayBodySchema, startReplayJob } from './replay';
 
 const createSchema = z.object({ url: z.string({ error: 'url is required and must be a string' }) });
 

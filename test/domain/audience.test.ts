@@ -16,7 +16,12 @@ describe('audience rules (EVENTS.md)', () => {
   it('tweet_create by a protected author reaches only the author', () => {
     const a = activity({
       type: 'tweet_create',
-      tweet: tweet('9', u('1', { protected: true }), { in_reply_to_user_id: '2', mentions: ['3'], quoted_user_id: '5', retweeted_user_id: '6' }),
+      tweet: tweet('9', u('1', { protected: true }), {
+        in_reply_to_user_id: '2',
+        mentions: ['3'],
+        quoted_user_id: '5',
+        retweeted_user_id: '6',
+      }),
     });
     expect(audienceOf(a)).toEqual(['1']);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { statusAt, violationOf, type AppHistory, type AuditedAttempt } from '../../src/domain/audit';
+import { type AppHistory, type AuditedAttempt, statusAt, violationOf } from '../../src/domain/audit';
 
 const history: AppHistory = {
   statusChanges: [
@@ -52,10 +52,17 @@ describe('violationOf', () => {
 
   it('app-level notices need only an active app and a live webhook', () => {
     expect(violationOf(attempt({ kind: 'revoke', eventType: 'user_event', forUserId: '' }), history)).toBeNull();
-    expect(violationOf(attempt({ kind: 'revoke', eventType: 'user_event', forUserId: '', ingestedAt: 910, at: 920 }), history)).toContain('not active');
+    expect(violationOf(attempt({ kind: 'revoke', eventType: 'user_event', forUserId: '', ingestedAt: 910, at: 920 }), history)).toContain(
+      'not active',
+    );
   });
 
   it('reads the status in force at a time', () => {
-    expect([statusAt(history, -1), statusAt(history, 10), statusAt(history, 899), statusAt(history, 900)]).toEqual([null, 'active', 'active', 'suspended']);
+    expect([statusAt(history, -1), statusAt(history, 10), statusAt(history, 899), statusAt(history, 900)]).toEqual([
+      null,
+      'active',
+      'active',
+      'suspended',
+    ]);
   });
 });

@@ -6,9 +6,7 @@ describe('CRC test vector (DELIVERY.md)', () => {
     expect(await crcResponseToken('s3cr3t-consumer', 'foo')).toBe('sha256=n2LDLkhRHvSOWkFvQik5QAs4Vdnbv5cOM0yeXv7wCDw=');
   });
   it('computes the request signature over crc_token and nonce', async () => {
-    expect(await crcRequestSignature('s3cr3t-consumer', 'foo', 'bar')).toBe(
-      'sha256=okIlazVEiRKAiD0JD8q7ZxuKKVUULsg2x65XR1xRd5k=',
-    );
+    expect(await crcRequestSignature('s3cr3t-consumer', 'foo', 'bar')).toBe('sha256=okIlazVEiRKAiD0JD8q7ZxuKKVUULsg2x65XR1xRd5k=');
   });
 });
 

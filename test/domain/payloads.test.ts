@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderPayload, renderReplayJobStatus, renderRevoke, twitterDate } from '../../src/domain/payloads';
-import { activity, AT, tweet, u } from './fixtures';
+import { AT, activity, tweet, u } from './fixtures';
 
 const render = (input: Record<string, unknown>, forUser = '1') => JSON.parse(renderPayload(activity(input), forUser));
 const TS = String(AT);
@@ -21,7 +21,10 @@ describe('payload shapes (EVENTS.md)', () => {
   it('tweet_create_events', () => {
     const body = render({
       type: 'tweet_create',
-      tweet: tweet('1050118621198921728', u('1', { verified: true }), { in_reply_to_user_id: '2', entities: { hashtags: [{ text: 'x' }] } }),
+      tweet: tweet('1050118621198921728', u('1', { verified: true }), {
+        in_reply_to_user_id: '2',
+        entities: { hashtags: [{ text: 'x' }] },
+      }),
     });
     expect(body).toEqual({
       for_user_id: '1',
@@ -81,10 +84,13 @@ describe('payload shapes (EVENTS.md)', () => {
   });
 
   it('direct_message_events with users and apps maps', () => {
-    const body = render({
-      type: 'direct_message',
-      message: { id: '77', sender: u('1'), recipient: u('2'), text: 'hi', source_app_id: '268278' },
-    }, '2');
+    const body = render(
+      {
+        type: 'direct_message',
+        message: { id: '77', sender: u('1'), recipient: u('2'), text: 'hi', source_app_id: '268278' },
+      },
+      '2',
+    );
     expect(body).toEqual({
       for_user_id: '2',
       direct_message_events: [
@@ -122,9 +128,7 @@ describe('payload shapes (EVENTS.md)', () => {
   it('direct_message_mark_read_events', () => {
     expect(render({ type: 'dm_read', reader: u('1'), other: u('2'), last_read_event_id: '77' }, '2')).toEqual({
       for_user_id: '2',
-      direct_message_mark_read_events: [
-        { created_timestamp: TS, sender_id: '1', target: { recipient_id: '2' }, last_read_event_id: '77' },
-      ],
+      direct_message_mark_read_events: [{ created_timestamp: TS, sender_id: '1', target: { recipient_id: '2' }, last_read_event_id: '77' }],
       users: { '1': v1('1'), '2': v1('2') },
     });
   });

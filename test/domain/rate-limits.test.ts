@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, DEFAULT_LIMITS, limitsFrom } from '../../src/domain/rate-limits';
+import { DEFAULT_LIMITS, decide, limitsFrom } from '../../src/domain/rate-limits';
 
 const W = 900_000;
 
@@ -12,7 +12,12 @@ describe('decide', () => {
       seen.push([decision.allowed, decision.remaining]);
       stored = next;
     }
-    expect(seen).toEqual([[true, 2], [true, 1], [true, 0], [false, 0]]);
+    expect(seen).toEqual([
+      [true, 2],
+      [true, 1],
+      [true, 0],
+      [false, 0],
+    ]);
     expect(stored).toEqual({ windowStart: 10 * W, count: 3 });
   });
   it('starts afresh in the next window and says when the window resets', () => {
@@ -23,7 +28,13 @@ describe('decide', () => {
 
 describe('limitsFrom', () => {
   it("uses X's figures by default", () => {
-    expect(limitsFrom(undefined)).toMatchObject({ 'webhooks:create': 15, 'subscriptions:create': 500, 'subscriptions:list': 50, 'subscriptions:count': 15, replay: 5 });
+    expect(limitsFrom(undefined)).toMatchObject({
+      'webhooks:create': 15,
+      'subscriptions:create': 500,
+      'subscriptions:list': 50,
+      'subscriptions:count': 15,
+      replay: 5,
+    });
   });
   it('takes overrides for known endpoints only, and ignores a malformed setting', () => {
     expect(limitsFrom('{"replay": 50, "nope": 1, "webhooks:list": -1}')).toMatchObject({ replay: 50, 'webhooks:list': 15 });

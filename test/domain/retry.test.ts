@@ -6,7 +6,8 @@ const now = 1_000_000;
 
 describe('judgeAttempt', () => {
   it('any 2xx is delivered', () => {
-    for (const status of [200, 201, 202, 204, 299]) expect(judgeAttempt({ status, latencyMs: 1 }, 1, S, now)).toEqual({ kind: 'delivered' });
+    for (const status of [200, 201, 202, 204, 299])
+      expect(judgeAttempt({ status, latencyMs: 1 }, 1, S, now)).toEqual({ kind: 'delivered' });
   });
   it('410 disables', () => {
     expect(judgeAttempt({ status: 410, latencyMs: 1 }, 1, S, now)).toEqual({ kind: 'gone' });

@@ -78,8 +78,14 @@ test('every activity type reaches exactly the entitled webhooks, signed, across 
   }
 
   const activities = [
-    act('e2e-tweet', { type: 'tweet_create', tweet: { id: '11', text: 'hi @3', author: u('1'), mentions: ['3'], in_reply_to_user_id: '2' } }),
-    act('e2e-protected', { type: 'tweet_create', tweet: { id: '12', text: 'locked', author: u('2', { protected: true }), mentions: ['1', '3'] } }),
+    act('e2e-tweet', {
+      type: 'tweet_create',
+      tweet: { id: '11', text: 'hi @3', author: u('1'), mentions: ['3'], in_reply_to_user_id: '2' },
+    }),
+    act('e2e-protected', {
+      type: 'tweet_create',
+      tweet: { id: '12', text: 'locked', author: u('2', { protected: true }), mentions: ['1', '3'] },
+    }),
     act('e2e-quote', { type: 'tweet_create', tweet: { id: '13', text: 'q', author: u('4'), quoted_user_id: '1', retweeted_user_id: '3' } }),
     act('e2e-delete', { type: 'tweet_delete', tweet_id: '11', author_id: '1' }),
     act('e2e-fav', { type: 'favorite', user: u('3'), tweet: { id: '11', text: 'hi', author: u('1') } }),
@@ -89,7 +95,10 @@ test('every activity type reaches exactly the entitled webhooks, signed, across 
     act('e2e-unblock', { type: 'unblock', source: u('3'), target: u('2') }),
     act('e2e-mute', { type: 'mute', source: u('2'), target: u('1') }),
     act('e2e-unmute', { type: 'unmute', source: u('1'), target: u('3') }),
-    act('e2e-dm', { type: 'direct_message', message: { id: '21', sender: u('1'), recipient: u('3'), text: 'secret', source_app_id: '99' } }),
+    act('e2e-dm', {
+      type: 'direct_message',
+      message: { id: '21', sender: u('1'), recipient: u('3'), text: 'secret', source_app_id: '99' },
+    }),
     act('e2e-dm2', { type: 'direct_message', message: { id: '22', sender: u('2'), recipient: u('4'), text: 'other secret' } }),
     act('e2e-typing', { type: 'dm_typing', sender: u('3'), recipient: u('1') }),
     act('e2e-read', { type: 'dm_read', reader: u('1'), other: u('3'), last_read_event_id: '21' }),
@@ -134,7 +143,11 @@ test('every activity type reaches exactly the entitled webhooks, signed, across 
   await sleep(60_000 - (Date.now() % 60_000) + 200); // replay windows are whole minutes in the past
   const minute = (ms) => new Date(ms).toISOString().replace(/[-T:]/g, '').slice(0, 12);
   const replayFrom = Date.now() - 10 * 60_000;
-  const job = await api.call('POST', `/2/account_activity/replay/webhooks/${hookA.id}/subscriptions/all?from_date=${minute(replayFrom)}&to_date=${minute(Date.now())}`, { token: a.bearer });
+  const job = await api.call(
+    'POST',
+    `/2/account_activity/replay/webhooks/${hookA.id}/subscriptions/all?from_date=${minute(replayFrom)}&to_date=${minute(Date.now())}`,
+    { token: a.bearer },
+  );
   assert.equal(job.status, 200, job.text);
   await waitFor(() => shared.deliveries.some((d) => d.json?.replay_job_status), 20_000, 'replay_job_status');
   const replayed = shared.deliveries.filter((d) => d.headers['x-replay-job-id'] === job.body.data.job_id);

@@ -42,7 +42,10 @@ test('webhooks and subscriptions through @xdevplatform/xdk', async () => {
   assert.equal((await asUser.accountActivity.createSubscription(id, {})).data.subscribed, true);
   assert.equal((await asUser.accountActivity.validateSubscription(id)).data.subscribed, true);
   const list = await asApp.accountActivity.getSubscriptions(id);
-  assert.deepEqual(list.data.subscriptions.map((s) => s.userId ?? s.user_id), ['2244994945']);
+  assert.deepEqual(
+    list.data.subscriptions.map((s) => s.userId ?? s.user_id),
+    ['2244994945'],
+  );
   const count = await asApp.accountActivity.getSubscriptionCount();
   assert.equal(count.data.subscriptionsCountAll ?? count.data.subscriptions_count_all, '1');
   assert.equal((await asApp.accountActivity.deleteSubscription(id, '2244994945')).data.subscribed, false);
