@@ -2,7 +2,7 @@ import { createApp } from './app';
 import { revalidateDueWebhooks } from './delivery/cron';
 import { consumeDeliveries } from './delivery/queue-consumer';
 
-export { AppDeliveryObject } from './delivery/app-delivery-object';
+export { AppDeliveryObject } from './app-object/app-delivery-object';
 export { RateLimiterObject } from './limits/rate-limiter-object';
 
 const app = createApp();

@@ -1,7 +1,7 @@
 import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { appObject } from '../src/delivery/app-delivery-object';
+import { appObject } from '../src/delivery/app-objects';
 import { revalidateDueWebhooks } from '../src/delivery/cron';
 import worker from '../src/index';
 import { activeApp, call, installReceivers, registerWebhook, type TestApp } from './helpers';

@@ -2,7 +2,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { appObject } from '../src/delivery/app-delivery-object';
+import { appObject } from '../src/delivery/app-objects';
 import { activeApp, grantUser, installReceivers, PLATFORM_TOKEN, registerWebhook, subscribe, type TestApp } from './helpers';
 
 /**

@@ -246,7 +246,7 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 export async function ageApp(appId: string, ms: number) {
   const { env } = await import('cloudflare:workers');
   const { runInDurableObject } = await import('cloudflare:test');
-  const { appObject } = await import('../src/delivery/app-delivery-object');
+  const { appObject } = await import('../src/delivery/app-objects');
   await env.DB.batch([
     env.DB.prepare('UPDATE app_status_history SET at = at - ? WHERE app_id = ?').bind(ms, appId),
     env.DB.prepare('UPDATE webhooks SET created_at = created_at - ? WHERE app_id = ?').bind(ms, appId),

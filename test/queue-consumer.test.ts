@@ -1,8 +1,9 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type AppDeliveryObject, appObject } from '../src/delivery/app-delivery-object';
-import type { DeliveryMessage } from '../src/delivery/queue-message';
+import type { AppDeliveryObject } from '../src/app-object/app-delivery-object';
+import { appObject } from '../src/delivery/app-objects';
+import type { DeliveryMessage } from '../src/domain/delivery-protocol';
 import worker from '../src/index';
 import { activeApp, appWithWebhook, call, type Receivers, type registerWebhook, subscribe, type TestApp } from './helpers';
 

@@ -1,8 +1,9 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { type AppDeliveryObject, appObject } from '../src/delivery/app-delivery-object';
-import { planReplay } from '../src/delivery/replay';
+import type { AppDeliveryObject } from '../src/app-object/app-delivery-object';
+import { planReplay } from '../src/app-object/replay';
+import { appObject } from '../src/delivery/app-objects';
 import {
   activeApp,
   ageApp,

@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { appObject } from '../src/delivery/app-delivery-object';
+import { appObject } from '../src/delivery/app-objects';
 import { activeApp, call, installReceivers, registerWebhook } from './helpers';
 
 const DAY = 86_400_000;

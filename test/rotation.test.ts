@@ -2,7 +2,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { Webhook } from 'standardwebhooks';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { appObject } from '../src/delivery/app-delivery-object';
+import { appObject } from '../src/delivery/app-objects';
 import { hmacSha256Base64 } from '../src/domain/crypto';
 import {
   activeApp,

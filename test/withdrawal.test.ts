@@ -1,7 +1,7 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { appObject } from '../src/delivery/app-delivery-object';
+import { appObject } from '../src/delivery/app-objects';
 import {
   appWithWebhook,
   call,

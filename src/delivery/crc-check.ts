@@ -3,7 +3,7 @@ import { USER_AGENT } from '../config';
 import type { Database } from '../db/client';
 import { type WebhookRow, webhooks } from '../db/schema';
 import { type CrcOutcome, classifyCrcResponse, validityAfterCrc } from '../domain/crc';
-import { appObject } from './app-delivery-object';
+import { appObject } from './app-objects';
 
 /** The most of a CRC response we read: a correct answer is ~70 bytes. */
 const MAX_CRC_BODY = 16 * 1024;

@@ -2,9 +2,9 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { settings } from '../config';
 import { database } from '../db/client';
 import { webhooks } from '../db/schema';
+import { type AttemptReport, type ClaimedRequest, type DeliveryMessage, deliveryMessageSchema } from '../domain/delivery-protocol';
 import type { AttemptResult } from '../domain/retry';
-import { appObject } from './app-delivery-object';
-import { type AttemptReport, type ClaimedRequest, type DeliveryMessage, deliveryMessageSchema } from './queue-message';
+import { appObject } from './app-objects';
 
 /** When an app's object cannot be reached, its messages come back after this. */
 const RETRY_DELAY_SECONDS = 5;

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
-import { appObject } from '../delivery/app-delivery-object';
-import type { LedgerEntry, LedgerFilter } from '../delivery/ledger-queries';
+import type { LedgerEntry, LedgerFilter } from '../app-object/storage/ledger-store';
+import { appObject } from '../delivery/app-objects';
 import type { HonoEnv } from './types';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

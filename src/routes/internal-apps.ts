@@ -5,7 +5,7 @@ import { requirePlatform } from '../auth/platform';
 import { appView, getApp } from '../db/apps';
 import { database } from '../db/client';
 import { appStatusHistory, apps, appTokens } from '../db/schema';
-import { appObject } from '../delivery/app-delivery-object';
+import { appObject } from '../delivery/app-objects';
 import { randomAlnum, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { newId } from '../domain/ids';
 import { byPlatform, rateLimit } from '../http/rate-limit';

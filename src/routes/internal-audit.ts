@@ -5,7 +5,7 @@ import { requirePlatform } from '../auth/platform';
 import { getApp } from '../db/apps';
 import { type Database, database } from '../db/client';
 import { appStatusHistory, apps, authorizations, subscriptions, webhooks } from '../db/schema';
-import { appObject } from '../delivery/app-delivery-object';
+import { appObject } from '../delivery/app-objects';
 import { type AppHistory, violationOf } from '../domain/audit';
 import { invalid } from '../errors';
 import { ledgerPageResponse } from '../http/ledger-view';

@@ -6,7 +6,7 @@ import { requirePlatform } from '../auth/platform';
 import { getApp } from '../db/apps';
 import { database } from '../db/client';
 import { authorizations, subscriptions } from '../db/schema';
-import { appObject } from '../delivery/app-delivery-object';
+import { appObject } from '../delivery/app-objects';
 import { randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { newId } from '../domain/ids';
 import { formatScopes, KNOWN_SCOPES } from '../domain/scopes';

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { z } from 'zod';
 import { database } from '../db/client';
 import { getOwnWebhook } from '../db/webhooks';
-import { appObject } from '../delivery/app-delivery-object';
+import { appObject } from '../delivery/app-objects';
 import { newId } from '../domain/ids';
 import { conflict, type FieldError, invalid, notFound } from '../errors';
 import type { HonoEnv } from '../http/types';

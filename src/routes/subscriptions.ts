@@ -5,7 +5,7 @@ import { requireApp, requireUser } from '../auth/developer';
 import { database } from '../db/client';
 import { authorizations, subscriptions } from '../db/schema';
 import { getOwnWebhook } from '../db/webhooks';
-import { appObject } from '../delivery/app-delivery-object';
+import { appObject } from '../delivery/app-objects';
 import { newId } from '../domain/ids';
 import { ApiError, conflict, forbidden, notFound } from '../errors';
 import { byApp, rateLimit } from '../http/rate-limit';

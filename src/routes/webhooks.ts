@@ -5,7 +5,7 @@ import { requireApp } from '../auth/developer';
 import { database } from '../db/client';
 import { subscriptions, webhooks } from '../db/schema';
 import { getOwnWebhook, webhookView } from '../db/webhooks';
-import { appObject } from '../delivery/app-delivery-object';
+import { appObject } from '../delivery/app-objects';
 import { revalidateWebhook, runCrc } from '../delivery/crc-check';
 import { newId } from '../domain/ids';
 import { checkWebhookUrl } from '../domain/webhook-url';

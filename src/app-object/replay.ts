@@ -1,7 +1,7 @@
 import { hasScope } from '../domain/audience';
 import { renderReplayJobStatus } from '../domain/payloads';
-import { liveLane, type MessageRow, type Outbox, replayLane } from './outbox';
-import type { TenantState } from './tenant-state';
+import type { TenantState } from './storage/mirror-store';
+import { liveLane, type MessageRow, type Outbox, replayLane } from './storage/outbox-store';
 
 /**
  * Replay (DELIVERY.md): a job re-delivers to one webhook every event whose delivery to it was

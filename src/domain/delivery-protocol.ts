@@ -30,5 +30,5 @@ export interface AttemptReport {
   attempt: number;
   /** When the POST started: the ledger records attempts by their start. */
   startedAt?: number;
-  result: import('../domain/retry').AttemptResult;
+  result: import('./retry').AttemptResult;
 }

@@ -1,9 +1,9 @@
 import { USER_AGENT } from '../config';
 import { importHmacKey, secretKeyBytes } from '../domain/crypto';
+import type { ClaimedRequest } from '../domain/delivery-protocol';
 import { signDelivery } from '../domain/signing';
-import type { MessageRow } from './outbox';
-import type { ClaimedRequest } from './queue-message';
-import type { Tenant } from './tenant-state';
+import type { Tenant } from './storage/mirror-store';
+import type { MessageRow } from './storage/outbox-store';
 
 type WebhookSecrets = {
   url: string;

@@ -1,4 +1,4 @@
-import type { MessageRow, Outbox } from './outbox';
+import type { MessageRow, Outbox } from './storage/outbox-store';
 
 /**
  * Retention (DELIVERY.md): payloads are kept for replay for `payloadMs` (5 days), ledger metadata for

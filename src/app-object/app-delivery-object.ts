@@ -4,16 +4,16 @@ import type { TimedActivity } from '../domain/activities';
 import { audienceOf, hasScope, REQUIRED_SCOPE } from '../domain/audience';
 import { type CrcChallenge, crcRequestSignature, crcResponseToken } from '../domain/crc';
 import { newWebhookSigningSecret, randomToken } from '../domain/crypto';
+import type { AttemptReport, ClaimedRequest, DeliveryMessage } from '../domain/delivery-protocol';
 import { newId } from '../domain/ids';
 import { renderPayload, renderRevoke } from '../domain/payloads';
 import { describeResult, judgeAttempt } from '../domain/retry';
-import { DeliverySigner, inGrace } from './delivery-signer';
-import { type LedgerFilter, LedgerQueries } from './ledger-queries';
-import { liveLane, type MessageRow, Outbox, type Release } from './outbox';
-import type { AttemptReport, ClaimedRequest, DeliveryMessage } from './queue-message';
 import { finishReplayIfDone, planReplay, runningJob } from './replay';
 import { PURGE_INTERVAL_MS, purgeExpired } from './retention';
-import { type AppStatus, type Tenant, TenantState } from './tenant-state';
+import { DeliverySigner, inGrace } from './signer';
+import { type LedgerFilter, LedgerQueries } from './storage/ledger-store';
+import { type AppStatus, type Tenant, TenantState } from './storage/mirror-store';
+import { liveLane, type MessageRow, Outbox, type Release } from './storage/outbox-store';
 
 /** Most rows one alarm pass releases; more are picked up by the next pass, set at once. */
 const SWEEP_LIMIT = 500;
@@ -556,6 +556,3 @@ export class AppDeliveryObject extends DurableObject<Env> {
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 }
-
-/** The one way to reach an app's object: by app id, never by anything about its webhooks. */
-export const appObject = (env: Env, appId: string) => env.APP_DELIVERY.get(env.APP_DELIVERY.idFromName(`app:${appId}`));
