@@ -1,10 +1,11 @@
 import { DurableObject } from 'cloudflare:workers';
 import { type Settings, settings } from '../config';
 import type { TimedActivity } from '../domain/activities';
-import { audienceOf, hasScope, REQUIRED_SCOPE } from '../domain/audience';
+import { audienceOf, REQUIRED_SCOPE } from '../domain/audience';
 import { type CrcChallenge, crcRequestSignature, crcResponseToken } from '../domain/crc';
 import { newWebhookSigningSecret, randomToken } from '../domain/crypto';
 import type { AttemptReport, ClaimedRequest, DeliveryMessage } from '../domain/delivery-protocol';
+import { type Entitlement, entitlementAt } from '../domain/entitlement';
 import { newId } from '../domain/ids';
 import { renderPayload, renderRevoke } from '../domain/payloads';
 import { describeResult, judgeAttempt } from '../domain/retry';
@@ -13,7 +14,7 @@ import { PURGE_INTERVAL_MS, purgeExpired } from './retention';
 import { DeliverySigner, inGrace } from './signer';
 import { type LedgerFilter, LedgerQueries } from './storage/ledger-store';
 import { type AppStatus, type Tenant, TenantState } from './storage/mirror-store';
-import { liveLane, type MessageRow, Outbox, type Release } from './storage/outbox-store';
+import { liveLane, type MessageRow, Outbox, type Release, scopeOfMessage } from './storage/outbox-store';
 
 /** Most rows one alarm pass releases; more are picked up by the next pass, set at once. */
 const SWEEP_LIMIT = 500;
@@ -28,8 +29,6 @@ const REPLAY_MAX_QUEUED = 200;
 const REPLAY_RECHECK_MS = 250;
 
 export const deliveryIdFor = (eventId: string, webhookId: string, userId: string) => `msg_${eventId}_${webhookId}_${userId || 'app'}`;
-
-type Entitlement = 'send' | 'hold' | 'withdrawn';
 
 /**
  * One object per developer app, addressed by `app:<app id>` (see `appObject`). It alone holds the
@@ -151,7 +150,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
     this.tenantFor(appId);
     this.state.grantAuthorization(userId, scope, at);
     // A narrower re-grant withdraws what the new scope no longer covers; the rest of the lane goes on.
-    const withdrawn = this.outbox.outboxWhere({ userId }).filter((m) => m.required_scope !== null && !hasScope(scope, m.required_scope));
+    const withdrawn = this.outbox.outboxWhere({ userId }).filter((m) => this.entitlement(m) === 'withdrawn');
     await this.dropAndAdvance(withdrawn, 'scope withdrawn', at);
   }
 
@@ -214,16 +213,20 @@ export class AppDeliveryObject extends DurableObject<Env> {
     const now = Date.now();
     const releases: Release[] = [];
     let messages = 0;
+    const view = this.state.view();
     for (const { eventId, activity } of events) {
       if (!this.outbox.recordEvent(eventId, activity.id, activity.type, activity.created_at, now)) continue;
       const scope = REQUIRED_SCOPE[activity.type];
       for (const userId of audienceOf(activity)) {
-        const granted = this.state.activeScope(userId);
-        if (!granted || !hasScope(granted, scope)) continue;
-        const subscriptions = this.state.liveSubscriptionsOf(userId);
-        if (subscriptions.length === 0) continue;
+        const entitled = this.state
+          .liveSubscriptionsOf(userId)
+          .filter(
+            ({ webhookId }) =>
+              entitlementAt(view, { kind: 'event', webhookId, userId, requiredScope: scope, ingestedAt: now }, now).kind !== 'withdrawn',
+          );
+        if (entitled.length === 0) continue;
         const payload = renderPayload(activity, userId);
-        for (const { webhookId } of subscriptions) {
+        for (const { webhookId } of entitled) {
           this.outbox.append({
             deliveryId: deliveryIdFor(eventId, webhookId, userId),
             kind: 'event',
@@ -265,7 +268,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
       if (!row || !message || message.delivery_id !== item.id || row.state !== 'queued' || row.attempt !== item.attempt) {
         continue; // stale: already finished, withdrawn, or superseded by a later release
       }
-      const entitlement = this.entitlement(message, tenant);
+      const entitlement = this.entitlement(message);
       if (entitlement === 'withdrawn') {
         this.drop(message, 'no longer entitled', now);
         this.releaseLane(row.lane, now, releases);
@@ -421,18 +424,10 @@ export class AppDeliveryObject extends DurableObject<Env> {
 
   // ---- internals --------------------------------------------------------------------------------
 
-  private entitlement(message: MessageRow, tenant: Tenant): Entitlement {
-    if (tenant.status !== 'active') return 'withdrawn';
-    const webhook = this.state.webhook(message.webhook_id);
-    if (!webhook || webhook.deleted_at !== null) return 'withdrawn';
-    if (message.kind === 'event' || message.kind === 'replay') {
-      // The live subscription must be the one that covered the event when it was ingested.
-      if (!this.state.subscribedSince(message.webhook_id, message.user_id, message.created_at)) return 'withdrawn';
-      const scope = this.state.activeScope(message.user_id);
-      if (!scope || !hasScope(scope, message.required_scope ?? '')) return 'withdrawn';
-    }
+  /** The entitlement rule, asked about one message now; an expired payload cannot be sent either. */
+  private entitlement(message: MessageRow): Entitlement['kind'] {
     if (message.payload === null) return 'withdrawn';
-    return webhook.valid === 1 ? 'send' : 'hold';
+    return entitlementAt(this.state.view(), scopeOfMessage(message), Date.now()).kind;
   }
 
   /**
@@ -440,12 +435,11 @@ export class AppDeliveryObject extends DurableObject<Env> {
    * stay, withdrawn ones are dropped and the next one is considered.
    */
   private releaseLane(lane: string, now: number, out: Release[]): void {
-    const tenant = this.state.tenant()!;
     for (;;) {
       const head = this.outbox.laneHead(lane);
       if (head?.state !== 'waiting' || head.not_before > now) return;
       const message = this.outbox.message(head.seq)!;
-      const entitlement = this.entitlement(message, tenant);
+      const entitlement = this.entitlement(message);
       if (entitlement === 'hold') return;
       if (entitlement === 'withdrawn') {
         this.drop(message, 'no longer entitled', now, out);

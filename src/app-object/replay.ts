@@ -1,7 +1,7 @@
-import { hasScope } from '../domain/audience';
+import { entitlementAt } from '../domain/entitlement';
 import { renderReplayJobStatus } from '../domain/payloads';
 import type { TenantState } from './storage/mirror-store';
-import { liveLane, type MessageRow, type Outbox, replayLane } from './storage/outbox-store';
+import { liveLane, type MessageRow, type Outbox, replayLane, scopeOfMessage } from './storage/outbox-store';
 
 /**
  * Replay (DELIVERY.md): a job re-delivers to one webhook every event whose delivery to it was
@@ -41,11 +41,11 @@ export function planReplay(
     )
     .toArray();
   const lanes = new Set<string>();
+  const view = state.view();
   let copies = 0;
   for (const original of originals) {
-    if (!state.subscribedSince(job.webhookId, original.user_id, original.created_at)) continue;
-    const scope = state.activeScope(original.user_id);
-    if (!scope || !hasScope(scope, original.required_scope ?? '')) continue;
+    const scope = { ...scopeOfMessage(original), kind: 'replay' as const };
+    if (entitlementAt(view, scope, job.now).kind === 'withdrawn') continue;
     const lane = replayLane(job.webhookId, original.user_id, job.jobId);
     outbox.append({
       deliveryId: `${original.delivery_id}#${job.jobId}`,

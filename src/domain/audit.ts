@@ -1,10 +1,11 @@
-import { hasScope, REQUIRED_SCOPE } from './audience';
+import { REQUIRED_SCOPE } from './audience';
+import { type DeliveryKind, type EntitlementView, entitlementAt } from './entitlement';
 
 /**
- * Re-derives DELIVERY.md invariant 1 (and 4) for one ledger entry from the kept control-plane history:
- * a request may have been sent to app A's webhook W for user U only if, from the moment the event was
- * ingested until the attempt started, A was active, W existed, one subscription of U on W was live
- * throughout, and U's authorization of A held the event's scope at both moments. Pure.
+ * The audit (docs/delivery.md, "Audit"): re-derives, for one ledger entry, whether the request was
+ * entitled, from D1's kept control-plane history instead of the object that decided to send it. The
+ * rule is the same one the object applies (`entitlementAt`), asked at two moments: when the event
+ * was ingested, and when the attempt started. Pure.
  */
 export interface AppHistory {
   /** Status changes, oldest first. */
@@ -35,31 +36,47 @@ export function statusAt(history: AppHistory, t: number): string | null {
   return status;
 }
 
+/** D1's history, seen through the entitlement rule's questions. */
+export function historyView(history: AppHistory): EntitlementView {
+  return {
+    appStatusAt: (t) => statusAt(history, t),
+    webhookAt: (webhookId, t) => {
+      const webhook = history.webhooks.find((w) => w.id === webhookId);
+      return webhook && webhook.createdAt <= t && (webhook.deletedAt === null || webhook.deletedAt > t) ? { valid: true } : null;
+    },
+    subscriptionCovers: (webhookId, userId, since, t) =>
+      history.subscriptions.some(
+        (s) => s.webhookId === webhookId && s.userId === userId && s.createdAt <= since && (s.endedAt === null || s.endedAt > t),
+      ),
+    scopeAt: (userId, t) => history.authorizations.find((a) => a.userId === userId && liveAt(a, t))?.scope ?? null,
+  };
+}
+
+const KINDS: readonly string[] = ['event', 'replay', 'revoke', 'replay_status'] satisfies DeliveryKind[];
+
 /** Why this attempt was not entitled, or null if the history entitles it. */
 export function violationOf(entry: AuditedAttempt, history: AppHistory): string | null {
   if (entry.ingestedAt > entry.at) return 'attempt recorded before its event was ingested';
-  if (statusAt(history, entry.ingestedAt) !== 'active') return 'app was not active when the event was ingested';
-  if (statusAt(history, entry.at) !== 'active') return 'app was not active when the request was sent';
-  const webhook = history.webhooks.find((w) => w.id === entry.webhookId);
-  if (!webhook) return 'webhook does not belong to this app';
-  if (webhook.createdAt > entry.ingestedAt || (webhook.deletedAt !== null && webhook.deletedAt <= entry.at)) {
-    return 'webhook did not exist for the whole time from ingest to send';
+  if (!KINDS.includes(entry.kind)) return `unknown delivery kind ${entry.kind}`;
+  const kind = entry.kind as DeliveryKind;
+  if (!history.webhooks.some((w) => w.id === entry.webhookId)) return 'webhook does not belong to this app';
+  const userEvent = kind === 'event' || kind === 'replay';
+  const requiredScope = userEvent ? REQUIRED_SCOPE[entry.eventType as keyof typeof REQUIRED_SCOPE] : null;
+  if (userEvent && !requiredScope) return `unknown event type ${entry.eventType}`;
+  const scope = {
+    kind,
+    webhookId: entry.webhookId,
+    userId: entry.forUserId,
+    requiredScope: requiredScope ?? null,
+    ingestedAt: entry.ingestedAt,
+  };
+  const view = historyView(history);
+  for (const [t, moment] of [
+    [entry.ingestedAt, 'when the event was ingested'],
+    [entry.at, 'when the request was sent'],
+  ] as const) {
+    const verdict = entitlementAt(view, scope, t);
+    if (verdict.kind === 'withdrawn') return `${verdict.reason} ${moment}`;
   }
-  if (entry.kind === 'revoke' || entry.kind === 'replay_status') return null; // app-level notices
-  if (entry.kind !== 'event' && entry.kind !== 'replay') return `unknown delivery kind ${entry.kind}`;
-  const scope = REQUIRED_SCOPE[entry.eventType as keyof typeof REQUIRED_SCOPE];
-  if (!scope) return `unknown event type ${entry.eventType}`;
-  const covered = history.subscriptions.some(
-    (s) =>
-      s.webhookId === entry.webhookId &&
-      s.userId === entry.forUserId &&
-      s.createdAt <= entry.ingestedAt &&
-      (s.endedAt === null || s.endedAt > entry.at),
-  );
-  if (!covered) return 'no subscription of the user on this webhook covered the event from ingest to send';
-  const authorized = (t: number) =>
-    history.authorizations.some((a) => a.userId === entry.forUserId && liveAt(a, t) && hasScope(a.scope, scope));
-  if (!authorized(entry.ingestedAt)) return `user had not authorized ${scope} when the event was ingested`;
-  if (!authorized(entry.at)) return `user's ${scope} authorization had ended when the request was sent`;
   return null;
 }

@@ -35,13 +35,13 @@ describe('violationOf', () => {
 
   it.each([
     [{ ingestedAt: 5, at: 6 }, 'not active'],
-    [{ ingestedAt: 850, at: 950 }, 'not active'],
+    [{ ingestedAt: 100, at: 950 }, 'not active (suspended) when the request was sent'],
     [{ webhookId: 'w2' }, 'does not belong'],
     [{ ingestedAt: 100, at: 810 }, 'webhook did not exist'],
     [{ forUserId: 'u2' }, 'no subscription'],
     [{ ingestedAt: 510, at: 520 }, 'no subscription'],
     [{ ingestedAt: 480, at: 620 }, 'no subscription'], // crossed an unsubscribe and re-subscribe
-    [{ eventType: 'direct_message', ingestedAt: 100, at: 410 }, 'had ended'],
+    [{ eventType: 'direct_message', ingestedAt: 100, at: 410 }, 'had not authorized dm.read when the request was sent'],
     [{ eventType: 'direct_message', ingestedAt: 650, at: 700 }, 'had not authorized'],
     [{ eventType: 'favorite' }, 'had not authorized like.read'],
     [{ ingestedAt: 120, at: 110 }, 'before its event was ingested'],

@@ -40,6 +40,8 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 CREATE INDEX IF NOT EXISTS subscriptions_lane ON subscriptions (user_id, webhook_id, started_at);
 `;
 
+import type { EntitlementView } from '../../domain/entitlement';
+
 export type AppStatus = 'pending' | 'active' | 'suspended';
 
 export interface Tenant {
@@ -219,5 +221,22 @@ export class TenantState {
         )
         .toArray().length > 0
     );
+  }
+
+  /**
+   * This object's facts for the entitlement rule. The mirror answers about the present only (its
+   * clock is the object's): the status and webhooks as they are now, and a subscription that is
+   * live now and began no later than `since`.
+   */
+  view(): EntitlementView {
+    return {
+      appStatusAt: () => this.tenant()?.status ?? null,
+      webhookAt: (webhookId) => {
+        const webhook = this.webhook(webhookId);
+        return webhook && webhook.deleted_at === null ? { valid: webhook.valid === 1 } : null;
+      },
+      subscriptionCovers: (webhookId, userId, since) => this.subscribedSince(webhookId, userId, since),
+      scopeAt: (userId) => this.activeScope(userId),
+    };
   }
 }

@@ -89,7 +89,9 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 `;
 
-export type MessageKind = 'event' | 'replay' | 'revoke' | 'replay_status';
+import type { DeliveryKind, DeliveryScope } from '../../domain/entitlement';
+
+export type MessageKind = DeliveryKind;
 
 export const liveLane = (webhookId: string, userId: string) => `${webhookId}|${userId}`;
 export const replayLane = (webhookId: string, userId: string, jobId: string) => `${webhookId}|${userId}|r${jobId}`;
@@ -139,6 +141,15 @@ export type OutboxRow = {
   not_before: number;
   queued_at: number | null;
 };
+
+/** What the entitlement rule needs to know about a stored message. */
+export const scopeOfMessage = (m: MessageRow): DeliveryScope => ({
+  kind: m.kind,
+  webhookId: m.webhook_id,
+  userId: m.user_id,
+  requiredScope: m.required_scope,
+  ingestedAt: m.created_at,
+});
 
 /** What goes through the queue: ids only, never payloads or secrets. */
 export interface Release {

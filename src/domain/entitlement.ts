@@ -1,0 +1,64 @@
+import { hasScope } from './audience';
+
+/**
+ * The one rule that decides whether a delivery may be sent (docs/delivery.md, "Who may receive
+ * what"). The app's object asks it about the present from its own mirror of the control plane before
+ * it appends, releases, hands out or replays anything; the audit asks it about the past from D1's
+ * kept history. Both see the same question through an `EntitlementView`, so there is one rule and
+ * two independent sources of facts. Pure.
+ */
+export type DeliveryKind = 'event' | 'replay' | 'revoke' | 'replay_status';
+
+export interface DeliveryScope {
+  kind: DeliveryKind;
+  webhookId: string;
+  /** The user the event is for; '' for app-level notices (revoke, replay status). */
+  userId: string;
+  /** The authorization scope the event needs; null when it needs none. */
+  requiredScope: string | null;
+  /** When the event reached the app's object: the subscription must already have covered it then. */
+  ingestedAt: number;
+}
+
+/** The control plane as one party knows it, at any time `t` it keeps history for. */
+export interface EntitlementView {
+  appStatusAt(t: number): string | null;
+  /** The webhook as it was at `t`, or null if it did not exist (not yet created, or deleted). */
+  webhookAt(webhookId: string, t: number): { valid: boolean } | null;
+  /** Whether one subscription of the user on the webhook was live from `since` through `t`. */
+  subscriptionCovers(webhookId: string, userId: string, since: number, t: number): boolean;
+  /** The user's live authorization scope at `t` (space-separated), or null. */
+  scopeAt(userId: string, t: number): string | null;
+}
+
+export type Entitlement = { kind: 'send' } | { kind: 'hold' } | { kind: 'withdrawn'; reason: string };
+
+const SEND: Entitlement = { kind: 'send' };
+const HOLD: Entitlement = { kind: 'hold' };
+const withdrawn = (reason: string): Entitlement => ({ kind: 'withdrawn', reason });
+
+export const isUserEvent = (kind: DeliveryKind) => kind === 'event' || kind === 'replay';
+
+/**
+ * At time `t`: may `delivery` go out (`send`), must it wait for its webhook to pass a CRC again
+ * (`hold`), or has its scope been withdrawn? An app-level notice needs only an active app and a
+ * live webhook; a user's event also needs the subscription that covered it at ingest to still be
+ * live, and the user's authorization to hold the event's scope.
+ */
+export function entitlementAt(view: EntitlementView, delivery: DeliveryScope, t: number): Entitlement {
+  const status = view.appStatusAt(t);
+  if (status !== 'active') return withdrawn(`app was not active (${status ?? 'not yet created'})`);
+  const webhook = view.webhookAt(delivery.webhookId, t);
+  if (!webhook) return withdrawn('webhook did not exist');
+  if (isUserEvent(delivery.kind)) {
+    if (!view.subscriptionCovers(delivery.webhookId, delivery.userId, delivery.ingestedAt, t)) {
+      return withdrawn('no subscription of the user on this webhook covered the event');
+    }
+    if (delivery.requiredScope !== null) {
+      const scope = view.scopeAt(delivery.userId, t);
+      if (scope === null) return withdrawn('user had not authorized the app');
+      if (!hasScope(scope, delivery.requiredScope)) return withdrawn(`user had not authorized ${delivery.requiredScope}`);
+    }
+  }
+  return webhook.valid ? SEND : HOLD;
+}
