@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AppDeliveryObject } from '../src/app-object/app-delivery-object';
 import { planReplay } from '../src/app-object/replay';
+import { ReplayStore } from '../src/app-object/storage/replay-store';
 import { appObject } from '../src/delivery/app-objects';
 import {
   activeApp,
@@ -140,7 +141,7 @@ describe('replay rate bound', () => {
     const notBefore = await runInDurableObject(appObject(env, app.id), (object: AppDeliveryObject, state) => {
       const inner = object as any;
       const now = Date.now();
-      planReplay(state.storage.sql, inner.outbox, inner.state, {
+      planReplay(new ReplayStore(state.storage.sql), inner.outbox, inner.state, {
         jobId: '77',
         webhookId: hook.id,
         from: 0,

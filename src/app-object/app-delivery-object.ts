@@ -9,12 +9,13 @@ import { type Entitlement, entitlementAt } from '../domain/entitlement';
 import { newId } from '../domain/ids';
 import { renderPayload, renderRevoke } from '../domain/payloads';
 import { describeResult, judgeAttempt } from '../domain/retry';
-import { finishReplayIfDone, planReplay, runningJob } from './replay';
+import { finishReplayIfDone, planReplay } from './replay';
 import { PURGE_INTERVAL_MS, purgeExpired } from './retention';
 import { DeliverySigner, inGrace } from './signer';
-import { type LedgerFilter, LedgerQueries } from './storage/ledger-store';
-import { type AppStatus, type Tenant, TenantState } from './storage/mirror-store';
-import { liveLane, type MessageRow, Outbox, type Release, scopeOfMessage } from './storage/outbox-store';
+import { AppStore } from './storage/app-store';
+import type { LedgerFilter, LedgerQueries } from './storage/ledger-store';
+import type { AppStatus, Tenant, TenantState } from './storage/mirror-store';
+import { liveLane, type MessageRow, type Outbox, type Release, scopeOfMessage } from './storage/outbox-store';
 
 /** Most rows one alarm pass releases; more are picked up by the next pass, set at once. */
 const SWEEP_LIMIT = 500;
@@ -38,6 +39,7 @@ export const deliveryIdFor = (eventId: string, webhookId: string, userId: string
  * copy of the tenant's control plane (DELIVERY.md, invariant 3).
  */
 export class AppDeliveryObject extends DurableObject<Env> {
+  private readonly store: AppStore;
   private readonly state: TenantState;
   private readonly outbox: Outbox;
   private readonly ledgerQueries: LedgerQueries;
@@ -48,13 +50,13 @@ export class AppDeliveryObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.state = new TenantState(ctx.storage.sql);
-    this.outbox = new Outbox(ctx.storage.sql);
-    this.ledgerQueries = new LedgerQueries(ctx.storage.sql);
+    this.store = new AppStore(ctx.storage.sql);
+    this.state = this.store.mirror;
+    this.outbox = this.store.outbox;
+    this.ledgerQueries = this.store.ledger;
     this.config = settings(env);
     ctx.blockConcurrencyWhile(async () => {
-      this.state.migrate();
-      this.outbox.migrate();
+      this.store.migrate();
     });
   }
 
@@ -361,15 +363,15 @@ export class AppDeliveryObject extends DurableObject<Env> {
     this.tenantFor(appId);
     const webhook = this.state.webhook(job.webhookId);
     if (!webhook || webhook.deleted_at !== null) return { ok: false, reason: 'not_found' };
-    if (runningJob(this.ctx.storage.sql, job.webhookId)) return { ok: false, reason: 'conflict' };
+    if (this.store.replays.runningJob(job.webhookId)) return { ok: false, reason: 'conflict' };
     const now = Date.now();
-    const { copies, lanes } = planReplay(this.ctx.storage.sql, this.outbox, this.state, {
+    const { copies, lanes } = planReplay(this.store.replays, this.outbox, this.state, {
       ...job,
       now,
       ratePerSecond: this.config.replayRatePerSecond,
     });
     const releases: Release[] = [];
-    const statusLane = finishReplayIfDone(this.ctx.storage.sql, this.outbox, job.jobId, now);
+    const statusLane = finishReplayIfDone(this.store.replays, this.outbox, job.jobId, now);
     for (const lane of statusLane ? [statusLane] : lanes) this.releaseLane(lane, now, releases);
     await this.send(releases);
     // Later copies become due over time; the alarm releases them.
@@ -385,7 +387,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
     const releases: Release[] = [];
     const lastPurge = this.outbox.meta('last_purge');
     if (lastPurge === null || now >= lastPurge + PURGE_INTERVAL_MS) {
-      const expired = purgeExpired(this.ctx.storage.sql, this.outbox, now, this.config.retention);
+      const expired = purgeExpired(this.store, now, this.config.retention);
       await this.dropAndAdvance(expired, 'payload retention ended before delivery', now);
     }
     const heads = this.outbox.dueHeads(now, SWEEP_LIMIT);
@@ -470,7 +472,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
   /** A finished replay copy may finish its job, whose status event is then released. */
   private afterFinish(message: MessageRow, now: number, releases: Release[]): void {
     if (!message.replay_job_id) return;
-    const statusLane = finishReplayIfDone(this.ctx.storage.sql, this.outbox, message.replay_job_id, now);
+    const statusLane = finishReplayIfDone(this.store.replays, this.outbox, message.replay_job_id, now);
     if (statusLane) this.releaseLane(statusLane, now, releases);
   }
 

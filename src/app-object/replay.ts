@@ -1,7 +1,8 @@
 import { entitlementAt } from '../domain/entitlement';
 import { renderReplayJobStatus } from '../domain/payloads';
 import type { TenantState } from './storage/mirror-store';
-import { liveLane, type MessageRow, type Outbox, replayLane, scopeOfMessage } from './storage/outbox-store';
+import { liveLane, type Outbox, replayLane, scopeOfMessage } from './storage/outbox-store';
+import type { ReplayStore } from './storage/replay-store';
 
 /**
  * Replay (DELIVERY.md): a job re-delivers to one webhook every event whose delivery to it was
@@ -10,36 +11,13 @@ import { liveLane, type MessageRow, type Outbox, replayLane, scopeOfMessage } fr
  * original is still the live one and the user's authorization still holds the scope: nothing from
  * before a user subscribed, nothing for a user who left since. Copies are spaced to the job's rate.
  */
-export type ReplayJob = {
-  job_id: string;
-  webhook_id: string;
-  from_ms: number;
-  to_ms: number;
-  created_at: number;
-  state: 'running' | 'complete' | 'incomplete';
-  total: number;
-  finished_at: number | null;
-};
-
-export function runningJob(sql: SqlStorage, webhookId: string): ReplayJob | undefined {
-  return sql.exec<ReplayJob>(`SELECT * FROM replay_jobs WHERE webhook_id = ? AND state = 'running'`, webhookId).toArray()[0];
-}
-
 export function planReplay(
-  sql: SqlStorage,
+  replays: ReplayStore,
   outbox: Outbox,
   state: TenantState,
   job: { jobId: string; webhookId: string; from: number; to: number; now: number; ratePerSecond: number },
 ): { copies: number; lanes: string[] } {
-  const originals = sql
-    .exec<MessageRow>(
-      `SELECT * FROM messages WHERE webhook_id = ? AND kind = 'event' AND created_at >= ? AND created_at < ?
-         AND state != 'dropped' AND payload IS NOT NULL ORDER BY seq`,
-      job.webhookId,
-      job.from,
-      job.to,
-    )
-    .toArray();
+  const originals = replays.originals(job.webhookId, job.from, job.to);
   const lanes = new Set<string>();
   const view = state.view();
   let copies = 0;
@@ -65,15 +43,7 @@ export function planReplay(
     lanes.add(lane);
     copies++;
   }
-  sql.exec(
-    `INSERT INTO replay_jobs (job_id, webhook_id, from_ms, to_ms, created_at, state, total) VALUES (?, ?, ?, ?, ?, 'running', ?)`,
-    job.jobId,
-    job.webhookId,
-    job.from,
-    job.to,
-    job.now,
-    copies,
-  );
+  replays.createJob({ ...job, total: copies });
   return { copies, lanes: [...lanes] };
 }
 
@@ -82,14 +52,12 @@ export function planReplay(
  * event: Complete when every copy was delivered, Incomplete otherwise. Returns the lane of the
  * status message, or null if the job is still running.
  */
-export function finishReplayIfDone(sql: SqlStorage, outbox: Outbox, jobId: string, now: number): string | null {
-  const job = sql.exec<ReplayJob>(`SELECT * FROM replay_jobs WHERE job_id = ? AND state = 'running'`, jobId).toArray()[0];
-  if (!job || outbox.pendingInJob(jobId) > 0) return null;
-  const { delivered } = sql
-    .exec<{ delivered: number }>(`SELECT count(*) AS delivered FROM messages WHERE replay_job_id = ? AND state = 'delivered'`, jobId)
-    .one();
+export function finishReplayIfDone(replays: ReplayStore, outbox: Outbox, jobId: string, now: number): string | null {
+  const job = replays.job(jobId);
+  if (job?.state !== 'running' || outbox.pendingInJob(jobId) > 0) return null;
+  const delivered = replays.deliveredCopies(jobId);
   const complete = delivered === job.total;
-  sql.exec(`UPDATE replay_jobs SET state = ?, finished_at = ? WHERE job_id = ?`, complete ? 'complete' : 'incomplete', now, jobId);
+  replays.finishJob(jobId, complete ? 'complete' : 'incomplete', now);
   const description = complete
     ? `Replay of ${job.total} events completed`
     : `Replay finished with ${delivered} of ${job.total} events delivered`;

@@ -374,4 +374,24 @@ export class Outbox {
   setMeta(key: string, value: number): void {
     this.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value);
   }
+
+  /** Drops the payloads of messages created before `cutoff`; returns those still in the outbox. */
+  expirePayloads(cutoff: number): (MessageRow & { lane: string })[] {
+    const expiredInOutbox = this.sql
+      .exec<MessageRow & { lane: string }>(
+        `SELECT m.*, o.lane AS lane FROM outbox o JOIN messages m ON m.seq = o.seq WHERE m.created_at < ? ORDER BY o.seq`,
+        cutoff,
+      )
+      .toArray();
+    this.sql.exec('UPDATE messages SET payload = NULL WHERE created_at < ? AND payload IS NOT NULL', cutoff);
+    return expiredInOutbox;
+  }
+
+  /** Forgets ledger entries, finished messages, events and finished replay jobs older than `cutoff`. */
+  forgetBefore(cutoff: number): void {
+    this.sql.exec('DELETE FROM ledger WHERE at < ?', cutoff);
+    this.sql.exec('DELETE FROM messages WHERE created_at < ? AND seq NOT IN (SELECT seq FROM outbox)', cutoff);
+    this.sql.exec('DELETE FROM events WHERE ingested_at < ?', cutoff);
+    this.sql.exec(`DELETE FROM replay_jobs WHERE state != 'running' AND created_at < ?`, cutoff);
+  }
 }
