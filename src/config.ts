@@ -20,6 +20,10 @@ const settingsSchema = z.object({
   CRC_BATCH_PER_CRON: int(200, 1),
   DELIVERY_TIMEOUT_MS: int(10_000, 100),
   DELIVERY_LEASE_SECONDS: int(120, 5),
+  HANDOUT_START_WINDOW_MS: int(3_000, 100),
+  FENCE_MARGIN_MS: int(1_000, 0),
+  REPORT_GRACE_SECONDS: int(30, 1),
+  SLOW_WEBHOOK_MS: int(2_000, 100),
   PAYLOAD_RETENTION_DAYS: int(5, 1),
   LEDGER_RETENTION_DAYS: int(400, 1),
   REPLAY_RATE_PER_SECOND: int(2500, 1),
@@ -41,8 +45,16 @@ export interface Settings {
   crcBatchPerCron: number;
   /** One delivery attempt's deadline (a 2xx within it is success). */
   deliveryTimeoutMs: number;
-  /** A released delivery the consumer has not reported within this is released again. */
+  /** A release no consumer claimed within this is released again (the new release supersedes it). */
   deliveryLeaseMs: number;
+  /** A handed-out request must start within this, or not at all: what bounds a withdrawal's fence. */
+  handOutStartWindowMs: number;
+  /** Added to a withdrawal's wait for clock differences between the object and the consumer. */
+  fenceMarginMs: number;
+  /** After a hand-out's attempt timeout, how long its report may still arrive before it counts as outcome unknown. */
+  reportGraceMs: number;
+  /** A webhook slower than this (or not answering) moves to the slow queue. */
+  slowWebhookMs: number;
   /** Waits between attempts; after the last, a delivery has failed. */
   retryScheduleSeconds: number[];
   /** How long payloads (replay) and ledger metadata (audit) are kept. */
@@ -69,6 +81,10 @@ export function settings(env: Partial<Record<keyof z.input<typeof settingsSchema
     CRC_BATCH_PER_CRON: env.CRC_BATCH_PER_CRON,
     DELIVERY_TIMEOUT_MS: env.DELIVERY_TIMEOUT_MS,
     DELIVERY_LEASE_SECONDS: env.DELIVERY_LEASE_SECONDS,
+    HANDOUT_START_WINDOW_MS: env.HANDOUT_START_WINDOW_MS,
+    FENCE_MARGIN_MS: env.FENCE_MARGIN_MS,
+    REPORT_GRACE_SECONDS: env.REPORT_GRACE_SECONDS,
+    SLOW_WEBHOOK_MS: env.SLOW_WEBHOOK_MS,
     RETRY_SCHEDULE_SECONDS: env.RETRY_SCHEDULE_SECONDS,
     PAYLOAD_RETENTION_DAYS: env.PAYLOAD_RETENTION_DAYS,
     LEDGER_RETENTION_DAYS: env.LEDGER_RETENTION_DAYS,
@@ -84,6 +100,10 @@ export function settings(env: Partial<Record<keyof z.input<typeof settingsSchema
     crcBatchPerCron: s.CRC_BATCH_PER_CRON,
     deliveryTimeoutMs: s.DELIVERY_TIMEOUT_MS,
     deliveryLeaseMs: s.DELIVERY_LEASE_SECONDS * 1000,
+    handOutStartWindowMs: s.HANDOUT_START_WINDOW_MS,
+    fenceMarginMs: s.FENCE_MARGIN_MS,
+    reportGraceMs: s.REPORT_GRACE_SECONDS * 1000,
+    slowWebhookMs: s.SLOW_WEBHOOK_MS,
     retryScheduleSeconds: s.RETRY_SCHEDULE_SECONDS,
     retention: { payloadMs: s.PAYLOAD_RETENTION_DAYS * 24 * hours(1), ledgerMs: s.LEDGER_RETENTION_DAYS * 24 * hours(1) },
     replayRatePerSecond: s.REPLAY_RATE_PER_SECOND,

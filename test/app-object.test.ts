@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { appObject } from '../src/delivery/app-objects';
 import { activeApp, call, grantUser, installReceivers, registerWebhook } from './helpers';
+import { stageRelease, withStore } from './object-store';
 
 describe('the per-app Durable Object', () => {
   it("refuses calls for another app, even through a correct object's stub", async () => {
@@ -11,7 +12,9 @@ describe('the per-app Durable Object', () => {
     // Called on the instance (not over RPC) so the refusal surfaces here as a rejected promise.
     await runInDurableObject(appObject(env, a.id), async (objectOfA) => {
       await expect(objectOfA.prepareCrc(b.id)).rejects.toThrow(/refused/);
-      await expect(objectOfA.addSubscription(b.id, '1', '2', Date.now())).rejects.toThrow(/refused/);
+      await expect(
+        objectOfA.addSubscription(b.id, { id: '1', webhookId: '2', userId: '3', authorizationId: '4', at: Date.now() }),
+      ).rejects.toThrow(/refused/);
       await expect(objectOfA.provision(b.id, 'aae_cs_x', 'active', Date.now())).rejects.toThrow(/refused/);
     });
     // Nothing of b's was written into a's object.
@@ -74,7 +77,7 @@ describe('the object re-checks entitlement itself (invariant 3)', () => {
     installReceivers();
     const app = await activeApp();
     const stub = appObject(env, app.id);
-    expect(await stub.ingest(app.id, [tweetBy('12345')])).toEqual({ messages: 0, releases: [] });
+    expect(await stub.ingest(app.id, [tweetBy('12345')])).toEqual({ messages: 0, releases: [[], []] });
   });
 
   it('renders nothing when the authorization lacks the scope, and nothing twice for one event id', async () => {
@@ -90,8 +93,11 @@ describe('the object re-checks entitlement itself (invariant 3)', () => {
     const event = tweetBy('7');
     const first = await stub.ingest(app.id, [event]);
     expect(first.messages).toBe(1);
-    expect(first.releases).toEqual([{ app: app.id, seq: expect.any(Number), id: expect.stringMatching(/^msg_/), attempt: 1 }]);
-    expect(await stub.ingest(app.id, [event])).toEqual({ messages: 0, releases: [] });
+    expect(first.releases).toEqual([
+      [{ app: app.id, seq: expect.any(Number), deliveryId: expect.stringMatching(/^msg_/), attempt: 1, release: 1, webhook: hook.id }],
+      [],
+    ]);
+    expect(await stub.ingest(app.id, [event])).toEqual({ messages: 0, releases: [[], []] });
   });
 });
 
@@ -104,23 +110,9 @@ describe('the alarm', () => {
     const token = await grantUser(app.id, '8', ['tweet.read']);
     await call('POST', `/2/account_activity/webhooks/${hook.id}/subscriptions/all`, { token, body: {} });
     const stub = appObject(env, app.id);
-    // A release that went missing: queued three minutes ago and never claimed.
-    await runInDurableObject(stub, async (object) => {
-      const outbox = (object as any).outbox;
-      const seq = outbox.append({
-        deliveryId: `msg_lost_${hook.id}_8`,
-        kind: 'event',
-        eventId: 'lost',
-        eventType: 'tweet_create',
-        requiredScope: 'tweet.read',
-        webhookId: hook.id,
-        userId: '8',
-        payload: '{"for_user_id":"8"}',
-        createdAt: Date.now(),
-      });
-      outbox.markQueued(seq, Date.now() - 180_000);
-      await (object as any).scheduleAlarm();
-    });
+    // A release that went missing: released three minutes ago and never claimed.
+    await stageRelease(app.id, { webhookId: hook.id, userId: '8', deliveryId: `msg_lost_${hook.id}_8`, releasedAt: Date.now() - 180_000 });
+    await withStore(app.id, (_store, state) => state.storage.setAlarm(Date.now()));
     // A past alarm may already have fired by itself; run it in case it has not.
     await runDurableObjectAlarm(stub);
     await vi.waitFor(() => expect(receivers.posts('http://127.0.0.1:9303/hook')).toHaveLength(1), { timeout: 5000 });

@@ -1,11 +1,9 @@
-import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from 'cloudflare:test';
+import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { AppDeliveryObject } from '../src/app-object/app-delivery-object';
-import { appObject } from '../src/delivery/app-objects';
-import type { DeliveryMessage } from '../src/domain/delivery-protocol';
 import worker from '../src/index';
 import { activeApp, appWithWebhook, call, type Receivers, type registerWebhook, subscribe, type TestApp } from './helpers';
+import { stageRelease } from './object-store';
 
 let receivers: Receivers;
 let app: TestApp;
@@ -13,29 +11,7 @@ let hook: Awaited<ReturnType<typeof registerWebhook>>;
 let url: string;
 let port = 9900;
 
-/**
- * Puts a message straight into the app object's outbox as released, without sending it to the live
- * queue, so the test alone decides what the consumer is handed.
- */
-async function stageRelease(userId: string, payload = '{"for_user_id":"1"}'): Promise<DeliveryMessage> {
-  return runInDurableObject(appObject(env, app.id), (object: AppDeliveryObject) => {
-    const outbox = (object as any).outbox;
-    const deliveryId = `msg_test${Math.random().toString(36).slice(2)}_${hook.id}_${userId}`;
-    const seq = outbox.append({
-      deliveryId,
-      kind: 'event',
-      eventId: 'e1',
-      eventType: 'tweet_create',
-      requiredScope: 'tweet.read',
-      webhookId: hook.id,
-      userId,
-      payload,
-      createdAt: Date.now(),
-    });
-    outbox.markQueued(seq, Date.now());
-    return { app: app.id, seq, id: deliveryId, attempt: 1 };
-  });
-}
+const stage = (userId: string) => stageRelease(app.id, { webhookId: hook.id, userId });
 
 async function consume(bodies: unknown[]) {
   const batch = createMessageBatch(
@@ -54,15 +30,15 @@ beforeEach(async () => {
 
 describe('queue consumer', () => {
   it('claims, POSTs and reports a live delivery, then acks it', async () => {
-    const message = await stageRelease('1');
+    const message = await stage('1');
     const result = await consume([message]);
     expect(result.explicitAcks).toEqual(['m0']);
     expect(receivers.posts(url)).toHaveLength(1);
-    expect(receivers.posts(url)[0].headers.get('webhook-id')).toBe(message.id);
+    expect(receivers.posts(url)[0].headers.get('webhook-id')).toBe(message.deliveryId);
   });
 
   it('never POSTs a delivery withdrawn after it was queued', async () => {
-    const message = await stageRelease('1');
+    const message = await stage('1');
     await call('DELETE', `/2/account_activity/webhooks/${hook.id}/subscriptions/1/all`, { token: app.bearer });
     const result = await consume([message]);
     expect(result.explicitAcks).toEqual(['m0']);
@@ -70,16 +46,16 @@ describe('queue consumer', () => {
   });
 
   it('never POSTs a message whose delivery id does not match the object record', async () => {
-    const message = await stageRelease('1');
+    const message = await stage('1');
     await consume([
-      { ...message, id: 'msg_forged' },
+      { ...message, deliveryId: 'msg_forged' },
       { ...message, attempt: 7 },
     ]);
     expect(receivers.posts(url)).toHaveLength(0);
   });
 
   it('sends a delivery named twice in one batch once', async () => {
-    const message = await stageRelease('1');
+    const message = await stage('1');
     await consume([message, message]);
     expect(receivers.posts(url)).toHaveLength(1);
   });
@@ -91,14 +67,14 @@ describe('queue consumer', () => {
   });
 
   it('retries a batch whose app object cannot serve it (here: an app id nobody provisioned)', async () => {
-    const result = await consume([{ app: '424242', seq: 1, id: 'msg_x', attempt: 1 }]);
+    const result = await consume([{ app: '424242', seq: 1, deliveryId: 'msg_x', attempt: 1, release: 1, webhook: '1' }]);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['m0']);
     expect(receivers.posts(url)).toHaveLength(0);
   });
 
   it("an app's messages are only ever claimed from that app's object", async () => {
     const other = await activeApp();
-    const message = await stageRelease('1');
+    const message = await stage('1');
     // Point the message at another app: that object has no such delivery, so nothing is sent.
     await consume([{ ...message, app: other.id }]);
     expect(receivers.posts(url)).toHaveLength(0);

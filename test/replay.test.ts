@@ -1,9 +1,7 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { AppDeliveryObject } from '../src/app-object/app-delivery-object';
 import { planReplay } from '../src/app-object/replay';
-import { ReplayStore } from '../src/app-object/storage/replay-store';
 import { appObject } from '../src/delivery/app-objects';
 import {
   activeApp,
@@ -20,6 +18,7 @@ import {
   type TestApp,
   testUser as u,
 } from './helpers';
+import { withStore } from './object-store';
 
 const HOUR = 3_600_000;
 let receivers: Receivers;
@@ -138,10 +137,9 @@ describe('replay rate bound', () => {
     await subscribe(app, hook.id, '1');
     await ingest(tweet('1'), tweet('1'), tweet('1'));
     await vi.waitFor(() => expect(receivers.posts(url)).toHaveLength(3), { timeout: 5000 });
-    const notBefore = await runInDurableObject(appObject(env, app.id), (object: AppDeliveryObject, state) => {
-      const inner = object as any;
+    const notBefore = await withStore(app.id, (store, state) => {
       const now = Date.now();
-      planReplay(new ReplayStore(state.storage.sql), inner.outbox, inner.state, {
+      planReplay(store.replays, store.outbox, store.mirror, {
         jobId: '77',
         webhookId: hook.id,
         from: 0,

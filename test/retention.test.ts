@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { appObject } from '../src/delivery/app-objects';
 import { activeApp, call, installReceivers, registerWebhook } from './helpers';
+import { withStore } from './object-store';
 
 const DAY = 86_400_000;
 
@@ -17,10 +18,10 @@ describe('retention (run by the object alarm)', () => {
     await call('PUT', `/2/webhooks/${hook.id}`, { token: app.bearer });
     const stub = appObject(env, app.id);
     const now = Date.now();
-    await runInDurableObject(stub, async (object, state) => {
-      const outbox = (object as any).outbox;
+    await withStore(app.id, async (store, state) => {
+      const { outbox } = store;
       const base = {
-        kind: 'event',
+        kind: 'event' as const,
         eventType: 'tweet_create',
         requiredScope: 'tweet.read',
         webhookId: hook.id,

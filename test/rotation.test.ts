@@ -30,10 +30,9 @@ let n = 0;
 const tweet = () => ({ id: `rot-${port}-${++n}`, type: 'tweet_create', tweet: { id: String(n), text: `t${n}`, author: u('1') } });
 /** Ends every rotation's grace window now, as if it had run out. */
 async function endGrace(appId: string) {
-  await runInDurableObject(appObject(env, appId), (object, state) => {
+  await runInDurableObject(appObject(env, appId), (_object, state) => {
     state.storage.sql.exec('UPDATE tenant SET previous_consumer_secret_until = 1');
     state.storage.sql.exec('UPDATE webhooks SET previous_signing_secret_until = 1');
-    (object as any).state.cached = undefined;
   });
 }
 

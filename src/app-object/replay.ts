@@ -1,8 +1,10 @@
 import { entitlementAt } from '../domain/entitlement';
 import { renderReplayJobStatus } from '../domain/payloads';
-import type { TenantState } from './storage/mirror-store';
+import type { Release } from './lanes';
+import type { MirrorStore } from './storage/mirror-store';
 import { liveLane, type Outbox, replayLane, scopeOfMessage } from './storage/outbox-store';
 import type { ReplayStore } from './storage/replay-store';
+import type { TenantDelivery } from './tenant-delivery';
 
 /**
  * Replay (DELIVERY.md): a job re-delivers to one webhook every event whose delivery to it was
@@ -14,7 +16,7 @@ import type { ReplayStore } from './storage/replay-store';
 export function planReplay(
   replays: ReplayStore,
   outbox: Outbox,
-  state: TenantState,
+  state: MirrorStore,
   job: { jobId: string; webhookId: string; from: number; to: number; now: number; ratePerSecond: number },
 ): { copies: number; lanes: string[] } {
   const originals = replays.originals(job.webhookId, job.from, job.to);
@@ -75,4 +77,36 @@ export function finishReplayIfDone(replays: ReplayStore, outbox: Outbox, jobId: 
     lane,
   });
   return lane;
+}
+
+/** While a job's copies wait to become due, the alarm looks this soon. */
+const REPLAY_RECHECK_MS = 250;
+
+/**
+ * Starts a replay job for one webhook. One job per webhook at a time; the copies are spread out at
+ * `replayRatePerSecond` so live delivery keeps flowing beside them.
+ */
+export async function startReplay(
+  delivery: TenantDelivery,
+  appId: string,
+  job: { jobId: string; webhookId: string; from: number; to: number },
+): Promise<{ ok: true; events: number } | { ok: false; reason: 'conflict' | 'not_found' }> {
+  delivery.tenantFor(appId);
+  const { store, ports, settings, lanes } = delivery;
+  const webhook = store.mirror.webhook(job.webhookId);
+  if (!webhook || webhook.deleted_at !== null) return { ok: false, reason: 'not_found' };
+  if (store.replays.runningJob(job.webhookId)) return { ok: false, reason: 'conflict' };
+  const now = ports.now();
+  const { copies, lanes: replayLanes } = planReplay(store.replays, store.outbox, store.mirror, {
+    ...job,
+    now,
+    ratePerSecond: settings.replayRatePerSecond,
+  });
+  const out: Release[] = [];
+  const statusLane = finishReplayIfDone(store.replays, store.outbox, job.jobId, now);
+  for (const lane of statusLane ? [statusLane] : replayLanes) lanes.releaseLane(lane, now, out);
+  await delivery.send(out);
+  // Later copies become due over time; the alarm releases them.
+  if (copies > 0) await ports.wakeBy(now + REPLAY_RECHECK_MS);
+  return { ok: true, events: copies };
 }

@@ -1,5 +1,5 @@
 import type { AppStore } from './storage/app-store';
-import type { MessageRow } from './storage/outbox-store';
+import type { ScopedMessage } from './storage/outbox-store';
 
 /**
  * Retention (docs/delivery.md, "Retention"): payloads are kept for replay for `payloadMs` (5 days),
@@ -9,11 +9,7 @@ import type { MessageRow } from './storage/outbox-store';
  */
 export const PURGE_INTERVAL_MS = 3_600_000;
 
-export function purgeExpired(
-  store: AppStore,
-  now: number,
-  retention: { payloadMs: number; ledgerMs: number },
-): (MessageRow & { lane: string })[] {
+export function purgeExpired(store: AppStore, now: number, retention: { payloadMs: number; ledgerMs: number }): ScopedMessage[] {
   const expired = store.outbox.expirePayloads(now - retention.payloadMs);
   store.outbox.forgetBefore(now - retention.ledgerMs);
   store.outbox.setMeta('last_purge', now);

@@ -1,16 +1,25 @@
 import { USER_AGENT } from '../config';
 import { importHmacKey, secretKeyBytes } from '../domain/crypto';
-import type { ClaimedRequest } from '../domain/delivery-protocol';
 import { signDelivery } from '../domain/signing';
 import type { Tenant } from './storage/mirror-store';
 import type { MessageRow } from './storage/outbox-store';
 
-type WebhookSecrets = {
+export type WebhookSecrets = {
   url: string;
   signing_secret: string;
   previous_signing_secret: string | null;
   previous_signing_secret_until: number | null;
 };
+
+/** A request ready to POST, signed for one attempt. */
+export interface SignedRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** What signs a message for its webhook: the object's DeliverySigner, or a stand-in in the simulator. */
+export type Sign = (tenant: Tenant, message: MessageRow, webhook: WebhookSecrets, now: number) => Promise<SignedRequest>;
 
 /** A secret kept after a rotation is honoured only until its grace window ends. */
 export const inGrace = (secret: string | null, until: number | null, now: number): string | null =>
@@ -33,7 +42,7 @@ export class DeliverySigner {
     return key;
   }
 
-  async sign(tenant: Tenant, message: MessageRow, webhook: WebhookSecrets, attempt: number, now: number): Promise<ClaimedRequest> {
+  readonly sign: Sign = async (tenant, message, webhook, now) => {
     const previous = inGrace(webhook.previous_signing_secret, webhook.previous_signing_secret_until, now);
     const headers = await signDelivery({
       body: message.payload!,
@@ -44,9 +53,6 @@ export class DeliverySigner {
       previousSigningKey: previous ? await this.key(`${message.webhook_id}:previous`, previous, false) : null,
     });
     return {
-      seq: message.seq,
-      deliveryId: message.delivery_id,
-      attempt,
       url: webhook.url,
       headers: {
         'content-type': 'application/json',
@@ -56,5 +62,5 @@ export class DeliverySigner {
       },
       body: message.payload!,
     };
-  }
+  };
 }

@@ -72,7 +72,7 @@ export async function revalidateWebhook(
   // The object is told first when a webhook loses validity (deliver less if the second write fails),
   // and last when it gains it.
   const object = appObject(env, webhook.appId);
-  if (!next.valid) await object.setWebhookValid(webhook.appId, webhook.id, false);
+  if (!next.valid) await object.setWebhookValid(webhook.appId, webhook.id, false, opts.now);
   await db
     .update(webhooks)
     .set({
@@ -82,6 +82,6 @@ export async function revalidateWebhook(
       lastCrcError: outcome.kind === 'ok' ? null : `${outcome.kind}: ${outcome.reason}`,
     })
     .where(and(eq(webhooks.id, webhook.id), isNull(webhooks.deletedAt)));
-  if (next.valid) await object.setWebhookValid(webhook.appId, webhook.id, true);
+  if (next.valid) await object.setWebhookValid(webhook.appId, webhook.id, true, opts.now);
   return { outcome, valid: next.valid };
 }

@@ -6,6 +6,7 @@ import { audienceOf } from '../domain/audience';
 import { newId } from '../domain/ids';
 import { ApiError } from '../errors';
 import { appObject } from './app-objects';
+import { enqueueDeliveries } from './enqueue';
 
 /** D1 allows 100 bound parameters per statement; lists are sent in chunks below that. */
 const IN_CHUNK = 90;
@@ -80,8 +81,16 @@ export async function fanOut(env: Env, list: TimedActivity[], now: number, reque
   try {
     const results = await Promise.all([...eventsByApp].map(([appId, events]) => appObject(env, appId).ingest(appId, events)));
     // One sendBatch per 100 releases across all apps, not one per app: ids only, keyed by app.
-    const releases = results.flatMap((r) => r.releases);
-    await Promise.all(chunks(releases, 100).map((part) => env.DELIVERY_QUEUE.sendBatch(part.map((body) => ({ body })))));
+    await Promise.all([
+      enqueueDeliveries(
+        env.DELIVERY_QUEUE,
+        results.flatMap((r) => r.releases[0]),
+      ),
+      enqueueDeliveries(
+        env.DELIVERY_SLOW_QUEUE,
+        results.flatMap((r) => r.releases[1]),
+      ),
+    ]);
   } catch (err) {
     console.error(`request ${requestId}: fan-out failed`, err);
     throw new ApiError('service-unavailable', 'fan-out did not finish; post the same activities again', {

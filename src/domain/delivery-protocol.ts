@@ -1,34 +1,77 @@
 import { z } from 'zod';
+import type { AttemptResult } from './retry';
 
 /**
- * A queue message names one release of one delivery: the app (which object to ask), the message's
- * sequence number and delivery id in that object, and the attempt. No payloads, no secrets, no URLs:
- * the consumer learns what to send only by claiming it from the app's object.
+ * The protocol between an app's object and the queue consumer (docs/delivery.md, "Hand-out and
+ * withdrawal"). The object releases a lane's head to the queue (ids only), the consumer claims it
+ * when it has a free connection, the object writes the attempt to its ledger and hands back the
+ * signed request with a start deadline, and the consumer reports what happened.
+ */
+
+/** Names one attempt of one delivery in one app's object. */
+export interface DeliveryRef {
+  seq: number;
+  deliveryId: string;
+  attempt: number;
+}
+
+const numericId = z.string().regex(/^[0-9]{1,19}$/);
+
+/**
+ * A queue message: one release of one delivery. The app (which object to ask) and the webhook (so
+ * the consumer can share its connections fairly) are ids; no payloads, secrets or URLs. `release`
+ * numbers the releases of a message: only the latest one can be claimed.
  */
 export const deliveryMessageSchema = z.object({
-  app: z.string().regex(/^[0-9]{1,19}$/),
+  app: numericId,
   seq: z.number().int().positive(),
-  id: z.string().min(1).max(200),
+  deliveryId: z.string().min(1).max(200),
   attempt: z.number().int().positive(),
+  release: z.number().int().positive(),
+  webhook: numericId,
 });
 
 export type DeliveryMessage = z.infer<typeof deliveryMessageSchema>;
 
-/** One signed request, ready to POST, as the app's object hands it out at claim time. */
-export interface ClaimedRequest {
-  seq: number;
-  deliveryId: string;
-  attempt: number;
+/** Which queue a release travels on: webhooks that answer slowly or not at all get their own. */
+export type DeliveryPath = 'fast' | 'slow';
+
+/** One signed request, handed out by the object after its attempt is on the ledger. */
+export interface HandOut extends DeliveryRef {
+  /** The attempt's ledger row: the report names it. */
+  handOutId: number;
+  webhookId: string;
   url: string;
   headers: Record<string, string>;
   body: string;
+  /** Object time after which the request must not be started; the consumer also counts `startWithinMs` from receipt. */
+  startBy: number;
+  startWithinMs: number;
 }
 
-export interface AttemptReport {
-  seq: number;
-  deliveryId: string;
-  attempt: number;
-  /** When the POST started: the ledger records attempts by their start. */
-  startedAt?: number;
-  result: import('./retry').AttemptResult;
+export interface AttemptReport extends DeliveryRef {
+  handOutId: number;
+  /** When the POST started, or null when the consumer never started it (deadline passed, or it gave up). */
+  startedAt: number | null;
+  /** The outcome of a started POST. */
+  result: AttemptResult | null;
+}
+
+export interface ClaimResult {
+  handOuts: HandOut[];
+  /** Claimed messages still waiting for a connection: the consumer may claim them again later. */
+  deferred: number[];
+}
+
+export interface ReportResult {
+  /** Webhooks that answered 410 Gone: the Worker marks them invalid in D1 too. */
+  goneWebhooks: string[];
+  /** Lane heads this report released, handed out at once to keep busy lanes moving. */
+  next: HandOut[];
+}
+
+/** What a withdrawal returns: when it took effect in the object, and how long until no request in its scope can start. */
+export interface Withdrawal {
+  effectiveAt: number;
+  fenceWaitMs: number;
 }

@@ -6,6 +6,7 @@ import { appView, getApp } from '../db/apps';
 import { database } from '../db/client';
 import { appStatusHistory, apps, appTokens } from '../db/schema';
 import { appObject } from '../delivery/app-objects';
+import { awaitFence } from '../delivery/withdrawal';
 import { randomAlnum, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { newId } from '../domain/ids';
 import { byPlatform, rateLimit } from '../http/rate-limit';
@@ -53,14 +54,18 @@ export const internalApps = new Hono<HonoEnv>()
   .post('/:app_id/approve', async (c) => {
     const db = database(c.env);
     const app = await getApp(db, pathId(c, 'app_id'));
+    // Widening: D1 first, then the object. The object call is made even when D1 already says active,
+    // so approving again completes an approval whose object call failed (the object ignores a change
+    // older than the one it has).
+    let at = app.statusChangedAt;
     if (app.status !== 'active') {
-      const now = Date.now();
+      at = Date.now();
       await db.batch([
-        db.update(apps).set({ status: 'active', statusReason: null, statusChangedAt: now }).where(eq(apps.id, app.id)),
-        db.insert(appStatusHistory).values({ appId: app.id, status: 'active', at: now }),
+        db.update(apps).set({ status: 'active', statusReason: null, statusChangedAt: at }).where(eq(apps.id, app.id)),
+        db.insert(appStatusHistory).values({ appId: app.id, status: 'active', at }),
       ]);
-      await appObject(c.env, app.id).setAppStatus(app.id, 'active', now);
     }
+    await appObject(c.env, app.id).setAppStatus(app.id, 'active', at);
     return c.json({ data: { id: app.id, status: 'active' } });
   })
   /**
@@ -74,7 +79,10 @@ export const internalApps = new Hono<HonoEnv>()
     const now = Date.now();
     const previousUntil = now + c.get('settings').rotationGraceMs;
     const consumerSecret = randomSecret(TOKEN_PREFIX.consumerSecret);
-    await appObject(c.env, app.id).rotateConsumerSecret(app.id, consumerSecret, previousUntil);
+    // Staged in the object, recorded in D1, then committed: the object never signs with a secret that
+    // D1 (and so the developer, who gets it in this response) does not have.
+    const object = appObject(c.env, app.id);
+    await object.stageConsumerSecret(app.id, consumerSecret, previousUntil);
     await db.batch([
       db
         .update(apps)
@@ -85,6 +93,10 @@ export const internalApps = new Hono<HonoEnv>()
         .set({ revokedAt: now })
         .where(and(eq(appTokens.appId, app.id), isNull(appTokens.revokedAt))),
     ]);
+    if (!(await object.commitConsumerSecret(app.id, consumerSecret).catch(() => false))) {
+      // D1 holds the new secret, so the developer must get it; the reconcile commits it in the object.
+      console.error(`app ${app.id}: consumer secret recorded but not yet committed in its object; reconcile will finish it`);
+    }
     return c.json({
       data: {
         id: app.id,
@@ -98,9 +110,10 @@ export const internalApps = new Hono<HonoEnv>()
     const db = database(c.env);
     const app = await getApp(db, pathId(c, 'app_id'));
     const { reason } = c.req.valid('json');
-    const now = Date.now();
-    // Withdrawal: the object stops delivering before the control plane records it.
-    await appObject(c.env, app.id).setAppStatus(app.id, 'suspended', now);
+    // Withdrawal: the object stops delivering first; D1 records the moment it took effect there, and
+    // the answer waits until nothing the object handed out before can still start.
+    const withdrawal = await appObject(c.env, app.id).setAppStatus(app.id, 'suspended', Date.now());
+    const now = withdrawal.effectiveAt;
     await db.batch([
       db.update(apps).set({ status: 'suspended', statusReason: reason, statusChangedAt: now }).where(eq(apps.id, app.id)),
       db.insert(appStatusHistory).values({ appId: app.id, status: 'suspended', at: now }),
@@ -109,5 +122,6 @@ export const internalApps = new Hono<HonoEnv>()
         .set({ revokedAt: now })
         .where(and(eq(appTokens.appId, app.id), isNull(appTokens.revokedAt))),
     ]);
+    await awaitFence(c.env, withdrawal);
     return c.json({ data: { id: app.id, status: 'suspended' } });
   });

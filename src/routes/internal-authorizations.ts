@@ -7,10 +7,11 @@ import { getApp } from '../db/apps';
 import { database } from '../db/client';
 import { authorizations, subscriptions } from '../db/schema';
 import { appObject } from '../delivery/app-objects';
+import { awaitFence } from '../delivery/withdrawal';
 import { randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { newId } from '../domain/ids';
 import { formatScopes, KNOWN_SCOPES } from '../domain/scopes';
-import { notFound } from '../errors';
+import { conflict, notFound } from '../errors';
 import { byPlatform, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
 import { jsonBody, pathId } from '../http/validation';
@@ -37,17 +38,26 @@ export const internalAuthorizations = new Hono<HonoEnv>()
     const db = database(c.env);
     const app = await getApp(db, input.app_id);
     assertActive(app);
-    const now = Date.now();
     const scope = formatScopes(input.scopes);
     const accessToken = randomSecret(TOKEN_PREFIX.userToken);
-    await appObject(c.env, app.id).grantAuthorization(app.id, input.user_id, scope, now);
+    const object = appObject(c.env, app.id);
+    const [previous] = await db
+      .select({ id: authorizations.id })
+      .from(authorizations)
+      .where(and(eq(authorizations.appId, app.id), eq(authorizations.userId, input.user_id), isNull(authorizations.endedAt)));
+    // A re-grant may narrow and widen at once. The object first loses the scopes the new grant lacks
+    // (a withdrawal), then D1 records the new grant, and only then does the object take it: the
+    // object is never wider than D1.
+    const narrowed = previous ? await object.restrictAuthorization(app.id, input.user_id, scope) : null;
+    const now = Math.max(Date.now(), narrowed?.effectiveAt ?? 0);
+    const id = newId(now);
     await db.batch([
       db
         .update(authorizations)
         .set({ endedAt: now, endReason: 'superseded' })
         .where(and(eq(authorizations.appId, app.id), eq(authorizations.userId, input.user_id), isNull(authorizations.endedAt))),
       db.insert(authorizations).values({
-        id: newId(now),
+        id,
         appId: app.id,
         userId: input.user_id,
         scope,
@@ -55,6 +65,14 @@ export const internalAuthorizations = new Hono<HonoEnv>()
         createdAt: now,
       }),
     ]);
+    const granted = await object.grantAuthorization(app.id, { authorizationId: id, userId: input.user_id, scope, at: now });
+    if (granted.refused) {
+      throw conflict(
+        `the authorization of user ${input.user_id} was revoked while it was being granted; grant it again`,
+        'AuthorizationRevoked',
+      );
+    }
+    if (narrowed) await awaitFence(c.env, narrowed);
     return c.json({ data: { access_token: accessToken, token_type: 'bearer', scope, app_id: app.id, user_id: input.user_id } }, 201);
   })
   /** Ends the authorization and every subscription of that user in that app (DELIVERY.md, revocation). */
@@ -68,9 +86,10 @@ export const internalAuthorizations = new Hono<HonoEnv>()
       .where(and(eq(authorizations.appId, appId), eq(authorizations.userId, userId), isNull(authorizations.endedAt)))
       .limit(1);
     if (!active) throw notFound(`user ${userId} has no active authorization of app ${appId}`);
-    const now = Date.now();
-    // Withdrawal: the app's object stops first, then the control plane records it.
-    await appObject(c.env, appId).revokeAuthorization(appId, userId, now);
+    // Withdrawal: the app's object stops first; D1 records when it took effect there; the answer waits
+    // until nothing handed out before can still start.
+    const withdrawal = await appObject(c.env, appId).revokeAuthorization(appId, userId, active.id);
+    const now = withdrawal.effectiveAt;
     await db.batch([
       db.update(authorizations).set({ endedAt: now, endReason: 'revoked' }).where(eq(authorizations.id, active.id)),
       db
@@ -78,5 +97,6 @@ export const internalAuthorizations = new Hono<HonoEnv>()
         .set({ endedAt: now, endReason: 'authorization_revoked' })
         .where(and(eq(subscriptions.appId, appId), eq(subscriptions.userId, userId), isNull(subscriptions.endedAt))),
     ]);
+    await awaitFence(c.env, withdrawal);
     return c.json({ data: { revoked: true } });
   });

@@ -6,6 +6,7 @@ import { database } from '../db/client';
 import { authorizations, subscriptions } from '../db/schema';
 import { getOwnWebhook } from '../db/webhooks';
 import { appObject } from '../delivery/app-objects';
+import { awaitFence } from '../delivery/withdrawal';
 import { newId } from '../domain/ids';
 import { ApiError, conflict, forbidden, notFound } from '../errors';
 import { byApp, rateLimit } from '../http/rate-limit';
@@ -43,11 +44,12 @@ export const subscriptionsRouter = new Hono<HonoEnv>()
       }
       const userId = authorization.userId;
       const now = Date.now();
+      const subscriptionId = newId(now);
       // One statement checks the limit and that the authorization is still live while it inserts;
       // the partial unique index rejects a duplicate.
       const result = await db.run(sql`
       INSERT OR IGNORE INTO subscriptions (id, app_id, webhook_id, user_id, created_at)
-      SELECT ${newId(now)}, ${app.id}, ${webhook.id}, ${userId}, ${now}
+      SELECT ${subscriptionId}, ${app.id}, ${webhook.id}, ${userId}, ${now}
       WHERE (SELECT count(*) FROM subscriptions WHERE app_id = ${app.id} AND ended_at IS NULL) < ${app.provisionedSubscriptions}
         AND EXISTS (SELECT 1 FROM authorizations WHERE id = ${authorization.id} AND ended_at IS NULL)`);
       if (result.meta.changes !== 1) {
@@ -63,7 +65,29 @@ export const subscriptionsRouter = new Hono<HonoEnv>()
         if (n === 0) throw forbidden('the user authorization was revoked', 'AuthorizationRevoked');
         throw forbidden(`this app may have at most ${app.provisionedSubscriptions} subscriptions`, 'SubscriptionLimitExceeded');
       }
-      await appObject(c.env, app.id).addSubscription(app.id, webhook.id, userId, now);
+      // Widening: D1 first, then the object, which refuses if a withdrawal it already applied ended
+      // this subscription, its webhook or its authorization (the request raced an unsubscribe, a
+      // delete or a revoke). Then D1 is ended too, so both agree the user is not subscribed.
+      const refused = await appObject(c.env, app.id).addSubscription(app.id, {
+        id: subscriptionId,
+        webhookId: webhook.id,
+        userId,
+        authorizationId: authorization.id,
+        at: now,
+      });
+      if (refused) {
+        const endReason = refused === 'webhook_gone' ? 'webhook_deleted' : refused === 'ended' ? 'unsubscribed' : 'authorization_revoked';
+        await db
+          .update(subscriptions)
+          .set({ endedAt: Date.now(), endReason })
+          .where(and(eq(subscriptions.id, subscriptionId), isNull(subscriptions.endedAt)));
+        if (refused === 'webhook_gone') throw notFound(`no webhook ${webhook.id} for this app`, 'WebhookIdInvalid');
+        if (refused === 'authorization_not_live') throw forbidden('the user authorization was revoked', 'AuthorizationRevoked');
+        throw conflict(
+          `user ${userId} was unsubscribed from webhook ${webhook.id} while subscribing; subscribe again`,
+          'SubscriptionWithdrawn',
+        );
+      }
       return c.json({ data: { subscribed: true } });
     },
   )
@@ -130,10 +154,14 @@ export const subscriptionsRouter = new Hono<HonoEnv>()
     const live = and(eq(subscriptions.webhookId, webhook.id), eq(subscriptions.userId, userId), isNull(subscriptions.endedAt));
     const [existing] = await db.select({ id: subscriptions.id }).from(subscriptions).where(live);
     if (!existing) throw notFound(`user ${userId} is not subscribed to webhook ${webhook.id}`, 'SubscriptionNotFound');
-    const now = Date.now();
-    // Withdrawal: the app's object stops first.
-    await appObject(c.env, app.id).endSubscription(app.id, webhook.id, userId, now);
-    await db.update(subscriptions).set({ endedAt: now, endReason: 'unsubscribed' }).where(eq(subscriptions.id, existing.id));
+    // Withdrawal: the app's object stops first; D1 records when it took effect there; the answer
+    // waits until nothing handed out before can still start.
+    const withdrawal = await appObject(c.env, app.id).endSubscription(app.id, webhook.id, userId, existing.id);
+    await db
+      .update(subscriptions)
+      .set({ endedAt: withdrawal.effectiveAt, endReason: 'unsubscribed' })
+      .where(and(eq(subscriptions.id, existing.id), isNull(subscriptions.endedAt)));
+    await awaitFence(c.env, withdrawal);
     return c.json({ data: { subscribed: false } });
   })
   /**

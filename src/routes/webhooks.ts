@@ -7,6 +7,7 @@ import { subscriptions, webhooks } from '../db/schema';
 import { getOwnWebhook, webhookView } from '../db/webhooks';
 import { appObject } from '../delivery/app-objects';
 import { revalidateWebhook, runCrc } from '../delivery/crc-check';
+import { awaitFence } from '../delivery/withdrawal';
 import { newId } from '../domain/ids';
 import { checkWebhookUrl } from '../domain/webhook-url';
 import { conflict, forbidden, invalid, notFound } from '../errors';
@@ -56,7 +57,7 @@ export const webhooksRouter = new Hono<HonoEnv>()
       SELECT ${id}, ${app.id}, ${url}, 1, ${now}, ${now}, ${now}
       WHERE (SELECT count(*) FROM webhooks WHERE app_id = ${app.id} AND deleted_at IS NULL) < ${app.maxWebhooks}`);
     if (inserted.meta.changes !== 1) {
-      await object.deleteWebhook(app.id, id, now);
+      await object.deleteWebhook(app.id, id);
       throw conflict('another registration of this app changed its webhooks; try again', 'DuplicateUrlFailed');
     }
     return c.json({
@@ -110,8 +111,10 @@ export const webhooksRouter = new Hono<HonoEnv>()
     const app = c.get('app');
     const db = database(c.env);
     const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
-    const now = Date.now();
-    await appObject(c.env, app.id).deleteWebhook(app.id, webhook.id, now);
+    // Withdrawal: the object first; D1 records when it took effect there; the answer waits until
+    // nothing handed out before can still start.
+    const withdrawal = await appObject(c.env, app.id).deleteWebhook(app.id, webhook.id);
+    const now = withdrawal.effectiveAt;
     await db.batch([
       db.update(webhooks).set({ deletedAt: now }).where(eq(webhooks.id, webhook.id)),
       db
@@ -119,5 +122,6 @@ export const webhooksRouter = new Hono<HonoEnv>()
         .set({ endedAt: now, endReason: 'webhook_deleted' })
         .where(and(eq(subscriptions.webhookId, webhook.id), isNull(subscriptions.endedAt))),
     ]);
+    await awaitFence(c.env, withdrawal);
     return c.json({ data: { deleted: true } });
   });

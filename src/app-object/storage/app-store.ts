@@ -1,7 +1,8 @@
-import { LedgerQueries } from './ledger-store';
-import { TenantState } from './mirror-store';
+import { LedgerStore } from './ledger-store';
+import { MirrorStore } from './mirror-store';
 import { Outbox } from './outbox-store';
 import { ReplayStore } from './replay-store';
+import { migrate } from './schema';
 
 /**
  * The app object's storage, behind one boundary: every SQL statement the object runs is in
@@ -9,21 +10,20 @@ import { ReplayStore } from './replay-store';
  * see another tenant's rows.
  */
 export class AppStore {
-  readonly mirror: TenantState;
+  readonly mirror: MirrorStore;
   readonly outbox: Outbox;
-  readonly ledger: LedgerQueries;
+  readonly ledger: LedgerStore;
   readonly replays: ReplayStore;
 
-  constructor(sql: SqlStorage) {
-    this.mirror = new TenantState(sql);
+  constructor(private readonly sql: SqlStorage) {
+    this.mirror = new MirrorStore(sql);
     this.outbox = new Outbox(sql);
-    this.ledger = new LedgerQueries(sql);
+    this.ledger = new LedgerStore(sql);
     this.replays = new ReplayStore(sql);
   }
 
-  /** Creates the tables (idempotent); run once per object start, before any call is served. */
+  /** Brings the tables to the current schema (idempotent); run once per object start. */
   migrate(): void {
-    this.mirror.migrate();
-    this.outbox.migrate();
+    migrate(this.sql);
   }
 }

@@ -1,6 +1,11 @@
+import type { MessageRow } from './outbox-store';
+
 /**
- * Read-only questions about an app's ledger: the developer's delivery log, the operator's ledger,
- * per-user summaries for the transparency report, and the entries the audit re-checks.
+ * The app's ledger: one row per attempt, written when the attempt is handed out (before anything can
+ * be sent) and completed when its outcome is reported, plus one row per drop. An attempt whose
+ * outcome never comes back keeps `outcome = 'unknown'` and counts as possibly received everywhere.
+ * Also the questions asked of it: the developer's delivery log, the operator's ledger, per-user
+ * summaries for the access report, and the entries the audit re-checks.
  */
 export interface LedgerFilter {
   webhookId?: string;
@@ -25,7 +30,13 @@ export type LedgerEntry = {
   webhook_id: string;
   for_user_id: string;
   attempt: number;
+  /** When the attempt was handed out (or the drop happened). */
   at: number;
+  /** The exact URL the request was handed out for; null for drops. */
+  url: string | null;
+  /** The hand-out's start deadline, and when the POST really started (as reported). */
+  start_by: number | null;
+  started_at: number | null;
   status_code: number | null;
   error: string | null;
   latency_ms: number | null;
@@ -36,11 +47,106 @@ export type LedgerEntry = {
   webhook_valid: number | null;
 };
 
-/** Outcomes that mean a request was actually sent to the receiver. */
-export const SENT_OUTCOMES = ['delivered', 'retrying', 'failed', 'gone'] as const;
+/**
+ * `unknown`: handed out, outcome not (yet) reported; `not_sent`: the consumer reported it never
+ * started; `dropped`: withdrawn or expired before any request; the rest are reported outcomes.
+ */
+export type LedgerOutcome = 'unknown' | 'not_sent' | 'delivered' | 'retrying' | 'failed' | 'gone' | 'dropped';
 
-export class LedgerQueries {
+/** Outcomes of attempts that did or may have reached the receiver: what the audit and access report count. */
+export const SENT_OUTCOMES = ['delivered', 'retrying', 'failed', 'gone', 'unknown'] as const;
+
+export type UserSummaryRow = {
+  event_type: string;
+  /** Attempts the receiver acknowledged with a 2xx. */
+  delivered: number;
+  /** Attempts whose outcome never came back: possibly received. */
+  outcome_unknown: number;
+  /** Attempts the receiver answered with a non-2xx status: it received the request. */
+  answered_non_2xx: number;
+  first_at: number;
+  last_at: number;
+};
+
+export class LedgerStore {
   constructor(private readonly sql: SqlStorage) {}
+
+  /** The write-ahead row of one attempt, before its request leaves the object. Returns its id. */
+  recordHandOut(entry: { message: MessageRow; attempt: number; at: number; url: string; startBy: number }): number {
+    const m = entry.message;
+    return this.sql
+      .exec<{ id: number }>(
+        `INSERT INTO ledger (seq, delivery_id, kind, replay_job_id, ingested_at, event_id, event_type, webhook_id, url, for_user_id, attempt, at, start_by, outcome)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unknown') RETURNING id`,
+        m.seq,
+        m.webhook_message_id,
+        m.kind,
+        m.replay_job_id,
+        m.created_at,
+        m.event_id,
+        m.event_type,
+        m.webhook_id,
+        entry.url,
+        m.user_id,
+        entry.attempt,
+        entry.at,
+        entry.startBy,
+      )
+      .one().id;
+  }
+
+  /** The reported outcome of a handed-out attempt (a late report still completes its row). */
+  recordOutcome(
+    handOutId: number,
+    outcome: {
+      outcome: LedgerOutcome;
+      startedAt: number | null;
+      statusCode: number | null;
+      error: string | null;
+      latencyMs: number | null;
+    },
+  ): void {
+    this.sql.exec(
+      `UPDATE ledger SET outcome = ?, started_at = ?, status_code = ?, error = ?, latency_ms = ? WHERE id = ?`,
+      outcome.outcome,
+      outcome.startedAt,
+      outcome.statusCode,
+      outcome.error,
+      outcome.latencyMs,
+      handOutId,
+    );
+  }
+
+  /** A hand-out row, to match a report against what was really handed out. */
+  handOut(handOutId: number): { id: number; seq: number; attempt: number; outcome: LedgerOutcome } | undefined {
+    return this.sql
+      .exec<{ id: number; seq: number; attempt: number; outcome: LedgerOutcome }>(
+        'SELECT id, seq, attempt, outcome FROM ledger WHERE id = ?',
+        handOutId,
+      )
+      .toArray()[0];
+  }
+
+  /** A message that left without any request: withdrawn, or expired before it could be sent. */
+  recordDrop(message: MessageRow, attempt: number, at: number, reason: string): void {
+    const m = message;
+    this.sql.exec(
+      `INSERT INTO ledger (seq, delivery_id, kind, replay_job_id, ingested_at, event_id, event_type, webhook_id, for_user_id, attempt, at, error, outcome)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'dropped')`,
+      m.seq,
+      m.webhook_message_id,
+      m.kind,
+      m.replay_job_id,
+      m.created_at,
+      m.event_id,
+      m.event_type,
+      m.webhook_id,
+      m.user_id,
+      attempt,
+      at,
+      reason,
+    );
+  }
 
   entries(filter: LedgerFilter): { entries: LedgerEntry[]; nextBefore: number | null } {
     const clauses: string[] = [];
@@ -73,18 +179,24 @@ export class LedgerQueries {
     return { entries: page, nextBefore: rows.length > filter.limit ? page[page.length - 1].id : null };
   }
 
-  /** Per event type, how many of the user's events were delivered, first and last time. */
-  userSummary(userId: string): { event_type: string; delivered: number; first_at: number; last_at: number }[] {
+  /** Per event type: what of the user's data this app received or may have received, first and last time. */
+  userSummary(userId: string): UserSummaryRow[] {
     return this.sql
-      .exec<{ event_type: string; delivered: number; first_at: number; last_at: number }>(
-        `SELECT event_type, count(*) AS delivered, MIN(at) AS first_at, MAX(at) AS last_at
-         FROM ledger WHERE for_user_id = ? AND outcome = 'delivered' GROUP BY event_type ORDER BY event_type`,
+      .exec<UserSummaryRow>(
+        `SELECT event_type,
+           SUM(outcome = 'delivered') AS delivered,
+           SUM(outcome = 'unknown') AS outcome_unknown,
+           SUM(status_code IS NOT NULL AND (status_code < 200 OR status_code > 299)) AS answered_non_2xx,
+           MIN(at) AS first_at, MAX(at) AS last_at
+         FROM ledger WHERE for_user_id = ? AND outcome IN (${SENT_OUTCOMES.map(() => '?').join(', ')})
+         GROUP BY event_type ORDER BY event_type`,
         userId,
+        ...SENT_OUTCOMES,
       )
       .toArray();
   }
 
-  /** Every attempt that sent a request in [from, to), oldest first, paged by ledger id. */
+  /** Every attempt that did or may have sent a request, handed out in [from, to), oldest first, paged by ledger id. */
   sentIn(from: number, to: number, afterId: number, limit: number): LedgerEntry[] {
     return this.sql
       .exec<LedgerEntry>(

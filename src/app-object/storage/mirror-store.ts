@@ -1,47 +1,18 @@
-/**
- * The app object's own copy of its tenant's control plane: identity and consumer secret, webhooks
- * (with their signing secrets), and the full history of authorizations and subscriptions. It is kept
- * in step with D1 on every change so that the object can re-check entitlement (DELIVERY.md,
- * invariant 3) without trusting the lookup that routed an event to it.
- */
-export const TENANT_SCHEMA = `
-CREATE TABLE IF NOT EXISTS tenant (
-  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-  app_id TEXT NOT NULL,
-  consumer_secret TEXT NOT NULL,
-  previous_consumer_secret TEXT,
-  previous_consumer_secret_until INTEGER,
-  status TEXT NOT NULL,
-  status_changed_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS webhooks (
-  id TEXT PRIMARY KEY,
-  url TEXT NOT NULL,
-  valid INTEGER NOT NULL,
-  signing_secret TEXT NOT NULL,
-  previous_signing_secret TEXT,
-  previous_signing_secret_until INTEGER,
-  created_at INTEGER NOT NULL,
-  deleted_at INTEGER
-);
-CREATE TABLE IF NOT EXISTS authorizations (
-  user_id TEXT NOT NULL,
-  scope TEXT NOT NULL,
-  started_at INTEGER NOT NULL,
-  ended_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS authorizations_user ON authorizations (user_id, started_at);
-CREATE TABLE IF NOT EXISTS subscriptions (
-  webhook_id TEXT NOT NULL,
-  user_id TEXT NOT NULL,
-  started_at INTEGER NOT NULL,
-  ended_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS subscriptions_lane ON subscriptions (user_id, webhook_id, started_at);
-`;
-
 import type { EntitlementView } from '../../domain/entitlement';
 
+/**
+ * The app object's own copy of its tenant's control plane: identity and consumer secret, webhooks
+ * (with their signing secrets and health), and the history of authorizations and subscriptions,
+ * keyed by their D1 ids. The object re-checks entitlement from this copy (docs/delivery.md, "Who may
+ * receive what") without trusting the lookup that routed an event to it.
+ *
+ * How it stays in step with D1 without ever being wider: a change that narrows (suspend, revoke,
+ * unsubscribe, delete, invalidate) reaches the object first and D1 second; a change that widens
+ * (approve, grant, subscribe, validate) reaches D1 first and the object second. An ended row is never
+ * revived, and an end that arrives before its start leaves a tombstone that refuses the late start,
+ * so racing calls converge whatever order they land in. Status and validity changes carry their time
+ * and only a newer one applies.
+ */
 export type AppStatus = 'pending' | 'active' | 'suspended';
 
 export interface Tenant {
@@ -51,20 +22,36 @@ export interface Tenant {
   previousConsumerSecret: string | null;
   previousConsumerSecretUntil: number | null;
   status: AppStatus;
+  statusChangedAt: number;
 }
 
-export class TenantState {
-  /** This object's own tenant row, cached: every write to it goes through this class. */
-  private cached: Tenant | null | undefined;
+export type WebhookPath = 'fast' | 'slow';
 
+export type MirrorWebhook = {
+  id: string;
+  url: string;
+  valid: number;
+  signing_secret: string;
+  previous_signing_secret: string | null;
+  previous_signing_secret_until: number | null;
+  created_at: number;
+  deleted_at: number | null;
+  valid_changed_at: number | null;
+  path: WebhookPath;
+  fast_streak: number;
+};
+
+export type MirrorRow = { id: string | null; user_id: string; started_at: number; ended_at: number | null };
+export type MirrorAuthorization = MirrorRow & { scope: string };
+export type MirrorSubscription = MirrorRow & { webhook_id: string };
+
+/** Why a late "add" was refused: the object already saw this row (or its scope) end. */
+export type AddRefusal = 'ended' | 'webhook_gone' | 'authorization_not_live';
+
+export class MirrorStore {
   constructor(private readonly sql: SqlStorage) {}
 
-  migrate(): void {
-    this.sql.exec(TENANT_SCHEMA);
-  }
-
   tenant(): Tenant | null {
-    if (this.cached !== undefined) return this.cached;
     const row = this.sql
       .exec<{
         app_id: string;
@@ -72,18 +59,19 @@ export class TenantState {
         previous_consumer_secret: string | null;
         previous_consumer_secret_until: number | null;
         status: AppStatus;
+        status_changed_at: number;
       }>('SELECT * FROM tenant WHERE singleton = 1')
       .toArray()[0];
-    this.cached = row
+    return row
       ? {
           appId: row.app_id,
           consumerSecret: row.consumer_secret,
           previousConsumerSecret: row.previous_consumer_secret,
           previousConsumerSecretUntil: row.previous_consumer_secret_until,
           status: row.status,
+          statusChangedAt: row.status_changed_at,
         }
       : null;
-    return this.cached;
   }
 
   provision(appId: string, consumerSecret: string, status: AppStatus, at: number): void {
@@ -95,17 +83,52 @@ export class TenantState {
       status,
       at,
     );
-    this.cached = undefined;
   }
 
-  rotateConsumerSecret(secret: string, previousUntil: number): void {
+  /**
+   * A rotation in two steps, so the object never signs with a secret the developer was not given: the
+   * new secret is staged here, D1 records its hash, and only then is it committed (and the previous
+   * one kept for the grace window).
+   */
+  stageConsumerSecret(secret: string, previousUntil: number): void {
+    this.sql.exec('UPDATE tenant SET staged_consumer_secret = ?, staged_previous_until = ? WHERE singleton = 1', secret, previousUntil);
+  }
+
+  stagedConsumerSecret(): string | null {
+    return (
+      this.sql.exec<{ s: string | null }>('SELECT staged_consumer_secret AS s FROM tenant WHERE singleton = 1').toArray()[0]?.s ?? null
+    );
+  }
+
+  /** Commits the staged secret if it is `secret`; true if the consumer secret is now `secret`. */
+  commitConsumerSecret(secret: string): boolean {
     this.sql.exec(
-      `UPDATE tenant SET previous_consumer_secret = consumer_secret, previous_consumer_secret_until = ?, consumer_secret = ?
-       WHERE singleton = 1`,
-      previousUntil,
+      `UPDATE tenant SET previous_consumer_secret = consumer_secret, previous_consumer_secret_until = staged_previous_until,
+         consumer_secret = staged_consumer_secret, staged_consumer_secret = NULL, staged_previous_until = NULL
+       WHERE singleton = 1 AND staged_consumer_secret = ?`,
       secret,
     );
-    this.cached = undefined;
+    return this.tenant()?.consumerSecret === secret;
+  }
+
+  /** Applies a status change unless a newer one was applied already; true if it applied. */
+  setStatus(status: AppStatus, at: number): boolean {
+    const tenant = this.tenant();
+    if (!tenant || at < tenant.statusChangedAt) return false;
+    this.sql.exec('UPDATE tenant SET status = ?, status_changed_at = ? WHERE singleton = 1', status, at);
+    return true;
+  }
+
+  addWebhook(webhook: { id: string; url: string; createdAt: number }, signingSecret: string): void {
+    this.sql.exec(
+      `INSERT INTO webhooks (id, url, valid, signing_secret, created_at, valid_changed_at) VALUES (?, ?, 1, ?, ?, ?)
+       ON CONFLICT (id) DO NOTHING`,
+      webhook.id,
+      webhook.url,
+      signingSecret,
+      webhook.createdAt,
+      webhook.createdAt,
+    );
   }
 
   rotateSigningSecret(webhookId: string, secret: string, previousUntil: number): void {
@@ -118,23 +141,23 @@ export class TenantState {
     );
   }
 
-  setStatus(status: AppStatus, at: number): void {
-    this.sql.exec('UPDATE tenant SET status = ?, status_changed_at = ? WHERE singleton = 1', status, at);
-    this.cached = undefined;
-  }
-
-  addWebhook(webhook: { id: string; url: string; createdAt: number }, signingSecret: string): void {
-    this.sql.exec(
-      'INSERT INTO webhooks (id, url, valid, signing_secret, created_at) VALUES (?, ?, 1, ?, ?)',
-      webhook.id,
-      webhook.url,
-      signingSecret,
-      webhook.createdAt,
+  /** Validity as of `at`; an older change than the one applied is ignored. True if it applied. */
+  setWebhookValid(webhookId: string, valid: boolean, at: number): boolean {
+    return (
+      this.sql.exec(
+        `UPDATE webhooks SET valid = ?, valid_changed_at = ?
+         WHERE id = ? AND deleted_at IS NULL AND (valid_changed_at IS NULL OR valid_changed_at <= ?)`,
+        valid ? 1 : 0,
+        at,
+        webhookId,
+        at,
+      ).rowsWritten > 0
     );
   }
 
-  setWebhookValid(webhookId: string, valid: boolean): void {
-    this.sql.exec('UPDATE webhooks SET valid = ? WHERE id = ? AND deleted_at IS NULL', valid ? 1 : 0, webhookId);
+  /** Health steers which queue a webhook's releases take (docs/delivery.md, "Fairness"). */
+  setPath(webhookId: string, path: WebhookPath, fastStreak: number): void {
+    this.sql.exec('UPDATE webhooks SET path = ?, fast_streak = ? WHERE id = ?', path, fastStreak, webhookId);
   }
 
   /** Deleting a webhook ends every subscription on it. */
@@ -143,51 +166,104 @@ export class TenantState {
     this.sql.exec('UPDATE subscriptions SET ended_at = ? WHERE webhook_id = ? AND ended_at IS NULL', at, webhookId);
   }
 
-  webhook(webhookId: string) {
+  webhook(webhookId: string): MirrorWebhook | undefined {
+    return this.sql.exec<MirrorWebhook>('SELECT * FROM webhooks WHERE id = ?', webhookId).toArray()[0];
+  }
+
+  webhooks(): MirrorWebhook[] {
+    return this.sql.exec<MirrorWebhook>('SELECT * FROM webhooks ORDER BY id').toArray();
+  }
+
+  liveWebhooks(): { id: string; valid: boolean }[] {
     return this.sql
-      .exec<{
-        id: string;
-        url: string;
-        valid: number;
-        signing_secret: string;
-        previous_signing_secret: string | null;
-        previous_signing_secret_until: number | null;
-        deleted_at: number | null;
-      }>('SELECT * FROM webhooks WHERE id = ?', webhookId)
-      .toArray()[0];
+      .exec<{ id: string; valid: number }>('SELECT id, valid FROM webhooks WHERE deleted_at IS NULL')
+      .toArray()
+      .map((r) => ({ id: r.id, valid: r.valid === 1 }));
   }
 
-  /** A new grant supersedes the user's previous one (its scopes may differ). */
-  grantAuthorization(userId: string, scope: string, at: number): void {
+  /**
+   * A grant (D1 id `authorizationId`) supersedes the user's live one. Refused if this id was ended
+   * already (the grant lost a race with its own revoke).
+   */
+  grantAuthorization(authorizationId: string, userId: string, scope: string, at: number): AddRefusal | null {
+    const known = this.sql.exec<MirrorAuthorization>('SELECT * FROM authorizations WHERE id = ?', authorizationId).toArray()[0];
+    if (known) return known.ended_at === null ? null : 'ended';
     this.sql.exec('UPDATE authorizations SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL', at, userId);
-    this.sql.exec('INSERT INTO authorizations (user_id, scope, started_at) VALUES (?, ?, ?)', userId, scope, at);
+    this.sql.exec('INSERT INTO authorizations (id, user_id, scope, started_at) VALUES (?, ?, ?, ?)', authorizationId, userId, scope, at);
+    return null;
   }
 
-  /** Revocation ends the authorization and every subscription of that user in this app. */
-  revokeAuthorization(userId: string, at: number): void {
+  /** Narrows the user's live authorization to the scopes it shares with `scope` (before a re-grant). */
+  restrictAuthorization(userId: string, scope: string): void {
+    const live = this.liveAuthorization(userId);
+    if (!live) return;
+    const allowed = new Set(scope.split(' '));
+    const narrowed = live.scope
+      .split(' ')
+      .filter((s) => allowed.has(s))
+      .join(' ');
+    this.sql.exec('UPDATE authorizations SET scope = ? WHERE user_id = ? AND ended_at IS NULL', narrowed, userId);
+  }
+
+  /**
+   * Revocation ends the user's authorization and every subscription of that user in this app. With
+   * the D1 id of the authorization being revoked, an id this object never saw start is tombstoned,
+   * so its grant, if it arrives late, is refused.
+   */
+  revokeAuthorization(userId: string, at: number, authorizationId?: string): void {
     this.sql.exec('UPDATE authorizations SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL', at, userId);
     this.sql.exec('UPDATE subscriptions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL', at, userId);
+    if (authorizationId !== undefined) this.tombstone('authorizations', authorizationId, userId, at, { scope: '' });
   }
 
-  addSubscription(webhookId: string, userId: string, at: number): void {
-    const live = this.sql
-      .exec('SELECT 1 FROM subscriptions WHERE webhook_id = ? AND user_id = ? AND ended_at IS NULL', webhookId, userId)
-      .toArray();
-    if (live.length === 0) {
-      this.sql.exec('INSERT INTO subscriptions (webhook_id, user_id, started_at) VALUES (?, ?, ?)', webhookId, userId, at);
-    }
+  /**
+   * Starts subscription `id` unless it already ended here, its webhook is gone, or the authorization
+   * it was created under is not live here: a late start never resurrects what a withdrawal ended.
+   */
+  addSubscription(sub: { id: string; webhookId: string; userId: string; authorizationId: string; at: number }): AddRefusal | null {
+    const known = this.sql.exec<MirrorSubscription>('SELECT * FROM subscriptions WHERE id = ?', sub.id).toArray()[0];
+    if (known) return known.ended_at === null ? null : 'ended';
+    const webhook = this.webhook(sub.webhookId);
+    if (!webhook || webhook.deleted_at !== null) return 'webhook_gone';
+    const authorization = this.sql
+      .exec<MirrorAuthorization>('SELECT * FROM authorizations WHERE id = ? AND ended_at IS NULL', sub.authorizationId)
+      .toArray()[0];
+    if (!authorization || authorization.user_id !== sub.userId) return 'authorization_not_live';
+    this.sql.exec(
+      'INSERT INTO subscriptions (id, webhook_id, user_id, started_at) VALUES (?, ?, ?, ?)',
+      sub.id,
+      sub.webhookId,
+      sub.userId,
+      sub.at,
+    );
+    return null;
   }
 
-  endSubscription(webhookId: string, userId: string, at: number): void {
-    this.sql.exec('UPDATE subscriptions SET ended_at = ? WHERE webhook_id = ? AND user_id = ? AND ended_at IS NULL', at, webhookId, userId);
+  /** Ends the user's live subscription on the webhook; with an id this object never saw, a tombstone. */
+  endSubscription(webhookId: string, userId: string, at: number, id?: string): void {
+    const ended = this.sql.exec(
+      'UPDATE subscriptions SET ended_at = ? WHERE webhook_id = ? AND user_id = ? AND ended_at IS NULL',
+      at,
+      webhookId,
+      userId,
+    );
+    if (id !== undefined && ended.rowsWritten === 0) this.tombstone('subscriptions', id, userId, at, { webhook_id: webhookId });
+  }
+
+  private tombstone(table: 'authorizations' | 'subscriptions', id: string, userId: string, at: number, extra: Record<string, string>) {
+    const known = this.sql.exec(`SELECT 1 FROM ${table} WHERE id = ?`, id).toArray().length > 0;
+    if (known) return;
+    const [column, value] = Object.entries(extra)[0];
+    this.sql.exec(`INSERT INTO ${table} (id, user_id, ${column}, started_at, ended_at) VALUES (?, ?, ?, ?, ?)`, id, userId, value, at, at);
+  }
+
+  liveAuthorization(userId: string): MirrorAuthorization | undefined {
+    return this.sql.exec<MirrorAuthorization>('SELECT * FROM authorizations WHERE user_id = ? AND ended_at IS NULL', userId).toArray()[0];
   }
 
   /** The user's live authorization scope in this app, or null. */
   activeScope(userId: string): string | null {
-    const row = this.sql
-      .exec<{ scope: string }>('SELECT scope FROM authorizations WHERE user_id = ? AND ended_at IS NULL', userId)
-      .toArray()[0];
-    return row?.scope ?? null;
+    return this.liveAuthorization(userId)?.scope ?? null;
   }
 
   /** Live subscriptions of a user on webhooks that still exist, with each webhook's validity. */
@@ -202,13 +278,6 @@ export class TenantState {
       .map((r) => ({ webhookId: r.webhook_id, valid: r.valid === 1 }));
   }
 
-  liveWebhooks(): { id: string; valid: boolean }[] {
-    return this.sql
-      .exec<{ id: string; valid: number }>('SELECT id, valid FROM webhooks WHERE deleted_at IS NULL')
-      .toArray()
-      .map((r) => ({ id: r.id, valid: r.valid === 1 }));
-  }
-
   /** The subscription live now began at or before `at` (so it covered an event ingested then). */
   subscribedSince(webhookId: string, userId: string, at: number): boolean {
     return (
@@ -221,6 +290,14 @@ export class TenantState {
         )
         .toArray().length > 0
     );
+  }
+
+  /** Every authorization and subscription row (live, ended and tombstones), for the drift check. */
+  rows(): { authorizations: MirrorAuthorization[]; subscriptions: MirrorSubscription[] } {
+    return {
+      authorizations: this.sql.exec<MirrorAuthorization>('SELECT * FROM authorizations').toArray(),
+      subscriptions: this.sql.exec<MirrorSubscription>('SELECT * FROM subscriptions').toArray(),
+    };
   }
 
   /**

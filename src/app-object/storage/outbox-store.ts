@@ -1,97 +1,22 @@
-/**
- * The app object's delivery state: every message it ever rendered (payload kept for replay until
- * retention ends), the outbox of messages not yet finished, and the ledger of every attempt.
- *
- * A lane is named by `lane`: `<webhook>|<user>` for live events, `<webhook>|<user>|r<job>` for a replay
- * job's copies, `<webhook>|` for app-level messages (revoke, replay status). The outbox row with the
- * lowest seq in a lane is its head; only a head is ever released to the queue, so a lane is strictly
- * FIFO.
- */
-export const OUTBOX_SCHEMA = `
-CREATE TABLE IF NOT EXISTS events (
-  event_id TEXT PRIMARY KEY,
-  activity_id TEXT NOT NULL,
-  type TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  ingested_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS messages (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  delivery_id TEXT NOT NULL UNIQUE,
-  webhook_message_id TEXT NOT NULL,
-  replay_job_id TEXT,
-  kind TEXT NOT NULL,
-  event_id TEXT NOT NULL,
-  event_type TEXT NOT NULL,
-  required_scope TEXT,
-  webhook_id TEXT NOT NULL,
-  user_id TEXT NOT NULL,
-  payload TEXT,
-  created_at INTEGER NOT NULL,
-  state TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  last_attempt_at INTEGER,
-  last_status INTEGER,
-  last_error TEXT,
-  finished_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS messages_webhook_created ON messages (webhook_id, created_at);
-CREATE INDEX IF NOT EXISTS messages_replay ON messages (replay_job_id) WHERE replay_job_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS messages_created ON messages (created_at);
-CREATE TABLE IF NOT EXISTS outbox (
-  seq INTEGER PRIMARY KEY,
-  lane TEXT NOT NULL,
-  webhook_id TEXT NOT NULL,
-  user_id TEXT NOT NULL,
-  state TEXT NOT NULL,
-  attempt INTEGER NOT NULL,
-  not_before INTEGER NOT NULL,
-  queued_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS outbox_lane ON outbox (lane, seq);
-CREATE INDEX IF NOT EXISTS outbox_scope ON outbox (webhook_id, user_id);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, not_before);
-CREATE TABLE IF NOT EXISTS ledger (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  seq INTEGER NOT NULL,
-  delivery_id TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  replay_job_id TEXT,
-  ingested_at INTEGER NOT NULL,
-  event_id TEXT NOT NULL,
-  event_type TEXT NOT NULL,
-  webhook_id TEXT NOT NULL,
-  for_user_id TEXT NOT NULL,
-  attempt INTEGER NOT NULL,
-  at INTEGER NOT NULL,
-  status_code INTEGER,
-  error TEXT,
-  latency_ms INTEGER,
-  outcome TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ledger_at ON ledger (at);
-CREATE INDEX IF NOT EXISTS ledger_webhook_at ON ledger (webhook_id, at);
-CREATE INDEX IF NOT EXISTS ledger_user_at ON ledger (for_user_id, at);
-CREATE TABLE IF NOT EXISTS replay_jobs (
-  job_id TEXT PRIMARY KEY,
-  webhook_id TEXT NOT NULL,
-  from_ms INTEGER NOT NULL,
-  to_ms INTEGER NOT NULL,
-  created_at INTEGER NOT NULL,
-  state TEXT NOT NULL,
-  total INTEGER NOT NULL,
-  finished_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS replay_jobs_webhook ON replay_jobs (webhook_id, state);
-CREATE TABLE IF NOT EXISTS meta (
-  key TEXT PRIMARY KEY,
-  value INTEGER NOT NULL
-);
-`;
-
 import type { DeliveryKind, DeliveryScope } from '../../domain/entitlement';
 
+/**
+ * Messages and the outbox (docs/delivery.md, "Lanes"). Every message the object renders is kept in
+ * `messages` (its payload until retention ends, for replay); the ones not yet finished also have an
+ * `outbox` row.
+ *
+ * A lane is named by `lane`: `<webhook>|<user>` for live events, `<webhook>|<user>|r<job>` for a
+ * replay job's copies, `<webhook>|` for app-level messages (revoke, replay status). The outbox row
+ * with the lowest seq in a lane is its head; only a head is ever released, so a lane is strictly
+ * FIFO. An outbox row is in one of four states:
+ * - `waiting`: not on the queue; the alarm releases it once it is the head and `not_before` passed;
+ * - `held`: a head whose webhook is invalid; it waits for a CRC to pass, not for the clock;
+ * - `released`: on the queue as release number `release` (a later release supersedes it);
+ * - `handed`: signed and handed to a consumer, on the ledger as `hand_out_id`, to be started
+ *   before `start_by` or not at all.
+ */
 export type MessageKind = DeliveryKind;
+export type OutboxState = 'waiting' | 'held' | 'released' | 'handed';
 
 export const liveLane = (webhookId: string, userId: string) => `${webhookId}|${userId}`;
 export const replayLane = (webhookId: string, userId: string, jobId: string) => `${webhookId}|${userId}|r${jobId}`;
@@ -136,11 +61,16 @@ export type OutboxRow = {
   lane: string;
   webhook_id: string;
   user_id: string;
-  state: 'waiting' | 'queued';
+  state: OutboxState;
   attempt: number;
   not_before: number;
-  queued_at: number | null;
+  released_at: number | null;
+  release: number;
+  hand_out_id: number | null;
+  start_by: number | null;
 };
+
+export type ScopedMessage = MessageRow & { lane: string; outbox_state: OutboxState; start_by: number | null };
 
 /** What the entitlement rule needs to know about a stored message. */
 export const scopeOfMessage = (m: MessageRow): DeliveryScope => ({
@@ -151,21 +81,8 @@ export const scopeOfMessage = (m: MessageRow): DeliveryScope => ({
   ingestedAt: m.created_at,
 });
 
-/** What goes through the queue: ids only, never payloads or secrets. */
-export interface Release {
-  seq: number;
-  deliveryId: string;
-  attempt: number;
-}
-
-export type LedgerOutcome = 'delivered' | 'retrying' | 'failed' | 'gone' | 'dropped' | 'held';
-
 export class Outbox {
   constructor(private readonly sql: SqlStorage) {}
-
-  migrate(): void {
-    this.sql.exec(OUTBOX_SCHEMA);
-  }
 
   /** Records an event once; false if this object has seen it before (ingest is idempotent). */
   recordEvent(eventId: string, activityId: string, type: string, createdAt: number, now: number): boolean {
@@ -223,7 +140,7 @@ export class Outbox {
     return this.sql.exec<OutboxRow>('SELECT * FROM outbox WHERE lane = ? ORDER BY seq LIMIT 1', lane).toArray()[0];
   }
 
-  /** Lane heads that are waiting and due, across all lanes (the alarm's sweep). */
+  /** Waiting lane heads that are due, across all lanes (the alarm's sweep). Held heads never count. */
   dueHeads(now: number, limit: number): OutboxRow[] {
     return this.sql
       .exec<OutboxRow>(
@@ -237,41 +154,74 @@ export class Outbox {
       .toArray();
   }
 
-  /** Released messages whose consumer never reported back within the lease: sent again. */
-  expiredLeases(before: number, limit: number): OutboxRow[] {
+  /** Releases not claimed within the lease (their queue message may be lost): released again. */
+  staleReleases(before: number, limit: number): OutboxRow[] {
     return this.sql
-      .exec<OutboxRow>(`SELECT * FROM outbox WHERE state = 'queued' AND queued_at <= ? ORDER BY seq LIMIT ?`, before, limit)
+      .exec<OutboxRow>(`SELECT * FROM outbox WHERE state = 'released' AND released_at <= ? ORDER BY seq LIMIT ?`, before, limit)
       .toArray();
   }
 
-  markQueued(seq: number, now: number): void {
-    this.sql.exec(`UPDATE outbox SET state = 'queued', queued_at = ? WHERE seq = ?`, now, seq);
+  /** Hand-outs whose outcome never came back within their lease. */
+  unreportedHandOuts(startByBefore: number, limit: number): OutboxRow[] {
+    return this.sql
+      .exec<OutboxRow>(`SELECT * FROM outbox WHERE state = 'handed' AND start_by <= ? ORDER BY seq LIMIT ?`, startByBefore, limit)
+      .toArray();
   }
 
-  /** Back to waiting (held, or a failed release); `attempt` and `notBefore` say when and which. */
+  /** Puts a row on the queue under a new release number, which supersedes any earlier one. */
+  markReleased(seq: number, now: number): number {
+    return this.sql
+      .exec<{ release: number }>(
+        `UPDATE outbox SET state = 'released', release = release + 1, released_at = ?, hand_out_id = NULL, start_by = NULL
+         WHERE seq = ? RETURNING release`,
+        now,
+        seq,
+      )
+      .one().release;
+  }
+
+  markHanded(seq: number, handOutId: number, startBy: number): void {
+    this.sql.exec(`UPDATE outbox SET state = 'handed', hand_out_id = ?, start_by = ? WHERE seq = ?`, handOutId, startBy, seq);
+  }
+
+  /** Back to waiting (a retry, an unsent hand-out, a failed release); `attempt` and `notBefore` say which and when. */
   markWaiting(seq: number, attempt: number, notBefore: number): void {
     this.sql.exec(
-      `UPDATE outbox SET state = 'waiting', attempt = ?, not_before = ?, queued_at = NULL WHERE seq = ?`,
+      `UPDATE outbox SET state = 'waiting', attempt = ?, not_before = ?, released_at = NULL, hand_out_id = NULL, start_by = NULL
+       WHERE seq = ?`,
       attempt,
       notBefore,
       seq,
     );
   }
 
-  /** The earliest time anything in the outbox becomes due (a retry, or an expired lease). */
-  nextWakeUp(now: number, leaseMs: number): number | null {
-    // Waiting rows already due are either released or held (invalid webhook); a held lane is
-    // released by the webhook becoming valid, not by the clock, so only future times count.
-    const row = this.sql
+  markHeld(seq: number): void {
+    this.sql.exec(`UPDATE outbox SET state = 'held', released_at = NULL, hand_out_id = NULL, start_by = NULL WHERE seq = ?`, seq);
+  }
+
+  /** A webhook passed a CRC again: its held heads wait for the next release, in order. */
+  unhold(webhookId: string): OutboxRow[] {
+    return this.sql
+      .exec<OutboxRow>(`UPDATE outbox SET state = 'waiting' WHERE webhook_id = ? AND state = 'held' RETURNING *`, webhookId)
+      .toArray();
+  }
+
+  /**
+   * The earliest time the alarm has work: a waiting row coming due, a release or a hand-out whose
+   * lease ends. Due waiting rows are released at once or held, so only future times count.
+   */
+  nextWakeUp(now: number, leases: { releaseMs: number; handOutMs: number }): number | null {
+    return this.sql
       .exec<{ t: number | null }>(
         `SELECT MIN(t) AS t FROM (
            SELECT MIN(not_before) AS t FROM outbox WHERE state = 'waiting' AND not_before > ?
-           UNION ALL SELECT MIN(queued_at) + ? AS t FROM outbox WHERE state = 'queued')`,
+           UNION ALL SELECT MIN(released_at) + ? AS t FROM outbox WHERE state = 'released'
+           UNION ALL SELECT MIN(start_by) + ? AS t FROM outbox WHERE state = 'handed')`,
         now,
-        leaseMs,
+        leases.releaseMs,
+        leases.handOutMs,
       )
-      .one();
-    return row.t;
+      .one().t;
   }
 
   recordAttempt(seq: number, at: number, statusCode: number | null, error: string | null, attempt: number): void {
@@ -291,40 +241,8 @@ export class Outbox {
     this.sql.exec('DELETE FROM outbox WHERE seq = ?', seq);
   }
 
-  ledger(entry: {
-    message: MessageRow;
-    /** When the attempt started (or the drop happened). */
-    attempt: number;
-    at: number;
-    statusCode: number | null;
-    error: string | null;
-    latencyMs: number | null;
-    outcome: LedgerOutcome;
-  }): void {
-    const m = entry.message;
-    this.sql.exec(
-      `INSERT INTO ledger (seq, delivery_id, kind, replay_job_id, ingested_at, event_id, event_type, webhook_id, for_user_id, attempt, at, status_code, error, latency_ms, outcome)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      m.seq,
-      m.webhook_message_id,
-      m.kind,
-      m.replay_job_id,
-      m.created_at,
-      m.event_id,
-      m.event_type,
-      m.webhook_id,
-      m.user_id,
-      entry.attempt,
-      entry.at,
-      entry.statusCode,
-      entry.error,
-      entry.latencyMs,
-      entry.outcome,
-    );
-  }
-
-  /** Outbox messages in a withdrawn scope (with their lane); the caller drops each. */
-  outboxWhere(filter: { webhookId?: string; userId?: string }): (MessageRow & { lane: string })[] {
+  /** Outbox messages in a withdrawn scope (with their lane and state); the caller drops each. */
+  outboxWhere(filter: { webhookId?: string; userId?: string }): ScopedMessage[] {
     const clauses: string[] = [];
     const args: string[] = [];
     if (filter.webhookId !== undefined) {
@@ -337,27 +255,17 @@ export class Outbox {
     }
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
     return this.sql
-      .exec<MessageRow & { lane: string }>(
-        `SELECT m.*, o.lane AS lane FROM outbox o JOIN messages m ON m.seq = o.seq ${where} ORDER BY o.seq`,
+      .exec<ScopedMessage>(
+        `SELECT m.*, o.lane AS lane, o.state AS outbox_state, o.start_by AS start_by
+         FROM outbox o JOIN messages m ON m.seq = o.seq ${where} ORDER BY o.seq`,
         ...args,
       )
       .toArray();
   }
 
-  /** Heads of every lane of one webhook (to release what was held while it was invalid). */
-  webhookLaneHeads(webhookId: string): OutboxRow[] {
-    return this.sql
-      .exec<OutboxRow>(
-        `SELECT o.* FROM outbox o WHERE o.webhook_id = ?
-           AND o.seq = (SELECT MIN(h.seq) FROM outbox h WHERE h.lane = o.lane)`,
-        webhookId,
-      )
-      .toArray();
-  }
-
-  /** Releases on the queue not yet reported back. */
-  queuedCount(): number {
-    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM outbox WHERE state = 'queued'`).one().n;
+  /** Releases on the queue or hand-outs not yet reported back. */
+  inFlightCount(): number {
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM outbox WHERE state IN ('released', 'handed')`).one().n;
   }
 
   /** Messages of a replay job still in the outbox. */
@@ -376,10 +284,11 @@ export class Outbox {
   }
 
   /** Drops the payloads of messages created before `cutoff`; returns those still in the outbox. */
-  expirePayloads(cutoff: number): (MessageRow & { lane: string })[] {
+  expirePayloads(cutoff: number): ScopedMessage[] {
     const expiredInOutbox = this.sql
-      .exec<MessageRow & { lane: string }>(
-        `SELECT m.*, o.lane AS lane FROM outbox o JOIN messages m ON m.seq = o.seq WHERE m.created_at < ? ORDER BY o.seq`,
+      .exec<ScopedMessage>(
+        `SELECT m.*, o.lane AS lane, o.state AS outbox_state, o.start_by AS start_by
+         FROM outbox o JOIN messages m ON m.seq = o.seq WHERE m.created_at < ? ORDER BY o.seq`,
         cutoff,
       )
       .toArray();

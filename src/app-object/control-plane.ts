@@ -1,0 +1,127 @@
+import type { Withdrawal } from '../domain/delivery-protocol';
+import { newId } from '../domain/ids';
+import { renderRevoke } from '../domain/payloads';
+import type { Release } from './lanes';
+import type { AddRefusal, AppStatus } from './storage/mirror-store';
+import { liveLane, type ScopedMessage } from './storage/outbox-store';
+import { deliveryIdFor, type TenantDelivery } from './tenant-delivery';
+
+/**
+ * The object's side of control-plane changes (docs/delivery.md, "Withdrawal"). Each change is applied
+ * to the mirror first, in one synchronous step, so nothing is handed out under the old state after it.
+ * A withdrawal (suspension, webhook delete, revoke, unsubscribe, narrower re-grant) then drops every
+ * undelivered message in its scope, including ones already handed out, and answers how long until
+ * the last of those hand-outs' start deadlines: the Worker waits that long (plus a margin for clock
+ * error) before it reports the withdrawal done, so when it returns, no request in its scope starts.
+ */
+export class ControlPlane {
+  constructor(private readonly delivery: TenantDelivery) {}
+
+  private get store() {
+    return this.delivery.store;
+  }
+
+  /** Drops `messages`, releases what their lanes still hold, and measures the fence. */
+  private async withdraw(messages: ScopedMessage[], reason: string, now: number, extra: Release[] = []): Promise<Withdrawal> {
+    const out: Release[] = [...extra];
+    const fenceUntil = this.delivery.lanes.dropAndAdvance(messages, reason, now, out);
+    await this.delivery.send(out);
+    return { effectiveAt: now, fenceWaitMs: Math.max(0, fenceUntil - now) };
+  }
+
+  /** Suspension drops everything undelivered at once; nothing is released while not active. A newer status wins. */
+  async setAppStatus(appId: string, status: AppStatus, at: number): Promise<Withdrawal> {
+    this.delivery.tenantFor(appId);
+    const now = this.delivery.ports.now();
+    const applied = this.store.mirror.setStatus(status, at);
+    if (!applied || status === 'active') return { effectiveAt: now, fenceWaitMs: 0 };
+    return this.withdraw(this.store.outbox.outboxWhere({}), `app ${status}`, now);
+  }
+
+  /** Invalid: its lanes are held (not a withdrawal). Valid again: what was held is released, in order. */
+  async setWebhookValid(appId: string, webhookId: string, valid: boolean, at: number): Promise<void> {
+    this.delivery.tenantFor(appId);
+    const applied = this.store.mirror.setWebhookValid(webhookId, valid, at);
+    if (!valid || !applied) return;
+    const now = this.delivery.ports.now();
+    const out: Release[] = [];
+    for (const row of this.store.outbox.unhold(webhookId)) this.delivery.lanes.releaseLane(row.lane, now, out);
+    await this.delivery.send(out);
+  }
+
+  async deleteWebhook(appId: string, webhookId: string): Promise<Withdrawal> {
+    this.delivery.tenantFor(appId);
+    const now = this.delivery.ports.now();
+    this.store.mirror.deleteWebhook(webhookId, now);
+    return this.withdraw(this.store.outbox.outboxWhere({ webhookId }), 'webhook deleted', now);
+  }
+
+  /** Before a re-grant: the user's live authorization loses the scopes the new grant does not hold. */
+  async restrictAuthorization(appId: string, userId: string, scope: string): Promise<Withdrawal> {
+    this.delivery.tenantFor(appId);
+    const now = this.delivery.ports.now();
+    this.store.mirror.restrictAuthorization(userId, scope);
+    const withdrawn = this.store.outbox.outboxWhere({ userId }).filter((m) => this.delivery.lanes.entitlement(m, now) === 'withdrawn');
+    return this.withdraw(withdrawn, 'scope withdrawn', now);
+  }
+
+  /** A grant (D1 id) after D1 recorded it; refused if this object already saw that grant end. */
+  async grantAuthorization(appId: string, grant: { authorizationId: string; userId: string; scope: string; at: number }) {
+    this.delivery.tenantFor(appId);
+    const now = this.delivery.ports.now();
+    const refused = this.store.mirror.grantAuthorization(grant.authorizationId, grant.userId, grant.scope, Math.max(grant.at, now));
+    // A grant that is narrower than what the object held withdraws the difference at once too.
+    const withdrawn = this.store.outbox
+      .outboxWhere({ userId: grant.userId })
+      .filter((m) => this.delivery.lanes.entitlement(m, now) === 'withdrawn');
+    return { refused, ...(await this.withdraw(withdrawn, 'scope withdrawn', now)) };
+  }
+
+  /**
+   * Ends the user's authorization and subscriptions here, drops the user's undelivered events, and
+   * tells each valid webhook of the app with a `user_event` revoke.
+   */
+  async revokeAuthorization(appId: string, userId: string, authorizationId?: string): Promise<Withdrawal> {
+    const tenant = this.delivery.tenantFor(appId);
+    const now = this.delivery.ports.now();
+    this.store.mirror.revokeAuthorization(userId, now, authorizationId);
+    const notices: Release[] = [];
+    if (tenant.status === 'active') {
+      const eventId = newId(now);
+      const payload = renderRevoke(appId, userId, now);
+      for (const webhook of this.store.mirror.liveWebhooks().filter((w) => w.valid)) {
+        const lane = liveLane(webhook.id, '');
+        this.store.outbox.append({
+          deliveryId: deliveryIdFor(eventId, webhook.id, userId),
+          kind: 'revoke',
+          eventId,
+          eventType: 'user_event',
+          requiredScope: null,
+          webhookId: webhook.id,
+          userId: '',
+          payload,
+          createdAt: now,
+          lane,
+        });
+        this.delivery.lanes.releaseLane(lane, now, notices);
+      }
+    }
+    return this.withdraw(this.store.outbox.outboxWhere({ userId }), 'authorization revoked', now, notices);
+  }
+
+  /** Starts a subscription (after D1 has it); refused if a withdrawal here already ended it or its grant. */
+  addSubscription(
+    appId: string,
+    sub: { id: string; webhookId: string; userId: string; authorizationId: string; at: number },
+  ): AddRefusal | null {
+    this.delivery.tenantFor(appId);
+    return this.store.mirror.addSubscription({ ...sub, at: Math.max(sub.at, this.delivery.ports.now()) });
+  }
+
+  async endSubscription(appId: string, webhookId: string, userId: string, subscriptionId?: string): Promise<Withdrawal> {
+    this.delivery.tenantFor(appId);
+    const now = this.delivery.ports.now();
+    this.store.mirror.endSubscription(webhookId, userId, now, subscriptionId);
+    return this.withdraw(this.store.outbox.outboxWhere({ webhookId, userId }), 'unsubscribed', now);
+  }
+}

@@ -1,0 +1,109 @@
+import { type Entitlement, entitlementAt } from '../domain/entitlement';
+import { finishReplayIfDone } from './replay';
+import type { AppStore } from './storage/app-store';
+import { type MessageRow, type ScopedMessage, scopeOfMessage } from './storage/outbox-store';
+
+/**
+ * Replay copies are released only while fewer than this many of this app's messages are in flight,
+ * so a replay never builds a backlog that live events would wait behind. Held-back copies are looked
+ * at again shortly (and as soon as a report frees room).
+ */
+const REPLAY_MAX_IN_FLIGHT = 200;
+
+/** One release of a lane head, collected during a call and put on the queue at its end. */
+export interface Release {
+  seq: number;
+  deliveryId: string;
+  attempt: number;
+  release: number;
+  webhookId: string;
+}
+
+/**
+ * What a lane is and how it moves (docs/delivery.md, "Lanes"): only a lane's head is ever released;
+ * a head whose webhook is invalid is held; a head whose scope was withdrawn is dropped (on the
+ * record) and the next one is considered. Runs inside the app's object, synchronously.
+ */
+export class Lanes {
+  /** Room for replay releases, counted once per call (`at` is the call's clock). */
+  private replayRoom = { at: -1, room: 0, heldBack: false };
+
+  constructor(private readonly store: AppStore) {}
+
+  /** The entitlement rule, asked about one stored message at `now`; an expired payload cannot go either. */
+  entitlement(message: MessageRow, now: number): Entitlement['kind'] {
+    if (message.payload === null) return 'withdrawn';
+    return entitlementAt(this.store.mirror.view(), scopeOfMessage(message), now).kind;
+  }
+
+  /** Releases the lane's head if it is waiting and due. */
+  releaseLane(lane: string, now: number, out: Release[]): void {
+    const { outbox } = this.store;
+    for (;;) {
+      const head = outbox.laneHead(lane);
+      if (!head || head.state !== 'waiting' || head.not_before > now) return;
+      const message = outbox.message(head.seq)!;
+      const entitlement = this.entitlement(message, now);
+      if (entitlement === 'hold') {
+        outbox.markHeld(head.seq);
+        return;
+      }
+      if (entitlement === 'withdrawn') {
+        this.drop(message, 'no longer entitled', now, out);
+        continue;
+      }
+      if (message.kind === 'replay' && !this.takeReplayRoom(now)) return;
+      const release = outbox.markReleased(head.seq, now);
+      out.push({ seq: head.seq, deliveryId: message.delivery_id, attempt: head.attempt, release, webhookId: message.webhook_id });
+      return;
+    }
+  }
+
+  /** Ends a message without a request (withdrawn or expired), on the record; its lane moves on. */
+  drop(message: MessageRow, reason: string, at: number, out: Release[]): void {
+    this.store.ledger.recordDrop(message, message.attempts, at, reason);
+    this.store.outbox.finish(message.seq, 'dropped', at);
+    this.afterFinish(message, at, out);
+  }
+
+  /**
+   * Drops every message of a withdrawn scope, then lets each affected lane move on to whatever is
+   * still entitled in it. Returns the latest start deadline among the dropped messages that were
+   * handed out: until then, a request already handed out for this scope may still start.
+   */
+  dropAndAdvance(messages: ScopedMessage[], reason: string, at: number, out: Release[]): number {
+    let fenceUntil = 0;
+    const lanes = new Set<string>();
+    for (const message of messages) {
+      if (message.outbox_state === 'handed' && message.start_by !== null) fenceUntil = Math.max(fenceUntil, message.start_by);
+      this.drop(message, reason, at, out);
+      lanes.add(message.lane);
+    }
+    for (const lane of lanes) this.releaseLane(lane, at, out);
+    return fenceUntil;
+  }
+
+  /** A finished replay copy may finish its job, whose status event is then released. */
+  afterFinish(message: MessageRow, now: number, out: Release[]): void {
+    if (!message.replay_job_id) return;
+    const statusLane = finishReplayIfDone(this.store.replays, this.store.outbox, message.replay_job_id, now);
+    if (statusLane) this.releaseLane(statusLane, now, out);
+  }
+
+  /** Whether replay copies were held back for room during the call at `now`. */
+  replayHeldBack(now: number): boolean {
+    return this.replayRoom.at === now && this.replayRoom.heldBack;
+  }
+
+  private takeReplayRoom(now: number): boolean {
+    if (this.replayRoom.at !== now) {
+      this.replayRoom = { at: now, room: REPLAY_MAX_IN_FLIGHT - this.store.outbox.inFlightCount(), heldBack: false };
+    }
+    if (this.replayRoom.room <= 0) {
+      this.replayRoom.heldBack = true;
+      return false;
+    }
+    this.replayRoom.room--;
+    return true;
+  }
+}

@@ -1,0 +1,38 @@
+import type { DeliveryMessage, DeliveryPath } from '../domain/delivery-protocol';
+import type { Sign } from './signer';
+
+/**
+ * Everything the object's delivery logic does besides its own storage, behind a port so the same
+ * logic runs in the Durable Object (real clock, queues, alarm, WebCrypto) and in the deterministic
+ * simulator (test/sim), which decides when each of these happens and what fails.
+ */
+export interface ObjectPorts {
+  now(): number;
+  /** Puts releases on the fast or the slow queue; throws if the queue did not take them. */
+  enqueue(messages: DeliveryMessage[], path: DeliveryPath): Promise<void>;
+  /** Makes sure the alarm fires no later than `at`. */
+  wakeBy(at: number): Promise<void>;
+  /** Sets the next alarm exactly (after an alarm pass); null clears it. */
+  setAlarm(at: number | null): Promise<void>;
+  sign: Sign;
+}
+
+/** The settings the object's delivery logic reads (a slice of src/config.ts). */
+export interface DeliverySettings {
+  /** One attempt's deadline, from the moment its POST starts. */
+  deliveryTimeoutMs: number;
+  /** A release not claimed within this is released again (superseding the first). */
+  releaseLeaseMs: number;
+  /** A hand-out must start within this, or not at all. */
+  handOutStartWindowMs: number;
+  /** How long after a hand-out's deadline plus the attempt timeout a report may still arrive. */
+  reportGraceMs: number;
+  retryScheduleSeconds: number[];
+  retention: { payloadMs: number; ledgerMs: number };
+  replayRatePerSecond: number;
+  /** A webhook answering slower than this (or not at all) moves to the slow path. */
+  slowWebhookMs: number;
+}
+
+/** When an unreported hand-out is given up as outcome unknown. */
+export const handOutLeaseMs = (s: DeliverySettings) => s.deliveryTimeoutMs + s.reportGraceMs;

@@ -1,0 +1,175 @@
+/**
+ * The app object's SQLite schema, as numbered migrations applied once each (the version is kept in
+ * `meta`). Version 1 is the first layout; later versions only add, so an object created by any
+ * earlier build starts on the current layout with its rows intact.
+ *
+ * What the tables hold:
+ * - `tenant`, `webhooks`, `authorizations`, `subscriptions`: the object's mirror of its app's control
+ *   plane (D1 is the source; see mirror-store.ts). Mirror rows carry the D1 row id, and an ended row
+ *   is never revived: a late "add" for an id that was already ended is refused.
+ * - `events`, `messages`: every message the object rendered (payload kept for replay until
+ *   retention ends).
+ * - `outbox`: the messages not yet finished, one row each, in lanes (see outbox-store.ts).
+ * - `ledger`: one row per attempt, written *before* the request is handed out, and one per drop.
+ * - `replay_jobs`, `meta`.
+ */
+const V1 = `
+CREATE TABLE IF NOT EXISTS tenant (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  app_id TEXT NOT NULL,
+  consumer_secret TEXT NOT NULL,
+  previous_consumer_secret TEXT,
+  previous_consumer_secret_until INTEGER,
+  status TEXT NOT NULL,
+  status_changed_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhooks (
+  id TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  valid INTEGER NOT NULL,
+  signing_secret TEXT NOT NULL,
+  previous_signing_secret TEXT,
+  previous_signing_secret_until INTEGER,
+  created_at INTEGER NOT NULL,
+  deleted_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS authorizations (
+  user_id TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS authorizations_user ON authorizations (user_id, started_at);
+CREATE TABLE IF NOT EXISTS subscriptions (
+  webhook_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS subscriptions_lane ON subscriptions (user_id, webhook_id, started_at);
+CREATE TABLE IF NOT EXISTS events (
+  event_id TEXT PRIMARY KEY,
+  activity_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  ingested_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  delivery_id TEXT NOT NULL UNIQUE,
+  webhook_message_id TEXT NOT NULL,
+  replay_job_id TEXT,
+  kind TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  required_scope TEXT,
+  webhook_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  payload TEXT,
+  created_at INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_attempt_at INTEGER,
+  last_status INTEGER,
+  last_error TEXT,
+  finished_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS messages_webhook_created ON messages (webhook_id, created_at);
+CREATE INDEX IF NOT EXISTS messages_replay ON messages (replay_job_id) WHERE replay_job_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_created ON messages (created_at);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY,
+  lane TEXT NOT NULL,
+  webhook_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  not_before INTEGER NOT NULL,
+  queued_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_lane ON outbox (lane, seq);
+CREATE INDEX IF NOT EXISTS outbox_scope ON outbox (webhook_id, user_id);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, not_before);
+CREATE TABLE IF NOT EXISTS ledger (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq INTEGER NOT NULL,
+  delivery_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  replay_job_id TEXT,
+  ingested_at INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  webhook_id TEXT NOT NULL,
+  for_user_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  status_code INTEGER,
+  error TEXT,
+  latency_ms INTEGER,
+  outcome TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ledger_at ON ledger (at);
+CREATE INDEX IF NOT EXISTS ledger_webhook_at ON ledger (webhook_id, at);
+CREATE INDEX IF NOT EXISTS ledger_user_at ON ledger (for_user_id, at);
+CREATE TABLE IF NOT EXISTS replay_jobs (
+  job_id TEXT PRIMARY KEY,
+  webhook_id TEXT NOT NULL,
+  from_ms INTEGER NOT NULL,
+  to_ms INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  total INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS replay_jobs_webhook ON replay_jobs (webhook_id, state);
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+`;
+
+/**
+ * Version 2: the recorded-before-it-acts protocol (docs/delivery.md, "Hand-out and withdrawal").
+ * - outbox: a release number (a re-release supersedes the earlier queue message), the hand-out
+ *   (its ledger row and start deadline); `queued_at` becomes `released_at`; states are
+ *   waiting | held | released | handed.
+ * - ledger: the exact destination URL, the hand-out's start deadline, when the POST really started.
+ * - mirror rows keyed by their D1 ids; webhooks carry when validity last changed and their health;
+ *   a consumer secret can be staged before D1 has it, and only then committed.
+ */
+const V2 = `
+ALTER TABLE outbox RENAME COLUMN queued_at TO released_at;
+ALTER TABLE outbox ADD COLUMN release INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN hand_out_id INTEGER;
+ALTER TABLE outbox ADD COLUMN start_by INTEGER;
+UPDATE outbox SET state = 'released' WHERE state = 'queued';
+CREATE INDEX IF NOT EXISTS outbox_handed ON outbox (state, start_by);
+ALTER TABLE ledger ADD COLUMN url TEXT;
+ALTER TABLE ledger ADD COLUMN start_by INTEGER;
+ALTER TABLE ledger ADD COLUMN started_at INTEGER;
+CREATE INDEX IF NOT EXISTS ledger_seq ON ledger (seq, attempt);
+ALTER TABLE authorizations ADD COLUMN id TEXT;
+CREATE INDEX IF NOT EXISTS authorizations_id ON authorizations (id);
+ALTER TABLE subscriptions ADD COLUMN id TEXT;
+CREATE INDEX IF NOT EXISTS subscriptions_id ON subscriptions (id);
+ALTER TABLE webhooks ADD COLUMN valid_changed_at INTEGER;
+ALTER TABLE webhooks ADD COLUMN path TEXT NOT NULL DEFAULT 'fast';
+ALTER TABLE webhooks ADD COLUMN fast_streak INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tenant ADD COLUMN staged_consumer_secret TEXT;
+ALTER TABLE tenant ADD COLUMN staged_previous_until INTEGER;
+`;
+
+const MIGRATIONS = [V1, V2];
+
+/** Brings the object's database to the current schema; cheap when it is already there. */
+export function migrate(sql: SqlStorage): void {
+  sql.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)');
+  const current = sql.exec<{ value: number }>(`SELECT value FROM meta WHERE key = 'schema_version'`).toArray()[0]?.value ?? 0;
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    sql.exec(MIGRATIONS[version]);
+    sql.exec(
+      `INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      version + 1,
+    );
+  }
+}

@@ -1,0 +1,69 @@
+import { judgeAttempt } from '../domain/retry';
+import type { Release } from './lanes';
+import { PURGE_INTERVAL_MS, purgeExpired } from './retention';
+import type { TenantDelivery } from './tenant-delivery';
+
+/** Most rows of each kind one alarm pass handles; a full pass sets the next one at once. */
+export const SWEEP_LIMIT = 500;
+/** While replay copies wait for room, the alarm looks again this soon. */
+const REPLAY_RECHECK_MS = 250;
+
+/**
+ * The object's alarm (docs/delivery.md, "Leases and sweeps"): runs retention, gives up hand-outs whose
+ * outcome never came back (they stay on the ledger as outcome unknown and count as an attempt),
+ * releases again what was released but never claimed (a new release number supersedes the lost or
+ * late queue message, so one attempt is still handed out once), and releases due lane heads:
+ * retries, replay copies, and anything a failed queue send left waiting. Held lanes are not due, so
+ * an invalid webhook with any number of users never fills a pass.
+ */
+export async function alarmPass(delivery: TenantDelivery): Promise<void> {
+  const { store, ports, settings, lanes } = delivery;
+  const { outbox } = store;
+  if (!store.mirror.tenant()) return;
+  const now = ports.now();
+  const out: Release[] = [];
+
+  const lastPurge = outbox.meta('last_purge');
+  if (lastPurge === null || now >= lastPurge + PURGE_INTERVAL_MS) {
+    const expired = purgeExpired(store, now, settings.retention);
+    lanes.dropAndAdvance(expired, 'payload retention ended before delivery', now, out);
+  }
+
+  const unreported = outbox.unreportedHandOuts(now - delivery.handOutLeaseMs(), SWEEP_LIMIT);
+  for (const row of unreported) {
+    const verdict = judgeAttempt({ error: 'outcome unknown: no report', latencyMs: 0 }, row.attempt, settings.retryScheduleSeconds, now);
+    if (verdict.kind === 'failed') {
+      const message = outbox.message(row.seq)!;
+      outbox.finish(row.seq, 'failed', now);
+      lanes.afterFinish(message, now, out);
+      lanes.releaseLane(row.lane, now, out);
+    } else {
+      const delayMs = verdict.kind === 'retry' ? verdict.delayMs : 0;
+      outbox.markWaiting(row.seq, row.attempt + 1, now + delayMs);
+      lanes.releaseLane(row.lane, now, out);
+    }
+  }
+
+  const stale = outbox.staleReleases(now - settings.releaseLeaseMs, SWEEP_LIMIT);
+  for (const row of stale) {
+    outbox.markWaiting(row.seq, row.attempt, now);
+    lanes.releaseLane(row.lane, now, out);
+  }
+
+  const heads = outbox.dueHeads(now, SWEEP_LIMIT);
+  for (const head of heads) lanes.releaseLane(head.lane, now, out);
+
+  await delivery.send(out);
+  const heldBack = lanes.replayHeldBack(now);
+  const full = unreported.length === SWEEP_LIMIT || stale.length === SWEEP_LIMIT || (heads.length === SWEEP_LIMIT && !heldBack);
+  if (full) {
+    await ports.setAlarm(now);
+    return;
+  }
+  const next = outbox.nextWakeUp(now, { releaseMs: settings.releaseLeaseMs, handOutMs: delivery.handOutLeaseMs() });
+  const purged = outbox.meta('last_purge');
+  const purgeAt = purged !== null ? purged + PURGE_INTERVAL_MS : Number.POSITIVE_INFINITY;
+  const replayAt = heldBack ? now + REPLAY_RECHECK_MS : Number.POSITIVE_INFINITY;
+  const at = Math.min(next ?? Number.POSITIVE_INFINITY, purgeAt, replayAt);
+  await ports.setAlarm(Number.isFinite(at) ? at : null);
+}

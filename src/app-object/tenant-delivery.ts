@@ -1,0 +1,301 @@
+import type { TimedActivity } from '../domain/activities';
+import { audienceOf, REQUIRED_SCOPE } from '../domain/audience';
+import type { AttemptReport, ClaimResult, DeliveryMessage, DeliveryPath, HandOut, ReportResult } from '../domain/delivery-protocol';
+import { entitlementAt } from '../domain/entitlement';
+import { renderPayload } from '../domain/payloads';
+import { describeResult, judgeAttempt } from '../domain/retry';
+import { markSlow, observeAttempt } from './health';
+import { Lanes, type Release } from './lanes';
+import type { DeliverySettings, ObjectPorts } from './ports';
+import type { AppStore } from './storage/app-store';
+import type { Tenant } from './storage/mirror-store';
+import { liveLane, type OutboxRow } from './storage/outbox-store';
+
+/** A release that could not be put on the queue is tried again after this. */
+const REQUEUE_DELAY_MS = 5_000;
+
+export const deliveryIdFor = (eventId: string, webhookId: string, userId: string) => `msg_${eventId}_${webhookId}_${userId || 'app'}`;
+
+/**
+ * One app's delivery, inside its object (docs/delivery.md): messages enter lanes at ingest, a lane's
+ * head is released to the queue, handed out to a consumer when it claims it, and finished, retried
+ * or dropped when the outcome is reported. Every attempt is on the ledger before its request leaves
+ * this object, and a hand-out must start before its deadline or not at all, which is what lets a
+ * withdrawal fence off everything in its scope. All I/O goes through `ports`, so the deterministic
+ * simulator runs this very code.
+ */
+export class TenantDelivery {
+  readonly lanes: Lanes;
+
+  constructor(
+    readonly store: AppStore,
+    readonly ports: ObjectPorts,
+    readonly settings: DeliverySettings,
+  ) {
+    this.lanes = new Lanes(store);
+  }
+
+  /** Throws unless this object was provisioned for `appId`: a routing mix-up fails loudly. */
+  tenantFor(appId: string): Tenant {
+    const tenant = this.store.mirror.tenant();
+    if (!tenant) throw new Error(`app object refused a call for app ${appId}: it is not provisioned`);
+    if (tenant.appId !== appId) throw new Error(`app object of app ${tenant.appId} refused a call for app ${appId}`);
+    return tenant;
+  }
+
+  /**
+   * Takes events routed here by the Worker. Audience and scope are derived again here, and a message
+   * is appended only where this object's own mirror entitles it. Idempotent per event id. Returns the
+   * lane heads it released, for the Worker to put on the queue with other apps' releases.
+   */
+  ingest(appId: string, events: { eventId: string; activity: TimedActivity }[]): { messages: number; releases: DeliveryMessage[][] } {
+    const tenant = this.tenantFor(appId);
+    if (tenant.status !== 'active') return { messages: 0, releases: [[], []] };
+    const { outbox, mirror } = this.store;
+    const now = this.ports.now();
+    const view = mirror.view();
+    const out: Release[] = [];
+    let messages = 0;
+    for (const { eventId, activity } of events) {
+      if (!outbox.recordEvent(eventId, activity.id, activity.type, activity.created_at, now)) continue;
+      const requiredScope = REQUIRED_SCOPE[activity.type];
+      for (const userId of audienceOf(activity)) {
+        const entitled = mirror
+          .liveSubscriptionsOf(userId)
+          .filter(
+            ({ webhookId }) =>
+              entitlementAt(view, { kind: 'event', webhookId, userId, requiredScope, ingestedAt: now }, now).kind !== 'withdrawn',
+          );
+        if (entitled.length === 0) continue;
+        const payload = renderPayload(activity, userId);
+        for (const { webhookId } of entitled) {
+          outbox.append({
+            deliveryId: deliveryIdFor(eventId, webhookId, userId),
+            kind: 'event',
+            eventId,
+            eventType: activity.type,
+            requiredScope,
+            webhookId,
+            userId,
+            payload,
+            createdAt: now,
+          });
+          messages++;
+          this.lanes.releaseLane(liveLane(webhookId, userId), now, out);
+        }
+      }
+    }
+    const byPath = this.byPath(appId, out);
+    return { messages, releases: [byPath.fast, byPath.slow] };
+  }
+
+  /**
+   * The consumer claims released messages when it has free connections. Withdrawn ones are dropped
+   * here; up to `capacity` live ones are written to the ledger and handed out, signed now, with a
+   * start deadline; the rest stay released (`deferred`) for the consumer to claim when it has room.
+   */
+  async claim(appId: string, items: DeliveryMessage[], capacity: number): Promise<ClaimResult> {
+    this.tenantFor(appId);
+    const { outbox } = this.store;
+    const now = this.ports.now();
+    const out: Release[] = [];
+    const candidates: OutboxRow[] = [];
+    const deferred: number[] = [];
+    const seen = new Set<number>();
+    for (const item of items) {
+      if (seen.has(item.seq)) continue;
+      seen.add(item.seq);
+      const row = outbox.outboxRow(item.seq);
+      const message = outbox.message(item.seq);
+      const current =
+        row?.state === 'released' &&
+        row.release === item.release &&
+        row.attempt === item.attempt &&
+        message?.delivery_id === item.deliveryId;
+      if (!current) continue; // superseded by a later release, handed out already, finished or withdrawn
+      const entitlement = this.lanes.entitlement(message, now);
+      if (entitlement === 'withdrawn') {
+        this.lanes.drop(message, 'no longer entitled', now, out);
+        this.lanes.releaseLane(row.lane, now, out);
+      } else if (entitlement === 'hold') {
+        outbox.markHeld(row.seq);
+      } else if (candidates.length < capacity) {
+        candidates.push(row);
+      } else {
+        deferred.push(row.seq);
+      }
+    }
+    const handOuts = await this.handOut(candidates);
+    await this.send(out);
+    return { handOuts, deferred };
+  }
+
+  /**
+   * Signs the candidates (which yields), then, without yielding again, checks each is still the same
+   * release and still entitled (a withdrawal may have run meanwhile), writes its attempt to the
+   * ledger and only then hands it out.
+   */
+  private async handOut(candidates: OutboxRow[]): Promise<HandOut[]> {
+    if (candidates.length === 0) return [];
+    const { outbox, mirror, ledger } = this.store;
+    const tenant = mirror.tenant()!;
+    const signedAt = this.ports.now();
+    const signed = await Promise.all(
+      candidates.map((row) => this.ports.sign(tenant, outbox.message(row.seq)!, mirror.webhook(row.webhook_id)!, signedAt)),
+    );
+    const at = this.ports.now();
+    const handOuts: HandOut[] = [];
+    candidates.forEach((expected, i) => {
+      const row = outbox.outboxRow(expected.seq);
+      const message = outbox.message(expected.seq);
+      if (row?.state !== 'released' || row.release !== expected.release || !message) return;
+      if (this.lanes.entitlement(message, at) !== 'send') return; // a withdrawal or invalidation ran while signing
+      const startBy = at + this.settings.handOutStartWindowMs;
+      const handOutId = ledger.recordHandOut({ message, attempt: row.attempt, at, url: signed[i].url, startBy });
+      outbox.markHanded(row.seq, handOutId, startBy);
+      handOuts.push({
+        seq: row.seq,
+        deliveryId: message.delivery_id,
+        attempt: row.attempt,
+        handOutId,
+        webhookId: message.webhook_id,
+        ...signed[i],
+        startBy,
+        startWithinMs: this.settings.handOutStartWindowMs,
+      });
+    });
+    return handOuts;
+  }
+
+  /**
+   * Outcomes of hand-outs. Each completes its ledger row (even a late one); the current hand-out of a
+   * message then finishes it, schedules its retry, holds it (410 disables the webhook), or, if it was
+   * never started, releases it again as the same attempt. With `chain`, up to `capacity` lane heads
+   * this report released come back handed out in `next`, so a busy lane moves at the receiver's pace.
+   */
+  async report(
+    appId: string,
+    reports: AttemptReport[],
+    options: { chain?: boolean; capacity?: number; slowWebhooks?: string[] } = {},
+  ): Promise<ReportResult> {
+    this.tenantFor(appId);
+    const { outbox, ledger, mirror } = this.store;
+    const now = this.ports.now();
+    const out: Release[] = [];
+    const gone = new Set<string>();
+    let wake = Number.POSITIVE_INFINITY;
+    for (const report of reports) {
+      const handOut = ledger.handOut(report.handOutId);
+      const message = outbox.message(report.seq);
+      if (handOut?.seq !== report.seq || handOut.attempt !== report.attempt || message?.delivery_id !== report.deliveryId) continue;
+      const row = outbox.outboxRow(report.seq);
+      const current = row?.state === 'handed' && row.hand_out_id === report.handOutId ? row : null;
+      if (report.startedAt === null || report.result === null) {
+        ledger.recordOutcome(report.handOutId, { outcome: 'not_sent', startedAt: null, statusCode: null, error: null, latencyMs: null });
+        if (current) {
+          outbox.markWaiting(current.seq, current.attempt, now);
+          this.lanes.releaseLane(current.lane, now, out);
+        }
+        continue;
+      }
+      const verdict = judgeAttempt(report.result, report.attempt, this.settings.retryScheduleSeconds, now);
+      const { statusCode, error } = describeResult(report.result);
+      const outcome = verdict.kind === 'retry' ? 'retrying' : verdict.kind;
+      ledger.recordOutcome(report.handOutId, {
+        outcome,
+        startedAt: report.startedAt,
+        statusCode,
+        error,
+        latencyMs: report.result.latencyMs,
+      });
+      outbox.recordAttempt(report.seq, report.startedAt, statusCode, error, report.attempt);
+      observeAttempt(mirror, message.webhook_id, report.result, this.settings.slowWebhookMs);
+      if (!current) continue; // late: withdrawn meanwhile, or given up as unknown and retried
+      switch (verdict.kind) {
+        case 'delivered':
+        case 'failed':
+          outbox.finish(current.seq, verdict.kind, now);
+          this.lanes.afterFinish(message, now, out);
+          this.lanes.releaseLane(current.lane, now, out);
+          break;
+        case 'retry':
+          outbox.markWaiting(current.seq, current.attempt + 1, now + verdict.delayMs);
+          wake = Math.min(wake, now + verdict.delayMs);
+          this.lanes.releaseLane(current.lane, now, out); // a zero delay goes now
+          break;
+        case 'gone':
+          mirror.setWebhookValid(message.webhook_id, false, now);
+          outbox.markWaiting(current.seq, current.attempt + 1, now);
+          this.lanes.releaseLane(current.lane, now, out); // held until a CRC passes
+          gone.add(message.webhook_id);
+          break;
+      }
+    }
+    for (const webhookId of options.slowWebhooks ?? []) markSlow(mirror, webhookId);
+    const capacity = options.chain ? Math.max(0, options.capacity ?? 0) : 0;
+    const chained = out.splice(0, capacity);
+    const next = await this.handOut(
+      chained.map((r) => outbox.outboxRow(r.seq)).filter((row): row is OutboxRow => row?.state === 'released'),
+    );
+    // A chained head that could not be handed out after all still needs its queue message.
+    const handed = new Set(next.map((h) => h.seq));
+    for (const r of chained) {
+      const row = outbox.outboxRow(r.seq);
+      if (!handed.has(r.seq) && row?.state === 'released' && row.release === r.release) out.push(r);
+    }
+    await this.send(out);
+    if (wake < Number.POSITIVE_INFINITY) await this.ports.wakeBy(wake);
+    if (next.length > 0) await this.ports.wakeBy(next[0].startBy + this.handOutLeaseMs());
+    return { goneWebhooks: [...gone], next };
+  }
+
+  /** Messages a consumer claimed but could not start before its invocation ended: released again. */
+  async returnUnclaimed(appId: string, items: DeliveryMessage[]): Promise<void> {
+    this.tenantFor(appId);
+    const now = this.ports.now();
+    const out: Release[] = [];
+    for (const item of items) {
+      const row = this.store.outbox.outboxRow(item.seq);
+      if (row?.state !== 'released' || row.release !== item.release) continue;
+      this.store.outbox.markWaiting(row.seq, row.attempt, now);
+      this.lanes.releaseLane(row.lane, now, out);
+    }
+    await this.send(out);
+  }
+
+  handOutLeaseMs(): number {
+    return this.settings.deliveryTimeoutMs + this.settings.reportGraceMs;
+  }
+
+  /** Queue messages for releases, split by the path each webhook's health puts it on. */
+  byPath(appId: string, releases: Release[]): Record<DeliveryPath, DeliveryMessage[]> {
+    const paths: Record<DeliveryPath, DeliveryMessage[]> = { fast: [], slow: [] };
+    for (const r of releases) {
+      const path = this.store.mirror.webhook(r.webhookId)?.path ?? 'fast';
+      paths[path].push({ app: appId, seq: r.seq, deliveryId: r.deliveryId, attempt: r.attempt, release: r.release, webhook: r.webhookId });
+    }
+    return paths;
+  }
+
+  /** Puts releases on the queue (ids only) and makes sure the alarm covers their lease. */
+  async send(releases: Release[]): Promise<void> {
+    if (releases.length === 0) return;
+    const appId = this.store.mirror.tenant()!.appId;
+    let wake = this.ports.now() + this.settings.releaseLeaseMs;
+    for (const [path, messages] of Object.entries(this.byPath(appId, releases)) as [DeliveryPath, DeliveryMessage[]][]) {
+      if (messages.length === 0) continue;
+      try {
+        await this.ports.enqueue(messages, path);
+      } catch (err) {
+        console.error(`app ${appId}: queue send failed; ${messages.length} releases go again shortly`, err);
+        const retryAt = this.ports.now() + REQUEUE_DELAY_MS;
+        for (const m of messages) {
+          const row = this.store.outbox.outboxRow(m.seq);
+          if (row?.state === 'released' && row.release === m.release) this.store.outbox.markWaiting(m.seq, m.attempt, retryAt);
+        }
+        wake = Math.min(wake, retryAt);
+      }
+    }
+    await this.ports.wakeBy(wake);
+  }
+}

@@ -1,0 +1,44 @@
+import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { AppStore } from '../src/app-object/storage/app-store';
+import { appObject } from '../src/delivery/app-objects';
+import type { DeliveryMessage } from '../src/domain/delivery-protocol';
+
+/**
+ * Typed access to an app object's storage for tests, through the same storage boundary the object
+ * uses (AppStore over its SQLite), instead of reaching into the object's private fields.
+ */
+export function withStore<T>(appId: string, fn: (store: AppStore, state: DurableObjectState) => T | Promise<T>): Promise<T> {
+  return runInDurableObject(appObject(env, appId), (_object, state) => fn(new AppStore(state.storage.sql), state));
+}
+
+/** Rows of one of the object's tables, for assertions. */
+export function objectRows<T = Record<string, unknown>>(appId: string, sql: string, ...args: (string | number)[]): Promise<T[]> {
+  return runInDurableObject(appObject(env, appId), (_object, state) => state.storage.sql.exec(sql, ...args).toArray() as T[]);
+}
+
+/**
+ * Puts a message straight into the object's outbox as released, without sending it to the live
+ * queue, so a test alone decides what a consumer is handed. Returns the queue message naming it.
+ */
+export function stageRelease(
+  appId: string,
+  message: { webhookId: string; userId: string; payload?: string; createdAt?: number; deliveryId?: string; releasedAt?: number },
+): Promise<DeliveryMessage> {
+  return withStore(appId, (store) => {
+    const deliveryId = message.deliveryId ?? `msg_test${Math.random().toString(36).slice(2)}_${message.webhookId}_${message.userId}`;
+    const seq = store.outbox.append({
+      deliveryId,
+      kind: 'event',
+      eventId: `e${Math.random().toString(36).slice(2)}`,
+      eventType: 'tweet_create',
+      requiredScope: 'tweet.read',
+      webhookId: message.webhookId,
+      userId: message.userId,
+      payload: message.payload ?? JSON.stringify({ for_user_id: message.userId }),
+      createdAt: message.createdAt ?? Date.now(),
+    });
+    const release = store.outbox.markReleased(seq, message.releasedAt ?? Date.now());
+    return { app: appId, seq, deliveryId, attempt: 1, release, webhook: message.webhookId };
+  });
+}
