@@ -22,7 +22,8 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ['test/**/*.test.ts'],
-      exclude: ['test/e2e/**'],
+      // test/e2e runs against wrangler dev (node --test); test/sim runs in Node (vitest.sim.config.ts).
+      exclude: ['test/e2e/**', 'test/sim/**'],
       setupFiles: ['./test/apply-migrations.ts'],
       // Delivery tests wait for the local queue (1 s batches) and short retries.
       testTimeout: 30_000,

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Prints one closing line for `npm test` across both runners: "tests: N passed, N failed".
+// Prints one closing line for `npm test` across its runners: "tests: N passed, N failed".
 import { existsSync, readFileSync } from 'node:fs';
 
 let passed = 0;
 let failed = 0;
-if (existsSync('.test-results/vitest.json')) {
-  const v = JSON.parse(readFileSync('.test-results/vitest.json', 'utf8'));
+for (const file of ['.test-results/vitest.json', '.test-results/sim.json']) {
+  if (!existsSync(file)) continue;
+  const v = JSON.parse(readFileSync(file, 'utf8'));
   passed += v.numPassedTests;
   failed += v.numFailedTests;
 }

@@ -2,18 +2,13 @@ import { DurableObject } from 'cloudflare:workers';
 import { settings } from '../config';
 import { enqueueDeliveries } from '../delivery/enqueue';
 import type { TimedActivity } from '../domain/activities';
-import { type CrcChallenge, crcRequestSignature, crcResponseToken } from '../domain/crc';
-import { newWebhookSigningSecret, randomToken } from '../domain/crypto';
-import type { AttemptReport, ClaimResult, DeliveryMessage, DeliveryPath, ReportResult, Withdrawal } from '../domain/delivery-protocol';
-import { ControlPlane } from './control-plane';
-import type { DeliverySettings, ObjectPorts } from './ports';
-import { startReplay } from './replay';
-import { DeliverySigner, inGrace } from './signer';
+import type { AttemptReport, DeliveryMessage, DeliveryPath } from '../domain/delivery-protocol';
+import { AppObjectApi } from './app-object-api';
+import type { DeliverySettings } from './ports';
+import { DeliverySigner } from './signer';
 import { AppStore } from './storage/app-store';
 import type { LedgerFilter } from './storage/ledger-store';
-import type { AddRefusal, AppStatus } from './storage/mirror-store';
-import { alarmPass } from './sweep';
-import { TenantDelivery } from './tenant-delivery';
+import type { AppStatus } from './storage/mirror-store';
 
 /** The slice of the settings the object's delivery logic runs on. */
 export function deliverySettings(env: Env): DeliverySettings {
@@ -32,182 +27,105 @@ export function deliverySettings(env: Env): DeliverySettings {
 
 /**
  * One object per developer app, addressed by `app:<app id>` (src/delivery/app-objects.ts). It alone
- * holds the app's consumer secret and webhook signing secrets, its outbox and its ledger. Every RPC
- * names the app it is meant for and a call for any other app is refused, so a routing mix-up fails
- * loudly instead of crossing tenants. This class is only the RPC surface and the runtime's ports;
- * the delivery logic is TenantDelivery and ControlPlane, which the simulator runs too.
+ * holds the app's consumer secret and webhook signing secrets, its outbox and its ledger. This class
+ * is the RPC surface and the runtime's ports (clock, queues, alarm, WebCrypto signing); what each call
+ * does is AppObjectApi, which the simulator runs too.
  */
 export class AppDeliveryObject extends DurableObject<Env> {
-  private readonly store: AppStore;
-  private readonly delivery: TenantDelivery;
-  private readonly control: ControlPlane;
+  private readonly api: AppObjectApi;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.store = new AppStore(ctx.storage.sql);
+    const store = new AppStore(ctx.storage.sql);
     const signer = new DeliverySigner();
-    const ports: ObjectPorts = {
-      now: () => Date.now(),
-      enqueue: (messages: DeliveryMessage[], path: DeliveryPath) =>
-        enqueueDeliveries(path === 'slow' ? env.DELIVERY_SLOW_QUEUE : env.DELIVERY_QUEUE, messages),
-      wakeBy: async (at) => {
-        const current = await ctx.storage.getAlarm();
-        if (current === null || current > at) await ctx.storage.setAlarm(at);
+    this.api = new AppObjectApi(
+      store,
+      {
+        now: () => Date.now(),
+        enqueue: (messages: DeliveryMessage[], path: DeliveryPath) =>
+          enqueueDeliveries(path === 'slow' ? env.DELIVERY_SLOW_QUEUE : env.DELIVERY_QUEUE, messages),
+        wakeBy: async (at) => {
+          const current = await ctx.storage.getAlarm();
+          if (current === null || current > at) await ctx.storage.setAlarm(at);
+        },
+        setAlarm: async (at) => {
+          if (at === null) await ctx.storage.deleteAlarm();
+          else await ctx.storage.setAlarm(at);
+        },
+        sign: signer.sign,
       },
-      setAlarm: async (at) => {
-        if (at === null) await ctx.storage.deleteAlarm();
-        else await ctx.storage.setAlarm(at);
-      },
-      sign: signer.sign,
-    };
-    this.delivery = new TenantDelivery(this.store, ports, deliverySettings(env));
-    this.control = new ControlPlane(this.delivery);
-    ctx.blockConcurrencyWhile(async () => this.store.migrate());
+      deliverySettings(env),
+    );
+    ctx.blockConcurrencyWhile(async () => store.migrate());
   }
 
-  // ---- control plane mirror ---------------------------------------------------------------------
-
-  async provision(appId: string, consumerSecret: string, status: AppStatus, at: number): Promise<void> {
-    const existing = this.store.mirror.tenant();
-    if (existing && existing.appId !== appId) {
-      throw new Error(`app object of app ${existing.appId} refused to be provisioned for app ${appId}`);
-    }
-    this.store.mirror.provision(appId, consumerSecret, status, at);
+  provision(appId: string, consumerSecret: string, status: AppStatus, at: number) {
+    return this.api.provision(appId, consumerSecret, status, at);
   }
-
-  setAppStatus(appId: string, status: AppStatus, at: number): Promise<Withdrawal> {
-    return this.control.setAppStatus(appId, status, at);
+  setAppStatus(appId: string, status: AppStatus, at: number) {
+    return this.api.setAppStatus(appId, status, at);
   }
-
-  /**
-   * Everything the Worker needs to run a CRC without seeing the consumer secret: a fresh token and
-   * nonce, the request signature, and the response token a correct webhook must send back.
-   */
-  async prepareCrc(appId: string): Promise<CrcChallenge> {
-    const tenant = this.delivery.tenantFor(appId);
-    const crcToken = randomToken();
-    const nonce = randomToken(16);
-    const previous = inGrace(tenant.previousConsumerSecret, tenant.previousConsumerSecretUntil, Date.now());
-    const [signature, ...expectedResponseTokens] = await Promise.all([
-      crcRequestSignature(tenant.consumerSecret, crcToken, nonce),
-      crcResponseToken(tenant.consumerSecret, crcToken),
-      ...(previous ? [crcResponseToken(previous, crcToken)] : []),
-    ]);
-    return { crcToken, nonce, signature, expectedResponseTokens };
+  prepareCrc(appId: string) {
+    return this.api.prepareCrc(appId);
   }
-
-  /** Step one of a consumer-secret rotation: nothing signs with it until it is committed. */
-  async stageConsumerSecret(appId: string, secret: string, previousUntil: number): Promise<void> {
-    this.delivery.tenantFor(appId);
-    this.store.mirror.stageConsumerSecret(secret, previousUntil);
+  stageConsumerSecret(appId: string, secret: string, previousUntil: number) {
+    return this.api.stageConsumerSecret(appId, secret, previousUntil);
   }
-
-  /** Step two, once D1 holds the new secret's hash; true if `secret` is now the consumer secret. */
-  async commitConsumerSecret(appId: string, secret: string): Promise<boolean> {
-    this.delivery.tenantFor(appId);
-    return this.store.mirror.commitConsumerSecret(secret);
+  commitConsumerSecret(appId: string, secret: string) {
+    return this.api.commitConsumerSecret(appId, secret);
   }
-
-  /** A new signing secret for one webhook; the previous one still signs too until `previousUntil`. */
-  async rotateSigningSecret(appId: string, webhookId: string, previousUntil: number): Promise<string | null> {
-    this.delivery.tenantFor(appId);
-    const webhook = this.store.mirror.webhook(webhookId);
-    if (!webhook || webhook.deleted_at !== null) return null;
-    const secret = newWebhookSigningSecret();
-    this.store.mirror.rotateSigningSecret(webhookId, secret, previousUntil);
-    return secret;
+  rotateSigningSecret(appId: string, webhookId: string, previousUntil: number) {
+    return this.api.rotateSigningSecret(appId, webhookId, previousUntil);
   }
-
-  /** Registers a webhook and returns its Standard Webhooks signing secret (shown to the developer once). */
-  async addWebhook(appId: string, webhook: { id: string; url: string; createdAt: number }): Promise<string> {
-    this.delivery.tenantFor(appId);
-    const signingSecret = newWebhookSigningSecret();
-    this.store.mirror.addWebhook(webhook, signingSecret);
-    return this.store.mirror.webhook(webhook.id)?.signing_secret ?? signingSecret;
+  addWebhook(appId: string, webhook: { id: string; url: string; createdAt: number }) {
+    return this.api.addWebhook(appId, webhook);
   }
-
-  setWebhookValid(appId: string, webhookId: string, valid: boolean, at: number): Promise<void> {
-    return this.control.setWebhookValid(appId, webhookId, valid, at);
+  setWebhookValid(appId: string, webhookId: string, valid: boolean, at: number) {
+    return this.api.setWebhookValid(appId, webhookId, valid, at);
   }
-
-  deleteWebhook(appId: string, webhookId: string): Promise<Withdrawal> {
-    return this.control.deleteWebhook(appId, webhookId);
+  deleteWebhook(appId: string, webhookId: string) {
+    return this.api.deleteWebhook(appId, webhookId);
   }
-
-  restrictAuthorization(appId: string, userId: string, scope: string): Promise<Withdrawal> {
-    return this.control.restrictAuthorization(appId, userId, scope);
+  restrictAuthorization(appId: string, userId: string, scope: string, previousId?: string) {
+    return this.api.restrictAuthorization(appId, userId, scope, previousId);
   }
-
-  grantAuthorization(
-    appId: string,
-    grant: { authorizationId: string; userId: string; scope: string; at: number },
-  ): Promise<Withdrawal & { refused: AddRefusal | null }> {
-    return this.control.grantAuthorization(appId, grant);
+  grantAuthorization(appId: string, grant: { authorizationId: string; userId: string; scope: string; at: number; supersedes?: string[] }) {
+    return this.api.grantAuthorization(appId, grant);
   }
-
-  revokeAuthorization(appId: string, userId: string, authorizationId?: string): Promise<Withdrawal> {
-    return this.control.revokeAuthorization(appId, userId, authorizationId);
+  revokeAuthorization(appId: string, userId: string, authorizationId?: string) {
+    return this.api.revokeAuthorization(appId, userId, authorizationId);
   }
-
-  async addSubscription(
-    appId: string,
-    sub: { id: string; webhookId: string; userId: string; authorizationId: string; at: number },
-  ): Promise<AddRefusal | null> {
-    return this.control.addSubscription(appId, sub);
+  addSubscription(appId: string, sub: { id: string; webhookId: string; userId: string; authorizationId: string; at: number }) {
+    return this.api.addSubscription(appId, sub);
   }
-
-  endSubscription(appId: string, webhookId: string, userId: string, subscriptionId?: string): Promise<Withdrawal> {
-    return this.control.endSubscription(appId, webhookId, userId, subscriptionId);
+  endSubscription(appId: string, webhookId: string, userId: string, subscriptionId?: string) {
+    return this.api.endSubscription(appId, webhookId, userId, subscriptionId);
   }
-
-  // ---- data plane -------------------------------------------------------------------------------
-
-  async ingest(appId: string, events: { eventId: string; activity: TimedActivity }[]) {
-    const result = this.delivery.ingest(appId, events);
-    // The Worker puts the releases of every app it fanned out to on the queue; if that fails, the
-    // release lease set here releases them again.
-    if (result.messages > 0) await this.delivery.ports.wakeBy(Date.now() + this.delivery.settings.releaseLeaseMs);
-    return result;
+  ingest(appId: string, events: { eventId: string; activity: TimedActivity }[]) {
+    return this.api.ingest(appId, events);
   }
-
-  claim(appId: string, items: DeliveryMessage[], capacity: number): Promise<ClaimResult> {
-    return this.delivery.claim(appId, items, capacity);
+  claim(appId: string, items: DeliveryMessage[], capacity: number) {
+    return this.api.claim(appId, items, capacity);
   }
-
-  report(
-    appId: string,
-    reports: AttemptReport[],
-    options: { chain?: boolean; capacity?: number; slowWebhooks?: string[] } = {},
-  ): Promise<ReportResult> {
-    return this.delivery.report(appId, reports, options);
+  report(appId: string, reports: AttemptReport[], options: { chain?: boolean; capacity?: number; slowWebhooks?: string[] } = {}) {
+    return this.api.report(appId, reports, options);
   }
-
-  returnUnclaimed(appId: string, items: DeliveryMessage[]): Promise<void> {
-    return this.delivery.returnUnclaimed(appId, items);
+  returnUnclaimed(appId: string, items: DeliveryMessage[]) {
+    return this.api.returnUnclaimed(appId, items);
   }
-
   startReplay(appId: string, job: { jobId: string; webhookId: string; from: number; to: number }) {
-    return startReplay(this.delivery, appId, job);
+    return this.api.startReplay(appId, job);
   }
-
-  async alarm(): Promise<void> {
-    await alarmPass(this.delivery);
+  alarm() {
+    return this.api.alarm();
   }
-
-  // ---- ledger questions -------------------------------------------------------------------------
-
-  async ledger(appId: string, filter: LedgerFilter) {
-    this.delivery.tenantFor(appId);
-    return this.store.ledger.entries(filter);
+  ledger(appId: string, filter: LedgerFilter) {
+    return this.api.ledger(appId, filter);
   }
-
-  async userSummary(appId: string, userId: string) {
-    this.delivery.tenantFor(appId);
-    return this.store.ledger.userSummary(userId);
+  userSummary(appId: string, userId: string) {
+    return this.api.userSummary(appId, userId);
   }
-
-  async sentIn(appId: string, from: number, to: number, afterId: number, limit: number) {
-    this.delivery.tenantFor(appId);
-    return this.store.ledger.sentIn(from, to, afterId, limit);
+  sentIn(appId: string, from: number, to: number, afterId: number, limit: number) {
+    return this.api.sentIn(appId, from, to, afterId, limit);
   }
 }

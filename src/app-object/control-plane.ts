@@ -2,7 +2,10 @@ import type { Withdrawal } from '../domain/delivery-protocol';
 import { newId } from '../domain/ids';
 import { renderRevoke } from '../domain/payloads';
 import type { Release } from './lanes';
-import type { AddRefusal, AppStatus } from './storage/mirror-store';
+import type { AddRefusal, AppStatus, EndedRows } from './storage/mirror-store';
+
+const NOTHING_ENDED: EndedRows = { authorizations: [], subscriptions: [] };
+
 import { liveLane, type ScopedMessage } from './storage/outbox-store';
 import { deliveryIdFor, type TenantDelivery } from './tenant-delivery';
 
@@ -21,12 +24,25 @@ export class ControlPlane {
     return this.delivery.store;
   }
 
-  /** Drops `messages`, releases what their lanes still hold, and measures the fence. */
-  private async withdraw(messages: ScopedMessage[], reason: string, now: number, extra: Release[] = []): Promise<Withdrawal> {
+  /**
+   * Drops `messages`, releases what their lanes still hold, and measures the fence: the last start
+   * deadline of a hand-out in `scope` whose outcome is unknown. The fence is measured before this
+   * call yields, and from the ledger, so a repeated withdrawal (its first answer was lost) still
+   * waits for what the first one dropped.
+   */
+  private async withdraw(
+    scope: { webhookId?: string; userId?: string },
+    messages: ScopedMessage[],
+    reason: string,
+    now: number,
+    ended: EndedRows = NOTHING_ENDED,
+    extra: Release[] = [],
+  ): Promise<Withdrawal> {
     const out: Release[] = [...extra];
-    const fenceUntil = this.delivery.lanes.dropAndAdvance(messages, reason, now, out);
+    this.delivery.lanes.dropAndAdvance(messages, reason, now, out);
+    const fenceUntil = this.store.ledger.openHandOutsUntil(scope, now);
     await this.delivery.send(out);
-    return { effectiveAt: now, fenceWaitMs: Math.max(0, fenceUntil - now) };
+    return { effectiveAt: now, fenceWaitMs: Math.max(0, fenceUntil - now), ended };
   }
 
   /** Suspension drops everything undelivered at once; nothing is released while not active. A newer status wins. */
@@ -34,8 +50,8 @@ export class ControlPlane {
     this.delivery.tenantFor(appId);
     const now = this.delivery.ports.now();
     const applied = this.store.mirror.setStatus(status, at);
-    if (!applied || status === 'active') return { effectiveAt: now, fenceWaitMs: 0 };
-    return this.withdraw(this.store.outbox.outboxWhere({}), `app ${status}`, now);
+    if (!applied || status === 'active') return { effectiveAt: now, fenceWaitMs: 0, ended: NOTHING_ENDED };
+    return this.withdraw({}, this.store.outbox.outboxWhere({}), `app ${status}`, now);
   }
 
   /** Invalid: its lanes are held (not a withdrawal). Valid again: what was held is released, in order. */
@@ -52,29 +68,41 @@ export class ControlPlane {
   async deleteWebhook(appId: string, webhookId: string): Promise<Withdrawal> {
     this.delivery.tenantFor(appId);
     const now = this.delivery.ports.now();
-    this.store.mirror.deleteWebhook(webhookId, now);
-    return this.withdraw(this.store.outbox.outboxWhere({ webhookId }), 'webhook deleted', now);
+    const ended = this.store.mirror.deleteWebhook(webhookId, now);
+    return this.withdraw({ webhookId }, this.store.outbox.outboxWhere({ webhookId }), 'webhook deleted', now, ended);
   }
 
   /** Before a re-grant: the user's live authorization loses the scopes the new grant does not hold. */
-  async restrictAuthorization(appId: string, userId: string, scope: string): Promise<Withdrawal> {
+  async restrictAuthorization(appId: string, userId: string, scope: string, previousId?: string): Promise<Withdrawal> {
     this.delivery.tenantFor(appId);
     const now = this.delivery.ports.now();
-    this.store.mirror.restrictAuthorization(userId, scope);
+    this.store.mirror.restrictAuthorization(userId, scope, previousId, now);
     const withdrawn = this.store.outbox.outboxWhere({ userId }).filter((m) => this.delivery.lanes.entitlement(m, now) === 'withdrawn');
-    return this.withdraw(withdrawn, 'scope withdrawn', now);
+    return this.withdraw({ userId }, withdrawn, 'scope withdrawn', now);
   }
 
-  /** A grant (D1 id) after D1 recorded it; refused if this object already saw that grant end. */
-  async grantAuthorization(appId: string, grant: { authorizationId: string; userId: string; scope: string; at: number }) {
+  /**
+   * A grant (D1 id) after D1 recorded it, with the D1 grants it ended (`supersedes`); refused if this
+   * object already saw that grant end.
+   */
+  async grantAuthorization(
+    appId: string,
+    grant: { authorizationId: string; userId: string; scope: string; at: number; supersedes?: string[] },
+  ) {
     this.delivery.tenantFor(appId);
     const now = this.delivery.ports.now();
-    const refused = this.store.mirror.grantAuthorization(grant.authorizationId, grant.userId, grant.scope, Math.max(grant.at, now));
+    const refused = this.store.mirror.grantAuthorization(
+      grant.authorizationId,
+      grant.userId,
+      grant.scope,
+      Math.max(grant.at, now),
+      grant.supersedes,
+    );
     // A grant that is narrower than what the object held withdraws the difference at once too.
     const withdrawn = this.store.outbox
       .outboxWhere({ userId: grant.userId })
       .filter((m) => this.delivery.lanes.entitlement(m, now) === 'withdrawn');
-    return { refused, ...(await this.withdraw(withdrawn, 'scope withdrawn', now)) };
+    return { refused, ...(await this.withdraw({ userId: grant.userId }, withdrawn, 'scope withdrawn', now)) };
   }
 
   /**
@@ -84,7 +112,7 @@ export class ControlPlane {
   async revokeAuthorization(appId: string, userId: string, authorizationId?: string): Promise<Withdrawal> {
     const tenant = this.delivery.tenantFor(appId);
     const now = this.delivery.ports.now();
-    this.store.mirror.revokeAuthorization(userId, now, authorizationId);
+    const ended = this.store.mirror.revokeAuthorization(userId, now, authorizationId);
     const notices: Release[] = [];
     if (tenant.status === 'active') {
       const eventId = newId(now);
@@ -106,7 +134,7 @@ export class ControlPlane {
         this.delivery.lanes.releaseLane(lane, now, notices);
       }
     }
-    return this.withdraw(this.store.outbox.outboxWhere({ userId }), 'authorization revoked', now, notices);
+    return this.withdraw({ userId }, this.store.outbox.outboxWhere({ userId }), 'authorization revoked', now, ended, notices);
   }
 
   /** Starts a subscription (after D1 has it); refused if a withdrawal here already ended it or its grant. */
@@ -121,7 +149,7 @@ export class ControlPlane {
   async endSubscription(appId: string, webhookId: string, userId: string, subscriptionId?: string): Promise<Withdrawal> {
     this.delivery.tenantFor(appId);
     const now = this.delivery.ports.now();
-    this.store.mirror.endSubscription(webhookId, userId, now, subscriptionId);
-    return this.withdraw(this.store.outbox.outboxWhere({ webhookId, userId }), 'unsubscribed', now);
+    const ended = this.store.mirror.endSubscription(webhookId, userId, now, subscriptionId);
+    return this.withdraw({ webhookId, userId }, this.store.outbox.outboxWhere({ webhookId, userId }), 'unsubscribed', now, ended);
   }
 }

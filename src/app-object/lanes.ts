@@ -66,21 +66,14 @@ export class Lanes {
     this.afterFinish(message, at, out);
   }
 
-  /**
-   * Drops every message of a withdrawn scope, then lets each affected lane move on to whatever is
-   * still entitled in it. Returns the latest start deadline among the dropped messages that were
-   * handed out: until then, a request already handed out for this scope may still start.
-   */
-  dropAndAdvance(messages: ScopedMessage[], reason: string, at: number, out: Release[]): number {
-    let fenceUntil = 0;
+  /** Drops every message of a withdrawn scope, then lets each affected lane move on to whatever is still entitled in it. */
+  dropAndAdvance(messages: ScopedMessage[], reason: string, at: number, out: Release[]): void {
     const lanes = new Set<string>();
     for (const message of messages) {
-      if (message.outbox_state === 'handed' && message.start_by !== null) fenceUntil = Math.max(fenceUntil, message.start_by);
       this.drop(message, reason, at, out);
       lanes.add(message.lane);
     }
     for (const lane of lanes) this.releaseLane(lane, at, out);
-    return fenceUntil;
   }
 
   /** A finished replay copy may finish its job, whose status event is then released. */

@@ -246,7 +246,7 @@ export class TenantDelivery {
     await this.send(out);
     if (wake < Number.POSITIVE_INFINITY) await this.ports.wakeBy(wake);
     if (next.length > 0) await this.ports.wakeBy(next[0].startBy + this.handOutLeaseMs());
-    return { goneWebhooks: [...gone], next };
+    return { goneWebhooks: [...gone], at: now, next };
   }
 
   /** Messages a consumer claimed but could not start before its invocation ended: released again. */

@@ -1,4 +1,4 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, lte, or } from 'drizzle-orm';
 import { USER_AGENT } from '../config';
 import type { Database } from '../db/client';
 import { type WebhookRow, webhooks } from '../db/schema';
@@ -81,7 +81,8 @@ export async function revalidateWebhook(
       lastCrcSuccessAt: next.lastCrcSuccessAt,
       lastCrcError: outcome.kind === 'ok' ? null : `${outcome.kind}: ${outcome.reason}`,
     })
-    .where(and(eq(webhooks.id, webhook.id), isNull(webhooks.deletedAt)));
+    // A later CRC outcome (or a 410 seen by a delivery) already recorded is not overwritten.
+    .where(and(eq(webhooks.id, webhook.id), isNull(webhooks.deletedAt), or(isNull(webhooks.lastCrcAt), lte(webhooks.lastCrcAt, opts.now))));
   if (next.valid) await object.setWebhookValid(webhook.appId, webhook.id, true, opts.now);
   return { outcome, valid: next.valid };
 }

@@ -27,7 +27,7 @@ export interface RunPorts {
   object(appId: string): ObjectApi;
   /** Starts the POST now and resolves with its result; `onSlow` fires if no answer came within the slow threshold. */
   post(handOut: HandOut, onSlow: () => void): Promise<AttemptResult>;
-  markGone(appId: string, webhookIds: string[]): Promise<void>;
+  markGone(appId: string, webhookIds: string[], at: number): Promise<void>;
   log(message: string, err?: unknown): void;
 }
 
@@ -54,7 +54,7 @@ export class DeliveryRun {
   private readonly slowWebhooks = new Map<string, Set<string>>();
   private readonly finished = new Map<string, AttemptReport[]>();
   private readonly reporting = new Set<string>();
-  private readonly gone = new Map<string, Set<string>>();
+  private readonly gone = new Map<string, { ids: Set<string>; at: number }>();
   private readonly deadline: number;
   private inFlight = 0;
   private reserved = 0;
@@ -82,8 +82,8 @@ export class DeliveryRun {
     });
     await this.handBack();
     await Promise.all(
-      [...this.gone].map(([appId, ids]) =>
-        this.ports.markGone(appId, [...ids]).catch((err) => this.ports.log(`app ${appId}: marking 410 webhooks invalid failed`, err)),
+      [...this.gone].map(([appId, { ids, at }]) =>
+        this.ports.markGone(appId, [...ids], at).catch((err) => this.ports.log(`app ${appId}: marking 410 webhooks invalid failed`, err)),
       ),
     );
   }
@@ -169,7 +169,7 @@ export class DeliveryRun {
       const startBy = Math.min(handOut.startBy, receivedAt + handOut.startWithinMs);
       const ref = { seq: handOut.seq, deliveryId: handOut.deliveryId, attempt: handOut.attempt, handOutId: handOut.handOutId };
       const now = this.ports.now();
-      if (now >= startBy || this.free() <= 0) {
+      if (!this.startAllowed(now, startBy) || this.free() <= 0) {
         this.finish(appId, { ...ref, startedAt: null, result: null });
         continue;
       }
@@ -194,6 +194,11 @@ export class DeliveryRun {
    * this invocation, its object is told at once, and its unclaimed messages go back to be released on
    * the slow queue instead of waiting here behind the hanging ones.
    */
+  /** A hand-out may start only before its deadline (the simulator's mutants override this to prove the fence needs it). */
+  protected startAllowed(now: number, startBy: number): boolean {
+    return now < startBy;
+  }
+
   private markSlow(appId: string, webhookId: string): void {
     const set = this.slowWebhooks.get(appId) ?? new Set<string>();
     if (set.has(webhookId)) return;
@@ -254,12 +259,13 @@ export class DeliveryRun {
       .object(appId)
       .report(appId, batch, { chain, capacity, slowWebhooks })
       .then(
-        ({ goneWebhooks, next }) => {
+        ({ goneWebhooks, at, next }) => {
           this.reserved -= capacity;
-          for (const id of goneWebhooks) {
-            const set = this.gone.get(appId) ?? new Set<string>();
-            set.add(id);
-            this.gone.set(appId, set);
+          if (goneWebhooks.length > 0) {
+            const gone = this.gone.get(appId) ?? { ids: new Set<string>(), at };
+            for (const id of goneWebhooks) gone.ids.add(id);
+            gone.at = Math.max(gone.at, at);
+            this.gone.set(appId, gone);
           }
           this.start(appId, next);
         },

@@ -1,4 +1,4 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, isNull, lte, or } from 'drizzle-orm';
 import { settings } from '../config';
 import { database } from '../db/client';
 import { webhooks } from '../db/schema';
@@ -61,17 +61,20 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env):
     now: () => Date.now(),
     object: (appId) => appObject(env, appId),
     post: (handOut, onSlow) => postHandOut(handOut, config.deliveryTimeoutMs, config.slowWebhookMs, onSlow),
-    markGone: (appId, webhookIds) => markGone(env, appId, webhookIds),
+    markGone: (appId, webhookIds, at) => markGone(env, appId, webhookIds, at),
     log: (message, err) => console.error(message, err ?? ''),
   };
   const slow = batch.queue.endsWith('-slow');
   await new DeliveryRun(ports, items, { budgetMs: slow ? BUDGET_MS.slow : BUDGET_MS.fast }).run();
 }
 
-/** A 410 from a receiver disables its webhook in the control plane as well. */
-async function markGone(env: Env, appId: string, webhookIds: string[]): Promise<void> {
+/**
+ * A 410 from a receiver disables its webhook in the control plane as well, as of the moment the
+ * object saw it; a CRC that passed later is not overwritten.
+ */
+async function markGone(env: Env, appId: string, webhookIds: string[], at: number): Promise<void> {
   await database(env)
     .update(webhooks)
-    .set({ valid: false, lastCrcError: 'delivery answered 410 Gone' })
-    .where(and(eq(webhooks.appId, appId), inArray(webhooks.id, webhookIds)));
+    .set({ valid: false, lastCrcAt: at, lastCrcError: 'delivery answered 410 Gone' })
+    .where(and(eq(webhooks.appId, appId), inArray(webhooks.id, webhookIds), or(isNull(webhooks.lastCrcAt), lte(webhooks.lastCrcAt, at))));
 }

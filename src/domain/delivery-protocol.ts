@@ -64,14 +64,21 @@ export interface ClaimResult {
 }
 
 export interface ReportResult {
-  /** Webhooks that answered 410 Gone: the Worker marks them invalid in D1 too. */
+  /** Webhooks that answered 410 Gone: the Worker marks them invalid in D1 too, as of `at`. */
   goneWebhooks: string[];
+  /** The object's time of this report (a later CRC outcome in D1 is not overwritten). */
+  at: number;
   /** Lane heads this report released, handed out at once to keep busy lanes moving. */
   next: HandOut[];
 }
 
-/** What a withdrawal returns: when it took effect in the object, and how long until no request in its scope can start. */
+/**
+ * What a withdrawal returns: when it took effect in the object, how long until no request in its
+ * scope can start, and the D1 ids of the authorizations and subscriptions it ended (D1 ends exactly
+ * these, so a racing grant or subscribe cannot leave the two stores disagreeing).
+ */
 export interface Withdrawal {
   effectiveAt: number;
   fenceWaitMs: number;
+  ended: { authorizations: string[]; subscriptions: string[] };
 }

@@ -1,4 +1,4 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, lte } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { requirePlatform } from '../auth/platform';
@@ -115,7 +115,11 @@ export const internalApps = new Hono<HonoEnv>()
     const withdrawal = await appObject(c.env, app.id).setAppStatus(app.id, 'suspended', Date.now());
     const now = withdrawal.effectiveAt;
     await db.batch([
-      db.update(apps).set({ status: 'suspended', statusReason: reason, statusChangedAt: now }).where(eq(apps.id, app.id)),
+      // Newer wins, as in the object: an approval recorded meanwhile is not overwritten.
+      db
+        .update(apps)
+        .set({ status: 'suspended', statusReason: reason, statusChangedAt: now })
+        .where(and(eq(apps.id, app.id), lte(apps.statusChangedAt, now))),
       db.insert(appStatusHistory).values({ appId: app.id, status: 'suspended', at: now }),
       db
         .update(appTokens)

@@ -5,7 +5,8 @@ import { assertActive } from '../auth/developer';
 import { requirePlatform } from '../auth/platform';
 import { getApp } from '../db/apps';
 import { database } from '../db/client';
-import { authorizations, subscriptions } from '../db/schema';
+import { authorizations } from '../db/schema';
+import { recordWithdrawal } from '../db/withdrawals';
 import { appObject } from '../delivery/app-objects';
 import { awaitFence } from '../delivery/withdrawal';
 import { randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
@@ -40,40 +41,48 @@ export const internalAuthorizations = new Hono<HonoEnv>()
     assertActive(app);
     const scope = formatScopes(input.scopes);
     const accessToken = randomSecret(TOKEN_PREFIX.userToken);
+    const tokenHash = await sha256Hex(accessToken);
     const object = appObject(c.env, app.id);
-    const [previous] = await db
-      .select({ id: authorizations.id })
-      .from(authorizations)
-      .where(and(eq(authorizations.appId, app.id), eq(authorizations.userId, input.user_id), isNull(authorizations.endedAt)));
+    const live = and(eq(authorizations.appId, app.id), eq(authorizations.userId, input.user_id), isNull(authorizations.endedAt));
     // A re-grant may narrow and widen at once. The object first loses the scopes the new grant lacks
-    // (a withdrawal), then D1 records the new grant, and only then does the object take it: the
-    // object is never wider than D1.
-    const narrowed = previous ? await object.restrictAuthorization(app.id, input.user_id, scope) : null;
-    const now = Math.max(Date.now(), narrowed?.effectiveAt ?? 0);
-    const id = newId(now);
-    await db.batch([
-      db
-        .update(authorizations)
-        .set({ endedAt: now, endReason: 'superseded' })
-        .where(and(eq(authorizations.appId, app.id), eq(authorizations.userId, input.user_id), isNull(authorizations.endedAt))),
-      db.insert(authorizations).values({
-        id,
-        appId: app.id,
+    // (a withdrawal), then D1 swaps the grant only if the one restricted is still the live one (a
+    // concurrent grant may have won: then start over), and only then does the object take the new
+    // grant: the object is never wider than D1.
+    for (let round = 0; round < 5; round++) {
+      const [previous] = await db.select({ id: authorizations.id }).from(authorizations).where(live).limit(1);
+      const narrowed = previous ? await object.restrictAuthorization(app.id, input.user_id, scope, previous.id) : null;
+      const now = Math.max(Date.now(), narrowed?.effectiveAt ?? 0);
+      const id = newId(now);
+      // The swap: the grant that was restricted ends and the new one starts in one transaction, only
+      // if it is still the live one (for a first grant: only if none is live). Both or neither.
+      const [ended, inserted] = await c.env.DB.batch([
+        c.env.DB.prepare(`UPDATE authorizations SET ended_at = ?, end_reason = 'superseded' WHERE id = ? AND ended_at IS NULL`).bind(
+          now,
+          previous?.id ?? '',
+        ),
+        c.env.DB.prepare(
+          `INSERT INTO authorizations (id, app_id, user_id, scope, token_hash, created_at)
+           SELECT ?, ?, ?, ?, ?, ? WHERE ${previous ? 'changes() = 1' : 'NOT EXISTS (SELECT 1 FROM authorizations WHERE app_id = ? AND user_id = ? AND ended_at IS NULL)'}`,
+        ).bind(id, app.id, input.user_id, scope, tokenHash, now, ...(previous ? [] : [app.id, input.user_id])),
+      ]);
+      if (inserted.meta.changes !== 1 || (previous && ended.meta.changes !== 1)) continue;
+      const granted = await object.grantAuthorization(app.id, {
+        authorizationId: id,
         userId: input.user_id,
         scope,
-        tokenHash: await sha256Hex(accessToken),
-        createdAt: now,
-      }),
-    ]);
-    const granted = await object.grantAuthorization(app.id, { authorizationId: id, userId: input.user_id, scope, at: now });
-    if (granted.refused) {
-      throw conflict(
-        `the authorization of user ${input.user_id} was revoked while it was being granted; grant it again`,
-        'AuthorizationRevoked',
-      );
+        at: now,
+        supersedes: previous ? [previous.id] : [],
+      });
+      if (granted.refused) {
+        throw conflict(
+          `the authorization of user ${input.user_id} was revoked while it was being granted; grant it again`,
+          'AuthorizationRevoked',
+        );
+      }
+      if (narrowed) await awaitFence(c.env, narrowed);
+      return c.json({ data: { access_token: accessToken, token_type: 'bearer', scope, app_id: app.id, user_id: input.user_id } }, 201);
     }
-    if (narrowed) await awaitFence(c.env, narrowed);
-    return c.json({ data: { access_token: accessToken, token_type: 'bearer', scope, app_id: app.id, user_id: input.user_id } }, 201);
+    throw conflict(`user ${input.user_id} was granted concurrently by other requests; grant again`, 'AuthorizationConflict');
   })
   /** Ends the authorization and every subscription of that user in that app (DELIVERY.md, revocation). */
   .delete('/:app_id/:user_id', async (c) => {
@@ -89,14 +98,7 @@ export const internalAuthorizations = new Hono<HonoEnv>()
     // Withdrawal: the app's object stops first; D1 records when it took effect there; the answer waits
     // until nothing handed out before can still start.
     const withdrawal = await appObject(c.env, appId).revokeAuthorization(appId, userId, active.id);
-    const now = withdrawal.effectiveAt;
-    await db.batch([
-      db.update(authorizations).set({ endedAt: now, endReason: 'revoked' }).where(eq(authorizations.id, active.id)),
-      db
-        .update(subscriptions)
-        .set({ endedAt: now, endReason: 'authorization_revoked' })
-        .where(and(eq(subscriptions.appId, appId), eq(subscriptions.userId, userId), isNull(subscriptions.endedAt))),
-    ]);
+    await recordWithdrawal(db, withdrawal, { authorization: 'revoked', subscription: 'authorization_revoked' });
     await awaitFence(c.env, withdrawal);
     return c.json({ data: { revoked: true } });
   });

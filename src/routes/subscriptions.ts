@@ -5,6 +5,7 @@ import { requireApp, requireUser } from '../auth/developer';
 import { database } from '../db/client';
 import { authorizations, subscriptions } from '../db/schema';
 import { getOwnWebhook } from '../db/webhooks';
+import { recordWithdrawal } from '../db/withdrawals';
 import { appObject } from '../delivery/app-objects';
 import { awaitFence } from '../delivery/withdrawal';
 import { newId } from '../domain/ids';
@@ -157,10 +158,7 @@ export const subscriptionsRouter = new Hono<HonoEnv>()
     // Withdrawal: the app's object stops first; D1 records when it took effect there; the answer
     // waits until nothing handed out before can still start.
     const withdrawal = await appObject(c.env, app.id).endSubscription(app.id, webhook.id, userId, existing.id);
-    await db
-      .update(subscriptions)
-      .set({ endedAt: withdrawal.effectiveAt, endReason: 'unsubscribed' })
-      .where(and(eq(subscriptions.id, existing.id), isNull(subscriptions.endedAt)));
+    await recordWithdrawal(db, withdrawal, { subscription: 'unsubscribed' });
     await awaitFence(c.env, withdrawal);
     return c.json({ data: { subscribed: false } });
   })

@@ -118,13 +118,35 @@ export class LedgerStore {
   }
 
   /** A hand-out row, to match a report against what was really handed out. */
-  handOut(handOutId: number): { id: number; seq: number; attempt: number; outcome: LedgerOutcome } | undefined {
+  handOut(handOutId: number): { id: number; seq: number; attempt: number; url: string | null; outcome: LedgerOutcome } | undefined {
     return this.sql
-      .exec<{ id: number; seq: number; attempt: number; outcome: LedgerOutcome }>(
-        'SELECT id, seq, attempt, outcome FROM ledger WHERE id = ?',
+      .exec<{ id: number; seq: number; attempt: number; url: string | null; outcome: LedgerOutcome }>(
+        'SELECT id, seq, attempt, url, outcome FROM ledger WHERE id = ?',
         handOutId,
       )
       .toArray()[0];
+  }
+
+  /**
+   * The latest start deadline among hand-outs in a scope whose outcome is still unknown and whose
+   * deadline has not passed: until then, a request of that scope may still start. Read from the
+   * ledger, not the outbox, so it also covers hand-outs whose message a previous, half-answered
+   * withdrawal already dropped. 0 when none.
+   */
+  openHandOutsUntil(scope: { webhookId?: string; userId?: string }, now: number): number {
+    const clauses = ["outcome = 'unknown'", 'start_by > ?'];
+    const args: (string | number)[] = [now];
+    if (scope.webhookId !== undefined) {
+      clauses.push('webhook_id = ?');
+      args.push(scope.webhookId);
+    }
+    if (scope.userId !== undefined) {
+      clauses.push('for_user_id = ?');
+      args.push(scope.userId);
+    }
+    return (
+      this.sql.exec<{ t: number | null }>(`SELECT MAX(start_by) AS t FROM ledger WHERE ${clauses.join(' AND ')}`, ...args).one().t ?? 0
+    );
   }
 
   /** A message that left without any request: withdrawn, or expired before it could be sent. */

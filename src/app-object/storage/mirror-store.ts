@@ -45,6 +45,18 @@ export type MirrorRow = { id: string | null; user_id: string; started_at: number
 export type MirrorAuthorization = MirrorRow & { scope: string };
 export type MirrorSubscription = MirrorRow & { webhook_id: string };
 
+/**
+ * The D1 ids of every row in a withdrawal's scope that has ended here (by this withdrawal or an
+ * earlier one). D1 ends exactly these: a retried withdrawal still finishes what its first try did,
+ * and a grant or subscribe that reached this object after the withdrawal is not ended in D1 either.
+ */
+export interface EndedRows {
+  authorizations: string[];
+  subscriptions: string[];
+}
+
+const ids = (rows: { id: string | null }[]) => rows.map((r) => r.id).filter((id): id is string => id !== null);
+
 /** Why a late "add" was refused: the object already saw this row (or its scope) end. */
 export type AddRefusal = 'ended' | 'webhook_gone' | 'authorization_not_live';
 
@@ -161,9 +173,10 @@ export class MirrorStore {
   }
 
   /** Deleting a webhook ends every subscription on it. */
-  deleteWebhook(webhookId: string, at: number): void {
+  deleteWebhook(webhookId: string, at: number): EndedRows {
     this.sql.exec('UPDATE webhooks SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL', at, webhookId);
     this.sql.exec('UPDATE subscriptions SET ended_at = ? WHERE webhook_id = ? AND ended_at IS NULL', at, webhookId);
+    return this.endedIn({ webhookId });
   }
 
   webhook(webhookId: string): MirrorWebhook | undefined {
@@ -182,10 +195,17 @@ export class MirrorStore {
   }
 
   /**
-   * A grant (D1 id `authorizationId`) supersedes the user's live one. Refused if this id was ended
-   * already (the grant lost a race with its own revoke).
+   * A grant (D1 id `authorizationId`) supersedes the user's live one here and the D1 rows it ended
+   * there (`supersedes`, tombstoned if this object never saw them, so their own late grants are
+   * refused). Refused if this id was ended already (the grant lost a race with a revoke or a newer
+   * grant).
    */
-  grantAuthorization(authorizationId: string, userId: string, scope: string, at: number): AddRefusal | null {
+  grantAuthorization(authorizationId: string, userId: string, scope: string, at: number, supersedes: string[] = []): AddRefusal | null {
+    for (const id of supersedes) {
+      if (id === authorizationId) continue;
+      this.sql.exec('UPDATE authorizations SET ended_at = ? WHERE id = ? AND ended_at IS NULL', at, id);
+      this.tombstone('authorizations', id, userId, at, { scope: '' });
+    }
     const known = this.sql.exec<MirrorAuthorization>('SELECT * FROM authorizations WHERE id = ?', authorizationId).toArray()[0];
     if (known) return known.ended_at === null ? null : 'ended';
     this.sql.exec('UPDATE authorizations SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL', at, userId);
@@ -193,8 +213,17 @@ export class MirrorStore {
     return null;
   }
 
-  /** Narrows the user's live authorization to the scopes it shares with `scope` (before a re-grant). */
-  restrictAuthorization(userId: string, scope: string): void {
+  /**
+   * Before a re-grant: the user's live authorization keeps only the scopes it shares with `scope`.
+   * `previousId` is the D1 grant being replaced; if this object has not seen it yet (its grant is
+   * still on its way), it is recorded now with no scope at all, so when it arrives it cannot widen
+   * anything.
+   */
+  restrictAuthorization(userId: string, scope: string, previousId: string | undefined, at: number): void {
+    if (previousId !== undefined && this.sql.exec('SELECT 1 FROM authorizations WHERE id = ?', previousId).toArray().length === 0) {
+      this.grantAuthorization(previousId, userId, '', at);
+      return;
+    }
     const live = this.liveAuthorization(userId);
     if (!live) return;
     const allowed = new Set(scope.split(' '));
@@ -210,10 +239,11 @@ export class MirrorStore {
    * the D1 id of the authorization being revoked, an id this object never saw start is tombstoned,
    * so its grant, if it arrives late, is refused.
    */
-  revokeAuthorization(userId: string, at: number, authorizationId?: string): void {
+  revokeAuthorization(userId: string, at: number, authorizationId?: string): EndedRows {
     this.sql.exec('UPDATE authorizations SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL', at, userId);
     this.sql.exec('UPDATE subscriptions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL', at, userId);
     if (authorizationId !== undefined) this.tombstone('authorizations', authorizationId, userId, at, { scope: '' });
+    return this.endedIn({ userId });
   }
 
   /**
@@ -240,17 +270,47 @@ export class MirrorStore {
   }
 
   /** Ends the user's live subscription on the webhook; with an id this object never saw, a tombstone. */
-  endSubscription(webhookId: string, userId: string, at: number, id?: string): void {
-    const ended = this.sql.exec(
-      'UPDATE subscriptions SET ended_at = ? WHERE webhook_id = ? AND user_id = ? AND ended_at IS NULL',
-      at,
-      webhookId,
-      userId,
-    );
-    if (id !== undefined && ended.rowsWritten === 0) this.tombstone('subscriptions', id, userId, at, { webhook_id: webhookId });
+  endSubscription(webhookId: string, userId: string, at: number, id?: string): EndedRows {
+    this.sql.exec('UPDATE subscriptions SET ended_at = ? WHERE webhook_id = ? AND user_id = ? AND ended_at IS NULL', at, webhookId, userId);
+    if (id !== undefined) this.tombstone('subscriptions', id, userId, at, { webhook_id: webhookId });
+    return this.endedIn({ webhookId, userId });
   }
 
-  private tombstone(table: 'authorizations' | 'subscriptions', id: string, userId: string, at: number, extra: Record<string, string>) {
+  /** Ended rows in a scope (see EndedRows). Authorizations only for a user's scope. */
+  endedIn(scope: { webhookId?: string; userId?: string }): EndedRows {
+    const subClauses = ['ended_at IS NOT NULL', 'id IS NOT NULL'];
+    const args: string[] = [];
+    if (scope.webhookId !== undefined) {
+      subClauses.push('webhook_id = ?');
+      args.push(scope.webhookId);
+    }
+    if (scope.userId !== undefined) {
+      subClauses.push('user_id = ?');
+      args.push(scope.userId);
+    }
+    const subscriptions = this.sql
+      .exec<{ id: string | null }>(`SELECT id FROM subscriptions WHERE ${subClauses.join(' AND ')}`, ...args)
+      .toArray();
+    const authorizations =
+      scope.userId !== undefined && scope.webhookId === undefined
+        ? this.sql
+            .exec<{ id: string | null }>(
+              'SELECT id FROM authorizations WHERE user_id = ? AND ended_at IS NOT NULL AND id IS NOT NULL',
+              scope.userId,
+            )
+            .toArray()
+        : [];
+    return { authorizations: ids(authorizations), subscriptions: ids(subscriptions) };
+  }
+
+  /** Records that row `id` ended before this object saw it start (nothing if the object knows the row). */
+  private tombstone(
+    table: 'authorizations' | 'subscriptions',
+    id: string,
+    userId: string,
+    at: number,
+    extra: Record<string, string>,
+  ): void {
     const known = this.sql.exec(`SELECT 1 FROM ${table} WHERE id = ?`, id).toArray().length > 0;
     if (known) return;
     const [column, value] = Object.entries(extra)[0];

@@ -148,6 +148,7 @@ ALTER TABLE ledger ADD COLUMN url TEXT;
 ALTER TABLE ledger ADD COLUMN start_by INTEGER;
 ALTER TABLE ledger ADD COLUMN started_at INTEGER;
 CREATE INDEX IF NOT EXISTS ledger_seq ON ledger (seq, attempt);
+CREATE INDEX IF NOT EXISTS ledger_open ON ledger (start_by) WHERE outcome = 'unknown';
 ALTER TABLE authorizations ADD COLUMN id TEXT;
 CREATE INDEX IF NOT EXISTS authorizations_id ON authorizations (id);
 ALTER TABLE subscriptions ADD COLUMN id TEXT;

@@ -1,0 +1,178 @@
+import type { TimedActivity } from '../domain/activities';
+import { type CrcChallenge, crcRequestSignature, crcResponseToken } from '../domain/crc';
+import { newWebhookSigningSecret, randomToken } from '../domain/crypto';
+import type { AttemptReport, ClaimResult, DeliveryMessage, ReportResult, Withdrawal } from '../domain/delivery-protocol';
+import { ControlPlane } from './control-plane';
+import type { DeliverySettings, ObjectPorts } from './ports';
+import { startReplay } from './replay';
+import { inGrace } from './signer';
+import type { AppStore } from './storage/app-store';
+import type { LedgerFilter } from './storage/ledger-store';
+import type { AddRefusal, AppStatus } from './storage/mirror-store';
+import { alarmPass } from './sweep';
+import { TenantDelivery } from './tenant-delivery';
+
+/**
+ * Everything an app's object answers, apart from the Durable Object runtime itself: the object class
+ * delegates each RPC here, and the simulator calls it directly with its own ports. Every call names
+ * the app it is meant for, and a call for any other app is refused.
+ */
+export class AppObjectApi {
+  readonly delivery: TenantDelivery;
+  private readonly control: ControlPlane;
+
+  constructor(
+    readonly store: AppStore,
+    ports: ObjectPorts,
+    settings: DeliverySettings,
+  ) {
+    this.delivery = new TenantDelivery(store, ports, settings);
+    this.control = new ControlPlane(this.delivery);
+  }
+
+  // ---- control plane mirror ---------------------------------------------------------------------
+
+  async provision(appId: string, consumerSecret: string, status: AppStatus, at: number): Promise<void> {
+    const existing = this.store.mirror.tenant();
+    if (existing && existing.appId !== appId) {
+      throw new Error(`app object of app ${existing.appId} refused to be provisioned for app ${appId}`);
+    }
+    this.store.mirror.provision(appId, consumerSecret, status, at);
+  }
+
+  setAppStatus(appId: string, status: AppStatus, at: number): Promise<Withdrawal> {
+    return this.control.setAppStatus(appId, status, at);
+  }
+
+  /**
+   * Everything the Worker needs to run a CRC without seeing the consumer secret: a fresh token and
+   * nonce, the request signature, and the response token a correct webhook must send back.
+   */
+  async prepareCrc(appId: string): Promise<CrcChallenge> {
+    const tenant = this.delivery.tenantFor(appId);
+    const crcToken = randomToken();
+    const nonce = randomToken(16);
+    const previous = inGrace(tenant.previousConsumerSecret, tenant.previousConsumerSecretUntil, this.delivery.ports.now());
+    const [signature, ...expectedResponseTokens] = await Promise.all([
+      crcRequestSignature(tenant.consumerSecret, crcToken, nonce),
+      crcResponseToken(tenant.consumerSecret, crcToken),
+      ...(previous ? [crcResponseToken(previous, crcToken)] : []),
+    ]);
+    return { crcToken, nonce, signature, expectedResponseTokens };
+  }
+
+  /** Step one of a consumer-secret rotation: nothing signs with it until it is committed. */
+  async stageConsumerSecret(appId: string, secret: string, previousUntil: number): Promise<void> {
+    this.delivery.tenantFor(appId);
+    this.store.mirror.stageConsumerSecret(secret, previousUntil);
+  }
+
+  /** Step two, once D1 holds the new secret's hash; true if `secret` is now the consumer secret. */
+  async commitConsumerSecret(appId: string, secret: string): Promise<boolean> {
+    this.delivery.tenantFor(appId);
+    return this.store.mirror.commitConsumerSecret(secret);
+  }
+
+  /** A new signing secret for one webhook; the previous one still signs too until `previousUntil`. */
+  async rotateSigningSecret(appId: string, webhookId: string, previousUntil: number): Promise<string | null> {
+    this.delivery.tenantFor(appId);
+    const webhook = this.store.mirror.webhook(webhookId);
+    if (!webhook || webhook.deleted_at !== null) return null;
+    const secret = newWebhookSigningSecret();
+    this.store.mirror.rotateSigningSecret(webhookId, secret, previousUntil);
+    return secret;
+  }
+
+  /** Registers a webhook and returns its Standard Webhooks signing secret (shown to the developer once). */
+  async addWebhook(appId: string, webhook: { id: string; url: string; createdAt: number }): Promise<string> {
+    this.delivery.tenantFor(appId);
+    const signingSecret = newWebhookSigningSecret();
+    this.store.mirror.addWebhook(webhook, signingSecret);
+    return this.store.mirror.webhook(webhook.id)?.signing_secret ?? signingSecret;
+  }
+
+  setWebhookValid(appId: string, webhookId: string, valid: boolean, at: number): Promise<void> {
+    return this.control.setWebhookValid(appId, webhookId, valid, at);
+  }
+
+  deleteWebhook(appId: string, webhookId: string): Promise<Withdrawal> {
+    return this.control.deleteWebhook(appId, webhookId);
+  }
+
+  restrictAuthorization(appId: string, userId: string, scope: string, previousId?: string): Promise<Withdrawal> {
+    return this.control.restrictAuthorization(appId, userId, scope, previousId);
+  }
+
+  grantAuthorization(
+    appId: string,
+    grant: { authorizationId: string; userId: string; scope: string; at: number; supersedes?: string[] },
+  ): Promise<Withdrawal & { refused: AddRefusal | null }> {
+    return this.control.grantAuthorization(appId, grant);
+  }
+
+  revokeAuthorization(appId: string, userId: string, authorizationId?: string): Promise<Withdrawal> {
+    return this.control.revokeAuthorization(appId, userId, authorizationId);
+  }
+
+  async addSubscription(
+    appId: string,
+    sub: { id: string; webhookId: string; userId: string; authorizationId: string; at: number },
+  ): Promise<AddRefusal | null> {
+    return this.control.addSubscription(appId, sub);
+  }
+
+  endSubscription(appId: string, webhookId: string, userId: string, subscriptionId?: string): Promise<Withdrawal> {
+    return this.control.endSubscription(appId, webhookId, userId, subscriptionId);
+  }
+
+  // ---- data plane -------------------------------------------------------------------------------
+
+  async ingest(appId: string, events: { eventId: string; activity: TimedActivity }[]) {
+    const result = this.delivery.ingest(appId, events);
+    // The Worker puts the releases of every app it fanned out to on the queue; if that fails, the
+    // release lease set here releases them again.
+    if (result.messages > 0) await this.delivery.ports.wakeBy(this.delivery.ports.now() + this.delivery.settings.releaseLeaseMs);
+    return result;
+  }
+
+  claim(appId: string, items: DeliveryMessage[], capacity: number): Promise<ClaimResult> {
+    return this.delivery.claim(appId, items, capacity);
+  }
+
+  report(
+    appId: string,
+    reports: AttemptReport[],
+    options: { chain?: boolean; capacity?: number; slowWebhooks?: string[] } = {},
+  ): Promise<ReportResult> {
+    return this.delivery.report(appId, reports, options);
+  }
+
+  returnUnclaimed(appId: string, items: DeliveryMessage[]): Promise<void> {
+    return this.delivery.returnUnclaimed(appId, items);
+  }
+
+  startReplay(appId: string, job: { jobId: string; webhookId: string; from: number; to: number }) {
+    return startReplay(this.delivery, appId, job);
+  }
+
+  alarm(): Promise<void> {
+    return alarmPass(this.delivery);
+  }
+
+  // ---- ledger questions -------------------------------------------------------------------------
+
+  async ledger(appId: string, filter: LedgerFilter) {
+    this.delivery.tenantFor(appId);
+    return this.store.ledger.entries(filter);
+  }
+
+  async userSummary(appId: string, userId: string) {
+    this.delivery.tenantFor(appId);
+    return this.store.ledger.userSummary(userId);
+  }
+
+  async sentIn(appId: string, from: number, to: number, afterId: number, limit: number) {
+    this.delivery.tenantFor(appId);
+    return this.store.ledger.sentIn(from, to, afterId, limit);
+  }
+}

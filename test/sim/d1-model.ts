@@ -1,0 +1,81 @@
+import { hasScope } from '../../src/domain/audience';
+
+/**
+ * The simulator's D1: the control plane as the Worker's routes keep it, in memory. It is the source
+ * the app objects mirror, the lookup fan-out uses, and the reference the invariants check the
+ * objects against (an object must never be wider than this).
+ */
+export interface D1Webhook {
+  id: string;
+  appId: string;
+  url: string;
+  valid: boolean;
+  /** When validity last changed: a later change wins, whatever order the writes land in. */
+  validAt: number;
+  deleted: boolean;
+}
+export interface D1Authorization {
+  id: string;
+  appId: string;
+  userId: string;
+  scope: string;
+  start: number;
+  end: number | null;
+}
+export interface D1Subscription {
+  id: string;
+  appId: string;
+  webhookId: string;
+  userId: string;
+  start: number;
+  end: number | null;
+}
+export interface D1App {
+  id: string;
+  status: 'pending' | 'active' | 'suspended';
+  statusAt: number;
+}
+
+export class D1Model {
+  readonly apps = new Map<string, D1App>();
+  readonly webhooks = new Map<string, D1Webhook>();
+  readonly authorizations = new Map<string, D1Authorization>();
+  readonly subscriptions = new Map<string, D1Subscription>();
+  private nextId = 1000;
+
+  newId(): string {
+    return String(this.nextId++);
+  }
+
+  liveAuthorization(appId: string, userId: string): D1Authorization | undefined {
+    for (const a of this.authorizations.values()) if (a.appId === appId && a.userId === userId && a.end === null) return a;
+    return undefined;
+  }
+
+  liveSubscription(webhookId: string, userId: string): D1Subscription | undefined {
+    for (const s of this.subscriptions.values()) if (s.webhookId === webhookId && s.userId === userId && s.end === null) return s;
+    return undefined;
+  }
+
+  liveWebhooks(appId: string): D1Webhook[] {
+    return [...this.webhooks.values()].filter((w) => w.appId === appId && !w.deleted);
+  }
+
+  /** Fan-out's question: which apps have a live subscription for any of these users. */
+  appsFor(users: string[]): string[] {
+    const apps = new Set<string>();
+    for (const s of this.subscriptions.values()) if (s.end === null && users.includes(s.userId)) apps.add(s.appId);
+    return [...apps].sort();
+  }
+
+  /** Whether D1 entitles a message of `requiredScope` for (webhook, user) right now. */
+  entitles(appId: string, webhookId: string, userId: string, requiredScope: string | null): boolean {
+    const app = this.apps.get(appId);
+    const webhook = this.webhooks.get(webhookId);
+    if (app?.status !== 'active' || !webhook || webhook.appId !== appId || webhook.deleted) return false;
+    if (userId === '') return true;
+    if (!this.liveSubscription(webhookId, userId)) return false;
+    const auth = this.liveAuthorization(appId, userId);
+    return !!auth && (requiredScope === null || hasScope(auth.scope, requiredScope));
+  }
+}

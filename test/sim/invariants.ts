@@ -1,0 +1,212 @@
+import { REQUIRED_SCOPE } from '../../src/domain/audience';
+import type { HandOut } from '../../src/domain/delivery-protocol';
+import type { D1Model } from './d1-model';
+import { InvariantViolation } from './scheduler';
+import type { SimApp } from './world';
+
+/**
+ * The protocol's promises, checked by the simulator after every step (docs/delivery.md,
+ * "Guarantees"). Each check names the invariant it enforces; a violation stops the run and prints
+ * the seed that replays it.
+ */
+
+/** A withdrawal as the platform saw it: in effect from `effectiveAt`, answered at `returnedAt`. */
+export interface WithdrawalRecord {
+  appId: string;
+  webhookId?: string;
+  userId?: string;
+  /** For a narrower re-grant: the scopes it took away. */
+  removedScopes?: string[];
+  effectiveAt: number;
+  returnedAt: number;
+  what: string;
+}
+
+type MessageInfo = {
+  seq: number;
+  kind: string;
+  webhook_id: string;
+  user_id: string;
+  required_scope: string | null;
+  created_at: number;
+  event_type: string;
+  replay_job_id: string | null;
+};
+
+const laneOf = (m: MessageInfo) =>
+  m.kind === 'replay' ? `${m.webhook_id}|${m.user_id}|r${m.replay_job_id}` : `${m.webhook_id}|${m.user_id}`;
+
+/** Everything that must hold at the moment a POST starts. */
+export function checkPostStart(
+  app: SimApp,
+  d1: D1Model,
+  handOut: HandOut,
+  now: number,
+  withdrawals: WithdrawalRecord[],
+  startedByLane: Map<string, number>,
+): void {
+  const { store } = app;
+  // Recorded before it acts: the attempt's ledger row exists, for this message, attempt and URL.
+  const row = store.ledger.handOut(handOut.handOutId);
+  if (!row || row.seq !== handOut.seq || row.attempt !== handOut.attempt || row.url !== handOut.url) {
+    throw new InvariantViolation(
+      'write-ahead',
+      `app ${app.id} POST of delivery ${handOut.deliveryId} attempt ${handOut.attempt} started with no matching ledger row`,
+    );
+  }
+  const message = store.outbox.message(handOut.seq) as MessageInfo | undefined;
+  if (!message) throw new InvariantViolation('write-ahead', `app ${app.id} POST of an unknown message seq ${handOut.seq}`);
+
+  // Nothing handed to another app: the webhook is this app's in D1, and the URL is that webhook's.
+  const webhook = d1.webhooks.get(message.webhook_id);
+  if (!webhook || webhook.appId !== app.id || webhook.url !== handOut.url || handOut.headers['x-sim-app'] !== app.id) {
+    throw new InvariantViolation(
+      'isolation',
+      `app ${app.id} POSTed delivery ${handOut.deliveryId} to webhook ${message.webhook_id} (${handOut.url})`,
+    );
+  }
+
+  // Fenced withdrawal: no POST in a withdrawn scope starts after the withdrawal returned.
+  const userEvent = message.kind === 'event' || message.kind === 'replay';
+  for (const w of withdrawals) {
+    if (w.appId !== app.id || w.returnedAt > now || message.created_at > w.effectiveAt) continue;
+    const covers =
+      (w.webhookId === undefined && w.userId === undefined) ||
+      (w.webhookId !== undefined &&
+        w.webhookId === message.webhook_id &&
+        (w.userId === undefined || (userEvent && w.userId === message.user_id))) ||
+      (w.webhookId === undefined &&
+        userEvent &&
+        w.userId === message.user_id &&
+        (w.removedScopes === undefined || w.removedScopes.includes(REQUIRED_SCOPE[message.event_type as keyof typeof REQUIRED_SCOPE])));
+    if (covers) {
+      throw new InvariantViolation(
+        'fence',
+        `app ${app.id} POST of ${handOut.deliveryId} (ingested ${message.created_at}) started at ${now}, after "${w.what}" (effective ${w.effectiveAt}) returned at ${w.returnedAt}`,
+      );
+    }
+  }
+
+  // FIFO per lane: nothing earlier in the lane is unfinished, and no later message started before.
+  const lane = laneOf(message);
+  if (message.kind === 'event' || message.kind === 'replay') {
+    const earlier = app.sql.exec<{ n: number }>('SELECT count(*) AS n FROM outbox WHERE lane = ? AND seq < ?', lane, handOut.seq).one().n;
+    const latest = startedByLane.get(`${app.id}/${lane}`) ?? 0;
+    if (earlier > 0 || latest > handOut.seq) {
+      throw new InvariantViolation(
+        'fifo',
+        `app ${app.id} lane ${lane}: seq ${handOut.seq} started with ${earlier} earlier unfinished, latest started ${latest}`,
+      );
+    }
+    startedByLane.set(`${app.id}/${lane}`, handOut.seq);
+  }
+}
+
+/**
+ * Right after an ingest: every message the object appended is one D1 entitles (deliver less, never
+ * more). Only this call's messages (created now) are checked: a retried ingest finds the first
+ * call's messages, made when D1 may have said otherwise.
+ */
+export function checkIngest(app: SimApp, d1: D1Model, eventId: string, now: number): void {
+  const rows = app.sql
+    .exec<{ webhook_id: string; user_id: string; required_scope: string | null }>(
+      'SELECT webhook_id, user_id, required_scope FROM messages WHERE event_id = ? AND created_at = ?',
+      eventId,
+      now,
+    )
+    .toArray();
+  for (const m of rows) {
+    if (!d1.entitles(app.id, m.webhook_id, m.user_id, m.required_scope)) {
+      const d1State = JSON.stringify({
+        app: d1.apps.get(app.id),
+        webhook: d1.webhooks.get(m.webhook_id),
+        sub: d1.liveSubscription(m.webhook_id, m.user_id) ?? null,
+        auth: d1.liveAuthorization(app.id, m.user_id) ?? null,
+      });
+      const { subscriptions, authorizations } = app.store.mirror.rows();
+      const mirror = JSON.stringify({
+        status: app.store.mirror.tenant()?.status,
+        webhookDeletedAt: app.store.mirror.webhook(m.webhook_id)?.deleted_at,
+        subs: subscriptions.filter((s) => s.user_id === m.user_id),
+        auths: authorizations.filter((a) => a.user_id === m.user_id),
+      });
+      throw new InvariantViolation(
+        'entitlement',
+        `app ${app.id} appended event ${eventId} (needs ${m.required_scope}) for user ${m.user_id} on webhook ${m.webhook_id}, which D1 does not entitle: D1 ${d1State}; object ${mirror}`,
+      );
+    }
+  }
+}
+
+/** The object's mirror is never wider than D1. */
+export function checkMirrorWithinD1(app: SimApp, d1: D1Model): void {
+  const tenant = app.store.mirror.tenant();
+  const d1App = d1.apps.get(app.id);
+  if (tenant?.status === 'active' && d1App?.status !== 'active') {
+    throw new InvariantViolation('mirror', `app ${app.id} is active in its object but ${d1App?.status} in D1`);
+  }
+  const { authorizations, subscriptions } = app.store.mirror.rows();
+  for (const a of authorizations) {
+    if (a.ended_at !== null) continue;
+    const live = d1.liveAuthorization(app.id, a.user_id);
+    const d1Scopes = new Set(live?.scope.split(' ') ?? []);
+    if (!live || a.scope.split(' ').some((s) => s !== '' && !d1Scopes.has(s))) {
+      throw new InvariantViolation(
+        'mirror',
+        `app ${app.id} user ${a.user_id}: object scope "${a.scope}" is wider than D1's "${live?.scope ?? 'none'}"`,
+      );
+    }
+  }
+  for (const s of subscriptions) {
+    if (s.ended_at !== null) continue;
+    const live = s.id ? d1.subscriptions.get(s.id) : undefined;
+    if (!live || live.end !== null)
+      throw new InvariantViolation('mirror', `app ${app.id}: subscription ${s.id} is live in the object but not in D1`);
+  }
+  for (const w of app.store.mirror.webhooks()) {
+    const d1Webhook = d1.webhooks.get(w.id);
+    if (!d1Webhook) continue; // registered in the object first; nothing can subscribe to it before D1 has it
+    if (w.deleted_at === null && w.valid === 1 && (d1Webhook.deleted || !d1Webhook.valid)) {
+      throw new InvariantViolation('mirror', `app ${app.id}: webhook ${w.id} is valid in the object but not in D1`);
+    }
+  }
+}
+
+/** After the run drains: nothing lost (every message finished, on the record) and D1 and the object agree. */
+export function checkQuiescent(app: SimApp, d1: D1Model): void {
+  const outbox = app.sql.exec<{ n: number }>('SELECT count(*) AS n FROM outbox').one().n;
+  if (outbox > 0) throw new InvariantViolation('nothing-lost', `app ${app.id} still has ${outbox} messages in its outbox after draining`);
+  const unrecorded = app.sql
+    .exec<{ seq: number; state: string }>(
+      `SELECT m.seq, m.state FROM messages m WHERE m.kind IN ('event', 'revoke')
+         AND (m.state NOT IN ('delivered', 'failed', 'dropped')
+              OR NOT EXISTS (SELECT 1 FROM ledger l WHERE l.seq = m.seq AND (
+                   (m.state = 'delivered' AND l.outcome = 'delivered') OR (m.state = 'dropped' AND l.outcome = 'dropped')
+                   OR (m.state = 'failed' AND l.outcome IN ('failed', 'unknown', 'retrying', 'gone')))))`,
+    )
+    .toArray();
+  if (unrecorded.length > 0) {
+    throw new InvariantViolation(
+      'nothing-lost',
+      `app ${app.id}: messages not finished on the record: ${JSON.stringify(unrecorded.slice(0, 5))}`,
+    );
+  }
+  checkMirrorWithinD1(app, d1);
+  const d1App = d1.apps.get(app.id)!;
+  if (app.store.mirror.tenant()?.status !== d1App.status) {
+    throw new InvariantViolation('convergence', `app ${app.id}: object status ${app.store.mirror.tenant()?.status}, D1 ${d1App.status}`);
+  }
+  const { authorizations, subscriptions } = app.store.mirror.rows();
+  for (const a of d1.authorizations.values()) {
+    if (a.appId !== app.id || a.end !== null) continue;
+    const mirrored = authorizations.find((m) => m.id === a.id && m.ended_at === null);
+    if (mirrored?.scope !== a.scope)
+      throw new InvariantViolation('convergence', `app ${app.id}: D1 authorization ${a.id} (${a.scope}) is not live in the object`);
+  }
+  for (const s of d1.subscriptions.values()) {
+    if (s.appId !== app.id || s.end !== null) continue;
+    if (!subscriptions.some((m) => m.id === s.id && m.ended_at === null)) {
+      throw new InvariantViolation('convergence', `app ${app.id}: D1 subscription ${s.id} is not live in the object`);
+    }
+  }
+}
