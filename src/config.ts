@@ -26,6 +26,7 @@ const settingsSchema = z.object({
   SLOW_WEBHOOK_MS: int(2_000, 100),
   PAYLOAD_RETENTION_DAYS: int(5, 1),
   LEDGER_RETENTION_DAYS: int(400, 1),
+  ACTIVITY_DEDUPE_DAYS: int(7, 1),
   REPLAY_RATE_PER_SECOND: int(2500, 1),
   SECRET_ROTATION_GRACE_HOURS: int(24, 0),
   RATE_LIMIT_WINDOW_SECONDS: int(900, 1),
@@ -59,6 +60,8 @@ export interface Settings {
   retryScheduleSeconds: number[];
   /** How long payloads (replay) and ledger metadata (audit) are kept. */
   retention: { payloadMs: number; ledgerMs: number };
+  /** How long an activity id is remembered: re-posting it within this window delivers nothing new. */
+  activityDedupeMs: number;
   /** A replay job releases at most this many events per second to its webhook. */
   replayRatePerSecond: number;
   /** After a secret rotation, how long the previous secret is still honoured. */
@@ -88,6 +91,7 @@ export function settings(env: Partial<Record<keyof z.input<typeof settingsSchema
     RETRY_SCHEDULE_SECONDS: env.RETRY_SCHEDULE_SECONDS,
     PAYLOAD_RETENTION_DAYS: env.PAYLOAD_RETENTION_DAYS,
     LEDGER_RETENTION_DAYS: env.LEDGER_RETENTION_DAYS,
+    ACTIVITY_DEDUPE_DAYS: env.ACTIVITY_DEDUPE_DAYS,
     REPLAY_RATE_PER_SECOND: env.REPLAY_RATE_PER_SECOND,
     SECRET_ROTATION_GRACE_HOURS: env.SECRET_ROTATION_GRACE_HOURS,
     RATE_LIMIT_WINDOW_SECONDS: env.RATE_LIMIT_WINDOW_SECONDS,
@@ -107,6 +111,7 @@ export function settings(env: Partial<Record<keyof z.input<typeof settingsSchema
     retryScheduleSeconds: s.RETRY_SCHEDULE_SECONDS,
     retention: { payloadMs: s.PAYLOAD_RETENTION_DAYS * 24 * hours(1), ledgerMs: s.LEDGER_RETENTION_DAYS * 24 * hours(1) },
     replayRatePerSecond: s.REPLAY_RATE_PER_SECOND,
+    activityDedupeMs: s.ACTIVITY_DEDUPE_DAYS * 24 * hours(1),
     rotationGraceMs: hours(s.SECRET_ROTATION_GRACE_HOURS),
     rateLimitWindowMs: s.RATE_LIMIT_WINDOW_SECONDS * 1000,
     maxBodyBytes: 64 * 1024,

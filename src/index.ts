@@ -1,11 +1,14 @@
 import { createApp } from './app';
 import { revalidateDueWebhooks } from './delivery/cron';
+import { purgeActivities, retryFanOuts } from './delivery/fan-out';
 import { consumeDeliveries } from './delivery/queue-consumer';
 
 export { AppDeliveryObject } from './app-object/app-delivery-object';
 export { RateLimiterObject } from './limits/rate-limiter-object';
 
 const app = createApp();
+/** The trigger that runs CRC re-validation (wrangler.toml); the other one, every minute, runs the sweeps. */
+const CRC_CRON = '*/30 * * * *';
 
 export default {
   fetch: app.fetch,
@@ -13,6 +16,15 @@ export default {
     await consumeDeliveries(batch, env);
   },
   async scheduled(controller, env, ctx) {
-    ctx.waitUntil(revalidateDueWebhooks(env, controller.scheduledTime).then((report) => console.log('cron CRC', JSON.stringify(report))));
+    const now = controller.scheduledTime;
+    if (controller.cron === CRC_CRON) {
+      ctx.waitUntil(revalidateDueWebhooks(env, now).then((report) => console.log('cron CRC', JSON.stringify(report))));
+      return;
+    }
+    ctx.waitUntil(
+      Promise.all([retryFanOuts(env, now), purgeActivities(env, now)]).then(([fanOuts, purged]) => {
+        if (fanOuts.retried > 0 || purged > 0) console.log('cron fan-out', JSON.stringify({ ...fanOuts, activitiesForgotten: purged }));
+      }),
+    );
   },
 } satisfies ExportedHandler<Env>;

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /**
  * The control plane. Times are epoch milliseconds. Nothing that decides who was entitled to what is
@@ -116,6 +116,44 @@ export const activities = sqliteTable('activities', {
   receivedAt: integer('received_at').notNull(),
   fannedOutAt: integer('fanned_out_at'),
 });
+
+/**
+ * An app's share of an activity whose hand-over to the app's object failed at ingest: the service
+ * finishes it itself (the cron retries it with backoff), so one app's failing object delays only
+ * that app. The activity is kept only until its share is in, or the payload retention runs out
+ * (then `gave_up_at` records that it was never delivered).
+ */
+export const fanOutRetries = sqliteTable(
+  'fan_out_retries',
+  {
+    eventId: text('event_id').notNull(),
+    appId: text('app_id').notNull(),
+    activity: text('activity'),
+    attempts: integer('attempts').notNull(),
+    nextAt: integer('next_at').notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastError: text('last_error'),
+    gaveUpAt: integer('gave_up_at'),
+  },
+  (t) => [primaryKey({ columns: [t.eventId, t.appId] }), index('fan_out_retries_due').on(t.nextAt).where(sql`gave_up_at is null`)],
+);
+
+/**
+ * Every URL and validity a webhook has had, from when: the audit checks each attempt's recorded
+ * destination against the webhook's URL at that moment, and that it was valid then.
+ */
+export const webhookHistory = sqliteTable(
+  'webhook_history',
+  {
+    webhookId: text('webhook_id').notNull(),
+    appId: text('app_id').notNull(),
+    url: text('url').notNull(),
+    valid: integer('valid', { mode: 'boolean' }).notNull(),
+    deleted: integer('deleted', { mode: 'boolean' }).notNull(),
+    at: integer('at').notNull(),
+  },
+  (t) => [index('webhook_history_webhook').on(t.webhookId, t.at), index('webhook_history_app').on(t.appId)],
+);
 
 export type AppRow = typeof apps.$inferSelect;
 export type WebhookRow = typeof webhooks.$inferSelect;

@@ -1,7 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { notFound } from '../errors';
 import type { Database } from './client';
-import { type WebhookRow, webhooks } from './schema';
+import { type WebhookRow, webhookHistory, webhooks } from './schema';
 
 /** A live webhook of this app, or 404: another tenant's webhook is indistinguishable from none. */
 export async function getOwnWebhook(db: Database, appId: string, webhookId: string): Promise<WebhookRow> {
@@ -20,3 +20,21 @@ export const webhookView = (w: WebhookRow) => ({
   valid: w.valid,
   created_at: new Date(w.createdAt).toISOString(),
 });
+
+/**
+ * One row of a webhook's kept history (URL, validity, deletion, from `at`), for the audit. Returned
+ * as a statement so callers put it in the same batch as the change it records.
+ */
+export const webhookHistoryRow = (
+  db: Database,
+  webhook: { id: string; appId: string; url: string },
+  state: { valid: boolean; deleted?: boolean; at: number },
+) =>
+  db.insert(webhookHistory).values({
+    webhookId: webhook.id,
+    appId: webhook.appId,
+    url: webhook.url,
+    valid: state.valid,
+    deleted: state.deleted ?? false,
+    at: state.at,
+  });

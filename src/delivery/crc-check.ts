@@ -2,6 +2,7 @@ import { and, eq, isNull, lte, or } from 'drizzle-orm';
 import { USER_AGENT } from '../config';
 import type { Database } from '../db/client';
 import { type WebhookRow, webhooks } from '../db/schema';
+import { webhookHistoryRow } from '../db/webhooks';
 import { type CrcOutcome, classifyCrcResponse, validityAfterCrc } from '../domain/crc';
 import { appObject } from './app-objects';
 
@@ -73,7 +74,7 @@ export async function revalidateWebhook(
   // and last when it gains it.
   const object = appObject(env, webhook.appId);
   if (!next.valid) await object.setWebhookValid(webhook.appId, webhook.id, false, opts.now);
-  await db
+  const record = db
     .update(webhooks)
     .set({
       valid: next.valid,
@@ -83,6 +84,8 @@ export async function revalidateWebhook(
     })
     // A later CRC outcome (or a 410 seen by a delivery) already recorded is not overwritten.
     .where(and(eq(webhooks.id, webhook.id), isNull(webhooks.deletedAt), or(isNull(webhooks.lastCrcAt), lte(webhooks.lastCrcAt, opts.now))));
+  if (next.valid === webhook.valid) await record;
+  else await db.batch([record, webhookHistoryRow(db, webhook, { valid: next.valid, at: opts.now })]);
   if (next.valid) await object.setWebhookValid(webhook.appId, webhook.id, true, opts.now);
   return { outcome, valid: next.valid };
 }

@@ -1,6 +1,7 @@
-import { inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
+import { settings } from '../config';
 import { type Database, database } from '../db/client';
-import { activities } from '../db/schema';
+import { activities, fanOutRetries } from '../db/schema';
 import type { TimedActivity } from '../domain/activities';
 import { audienceOf } from '../domain/audience';
 import { newId } from '../domain/ids';
@@ -16,20 +17,42 @@ export const chunks = <T>(items: T[], size = IN_CHUNK): T[][] =>
 
 /**
  * Records each activity id once and returns, per id, its event id and whether its fan-out is still
- * to be done. Concurrent posts of the same id agree on one event id: the insert is OR IGNORE and the
- * read-back sees the winner.
+ * to be done. Concurrent posts of the same id agree on one event id: a second insert of an activity
+ * id is ignored and the read-back sees the winner. An event id that collides with another isolate's
+ * fails the batch (the event id is unique too), and the batch is drawn again.
  */
 async function claimActivities(db: Database, list: TimedActivity[], now: number) {
-  const inserts = list.map((a) =>
-    db
-      .insert(activities)
-      .values({ id: a.id, eventId: newId(now), type: a.type, receivedAt: now })
-      .onConflictDoNothing(),
-  );
-  await db.batch(inserts as [(typeof inserts)[number], ...typeof inserts]);
+  for (let round = 0; ; round++) {
+    const inserts = list.map((a) =>
+      db
+        .insert(activities)
+        .values({ id: a.id, eventId: newId(now), type: a.type, receivedAt: now })
+        .onConflictDoNothing({ target: activities.id }),
+    );
+    try {
+      await db.batch(inserts as [(typeof inserts)[number], ...typeof inserts]);
+      break;
+    } catch (err) {
+      if (round >= 2 || !/UNIQUE/i.test(String(err))) throw err;
+    }
+  }
   const ids = [...new Set(list.map((a) => a.id))];
   const rows = (await Promise.all(chunks(ids).map((part) => db.select().from(activities).where(inArray(activities.id, part))))).flat();
   return new Map(rows.map((r) => [r.id, r]));
+}
+
+/**
+ * Forgets activity ids older than the dedupe window (docs/operations.md): re-posting such an id
+ * later delivers it again. Bounded work per call; the cron calls it every minute.
+ */
+export async function purgeActivities(env: Env, now: number, limit = 1_000): Promise<number> {
+  const cutoff = now - settings(env).activityDedupeMs;
+  const result = await env.DB.prepare(
+    'DELETE FROM activities WHERE rowid IN (SELECT rowid FROM activities WHERE received_at < ? AND fanned_out_at IS NOT NULL LIMIT ?)',
+  )
+    .bind(cutoff, limit)
+    .run();
+  return result.meta.changes;
 }
 
 /** Which apps have a live subscription for which of these users: one indexed lookup per chunk. */
@@ -48,6 +71,75 @@ async function subscribedApps(db: Database, users: string[]): Promise<Map<string
     appsByUser.set(user_id, set);
   }
   return appsByUser;
+}
+
+/** First retry of a failed share after this; each later one waits twice as long, up to an hour. */
+const RETRY_BASE_MS = 30_000;
+const RETRY_MAX_MS = 3_600_000;
+export const fanOutBackoff = (attempts: number) => Math.min(RETRY_BASE_MS * 2 ** Math.max(0, attempts - 1), RETRY_MAX_MS);
+
+async function keepForRetry(
+  db: Database,
+  failed: { appId: string; eventId: string; activity: TimedActivity; error: string }[],
+  now: number,
+) {
+  const rows = failed.map((f) =>
+    db
+      .insert(fanOutRetries)
+      .values({
+        eventId: f.eventId,
+        appId: f.appId,
+        activity: JSON.stringify(f.activity),
+        attempts: 1,
+        nextAt: now + fanOutBackoff(1),
+        createdAt: now,
+        lastError: f.error.slice(0, 500),
+      })
+      .onConflictDoNothing(),
+  );
+  await db.batch(rows as [(typeof rows)[number], ...typeof rows]);
+}
+
+/**
+ * Finishes shares of activities that an app's object could not take at ingest (the cron runs this
+ * every minute): each due one is handed over again; a success removes it, a failure waits longer.
+ * Past the payload retention it is given up and stays on the record with `gave_up_at`.
+ */
+export async function retryFanOuts(env: Env, now: number, limit = 100): Promise<{ retried: number; done: number; gaveUp: number }> {
+  const db = database(env);
+  const due = await db
+    .select()
+    .from(fanOutRetries)
+    .where(and(isNull(fanOutRetries.gaveUpAt), lte(fanOutRetries.nextAt, now)))
+    .orderBy(fanOutRetries.nextAt)
+    .limit(limit);
+  const retentionMs = settings(env).retention.payloadMs;
+  const report = { retried: due.length, done: 0, gaveUp: 0 };
+  await Promise.all(
+    due.map(async (row) => {
+      const key = and(eq(fanOutRetries.eventId, row.eventId), eq(fanOutRetries.appId, row.appId));
+      if (now - row.createdAt > retentionMs || row.activity === null) {
+        report.gaveUp++;
+        await db.update(fanOutRetries).set({ gaveUpAt: now, activity: null }).where(key);
+        return;
+      }
+      try {
+        const result = await appObject(env, row.appId).ingest(row.appId, [{ eventId: row.eventId, activity: JSON.parse(row.activity) }]);
+        await Promise.all([
+          enqueueDeliveries(env.DELIVERY_QUEUE, result.releases[0]),
+          enqueueDeliveries(env.DELIVERY_SLOW_QUEUE, result.releases[1]),
+        ]);
+        await db.delete(fanOutRetries).where(key);
+        report.done++;
+      } catch (err) {
+        await db
+          .update(fanOutRetries)
+          .set({ attempts: row.attempts + 1, nextAt: now + fanOutBackoff(row.attempts + 1), lastError: String(err).slice(0, 500) })
+          .where(key);
+      }
+    }),
+  );
+  return report;
 }
 
 /**
@@ -78,19 +170,29 @@ export async function fanOut(env: Env, list: TimedActivity[], now: number, reque
       eventsByApp.set(appId, list);
     }
   }
+  // Each app's share is handed over on its own: one app's failing object delays only that app. A
+  // share that fails is kept for the service to finish itself (retryFanOuts, run by the cron).
+  const shares = [...eventsByApp];
+  const results = await Promise.allSettled(shares.map(([appId, events]) => appObject(env, appId).ingest(appId, events)));
+  const failed = shares.flatMap(([appId, events], i) => {
+    const result = results[i];
+    return result.status === 'rejected' ? events.map((e) => ({ appId, ...e, error: String(result.reason) })) : [];
+  });
   try {
-    const results = await Promise.all([...eventsByApp].map(([appId, events]) => appObject(env, appId).ingest(appId, events)));
-    // One sendBatch per 100 releases across all apps, not one per app: ids only, keyed by app.
+    if (failed.length > 0) await keepForRetry(db, failed, now);
+    const delivered = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    // One sendBatch per 100 releases across all apps, not one per app: ids only, keyed by app. If
+    // this fails, the objects' release lease puts them on the queue again.
     await Promise.all([
       enqueueDeliveries(
         env.DELIVERY_QUEUE,
-        results.flatMap((r) => r.releases[0]),
+        delivered.flatMap((r) => r.releases[0]),
       ),
       enqueueDeliveries(
         env.DELIVERY_SLOW_QUEUE,
-        results.flatMap((r) => r.releases[1]),
+        delivered.flatMap((r) => r.releases[1]),
       ),
-    ]);
+    ]).catch((err) => console.error(`request ${requestId}: queue send failed; the objects release again after their lease`, err));
   } catch (err) {
     console.error(`request ${requestId}: fan-out failed`, err);
     throw new ApiError('service-unavailable', 'fan-out did not finish; post the same activities again', {

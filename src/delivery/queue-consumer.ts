@@ -2,6 +2,7 @@ import { and, eq, inArray, isNull, lte, or } from 'drizzle-orm';
 import { settings } from '../config';
 import { database } from '../db/client';
 import { webhooks } from '../db/schema';
+import { webhookHistoryRow } from '../db/webhooks';
 import { deliveryMessageSchema, type HandOut } from '../domain/delivery-protocol';
 import type { AttemptResult } from '../domain/retry';
 import { appObject } from './app-objects';
@@ -73,8 +74,19 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env):
  * object saw it; a CRC that passed later is not overwritten.
  */
 async function markGone(env: Env, appId: string, webhookIds: string[], at: number): Promise<void> {
-  await database(env)
+  const db = database(env);
+  const changed = await db
     .update(webhooks)
     .set({ valid: false, lastCrcAt: at, lastCrcError: 'delivery answered 410 Gone' })
-    .where(and(eq(webhooks.appId, appId), inArray(webhooks.id, webhookIds), or(isNull(webhooks.lastCrcAt), lte(webhooks.lastCrcAt, at))));
+    .where(
+      and(
+        eq(webhooks.appId, appId),
+        inArray(webhooks.id, webhookIds),
+        eq(webhooks.valid, true),
+        or(isNull(webhooks.lastCrcAt), lte(webhooks.lastCrcAt, at)),
+      ),
+    )
+    .returning();
+  const history = changed.map((w) => webhookHistoryRow(db, w, { valid: false, at }));
+  if (history.length > 0) await db.batch(history as [(typeof history)[number], ...typeof history]);
 }

@@ -1,22 +1,29 @@
 /**
- * Snowflake-like ids: 41 bits of milliseconds since 2020-01-01, then 22 bits of per-isolate sequence
- * and randomness. Decimal strings of at most 19 digits that sort by creation time (API.md).
+ * Snowflake-like ids: 41 bits of milliseconds since 2020-01-01, 10 bits naming the isolate that made
+ * the id (random at start), 12 bits of sequence within the millisecond. Decimal strings of at most 19
+ * digits that sort by creation time (docs/api.md, "Ids"). Two isolates collide only if they drew the
+ * same 10 bits and made an id in the same millisecond at the same sequence; every table keyed by
+ * these ids has a unique constraint, and the writers that make many of them (ingest) draw again on a
+ * conflict.
  */
 const EPOCH_MS = 1_577_836_800_000n;
 
-let lastMs = 0n;
-let sequence = 0n;
-
-export function newId(nowMs: number = Date.now()): string {
-  const ms = BigInt(Math.floor(nowMs)) - EPOCH_MS;
-  if (ms === lastMs) {
-    sequence = (sequence + 1n) & 0xfffn;
-  } else {
+export function idGenerator(node: number = crypto.getRandomValues(new Uint16Array(1))[0] & 0x3ff) {
+  let lastMs = 0n;
+  let sequence = 0n;
+  const nodeBits = BigInt(node & 0x3ff) << 12n;
+  return (nowMs: number = Date.now()): string => {
+    let ms = BigInt(Math.floor(nowMs)) - EPOCH_MS;
+    if (ms < lastMs) ms = lastMs; // a clock step back never reuses an id
+    if (ms === lastMs) {
+      sequence = (sequence + 1n) & 0xfffn;
+      if (sequence === 0n) ms = lastMs + 1n; // 4,096 ids in one millisecond: borrow the next
+    } else {
+      sequence = 0n;
+    }
     lastMs = ms;
-    sequence = 0n;
-  }
-  // 10 random bits keep ids from two isolates in the same millisecond apart; 12 bits of sequence
-  // keep ids from one isolate apart and increasing.
-  const random = BigInt(crypto.getRandomValues(new Uint16Array(1))[0] & 0x3ff);
-  return ((ms << 22n) | (random << 12n) | sequence).toString();
+    return ((ms << 22n) | nodeBits | sequence).toString();
+  };
 }
+
+export const newId = idGenerator();

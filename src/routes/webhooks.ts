@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { requireApp } from '../auth/developer';
 import { database } from '../db/client';
 import { subscriptions, webhooks } from '../db/schema';
-import { getOwnWebhook, webhookView } from '../db/webhooks';
+import { getOwnWebhook, webhookHistoryRow, webhookView } from '../db/webhooks';
 import { appObject } from '../delivery/app-objects';
 import { revalidateWebhook, runCrc } from '../delivery/crc-check';
 import { awaitFence } from '../delivery/withdrawal';
@@ -60,6 +60,7 @@ export const webhooksRouter = new Hono<HonoEnv>()
       await object.deleteWebhook(app.id, id);
       throw conflict('another registration of this app changed its webhooks; try again', 'DuplicateUrlFailed');
     }
+    await webhookHistoryRow(db, { id, appId: app.id, url }, { valid: true, at: now });
     return c.json({
       data: { id, url, valid: true, created_at: new Date(now).toISOString(), signing_secret: signingSecret },
     });
@@ -117,6 +118,7 @@ export const webhooksRouter = new Hono<HonoEnv>()
     const now = withdrawal.effectiveAt;
     await db.batch([
       db.update(webhooks).set({ deletedAt: now }).where(eq(webhooks.id, webhook.id)),
+      webhookHistoryRow(db, webhook, { valid: false, deleted: true, at: now }),
       db
         .update(subscriptions)
         .set({ endedAt: now, endReason: 'webhook_deleted' })
