@@ -102,19 +102,19 @@ describe('GET /internal/users/:user_id/access', () => {
     const apps = res.body.data.apps;
     expect(apps.map((x: any) => x.app_id).sort()).toEqual([a.id, b.id].sort());
     const ofA = apps.find((x: any) => x.app_id === a.id);
-    expect(ofA.delivered.map((d: any) => [d.event_type, d.count])).toEqual([
+    expect(ofA.received.map((d: any) => [d.event_type, d.delivered])).toEqual([
       ['direct_message', 1],
       ['tweet_create', 1],
     ]);
     expect(ofA.authorizations).toEqual([expect.objectContaining({ scope: 'dm.read tweet.read', ended_at: null })]);
     expect(ofA.subscriptions).toEqual([expect.objectContaining({ webhook_id: hookA.id, ended_at: null })]);
     const ofB = apps.find((x: any) => x.app_id === b.id);
-    expect(ofB.delivered.map((d: any) => [d.event_type, d.count])).toEqual([
+    expect(ofB.received.map((d: any) => [d.event_type, d.delivered])).toEqual([
       ['follow', 1],
       ['tweet_create', 1],
     ]);
     expect(ofB.subscriptions[0]).toMatchObject({ end_reason: 'unsubscribed' });
-    for (const d of [...ofA.delivered, ...ofB.delivered])
+    for (const d of [...ofA.received, ...ofB.received])
       expect(new Date(d.first_at).getTime()).toBeLessThanOrEqual(new Date(d.last_at).getTime());
   });
 
@@ -122,8 +122,15 @@ describe('GET /internal/users/:user_id/access', () => {
     const res = await platform('GET', '/internal/users/2/access');
     expect(res.body.data.apps).toHaveLength(1);
     expect(res.body.data.apps[0].authorizations[0]).toMatchObject({ end_reason: 'revoked' });
-    expect(res.body.data.apps[0].delivered).toEqual([
-      { event_type: 'tweet_create', count: 1, first_at: expect.any(String), last_at: expect.any(String) },
+    expect(res.body.data.apps[0].received).toEqual([
+      {
+        event_type: 'tweet_create',
+        delivered: 1,
+        answered_non_2xx: 0,
+        outcome_unknown: 0,
+        first_at: expect.any(String),
+        last_at: expect.any(String),
+      },
     ]);
     expect((await platform('GET', '/internal/users/424242/access')).body.data.apps).toEqual([]);
   });

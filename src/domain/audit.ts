@@ -10,9 +10,17 @@ import { type DeliveryKind, type EntitlementView, entitlementAt } from './entitl
 export interface AppHistory {
   /** Status changes, oldest first. */
   statusChanges: { status: string; at: number }[];
-  webhooks: { id: string; createdAt: number; deletedAt: number | null }[];
+  /** Each webhook with its kept states (URL, validity, deletion from `at`), oldest first. */
+  webhooks: { id: string; createdAt: number; deletedAt: number | null; states?: WebhookState[] }[];
   subscriptions: { webhookId: string; userId: string; createdAt: number; endedAt: number | null }[];
   authorizations: { userId: string; scope: string; createdAt: number; endedAt: number | null }[];
+}
+
+export interface WebhookState {
+  at: number;
+  url: string;
+  valid: boolean;
+  deleted: boolean;
 }
 
 export interface AuditedAttempt {
@@ -21,7 +29,27 @@ export interface AuditedAttempt {
   webhookId: string;
   forUserId: string;
   ingestedAt: number;
+  /** When the attempt was handed out. */
   at: number;
+  /** The exact destination it was handed out for (null on rows written before destinations were kept). */
+  url?: string | null;
+  /** Its start deadline, and when the POST really started (null if never reported). */
+  startBy?: number | null;
+  startedAt?: number | null;
+}
+
+/** How far past its deadline a reported start may be before it is a violation (clock difference between object and consumer). */
+export const START_TOLERANCE_MS = 1_000;
+
+/** The webhook's kept state in force at `t`, if its history is kept. */
+export function webhookStateAt(webhook: { states?: WebhookState[] }, t: number): WebhookState | null | undefined {
+  if (!webhook.states || webhook.states.length === 0) return undefined;
+  let state: WebhookState | null = null;
+  for (const s of webhook.states) {
+    if (s.at <= t) state = s;
+    else break;
+  }
+  return state;
 }
 
 const liveAt = (row: { createdAt: number; endedAt: number | null }, t: number) =>
@@ -42,7 +70,10 @@ export function historyView(history: AppHistory): EntitlementView {
     appStatusAt: (t) => statusAt(history, t),
     webhookAt: (webhookId, t) => {
       const webhook = history.webhooks.find((w) => w.id === webhookId);
-      return webhook && webhook.createdAt <= t && (webhook.deletedAt === null || webhook.deletedAt > t) ? { valid: true } : null;
+      if (!webhook || webhook.createdAt > t || (webhook.deletedAt !== null && webhook.deletedAt <= t)) return null;
+      const state = webhookStateAt(webhook, t);
+      if (state === undefined) return { valid: true }; // no kept validity history: existence only
+      return state && !state.deleted ? { valid: state.valid } : null;
     },
     subscriptionCovers: (webhookId, userId, since, t) =>
       history.subscriptions.some(
@@ -77,6 +108,17 @@ export function violationOf(entry: AuditedAttempt, history: AppHistory): string 
   ] as const) {
     const verdict = entitlementAt(view, scope, t);
     if (verdict.kind === 'withdrawn') return `${verdict.reason} ${moment}`;
+    if (verdict.kind === 'hold' && t === entry.at) return 'webhook was invalid (failed its CRC) when the request was sent';
+  }
+  // The 2018 question: did the request go to this webhook's own URL at that moment?
+  const webhook = history.webhooks.find((w) => w.id === entry.webhookId)!;
+  const state = webhookStateAt(webhook, entry.at);
+  if (entry.url && state && state.url !== entry.url) {
+    return `destination ${entry.url} was not webhook ${entry.webhookId}'s URL (${state.url}) when the request was sent`;
+  }
+  // The fence rests on hand-outs starting before their deadline.
+  if (entry.startedAt != null && entry.startBy != null && entry.startedAt > entry.startBy + START_TOLERANCE_MS) {
+    return `started ${entry.startedAt - entry.startBy} ms after its hand-out deadline`;
   }
   return null;
 }

@@ -18,8 +18,9 @@ function nextStep(e: LedgerEntry): { state: string; at?: string | null; hint?: s
     case 'dropped':
       return { state: 'dropped', hint: 'withdrawn (unsubscribed, revoked, deleted, suspended) or expired' };
     case 'pending':
-      if (e.outbox_state === 'queued') return { state: 'in_flight' };
-      if (e.webhook_valid === 0)
+      if (e.outbox_state === 'handed') return { state: 'in_flight' };
+      if (e.outbox_state === 'released') return { state: 'queued' };
+      if (e.outbox_state === 'held' || e.webhook_valid === 0)
         return { state: 'held', hint: 'the webhook is invalid; it is sent once a CRC passes (PUT /2/webhooks/:id)' };
       return { state: 'retry_scheduled', at: iso(e.next_attempt_at) };
     default:
@@ -37,11 +38,14 @@ export const ledgerEntryView = (e: LedgerEntry) => ({
   for_user_id: e.for_user_id || null,
   attempt: e.attempt,
   attempted_at: iso(e.at),
+  destination: e.url,
+  started_at: iso(e.started_at),
   ingested_at: iso(e.ingested_at),
   status_code: e.status_code,
   error: e.error,
   latency_ms: e.latency_ms,
   outcome: e.outcome,
+  ...(e.outcome === 'unknown' ? { outcome_hint: 'no outcome was reported for this attempt: the receiver may have received it' } : {}),
   ...(e.replay_job_id ? { replay_job_id: e.replay_job_id } : {}),
   next: nextStep(e),
 });

@@ -8,7 +8,7 @@ import { byApp, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
 import { ledgerPage, pathId, query, timeQuery } from '../http/validation';
 
-const OUTCOMES = ['delivered', 'retrying', 'failed', 'gone', 'dropped'] as const;
+const OUTCOMES = ['delivered', 'retrying', 'failed', 'gone', 'dropped', 'unknown', 'not_sent'] as const;
 
 const logQuery = z.object({
   status: z.enum(OUTCOMES, { error: `status must be one of ${OUTCOMES.join(', ')}` }).optional(),

@@ -3,10 +3,10 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { requirePlatform } from '../auth/platform';
 import { getApp } from '../db/apps';
-import { type Database, database } from '../db/client';
-import { appStatusHistory, apps, authorizations, subscriptions, webhooks } from '../db/schema';
+import { database } from '../db/client';
+import { apps, authorizations, subscriptions } from '../db/schema';
 import { appObject } from '../delivery/app-objects';
-import { type AppHistory, violationOf } from '../domain/audit';
+import { verifyPage } from '../delivery/audit-run';
 import { invalid } from '../errors';
 import { ledgerPageResponse } from '../http/ledger-view';
 import { byPlatform, rateLimit } from '../http/rate-limit';
@@ -15,25 +15,20 @@ import { ledgerPage, pathId, query, timeQuery } from '../http/validation';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const DAY = 86_400_000;
-/** Ledger entries fetched from an object per call while verifying. */
-const VERIFY_PAGE = 2000;
 
-async function appHistory(db: Database, appId: string): Promise<AppHistory> {
-  const [statusRows, webhookRows, subscriptionRows, authorizationRows] = await Promise.all([
-    db.select().from(appStatusHistory).where(eq(appStatusHistory.appId, appId)).orderBy(asc(appStatusHistory.at)),
-    db.select().from(webhooks).where(eq(webhooks.appId, appId)),
-    db.select().from(subscriptions).where(eq(subscriptions.appId, appId)),
-    db.select().from(authorizations).where(eq(authorizations.appId, appId)),
-  ]);
-  return {
-    statusChanges: statusRows.map((r) => ({ status: r.status, at: r.at })),
-    webhooks: webhookRows.map((w) => ({ id: w.id, createdAt: w.createdAt, deletedAt: w.deletedAt })),
-    subscriptions: subscriptionRows.map((s) => ({ webhookId: s.webhookId, userId: s.userId, createdAt: s.createdAt, endedAt: s.endedAt })),
-    authorizations: authorizationRows.map((a) => ({ userId: a.userId, scope: a.scope, createdAt: a.createdAt, endedAt: a.endedAt })),
-  };
-}
-
-const windowQuery = z.object({ from: timeQuery.optional(), to: timeQuery.optional() });
+const verifyQuery = z.object({
+  from: timeQuery.optional(),
+  to: timeQuery.optional(),
+  app_id: z
+    .string()
+    .regex(/^[0-9]{1,19}$/, 'must be a numeric id of 1-19 digits')
+    .optional(),
+  cursor: z
+    .string()
+    .regex(/^[0-9]{1,19}:[0-9]{1,19}$/, 'must be a next_cursor this endpoint returned')
+    .optional(),
+  max_entries: z.coerce.number().int().min(1).max(20_000).default(5_000),
+});
 
 const ledgerQuery = z.object({
   user_id: z
@@ -93,9 +88,13 @@ export const internalAudit = new Hono<HonoEnv>()
         subscriptions: subscriptionRows
           .filter((s) => s.appId === appId)
           .map((s) => ({ webhook_id: s.webhookId, subscribed_at: iso(s.createdAt), ended_at: iso(s.endedAt), end_reason: s.endReason })),
-        delivered: summaries[i].map((s) => ({
+        // What the app received or may have received of this user's data: acknowledged, answered
+        // with an error (the receiver got the request), or outcome unknown (it may have).
+        received: summaries[i].map((s) => ({
           event_type: s.event_type,
-          count: s.delivered,
+          delivered: s.delivered,
+          answered_non_2xx: s.answered_non_2xx,
+          outcome_unknown: s.outcome_unknown,
           first_at: iso(s.first_at),
           last_at: iso(s.last_at),
         })),
@@ -108,53 +107,12 @@ export const internalAudit = new Hono<HonoEnv>()
    * authorization, webhook and app-status history in D1: independent of the objects that decided to
    * send. Each violation names the app, the user and the event, enough to notify the user.
    */
-  .get('/audit/verify', limited, query(windowQuery), async (c) => {
-    const { from, to } = window(c.req.valid('query'), DAY);
-    const db = database(c.env);
-    const appRows = await db.select({ id: apps.id, name: apps.name }).from(apps);
-    let checked = 0;
-    const violations: Record<string, unknown>[] = [];
-    // One app at a time keeps memory bounded; each object is paged through.
-    for (const app of appRows) {
-      const object = appObject(c.env, app.id);
-      let history: AppHistory | null = null;
-      for (let afterId = 0; ; ) {
-        const entries = await object.sentIn(app.id, from, to, afterId, VERIFY_PAGE);
-        if (entries.length === 0) break;
-        history ??= await appHistory(db, app.id);
-        for (const e of entries) {
-          checked++;
-          const reason = violationOf(
-            {
-              kind: e.kind,
-              eventType: e.event_type,
-              webhookId: e.webhook_id,
-              forUserId: e.for_user_id,
-              ingestedAt: e.ingested_at,
-              at: e.at,
-            },
-            history,
-          );
-          if (reason) {
-            violations.push({
-              app_id: app.id,
-              app_name: app.name,
-              for_user_id: e.for_user_id || null,
-              event_type: e.event_type,
-              event_id: e.event_id,
-              delivery_id: e.delivery_id,
-              webhook_id: e.webhook_id,
-              attempt: e.attempt,
-              outcome: e.outcome,
-              ingested_at: iso(e.ingested_at),
-              attempted_at: iso(e.at),
-              reason,
-            });
-          }
-        }
-        afterId = entries[entries.length - 1].id;
-        if (entries.length < VERIFY_PAGE) break;
-      }
-    }
-    return c.json({ data: { from: iso(from), to: iso(to), apps: appRows.length, checked, violations } });
+  .get('/audit/verify', limited, query(verifyQuery), async (c) => {
+    const q = c.req.valid('query');
+    const { from, to } = window(q, DAY);
+    const page = await verifyPage(c.env, { from, to, appId: q.app_id, cursor: q.cursor, budget: q.max_entries });
+    return c.json({
+      data: { from: iso(from), to: iso(to), checked: page.checked, violations: page.violations },
+      meta: page.nextCursor ? { next_cursor: page.nextCursor } : {},
+    });
   });
