@@ -2,6 +2,7 @@ import { createApp } from './app';
 import { revalidateDueWebhooks } from './delivery/cron';
 import { purgeActivities, retryFanOuts } from './delivery/fan-out';
 import { consumeDeliveries } from './delivery/queue-consumer';
+import { reconcileDueApps } from './delivery/reconcile';
 
 export { AppDeliveryObject } from './app-object/app-delivery-object';
 export { RateLimiterObject } from './limits/rate-limiter-object';
@@ -18,7 +19,11 @@ export default {
   async scheduled(controller, env, ctx) {
     const now = controller.scheduledTime;
     if (controller.cron === CRC_CRON) {
-      ctx.waitUntil(revalidateDueWebhooks(env, now).then((report) => console.log('cron CRC', JSON.stringify(report))));
+      ctx.waitUntil(
+        Promise.all([revalidateDueWebhooks(env, now), reconcileDueApps(env, now)]).then(([crc, reconcile]) =>
+          console.log('cron', JSON.stringify({ crc, reconcile })),
+        ),
+      );
       return;
     }
     ctx.waitUntil(

@@ -5,6 +5,7 @@ import type { TimedActivity } from '../domain/activities';
 import type { AttemptReport, DeliveryMessage, DeliveryPath } from '../domain/delivery-protocol';
 import { AppObjectApi } from './app-object-api';
 import type { DeliverySettings } from './ports';
+import type { ReconcileActions } from './reconcile';
 import { DeliverySigner } from './signer';
 import { AppStore } from './storage/app-store';
 import type { LedgerFilter } from './storage/ledger-store';
@@ -115,6 +116,15 @@ export class AppDeliveryObject extends DurableObject<Env> {
   }
   startReplay(appId: string, job: { jobId: string; webhookId: string; from: number; to: number }) {
     return this.api.startReplay(appId, job);
+  }
+  mirrorSummary(appId: string) {
+    return this.api.mirrorSummary(appId);
+  }
+  mirrorRows(appId: string, table: 'authorizations' | 'subscriptions', ids: string[], range: { after: string; upTo: string | null }) {
+    return this.api.mirrorRows(appId, table, ids, range);
+  }
+  applyReconcile(appId: string, actions: ReconcileActions) {
+    return this.api.applyReconcile(appId, actions);
   }
   alarm() {
     return this.api.alarm();

@@ -4,6 +4,7 @@ import { newWebhookSigningSecret, randomToken } from '../domain/crypto';
 import type { AttemptReport, ClaimResult, DeliveryMessage, ReportResult, Withdrawal } from '../domain/delivery-protocol';
 import { ControlPlane } from './control-plane';
 import type { DeliverySettings, ObjectPorts } from './ports';
+import { applyReconcile, type ReconcileActions } from './reconcile';
 import { startReplay } from './replay';
 import { inGrace } from './signer';
 import type { AppStore } from './storage/app-store';
@@ -157,6 +158,29 @@ export class AppObjectApi {
 
   alarm(): Promise<void> {
     return alarmPass(this.delivery);
+  }
+
+  // ---- the drift check and reconcile (src/delivery/reconcile.ts) -------------------------------
+
+  async mirrorSummary(appId: string) {
+    const tenant = this.delivery.tenantFor(appId);
+    return {
+      status: tenant.status,
+      statusChangedAt: tenant.statusChangedAt,
+      webhooks: this.store.mirror
+        .webhooks()
+        .map((w) => ({ id: w.id, url: w.url, valid: w.valid === 1, validChangedAt: w.valid_changed_at, deleted: w.deleted_at !== null })),
+      stagedConsumerSecret: this.store.mirror.stagedConsumerSecret() !== null,
+    };
+  }
+
+  async mirrorRows(appId: string, table: 'authorizations' | 'subscriptions', ids: string[], range: { after: string; upTo: string | null }) {
+    this.delivery.tenantFor(appId);
+    return this.store.mirror.rowsFor(table, ids, range);
+  }
+
+  applyReconcile(appId: string, actions: ReconcileActions): Promise<void> {
+    return applyReconcile(this.delivery, this.control, appId, actions);
   }
 
   // ---- ledger questions -------------------------------------------------------------------------

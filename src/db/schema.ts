@@ -19,6 +19,8 @@ export const apps = sqliteTable('apps', {
   provisionedSubscriptions: integer('provisioned_subscriptions').notNull(),
   createdAt: integer('created_at').notNull(),
   statusChangedAt: integer('status_changed_at').notNull(),
+  /** When the cron last compared this app's object with D1 (src/delivery/reconcile.ts). */
+  reconciledAt: integer('reconciled_at'),
 });
 
 /** Every status an app has had, so the audit knows whether it was active at any past moment. */

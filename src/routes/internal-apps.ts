@@ -6,6 +6,7 @@ import { appView, getApp } from '../db/apps';
 import { database } from '../db/client';
 import { appStatusHistory, apps, appTokens } from '../db/schema';
 import { appObject } from '../delivery/app-objects';
+import { reconcileApp } from '../delivery/reconcile';
 import { awaitFence } from '../delivery/withdrawal';
 import { randomAlnum, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { newId } from '../domain/ids';
@@ -45,7 +46,7 @@ export const internalApps = new Hono<HonoEnv>()
     await appObject(c.env, id).provision(id, consumerSecret, 'pending', now);
     const db = database(c.env);
     await db.batch([db.insert(apps).values(row), db.insert(appStatusHistory).values({ appId: id, status: 'pending', at: now })]);
-    return c.json({ data: { ...appView({ ...row, statusReason: null }), consumer_secret: consumerSecret } }, 201);
+    return c.json({ data: { ...appView({ ...row, statusReason: null, reconciledAt: null }), consumer_secret: consumerSecret } }, 201);
   })
   .get('/:app_id', async (c) => {
     const app = await getApp(database(c.env), pathId(c, 'app_id'));
@@ -128,4 +129,15 @@ export const internalApps = new Hono<HonoEnv>()
     ]);
     await awaitFence(c.env, withdrawal);
     return c.json({ data: { id: app.id, status: 'suspended' } });
+  })
+  /** The drift check: how this app's object differs from D1, without changing anything. */
+  .get('/:app_id/drift', async (c) => {
+    const app = await getApp(database(c.env), pathId(c, 'app_id'));
+    return c.json({ data: await reconcileApp(c.env, app.id, false) });
+  })
+  /** Brings this app's object and D1 together (the cron does this for every app in turn). */
+  .post('/:app_id/reconcile', async (c) => {
+    const app = await getApp(database(c.env), pathId(c, 'app_id'));
+    const report = await reconcileApp(c.env, app.id, true);
+    return c.json({ data: { ...report, reconciled: true } });
   });

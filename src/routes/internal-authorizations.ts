@@ -79,7 +79,8 @@ export const internalAuthorizations = new Hono<HonoEnv>()
           'AuthorizationRevoked',
         );
       }
-      if (narrowed) await awaitFence(c.env, narrowed);
+      // Both halves may have withdrawn something: wait out the later fence.
+      await awaitFence(c.env, narrowed && narrowed.fenceWaitMs > granted.fenceWaitMs ? narrowed : granted);
       return c.json({ data: { access_token: accessToken, token_type: 'bearer', scope, app_id: app.id, user_id: input.user_id } }, 201);
     }
     throw conflict(`user ${input.user_id} was granted concurrently by other requests; grant again`, 'AuthorizationConflict');

@@ -204,11 +204,12 @@ export class Platform {
       const id = this.d1.newId();
       this.d1.authorizations.set(id, { id, appId, userId, scope, start: at, end: null });
       this.world.trace(`grant ${appId}/${userId}: D1 ${id} "${scope}", superseding ${supersedes.join(',')}`);
-      await this.retry(() =>
+      const granted = await this.retry(() =>
         this.world.call(appId, ROUTE, (api) => api.grantAuthorization(appId, { authorizationId: id, userId, scope, at, supersedes })),
       );
       if (narrowed && removed.length > 0) {
-        await this.fence(narrowed, { appId, userId, removedScopes: removed, what: `re-grant of ${userId} without ${removed.join(',')}` });
+        const later = granted && granted.fenceWaitMs > narrowed.fenceWaitMs ? { ...granted, effectiveAt: narrowed.effectiveAt } : narrowed;
+        await this.fence(later, { appId, userId, removedScopes: removed, what: `re-grant of ${userId} without ${removed.join(',')}` });
       }
       return;
     }

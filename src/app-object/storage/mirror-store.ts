@@ -376,4 +376,36 @@ export class MirrorStore {
       scopeAt: (userId) => this.activeScope(userId),
     };
   }
+
+  /** Rows by id (any state) and the live rows whose id lies in (after, upTo], for the drift check. */
+  rowsFor(
+    table: 'authorizations' | 'subscriptions',
+    ids: string[],
+    range: { after: string; upTo: string | null },
+  ): { rows: MirrorRow[]; liveInRange: MirrorRow[] } {
+    const rows = ids.length
+      ? this.sql.exec<MirrorRow>(`SELECT * FROM ${table} WHERE id IN (${ids.map(() => '?').join(', ')})`, ...ids).toArray()
+      : [];
+    // Ids are decimal strings of up to 19 digits: compared as the integers they are.
+    const liveInRange = this.sql
+      .exec<MirrorRow>(
+        `SELECT * FROM ${table} WHERE ended_at IS NULL AND id IS NOT NULL
+           AND CAST(id AS INTEGER) > CAST(? AS INTEGER) AND (? IS NULL OR CAST(id AS INTEGER) <= CAST(? AS INTEGER))`,
+        range.after,
+        range.upTo,
+        range.upTo,
+      )
+      .toArray();
+    return { rows, liveInRange };
+  }
+
+  /** Sets a live authorization's scope to D1's (the reconcile, after a re-grant that stopped half-way). */
+  setAuthorizationScope(authorizationId: string, scope: string): void {
+    this.sql.exec('UPDATE authorizations SET scope = ? WHERE id = ? AND ended_at IS NULL', scope, authorizationId);
+  }
+
+  /** Ends one row by id (the reconcile narrowing an object that was wider than D1). */
+  endRow(table: 'authorizations' | 'subscriptions', id: string, at: number): void {
+    this.sql.exec(`UPDATE ${table} SET ended_at = ? WHERE id = ? AND ended_at IS NULL`, at, id);
+  }
 }

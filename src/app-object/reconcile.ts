@@ -1,0 +1,59 @@
+import { sha256Hex } from '../domain/crypto';
+import type { ControlPlane } from './control-plane';
+import type { Release } from './lanes';
+import type { AppStatus } from './storage/mirror-store';
+import type { TenantDelivery } from './tenant-delivery';
+
+/** What the Worker's drift check decided the object must do to match D1 (src/delivery/reconcile.ts). */
+export interface ReconcileActions {
+  status?: { status: AppStatus; at: number };
+  grants: { authorizationId: string; userId: string; scope: string; at: number }[];
+  scopes: { authorizationId: string; userId: string; scope: string }[];
+  subscriptions: { id: string; webhookId: string; userId: string; authorizationId: string; at: number }[];
+  endAuthorizations: { id: string; userId: string }[];
+  endSubscriptions: { id: string; userId: string; webhookId: string }[];
+  webhookValidity: { id: string; valid: boolean; at: number }[];
+  deleteWebhooks: string[];
+  /** D1's consumer-secret hash: a staged secret with this hash is committed. */
+  consumerSecretHash?: string;
+}
+
+/**
+ * The object's side of a reconcile: applies what brings its mirror to D1's state, through the same
+ * mirror operations the routes use (an ended row still never comes back), and drops whatever the
+ * narrowing parts withdraw.
+ */
+export async function applyReconcile(delivery: TenantDelivery, control: ControlPlane, appId: string, actions: ReconcileActions) {
+  delivery.tenantFor(appId);
+  const { mirror, outbox } = delivery.store;
+  const now = delivery.ports.now();
+  if (actions.status) await control.setAppStatus(appId, actions.status.status, actions.status.at);
+  for (const g of actions.grants) mirror.grantAuthorization(g.authorizationId, g.userId, g.scope, Math.max(g.at, now));
+  for (const s of actions.subscriptions) mirror.addSubscription({ ...s, at: Math.max(s.at, now) });
+  for (const v of actions.webhookValidity) await control.setWebhookValid(appId, v.id, v.valid, v.at);
+  for (const id of actions.deleteWebhooks) await control.deleteWebhook(appId, id);
+  const users = new Set<string>();
+  for (const s of actions.scopes) {
+    mirror.setAuthorizationScope(s.authorizationId, s.scope);
+    users.add(s.userId);
+  }
+  for (const a of actions.endAuthorizations) {
+    mirror.endRow('authorizations', a.id, now);
+    users.add(a.userId);
+  }
+  for (const s of actions.endSubscriptions) {
+    mirror.endRow('subscriptions', s.id, now);
+    users.add(s.userId);
+  }
+  // Whatever the narrowing parts took away is dropped now, on the record.
+  const out: Release[] = [];
+  for (const userId of users) {
+    const withdrawn = outbox.outboxWhere({ userId }).filter((m) => delivery.lanes.entitlement(m, now) === 'withdrawn');
+    delivery.lanes.dropAndAdvance(withdrawn, 'reconciled with the control plane', now, out);
+  }
+  await delivery.send(out);
+  if (actions.consumerSecretHash) {
+    const staged = mirror.stagedConsumerSecret();
+    if (staged && (await sha256Hex(staged)) === actions.consumerSecretHash) mirror.commitConsumerSecret(staged);
+  }
+}

@@ -1,0 +1,217 @@
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { ReconcileActions } from '../app-object/reconcile';
+import { type Database, database } from '../db/client';
+import { apps, authorizations, subscriptions, webhooks } from '../db/schema';
+import { compareRows, compareStatus, type D1Row, type Drift } from '../domain/drift';
+import { appObject } from './app-objects';
+
+/** D1 rows compared per object call. */
+const PAGE = 500;
+
+export interface DriftReport {
+  app_id: string;
+  in_step: boolean;
+  status: string;
+  differences: { kind: string; table: string; id: string; user_id?: string; detail?: string }[];
+}
+
+/**
+ * The drift check and reconcile (docs/delivery.md, "D1 and the objects agree"): reads one app's live
+ * control plane from D1 page by page, asks the app's object for its mirror of the same rows, and lists
+ * every difference (src/domain/drift.ts). With `apply`, it then brings the two together: what the
+ * object has not heard of is pushed to it, what the object ended is ended in D1 at the object's time,
+ * and anything live in the object but not in D1 is ended in the object.
+ */
+export async function reconcileApp(env: Env, appId: string, apply: boolean): Promise<DriftReport> {
+  const db = database(env);
+  const object = appObject(env, appId);
+  const [app] = await db.select().from(apps).where(eq(apps.id, appId));
+  const summary = await object.mirrorSummary(appId);
+  const actions: ReconcileActions = {
+    grants: [],
+    scopes: [],
+    subscriptions: [],
+    endAuthorizations: [],
+    endSubscriptions: [],
+    webhookValidity: [],
+    deleteWebhooks: [],
+    consumerSecretHash: summary.stagedConsumerSecret ? app.consumerSecretHash : undefined,
+  };
+  const differences: DriftReport['differences'] = [];
+  const d1Writes: Promise<unknown>[] = [];
+
+  const status = compareStatus({ status: app.status, at: app.statusChangedAt }, { status: summary.status, at: summary.statusChangedAt });
+  if (status.kind !== 'in_step') {
+    differences.push({ kind: status.kind, table: 'apps', id: appId, detail: `D1 ${app.status}, object ${summary.status}` });
+    if (status.kind === 'object_behind') actions.status = { status: app.status, at: app.statusChangedAt };
+    else if (apply)
+      d1Writes.push(db.update(apps).set({ status: summary.status, statusChangedAt: summary.statusChangedAt }).where(eq(apps.id, appId)));
+  }
+
+  const d1Webhooks = await db.select().from(webhooks).where(eq(webhooks.appId, appId));
+  for (const w of d1Webhooks) {
+    const mirrored = summary.webhooks.find((m) => m.id === w.id);
+    if (!mirrored) continue;
+    if (w.deletedAt !== null && !mirrored.deleted) {
+      differences.push({ kind: 'object_wider', table: 'webhooks', id: w.id, detail: 'deleted in D1, live in the object' });
+      actions.deleteWebhooks.push(w.id);
+    } else if (w.deletedAt === null && w.valid !== mirrored.valid) {
+      const d1At = w.lastCrcAt ?? w.createdAt;
+      const objectAt = mirrored.validChangedAt ?? 0;
+      differences.push({
+        kind: d1At >= objectAt ? 'object_behind' : 'd1_behind',
+        table: 'webhooks',
+        id: w.id,
+        detail: `valid: D1 ${w.valid}, object ${mirrored.valid}`,
+      });
+      if (d1At >= objectAt) actions.webhookValidity.push({ id: w.id, valid: w.valid, at: d1At });
+      else if (apply) d1Writes.push(db.update(webhooks).set({ valid: mirrored.valid, lastCrcAt: objectAt }).where(eq(webhooks.id, w.id)));
+    }
+  }
+
+  const liveAuths = new Map<string, string>(); // user -> live D1 authorization id
+  for (const table of ['authorizations', 'subscriptions'] as const) {
+    for (let after = '0'; ; ) {
+      const page = await livePage(db, table, appId, after);
+      if (table === 'authorizations') for (const r of page) liveAuths.set(r.userId, r.id);
+      const upTo = page.length === PAGE ? page[page.length - 1].id : null;
+      const mirrored = await object.mirrorRows(
+        appId,
+        table,
+        page.map((r) => r.id),
+        { after, upTo },
+      );
+      const toState = (r: (typeof mirrored.rows)[number]) => ({
+        id: r.id ?? '',
+        userId: r.user_id,
+        ended: r.ended_at !== null,
+        endedAt: r.ended_at,
+        scope: 'scope' in r ? (r.scope as string) : undefined,
+        webhookId: 'webhook_id' in r ? (r.webhook_id as string) : undefined,
+      });
+      for (const drift of compareRows(table, page, mirrored.rows.map(toState), mirrored.liveInRange.map(toState))) {
+        record(drift, differences);
+        plan(drift, actions, liveAuths, apply ? d1Writes : null, db);
+      }
+      if (upTo === null) break;
+      after = upTo;
+    }
+  }
+
+  if (apply) {
+    await object.applyReconcile(appId, actions);
+    await Promise.all(d1Writes);
+  }
+  return { app_id: appId, in_step: differences.length === 0 && !actions.consumerSecretHash, status: app.status, differences };
+}
+
+async function livePage(db: Database, table: 'authorizations' | 'subscriptions', appId: string, after: string): Promise<D1Row[]> {
+  if (table === 'authorizations') {
+    const rows = await db
+      .select()
+      .from(authorizations)
+      .where(
+        and(
+          eq(authorizations.appId, appId),
+          isNull(authorizations.endedAt),
+          sql`CAST(${authorizations.id} AS INTEGER) > CAST(${after} AS INTEGER)`,
+        ),
+      )
+      .orderBy(asc(sql`CAST(${authorizations.id} AS INTEGER)`))
+      .limit(PAGE);
+    return rows.map((r) => ({ id: r.id, userId: r.userId, scope: r.scope, createdAt: r.createdAt }));
+  }
+  const rows = await db
+    .select()
+    .from(subscriptions)
+    .where(
+      and(
+        eq(subscriptions.appId, appId),
+        isNull(subscriptions.endedAt),
+        sql`CAST(${subscriptions.id} AS INTEGER) > CAST(${after} AS INTEGER)`,
+      ),
+    )
+    .orderBy(asc(sql`CAST(${subscriptions.id} AS INTEGER)`))
+    .limit(PAGE);
+  return rows.map((r) => ({ id: r.id, userId: r.userId, webhookId: r.webhookId, createdAt: r.createdAt }));
+}
+
+function record(drift: Drift, differences: DriftReport['differences']): void {
+  const id = 'row' in drift ? drift.row.id : drift.id;
+  const userId = 'row' in drift ? drift.row.userId : 'userId' in drift ? drift.userId : undefined;
+  differences.push({ kind: drift.kind, table: drift.table, id, ...(userId ? { user_id: userId } : {}) });
+}
+
+function plan(
+  drift: Drift,
+  actions: ReconcileActions,
+  liveAuths: Map<string, string>,
+  d1Writes: Promise<unknown>[] | null,
+  db: Database,
+): void {
+  switch (drift.kind) {
+    case 'object_behind':
+      if (drift.table === 'authorizations') {
+        actions.grants.push({
+          authorizationId: drift.row.id,
+          userId: drift.row.userId,
+          scope: drift.row.scope ?? '',
+          at: drift.row.createdAt,
+        });
+      } else {
+        const authorizationId = liveAuths.get(drift.row.userId);
+        if (authorizationId) {
+          actions.subscriptions.push({
+            id: drift.row.id,
+            webhookId: drift.row.webhookId ?? '',
+            userId: drift.row.userId,
+            authorizationId,
+            at: drift.row.createdAt,
+          });
+        }
+      }
+      return;
+    case 'object_narrower':
+      actions.scopes.push({ authorizationId: drift.row.id, userId: drift.row.userId, scope: drift.row.scope ?? '' });
+      return;
+    case 'd1_behind': {
+      if (!d1Writes) return;
+      const table = drift.table === 'authorizations' ? authorizations : subscriptions;
+      d1Writes.push(
+        db
+          .update(table)
+          .set({ endedAt: drift.endedAt })
+          .where(and(inArray(table.id, [drift.id]), isNull(table.endedAt))),
+      );
+      return;
+    }
+    case 'object_wider':
+      if (drift.table === 'authorizations') actions.endAuthorizations.push({ id: drift.id, userId: drift.userId });
+      else actions.endSubscriptions.push({ id: drift.id, userId: drift.userId, webhookId: '' });
+      return;
+  }
+}
+
+/** Apps reconciled per cron run, least recently reconciled first. */
+const APPS_PER_RUN = 20;
+
+/** The cron's pass: reconciles the apps least recently compared, so every app converges in turn. */
+export async function reconcileDueApps(env: Env, now: number): Promise<{ reconciled: number; drifted: string[] }> {
+  const db = database(env);
+  const due = await db
+    .select({ id: apps.id })
+    .from(apps)
+    .orderBy(sql`${apps.reconciledAt} IS NOT NULL`, asc(apps.reconciledAt))
+    .limit(APPS_PER_RUN);
+  const drifted: string[] = [];
+  for (const { id } of due) {
+    try {
+      const report = await reconcileApp(env, id, true);
+      if (!report.in_step) drifted.push(id);
+      await db.update(apps).set({ reconciledAt: now }).where(eq(apps.id, id));
+    } catch (err) {
+      console.error(`reconcile of app ${id} failed; the next run tries again`, err);
+    }
+  }
+  return { reconciled: due.length, drifted };
+}
