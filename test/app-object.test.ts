@@ -59,7 +59,7 @@ describe('the per-app Durable Object', () => {
   });
 });
 
-describe('the object re-checks entitlement itself (invariant 3)', () => {
+describe('the object re-checks entitlement itself (docs/delivery.md, isolation)', () => {
   const tweetBy = (author: string, id = 'x1') => ({
     eventId: `9${Math.floor(Math.random() * 1e9)}`,
     activity: {

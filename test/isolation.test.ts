@@ -12,7 +12,7 @@ import {
 } from './helpers';
 
 /**
- * The 2018 scenario (DELIVERY.md): two apps register the same URL, and URLs whose hosts differ but
+ * The 2018 scenario (docs/delivery.md, "Why this design"): two apps register the same URL, and URLs whose hosts differ but
  * resolve to the same address with identical paths; users overlap; traffic interleaves. Each app must
  * receive exactly its own users' events, signed with its own secrets.
  */

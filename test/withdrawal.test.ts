@@ -16,7 +16,7 @@ import {
 } from './helpers';
 
 /**
- * DELIVERY.md invariant 4: once an unsubscribe, revoke, webhook delete or suspension returns, nothing
+ * docs/delivery.md, "Hand-out and withdrawal protocol": once an unsubscribe, revoke, webhook delete or suspension returns, nothing
  * more for that scope is sent, including events already queued or waiting for a retry.
  */
 let receivers: Receivers;

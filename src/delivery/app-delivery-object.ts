@@ -36,7 +36,7 @@ type Entitlement = 'send' | 'hold' | 'withdrawn';
  * app's consumer secret and webhook signing secrets, its outbox and its ledger. Every RPC names the
  * app it is meant for; a call for any other app is refused, so a routing mix-up fails loudly instead
  * of crossing tenants. Before anything is signed, entitlement is re-checked from this object's own
- * copy of the tenant's control plane (DELIVERY.md, invariant 3).
+ * copy of the tenant's control plane (docs/delivery.md, "Isolation guarantees").
  */
 export class AppDeliveryObject extends DurableObject<Env> {
   private readonly state: TenantState;
@@ -157,7 +157,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
 
   /**
    * Ends the user's authorization and subscriptions here, drops the user's undelivered events, and
-   * tells each valid webhook of the app with a `user_event` revoke (DELIVERY.md, revocation).
+   * tells each valid webhook of the app with a `user_event` revoke (docs/delivery.md, "Revocation and suspension").
    */
   async revokeAuthorization(appId: string, userId: string, at: number): Promise<void> {
     const tenant = this.tenantFor(appId);
@@ -348,7 +348,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
   }
 
   /**
-   * Starts a replay job for one webhook (DELIVERY.md, replay). One job per webhook at a time; the
+   * Starts a replay job for one webhook (docs/delivery.md, "Replay"). One job per webhook at a time; the
    * copies are spread out at `replayRatePerSecond` so live delivery keeps flowing beside them.
    */
   async startReplay(

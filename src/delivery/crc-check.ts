@@ -27,7 +27,7 @@ async function readBounded(response: Response): Promise<string> {
 }
 
 /**
- * Sends one CRC challenge (DELIVERY.md): a GET with a fresh `crc_token` and `nonce`, signed by the
+ * Sends one CRC challenge (docs/delivery.md, "CRC"): a GET with a fresh `crc_token` and `nonce`, signed by the
  * app's object, never following redirects, bounded by `timeoutMs`. Only the object sees the secret.
  */
 export async function runCrc(env: Env, appId: string, url: string, timeoutMs: number): Promise<CrcOutcome> {

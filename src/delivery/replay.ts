@@ -4,7 +4,7 @@ import { liveLane, type MessageRow, type Outbox, replayLane } from './outbox';
 import type { TenantState } from './tenant-state';
 
 /**
- * Replay (DELIVERY.md): a job re-delivers to one webhook every event whose delivery to it was
+ * Replay (docs/delivery.md, "Replay"): a job re-delivers to one webhook every event whose delivery to it was
  * attempted or held in [from, to), oldest first, as copies in lanes of their own that carry the
  * original payload and `webhook-id`. A copy is made only while the subscription that covered the
  * original is still the live one and the user's authorization still holds the scope: nothing from

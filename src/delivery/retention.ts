@@ -1,7 +1,7 @@
 import type { MessageRow, Outbox } from './outbox';
 
 /**
- * Retention (DELIVERY.md): payloads are kept for replay for `payloadMs` (5 days), ledger metadata for
+ * Retention (docs/delivery.md, "Retention"): payloads are kept for replay for `payloadMs` (5 days), ledger metadata for
  * `ledgerMs` (400 days). Run by the app object's alarm, never by a request. Returns the outbox
  * messages whose payload expired before they could be sent; the caller drops them (on the record).
  */

@@ -1,8 +1,8 @@
 /**
  * The app object's own copy of its tenant's control plane: identity and consumer secret, webhooks
  * (with their signing secrets), and the full history of authorizations and subscriptions. It is kept
- * in step with D1 on every change so that the object can re-check entitlement (DELIVERY.md,
- * invariant 3) without trusting the lookup that routed an event to it.
+ * in step with D1 on every change so that the object can re-check entitlement (docs/delivery.md,
+ * "Isolation guarantees") without trusting the lookup that routed an event to it.
  */
 export const TENANT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS tenant (

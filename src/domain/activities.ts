@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The activities the platform posts (EVENTS.md, "Ingest"). Ids of users, tweets and messages are
+ * The activities the platform posts (docs/events.md, "Posting activities"). Ids of users, tweets and messages are
  * numeric strings; the activity id is the platform's own idempotency key.
  */
 const numericId = z.string().regex(/^[0-9]{1,19}$/, 'must be a numeric id string of 1-19 digits');
@@ -81,7 +81,7 @@ export const activitySchema = z.discriminatedUnion(
       last_read_event_id: numericId,
     }),
   ],
-  { error: 'type must be one of the activity types in EVENTS.md' },
+  { error: 'type must be one of the activity types in docs/events.md' },
 );
 
 export type Activity = z.output<typeof activitySchema>;

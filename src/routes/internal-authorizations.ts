@@ -57,7 +57,7 @@ export const internalAuthorizations = new Hono<HonoEnv>()
     ]);
     return c.json({ data: { access_token: accessToken, token_type: 'bearer', scope, app_id: app.id, user_id: input.user_id } }, 201);
   })
-  /** Ends the authorization and every subscription of that user in that app (DELIVERY.md, revocation). */
+  /** Ends the authorization and every subscription of that user in that app (docs/delivery.md, revocation). */
   .delete('/:app_id/:user_id', async (c) => {
     const appId = pathId(c, 'app_id');
     const userId = pathId(c, 'user_id');
