@@ -1,5 +1,6 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { ROUTERS } from '../src/app';
 import { activeApp, call, expectProblem, platform } from './helpers';
 
 describe('errors are problem bodies, with a request id everywhere', () => {
@@ -60,5 +61,15 @@ describe('errors are problem bodies, with a request id everywhere', () => {
   it('keeps a client-supplied request id', async () => {
     const res = await call('GET', '/nope', { headers: { 'x-request-id': 'client-trace-1' } });
     expect(res.headers.get('x-request-id')).toBe('client-trace-1');
+  });
+});
+
+describe('routing', () => {
+  it('gives each path prefix one router: no mounted prefix lies inside another', () => {
+    const prefixes = Object.keys(ROUTERS);
+    const nested = prefixes.flatMap((outer) =>
+      prefixes.filter((inner) => inner.startsWith(`${outer}/`)).map((inner) => `${inner} in ${outer}`),
+    );
+    expect(nested).toEqual([]);
   });
 });

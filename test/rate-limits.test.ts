@@ -50,6 +50,19 @@ describe('rate limits', () => {
     expect(Number(ingest.headers.get('x-rate-limit-limit'))).toBe(60_000);
   });
 
+  it.each([
+    ['the ledger of an app', (appId: string) => `/internal/apps/${appId}/deliveries`],
+    ['an app', (appId: string) => `/internal/apps/${appId}`],
+    ["a user's access", () => '/internal/users/1/access'],
+    ['the audit', () => '/internal/audit/verify'],
+  ])('counts one platform request to %s once against platform:other', async (_what, path) => {
+    const app = await activeApp();
+    const first = await platform('GET', path(app.id));
+    const second = await platform('GET', path(app.id));
+    expect(first.status).toBe(200);
+    expect(Number(first.headers.get('x-rate-limit-remaining')) - Number(second.headers.get('x-rate-limit-remaining'))).toBe(1);
+  });
+
   it('does not count unauthenticated requests', async () => {
     const res = await call('GET', COUNT, { token: 'aae_at_nope' });
     expectProblem(res, 401);

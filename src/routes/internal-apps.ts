@@ -8,9 +8,10 @@ import { appStatusHistory, apps, appTokens } from '../db/schema';
 import { appObject } from '../delivery/app-delivery-object';
 import { randomAlnum, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { newId } from '../domain/ids';
+import { ledgerPageResponse } from '../http/ledger-view';
 import { byPlatform, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
-import { jsonBody, pathId } from '../http/validation';
+import { jsonBody, ledgerPage, pathId, query, timeQuery } from '../http/validation';
 
 const createAppSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
@@ -20,6 +21,16 @@ const createAppSchema = z.strictObject({
 });
 
 const suspendSchema = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
+
+const ledgerQuery = z.object({
+  user_id: z
+    .string()
+    .regex(/^[0-9]{1,19}$/, 'must be a numeric id of 1-19 digits')
+    .optional(),
+  from: timeQuery.optional(),
+  to: timeQuery.optional(),
+  ...ledgerPage,
+});
 
 export const internalApps = new Hono<HonoEnv>()
   .use(requirePlatform, rateLimit('platform:other', byPlatform))
@@ -49,6 +60,12 @@ export const internalApps = new Hono<HonoEnv>()
   .get('/:app_id', async (c) => {
     const app = await getApp(database(c.env), pathId(c, 'app_id'));
     return c.json({ data: appView(app) });
+  })
+  /** An app's delivery ledger, newest first. */
+  .get('/:app_id/deliveries', query(ledgerQuery), async (c) => {
+    const app = await getApp(database(c.env), pathId(c, 'app_id'));
+    const q = c.req.valid('query');
+    return ledgerPageResponse(c, app.id, { userId: q.user_id, from: q.from, to: q.to }, q);
   })
   .post('/:app_id/approve', async (c) => {
     const db = database(c.env);

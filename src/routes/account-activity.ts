@@ -8,9 +8,10 @@ import { getOwnWebhook } from '../db/webhooks';
 import { appObject } from '../delivery/app-delivery-object';
 import { newId } from '../domain/ids';
 import { ApiError, conflict, forbidden, notFound } from '../errors';
+import { ledgerPageResponse } from '../http/ledger-view';
 import { byApp, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
-import { jsonBody, pathId, query } from '../http/validation';
+import { jsonBody, ledgerPage, pathId, query, timeQuery } from '../http/validation';
 import { replayQuerySchema, startReplayJob } from './replay';
 
 /** X sends `{}` (or nothing); the body carries no fields. */
@@ -24,7 +25,21 @@ const listQuery = z.object({
     .optional(),
 });
 
-export const subscriptionsRouter = new Hono<HonoEnv>()
+const OUTCOMES = ['delivered', 'retrying', 'failed', 'gone', 'dropped'] as const;
+
+const deliveryLogQuery = z.object({
+  status: z.enum(OUTCOMES, { error: `status must be one of ${OUTCOMES.join(', ')}` }).optional(),
+  user_id: z
+    .string()
+    .regex(/^[0-9]{1,19}$/, 'must be a numeric id of 1-19 digits')
+    .optional(),
+  since: timeQuery.optional(),
+  until: timeQuery.optional(),
+  ...ledgerPage,
+});
+
+/** Everything under /2/account_activity: subscriptions, the query form of replay, the delivery log. */
+export const accountActivityRouter = new Hono<HonoEnv>()
   /** Subscribes the token's user to the webhook (user context, X's POST …/subscriptions/all). */
   .post(
     '/webhooks/:webhook_id/subscriptions/all',
@@ -167,4 +182,15 @@ export const subscriptionsRouter = new Hono<HonoEnv>()
         subscriptions_count_direct_messages: String(dm.n),
       },
     });
+  })
+  /**
+   * The developer's delivery log (an extension to X's API): every attempt to one of this app's
+   * webhooks, newest first, with the receiver's answer and what happens next. Read from the app's own
+   * ledger, so it can only ever show this app's deliveries.
+   */
+  .get('/webhooks/:webhook_id/deliveries', requireApp, rateLimit('deliveries', byApp), query(deliveryLogQuery), async (c) => {
+    const app = c.get('app');
+    const webhook = await getOwnWebhook(database(c.env), app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
+    const q = c.req.valid('query');
+    return ledgerPageResponse(c, app.id, { webhookId: webhook.id, userId: q.user_id, outcome: q.status, from: q.since, to: q.until }, q);
   });
