@@ -1,7 +1,5 @@
-import type { Context } from 'hono';
 import { appObject } from '../delivery/app-delivery-object';
 import type { LedgerEntry, LedgerFilter } from '../delivery/ledger-queries';
-import type { HonoEnv } from './types';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -51,17 +49,17 @@ export const ledgerPageMeta = (count: number, nextBefore: number | null) => ({
   ...(nextBefore !== null ? { next_token: String(nextBefore) } : {}),
 });
 
-/** Reads one page of an app's ledger from its object and answers it in the API's shape. */
-export async function ledgerPageResponse(
-  c: Context<HonoEnv>,
+/** One page of an app's ledger, read from its object, in the API's shape. */
+export async function readLedgerPage(
+  env: Env,
   appId: string,
   filter: Omit<LedgerFilter, 'before' | 'limit'>,
   page: { max_results: number; pagination_token?: string },
 ) {
-  const { entries, nextBefore } = await appObject(c.env, appId).ledger(appId, {
+  const { entries, nextBefore } = await appObject(env, appId).ledger(appId, {
     ...filter,
     before: page.pagination_token ? Number(page.pagination_token) : undefined,
     limit: page.max_results,
   });
-  return c.json({ data: entries.map(ledgerEntryView), meta: ledgerPageMeta(entries.length, nextBefore) });
+  return { data: entries.map(ledgerEntryView), meta: ledgerPageMeta(entries.length, nextBefore) };
 }

@@ -8,10 +8,10 @@ import { appStatusHistory, apps, appTokens } from '../db/schema';
 import { appObject } from '../delivery/app-delivery-object';
 import { randomAlnum, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { newId } from '../domain/ids';
-import { ledgerPageResponse } from '../http/ledger-view';
+import { readLedgerPage } from '../http/ledger-view';
 import { byPlatform, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
-import { jsonBody, ledgerPage, pathId, query, timeQuery } from '../http/validation';
+import { jsonBody, ledgerPage, pathIds, query, timeQuery } from '../http/validation';
 
 const createAppSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
@@ -19,6 +19,8 @@ const createAppSchema = z.strictObject({
   max_webhooks: z.number().int().min(1).max(100).default(5),
   provisioned_subscriptions: z.number().int().min(1).max(1_000_000).default(500),
 });
+
+const appIdPath = pathIds({ app_id: undefined });
 
 const suspendSchema = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
 
@@ -57,19 +59,19 @@ export const internalApps = new Hono<HonoEnv>()
     await db.batch([db.insert(apps).values(row), db.insert(appStatusHistory).values({ appId: id, status: 'pending', at: now })]);
     return c.json({ data: { ...appView({ ...row, statusReason: null }), consumer_secret: consumerSecret } }, 201);
   })
-  .get('/:app_id', async (c) => {
-    const app = await getApp(database(c.env), pathId(c, 'app_id'));
+  .get('/:app_id', appIdPath, async (c) => {
+    const app = await getApp(database(c.env), c.req.valid('param').app_id);
     return c.json({ data: appView(app) });
   })
   /** An app's delivery ledger, newest first. */
-  .get('/:app_id/deliveries', query(ledgerQuery), async (c) => {
-    const app = await getApp(database(c.env), pathId(c, 'app_id'));
+  .get('/:app_id/deliveries', query(ledgerQuery), appIdPath, async (c) => {
+    const app = await getApp(database(c.env), c.req.valid('param').app_id);
     const q = c.req.valid('query');
-    return ledgerPageResponse(c, app.id, { userId: q.user_id, from: q.from, to: q.to }, q);
+    return c.json(await readLedgerPage(c.env, app.id, { userId: q.user_id, from: q.from, to: q.to }, q));
   })
-  .post('/:app_id/approve', async (c) => {
+  .post('/:app_id/approve', appIdPath, async (c) => {
     const db = database(c.env);
-    const app = await getApp(db, pathId(c, 'app_id'));
+    const app = await getApp(db, c.req.valid('param').app_id);
     if (app.status !== 'active') {
       const now = Date.now();
       await db.batch([
@@ -85,9 +87,9 @@ export const internalApps = new Hono<HonoEnv>()
    * with the previous secret are accepted through the grace window; every app bearer token is revoked
    * and the previous secret no longer obtains new ones.
    */
-  .post('/:app_id/rotate-secret', async (c) => {
+  .post('/:app_id/rotate-secret', appIdPath, async (c) => {
     const db = database(c.env);
-    const app = await getApp(db, pathId(c, 'app_id'));
+    const app = await getApp(db, c.req.valid('param').app_id);
     const now = Date.now();
     const previousUntil = now + c.get('settings').rotationGraceMs;
     const consumerSecret = randomSecret(TOKEN_PREFIX.consumerSecret);
@@ -111,9 +113,9 @@ export const internalApps = new Hono<HonoEnv>()
       },
     });
   })
-  .post('/:app_id/suspend', jsonBody(suspendSchema), async (c) => {
+  .post('/:app_id/suspend', jsonBody(suspendSchema), appIdPath, async (c) => {
     const db = database(c.env);
-    const app = await getApp(db, pathId(c, 'app_id'));
+    const app = await getApp(db, c.req.valid('param').app_id);
     const { reason } = c.req.valid('json');
     const now = Date.now();
     // Withdrawal: the object stops delivering before the control plane records it.

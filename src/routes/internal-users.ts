@@ -6,7 +6,7 @@ import { apps, authorizations, subscriptions } from '../db/schema';
 import { appObject } from '../delivery/app-delivery-object';
 import { byPlatform, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
-import { pathId } from '../http/validation';
+import { pathIds } from '../http/validation';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -17,8 +17,8 @@ export const internalUsers = new Hono<HonoEnv>()
    * and per app which of their events were delivered, by type, first and last. Only the objects of
    * apps the user authorized are asked.
    */
-  .get('/:user_id/access', async (c) => {
-    const userId = pathId(c, 'user_id');
+  .get('/:user_id/access', pathIds({ user_id: undefined }), async (c) => {
+    const userId = c.req.valid('param').user_id;
     const db = database(c.env);
     const grants = await db.select().from(authorizations).where(eq(authorizations.userId, userId)).orderBy(asc(authorizations.createdAt));
     const appIds = [...new Set(grants.map((g) => g.appId))];
