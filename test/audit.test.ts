@@ -2,19 +2,10 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { appObject } from '../src/delivery/app-delivery-object';
-import {
-  activeApp,
-  call,
-  expectProblem,
-  ingest,
-  installReceivers,
-  platform,
-  type Receivers,
-  registerWebhook,
-  subscribe,
-  type TestApp,
-  testUser as u,
-} from './helpers';
+import { ingest, testUser as u } from './support/activities';
+import { activeApp, registerWebhook, subscribe, type TestApp } from './support/apps';
+import { call, expectProblem, platform } from './support/http';
+import { installReceivers, type Receivers, receiverUrl } from './support/receivers';
 
 /** One mixed run shared by the tests below: two apps, several users, revoke and unsubscribe. */
 let receivers: Receivers;
@@ -22,8 +13,8 @@ let a: TestApp;
 let b: TestApp;
 let hookA: Awaited<ReturnType<typeof registerWebhook>>;
 let hookB: Awaited<ReturnType<typeof registerWebhook>>;
-const URL_A = 'http://127.0.0.1:10201/a';
-const URL_B = 'http://127.0.0.1:10202/b';
+const URL_A = receiverUrl('/a');
+const URL_B = receiverUrl('/b');
 
 beforeAll(async () => {
   receivers = installReceivers();

@@ -1,7 +1,8 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { ROUTERS } from '../src/app';
-import { activeApp, call, expectProblem, platform } from './helpers';
+import { activeApp } from './support/apps';
+import { call, expectProblem, platform } from './support/http';
 
 describe('errors are problem bodies, with a request id everywhere', () => {
   it('unknown routes', async () => {

@@ -1,6 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
-import { activeApp, call, expectProblem, ingest, installReceivers, platform, registerWebhook, subscribe, testUser as u } from './helpers';
+import { ingest, testUser as u } from './support/activities';
+import { appWithWebhook } from './support/fixtures';
+import { call, expectProblem, platform } from './support/http';
 
 const countActivities = async () => (await env.DB.prepare('SELECT count(*) AS n FROM activities').first<{ n: number }>())!.n;
 const tweetOf = (id: string, author = '1') => ({ id, type: 'tweet_create', tweet: { id: '10', text: 'x', author: u(author) } });
@@ -65,12 +67,7 @@ describe('POST /internal/activity', () => {
 
 describe('idempotency by activity id', () => {
   it('posting the same id again delivers nothing new and returns the same event id', async () => {
-    const receivers = installReceivers();
-    const app = await activeApp();
-    const url = 'http://127.0.0.1:9501/hook';
-    receivers.set(url, app.consumerSecret);
-    const hook = await registerWebhook(app, url);
-    await subscribe(app, hook.id, '1');
+    const { receivers, url } = await appWithWebhook({ subscribers: ['1'] });
 
     const first = await ingest(tweetOf('dup-1'));
     const second = await ingest(tweetOf('dup-1'));

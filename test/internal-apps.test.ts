@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { call, createApp, expectProblem, issueBearer, PLATFORM_TOKEN, platform } from './helpers';
+import { createApp, issueBearer } from './support/apps';
+import { call, expectProblem, PLATFORM_TOKEN, platform } from './support/http';
 
 describe('POST /internal/apps', () => {
   it('creates a pending app and shows the consumer secret once', async () => {

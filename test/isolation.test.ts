@@ -1,15 +1,8 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  activeApp,
-  ingest,
-  installReceivers,
-  type Receivers,
-  registerWebhook,
-  signerOf,
-  subscribe,
-  type TestApp,
-  testUser as u,
-} from './helpers';
+import { ingest, testUser as u } from './support/activities';
+import { activeApp, registerWebhook, subscribe, type TestApp } from './support/apps';
+import { installReceivers, type Receivers, receiverUrl } from './support/receivers';
+import { signerOf } from './support/signatures';
 
 /**
  * The 2018 scenario (DELIVERY.md): two apps register the same URL, and URLs whose hosts differ but
@@ -19,9 +12,9 @@ import {
 let receivers: Receivers;
 let a: TestApp;
 let b: TestApp;
-const SHARED = 'http://127.0.0.1:9600/webhooks/twitter';
-const SAME_ADDRESS_A = 'http://127.0.0.1:9601/webhooks/twitter';
-const SAME_ADDRESS_B = 'http://localhost:9601/webhooks/twitter';
+const SHARED = receiverUrl('/webhooks/twitter');
+const SAME_ADDRESS_A = receiverUrl('/webhooks/twitter');
+const SAME_ADDRESS_B = SAME_ADDRESS_A.replace('127.0.0.1', 'localhost');
 const signers: { name: string; consumerSecret: string; signingSecret: string }[] = [];
 const webhookOwner = new Map<string, string>();
 
@@ -106,7 +99,7 @@ describe('two tenants on one URL and on one address', () => {
       // Never another app's user, never a user this app did not subscribe.
       expect(subscribedIn[appName]).toContain(body.for_user_id);
       // The same-address URLs are two destinations: A's only on 127.0.0.1, B's only on localhost.
-      if (post.url.port === '9601') expect(post.url.hostname).toBe(appName === 'A' ? '127.0.0.1' : 'localhost');
+      if (post.url.port === new URL(SAME_ADDRESS_A).port) expect(post.url.hostname).toBe(appName === 'A' ? '127.0.0.1' : 'localhost');
       const key = body.direct_message_events
         ? `dm-${Number(body.direct_message_events[0].id) - 1000}`
         : body.tweet_create_events

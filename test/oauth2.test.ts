@@ -1,6 +1,7 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { basic, call, createApp, expectProblem, issueBearer, platform } from './helpers';
+import { createApp, issueBearer } from './support/apps';
+import { basic, call, expectProblem, platform } from './support/http';
 
 const post = (path: string, authorization: string | undefined, body: string, contentType = 'application/x-www-form-urlencoded') =>
   exports.default.fetch(`http://127.0.0.1:8787${path}`, {

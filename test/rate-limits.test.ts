@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { activeApp, call, expectProblem, installReceivers, platform, registerWebhook } from './helpers';
+import { activeApp, registerWebhook } from './support/apps';
+import { call, expectProblem, platform } from './support/http';
+import { installReceivers, receiverUrl } from './support/receivers';
 
 const COUNT = '/2/account_activity/subscriptions/count';
 
@@ -35,11 +37,12 @@ describe('rate limits', () => {
     const receivers = installReceivers();
     const app = await activeApp({ max_webhooks: 100 });
     for (let i = 0; i < 15; i++) {
-      receivers.set(`http://127.0.0.1:10500/h${i}`, app.consumerSecret);
-      await registerWebhook(app, `http://127.0.0.1:10500/h${i}`);
+      const url = receiverUrl();
+      receivers.set(url, app.consumerSecret);
+      await registerWebhook(app, url);
     }
     const crcsBefore = receivers.seen.length;
-    expectProblem(await call('POST', '/2/webhooks', { token: app.bearer, body: { url: 'http://127.0.0.1:10500/h99' } }), 429);
+    expectProblem(await call('POST', '/2/webhooks', { token: app.bearer, body: { url: receiverUrl() } }), 429);
     expect(receivers.seen.length).toBe(crcsBefore);
   });
 

@@ -1,22 +1,13 @@
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { crcRequestSignature } from '../src/domain/crc';
-import {
-  activeApp,
-  call,
-  createApp,
-  expectProblem,
-  grantUser,
-  installReceivers,
-  issueBearer,
-  platform,
-  registerWebhook,
-  type TestApp,
-} from './helpers';
+import { activeApp, createApp, grantUser, issueBearer, registerWebhook, type TestApp } from './support/apps';
+import { call, expectProblem, platform } from './support/http';
+import { installReceivers, receiverUrl } from './support/receivers';
 
 let receivers: ReturnType<typeof installReceivers>;
 let app: TestApp;
-const URL_A = 'http://127.0.0.1:9001/webhooks/x';
+const URL_A = receiverUrl('/webhooks/x');
 
 beforeEach(async () => {
   receivers = installReceivers();
@@ -68,13 +59,13 @@ describe('POST /2/webhooks', () => {
   it('never follows a redirect', async () => {
     receivers.behave(URL_A, 'redirect');
     await call('POST', '/2/webhooks', { token: app.bearer, body: { url: URL_A } });
-    expect(receivers.seen.every((r) => r.url.host === '127.0.0.1:9001')).toBe(true);
+    expect(receivers.seen.every((r) => r.url.host === new URL(URL_A).host)).toBe(true);
   });
 
   it.each([
     [{ url: 'ftp://example.com/x' }, 'UrlValidationFailed'],
     [{ url: 'not a url' }, 'UrlValidationFailed'],
-    [{ url: `http://127.0.0.1:9001/${'a'.repeat(200)}` }, 'UrlValidationFailed'],
+    [{ url: `${new URL(URL_A).origin}/${'a'.repeat(200)}` }, 'UrlValidationFailed'],
     [{ url: 5 }, undefined],
     [{}, undefined],
   ])('rejects %j before any CRC', async (body, reason) => {
@@ -88,7 +79,7 @@ describe('POST /2/webhooks', () => {
     await registerWebhook(app, URL_A);
     expectProblem(await call('POST', '/2/webhooks', { token: app.bearer, body: { url: URL_A } }), 409, 'DuplicateUrlFailed');
     // Spelling variants normalize to the same URL.
-    const variant = 'http://127.0.0.1:9001/webhooks/../webhooks/x';
+    const variant = URL_A.replace('/webhooks/x', '/webhooks/../webhooks/x');
     expectProblem(await call('POST', '/2/webhooks', { token: app.bearer, body: { url: variant } }), 409, 'DuplicateUrlFailed');
   });
 
@@ -106,10 +97,11 @@ describe('POST /2/webhooks', () => {
 
   it('enforces the app webhook limit', async () => {
     const small = await activeApp({ max_webhooks: 1 });
-    receivers.set('http://127.0.0.1:9002/a', small.consumerSecret);
-    receivers.set('http://127.0.0.1:9002/b', small.consumerSecret);
-    await registerWebhook(small, 'http://127.0.0.1:9002/a');
-    const res = await call('POST', '/2/webhooks', { token: small.bearer, body: { url: 'http://127.0.0.1:9002/b' } });
+    const [first, second] = [receiverUrl(), receiverUrl()];
+    receivers.set(first, small.consumerSecret);
+    receivers.set(second, small.consumerSecret);
+    await registerWebhook(small, first);
+    const res = await call('POST', '/2/webhooks', { token: small.bearer, body: { url: second } });
     expectProblem(res, 403, 'WebhookLimitExceeded');
   });
 
