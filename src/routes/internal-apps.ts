@@ -1,10 +1,10 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, isNull, type SQL, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { requirePlatform } from '../auth/platform';
 import { appView, getApp } from '../db/apps';
 import { database } from '../db/client';
-import { appStatusHistory, apps, appTokens } from '../db/schema';
+import { APP_STATUSES, appStatusHistory, apps, appTokens } from '../db/schema';
 import { appObject } from '../delivery/app-delivery-object';
 import { randomAlnum, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { newId } from '../domain/ids';
@@ -23,6 +23,21 @@ const createAppSchema = z.strictObject({
 const appIdPath = pathIds({ app_id: undefined });
 
 const suspendSchema = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
+
+const PAGE_SIZE = 'must be an integer from 1 to 100';
+
+/** Strict: a misspelt filter must not silently list every app. */
+const listQuery = z.strictObject({
+  status: z.enum(APP_STATUSES, { error: `must be one of ${APP_STATUSES.join(', ')}` }).optional(),
+  max_results: z.coerce.number({ error: PAGE_SIZE }).int(PAGE_SIZE).min(1, PAGE_SIZE).max(100, PAGE_SIZE).default(100),
+  pagination_token: z
+    .string()
+    .regex(/^[0-9]{1,19}$/, 'is not one this API issued')
+    .optional(),
+});
+
+/** Ids are decimal snowflakes: compared as numbers, they order apps by creation. */
+const numericId = sql`CAST(${apps.id} AS INTEGER)`;
 
 const ledgerQuery = z.object({
   user_id: z
@@ -58,6 +73,27 @@ export const internalApps = new Hono<HonoEnv>()
     const db = database(c.env);
     await db.batch([db.insert(apps).values(row), db.insert(appStatusHistory).values({ appId: id, status: 'pending', at: now })]);
     return c.json({ data: { ...appView({ ...row, statusReason: null }), consumer_secret: consumerSecret } }, 201);
+  })
+  /** The apps, newest first, optionally of one status; `pagination_token` pages through them. */
+  .get('/', query(listQuery), async (c) => {
+    const { status, max_results, pagination_token } = c.req.valid('query');
+    const conditions: SQL[] = [];
+    if (status) conditions.push(eq(apps.status, status));
+    if (pagination_token) conditions.push(sql`${numericId} < CAST(${pagination_token} AS INTEGER)`);
+    const rows = await database(c.env)
+      .select()
+      .from(apps)
+      .where(and(...conditions))
+      .orderBy(desc(numericId))
+      .limit(max_results + 1);
+    const page = rows.slice(0, max_results);
+    return c.json({
+      data: page.map(appView),
+      meta: {
+        result_count: page.length,
+        ...(rows.length > max_results ? { next_token: page[page.length - 1].id } : {}),
+      },
+    });
   })
   .get('/:app_id', appIdPath, async (c) => {
     const app = await getApp(database(c.env), c.req.valid('param').app_id);
