@@ -67,12 +67,23 @@ describe('scheduled CRC re-validation', () => {
       await lastSuccessHoursAgo(27.5, now);
       await revalidateDueWebhooks(env, now);
       expect((await row()).valid).toBe(1);
-      expect((await row()).last_crc_error).toMatch(/^transient/);
+      expect((await row()).last_crc_error).toContain(`transient: GET ${fx.url}: `);
       await revalidateDueWebhooks(env, now + 0.5 * H);
       expect((await row()).valid).toBe(0);
       expect(await objectValid()).toBe(0);
     },
   );
+
+  it('records why, with the URL, the cause and the fix, naming the app whose secret is expected', async () => {
+    const now = Date.now();
+    await lastSuccessHoursAgo(25, now);
+    fx.receivers.behave(fx.url, 'wrong-token');
+    await revalidateDueWebhooks(env, now);
+    const error = (await row()).last_crc_error;
+    expect(error).toContain(`hard: GET ${fx.url}: the response_token does not match`);
+    expect(error).toContain(`the consumer secret of app ${fx.app.id} (consumer key ${fx.app.consumerKey})`);
+    expect(error).not.toContain(fx.app.consumerSecret);
+  });
 
   it('an invalid webhook whose receiver recovers becomes valid again', async () => {
     const now = Date.now();

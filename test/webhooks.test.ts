@@ -119,6 +119,56 @@ describe('POST /2/webhooks', () => {
   });
 });
 
+describe('CRC failures say what to fix', () => {
+  const register = (url = URL_A) => call('POST', '/2/webhooks', { token: app.bearer, body: { url } });
+
+  it.each([
+    ['refuse', 'nothing is listening at', 'Start the receiver'],
+    ['unknown-host', 'could not be resolved (DNS lookup failed)', 'public DNS record'],
+    ['timeout', 'no answer within 10000 ms', 'must answer the CRC within 10000 ms'],
+    ['redirect', 'redirected (HTTP 302 to https://elsewhere.example/)', 'Register the final URL'],
+    ['not-found', 'no handler at this path (HTTP 404)', '/webhooks/x'],
+    ['server-error', 'the receiver failed (HTTP 503)', "receiver's logs"],
+    ['non-json', 'not JSON (content-type text/html', 'application/json'],
+    ['no-token', 'no string response_token', '{"response_token": "sha256='],
+    ['wrong-token', 'response_token does not match', 'another consumer secret'],
+  ] as const)('%s: POST names the URL, the cause and the fix, and saves nothing', async (behaviour, cause, fix) => {
+    receivers.behave(URL_A, behaviour);
+    const problem = expectProblem(await register(), 400, 'CrcValidationFailed');
+    const prefix = `CRC failed: GET ${URL_A}: `;
+    expect(problem.detail.slice(0, prefix.length)).toBe(prefix);
+    expect(problem.detail).toContain(cause);
+    expect(problem.detail).toContain(fix);
+    expect(problem.detail).not.toContain(app.consumerSecret);
+    expect(await liveWebhooks()).toBe(0);
+  });
+
+  it("a receiver that checks the signature with another app's secret: 401, and which app's secret is expected", async () => {
+    const other = await activeApp();
+    const url = receiverUrl();
+    receivers.set(url, other.consumerSecret);
+    const { detail } = expectProblem(await register(url), 400, 'CrcValidationFailed');
+    expect(detail).toContain(`GET ${url}: the receiver refused the check (HTTP 401)`);
+    expect(detail).toContain(`the consumer secret of app ${app.id} (consumer key ${app.consumerKey})`);
+    expect(detail).not.toContain(app.consumerSecret);
+  });
+
+  it('over https, workerd cannot tell a DNS failure from a TLS one: the message names both', async () => {
+    const url = receiverUrl().replace('http:', 'https:');
+    receivers.set(url, app.consumerSecret, 'unknown-host');
+    const { detail } = expectProblem(await register(url), 400, 'CrcValidationFailed');
+    expect(detail).toContain('could not be resolved, or the TLS handshake with it failed');
+    expect(detail).toContain('valid certificate');
+  });
+
+  it('PUT says the same', async () => {
+    const { id } = await registerWebhook(app, URL_A);
+    receivers.behave(URL_A, 'refuse');
+    const { detail } = expectProblem(await call('PUT', `/2/webhooks/${id}`, { token: app.bearer }), 400, 'CrcValidationFailed');
+    expect(detail).toContain(`CRC failed: GET ${URL_A}: nothing is listening at ${new URL(URL_A).host} (connection refused)`);
+  });
+});
+
 describe('GET /2/webhooks', () => {
   it("lists only this app's webhooks in X shape", async () => {
     const empty = await call('GET', '/2/webhooks', { token: app.bearer, headers: { 'content-type': 'application/json' } });

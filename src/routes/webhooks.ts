@@ -42,7 +42,7 @@ export const webhooksRouter = new Hono<HonoEnv>()
       throw forbidden(`this app may have at most ${app.maxWebhooks} webhooks`, 'WebhookLimitExceeded');
     }
 
-    const outcome = await runCrc(c.env, app.id, url, settings.crcTimeoutMs);
+    const outcome = await runCrc(c.env, app, url, settings.crcTimeoutMs);
     if (outcome.kind !== 'ok') throw invalid(`CRC failed: ${outcome.reason}`, 'CrcValidationFailed');
 
     const now = Date.now();
@@ -94,6 +94,7 @@ export const webhooksRouter = new Hono<HonoEnv>()
       timeoutMs: settings.crcTimeoutMs,
       invalidAfterMs: settings.crcInvalidAfterMs,
       strict: true,
+      consumerKey: app.consumerKey,
     });
     if (outcome.kind !== 'ok') throw invalid(`CRC failed: ${outcome.reason}`, 'CrcValidationFailed');
     return c.json({ data: { valid: true } });

@@ -9,7 +9,17 @@ let lastPort = 20_000;
  */
 export const receiverUrl = (path = '/hook') => `http://127.0.0.1:${++lastPort}${path}`;
 
-export type ReceiverBehaviour = 'ok' | 'wrong-token' | 'non-json' | 'redirect' | 'server-error' | 'timeout' | 'refuse';
+export type ReceiverBehaviour =
+  | 'ok'
+  | 'wrong-token'
+  | 'no-token'
+  | 'non-json'
+  | 'redirect'
+  | 'not-found'
+  | 'server-error'
+  | 'timeout'
+  | 'refuse'
+  | 'unknown-host';
 
 export interface SeenRequest {
   url: URL;
@@ -25,7 +35,7 @@ type PostHandler = (request: SeenRequest) => Response | Promise<Response>;
  * Fake webhook receivers behind a `fetch` spy. Each URL knows the consumer secrets of the apps that
  * registered it and answers a CRC with the one whose request signature matches (as a shared endpoint
  * must), or misbehaves as told. POSTs answer 200 unless a handler says otherwise. Every request is
- * recorded.
+ * recorded. Network failures are thrown as workerd's fetch throws them (measured against real sockets).
  */
 export function installReceivers() {
   const endpoints = new Map<string, { secrets: string[]; behaviour: ReceiverBehaviour; onPost?: PostHandler; pinned?: string }>();
@@ -40,18 +50,25 @@ export function installReceivers() {
     const record: SeenRequest = { url, method: request.method, headers: request.headers, body: await request.text(), at: Date.now() };
     seen.push(record);
     const endpoint = endpoints.get(keyOf(url));
-    if (!endpoint || endpoint.behaviour === 'refuse') throw new TypeError('fetch failed: connection refused');
+    if (!endpoint || endpoint.behaviour === 'refuse') throw new Error('Network connection lost.');
     switch (endpoint.behaviour) {
+      case 'unknown-host':
+        // workerd hides the DNS failure (and a TLS one) behind an opaque internal error.
+        throw new Error(`internal error; reference = ${crypto.randomUUID().slice(0, 24)}`);
       case 'timeout':
         throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
       case 'server-error':
         return new Response('oops', { status: 503 });
+      case 'not-found':
+        return new Response('no such page', { status: 404 });
       case 'redirect':
         return new Response(null, { status: 302, headers: { location: 'https://elsewhere.example/' } });
       case 'non-json':
         return new Response('<html>hi</html>', { status: 200, headers: { 'content-type': 'text/html' } });
       case 'wrong-token':
         return Response.json({ response_token: 'sha256=AAAA' });
+      case 'no-token':
+        return Response.json({ token: 'sha256=AAAA' });
       case 'ok': {
         const token = url.searchParams.get('crc_token');
         if (request.method === 'GET' && token && endpoint.pinned) {
