@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { appObject } from '../src/delivery/app-delivery-object';
 import { revalidateDueWebhooks } from '../src/delivery/cron';
 import worker from '../src/index';
+import { captureConsole } from './support/console';
 import { appWithWebhookEachTest } from './support/fixtures';
 import { call } from './support/http';
 
@@ -101,10 +102,13 @@ describe('scheduled CRC re-validation', () => {
     const now = Date.now();
     await lastSuccessHoursAgo(25, now);
     fx.receivers.behave(fx.url, 'wrong-token');
+    const logged = captureConsole('log');
     const controller = createScheduledController({ scheduledTime: now, cron: '*/30 * * * *' });
     const ctx = createExecutionContext();
     await worker.scheduled(controller, env, ctx);
     await waitOnExecutionContext(ctx);
     expect((await row()).valid).toBe(0);
+    // Its report goes to the Worker's log.
+    expect(logged).toHaveBeenCalledWith('cron CRC', expect.stringContaining(`"invalidated":["${fx.hook.id}"]`));
   });
 });

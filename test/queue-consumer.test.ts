@@ -1,11 +1,12 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type AppDeliveryObject, appObject } from '../src/delivery/app-delivery-object';
 import type { DeliveryMessage } from '../src/delivery/queue-message';
 import worker from '../src/index';
 import { internalsOf } from './support/app-object';
 import { activeApp } from './support/apps';
+import { captureConsole } from './support/console';
 import { appWithWebhookEachTest } from './support/fixtures';
 import { call } from './support/http';
 
@@ -77,16 +78,26 @@ describe('queue consumer', () => {
     expect(fx.receivers.posts(fx.url)).toHaveLength(1);
   });
 
-  it('acks and drops malformed messages', async () => {
+  it('acks and drops malformed messages, saying so', async () => {
+    const logged = captureConsole('error');
     const result = await consume([{ hello: 'world' }, 'text', null]);
     expect(result.explicitAcks.sort()).toEqual(['m0', 'm1', 'm2']);
     expect(fx.receivers.posts(fx.url)).toHaveLength(0);
+    expect(logged.mock.calls).toEqual(['m0', 'm1', 'm2'].map((id) => [`queue message ${id} is not a delivery message; dropped`]));
   });
 
-  it('retries a batch whose app object cannot serve it (here: an app id nobody provisioned)', async () => {
+  it('retries a batch whose app object cannot serve it', async () => {
+    // The object's RPC fails (unreachable, overloaded, or refusing an app it does not hold).
+    const failing = { claim: () => Promise.reject(new Error('object unavailable')) } as unknown as DurableObjectStub<AppDeliveryObject>;
+    vi.spyOn(env.APP_DELIVERY, 'get').mockReturnValueOnce(failing);
+    const logged = captureConsole('error');
     const result = await consume([{ app: '424242', seq: 1, id: 'msg_x', attempt: 1 }]);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['m0']);
     expect(fx.receivers.posts(fx.url)).toHaveLength(0);
+    expect(logged).toHaveBeenCalledWith(
+      'deliveries for app 424242 will be retried',
+      expect.objectContaining({ message: 'object unavailable' }),
+    );
   });
 
   it("an app's messages are only ever claimed from that app's object", async () => {
