@@ -58,7 +58,7 @@ describe('the per-app Durable Object', () => {
   });
 });
 
-describe('the object re-checks entitlement itself (invariant 3)', () => {
+describe('the object re-checks entitlement itself, whatever the Worker routed to it', () => {
   const tweetBy = (author: string, id = 'x1') => ({
     eventId: `9${Math.floor(Math.random() * 1e9)}`,
     activity: {

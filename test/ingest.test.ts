@@ -60,6 +60,13 @@ describe('POST /internal/activity', () => {
     expectProblem(await platform('POST', '/internal/activity', huge), 413);
   });
 
+  it('an unknown type is answered with the list of known ones', async () => {
+    const problem = expectProblem(await platform('POST', '/internal/activity', { id: 'x', type: 'tweet_teleport' }), 400);
+    expect(problem.errors).toEqual([
+      { parameter: 'type', message: expect.stringMatching(/^type must be one of tweet_create, tweet_delete, favorite, /) },
+    ]);
+  });
+
   it('needs the platform token', async () => {
     expectProblem(await call('POST', '/internal/activity', { body: tweetOf('anon') }), 401);
   });

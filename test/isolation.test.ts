@@ -5,7 +5,7 @@ import { installReceivers, type Receivers, receiverUrl } from './support/receive
 import { signerOf } from './support/signatures';
 
 /**
- * The 2018 scenario (DELIVERY.md): two apps register the same URL, and URLs whose hosts differ but
+ * The 2018 scenario (one developer's DMs delivered to another's webhook): two apps register the same URL, and URLs whose hosts differ but
  * resolve to the same address with identical paths; users overlap; traffic interleaves. Each app must
  * receive exactly its own users' events, signed with its own secrets.
  */

@@ -9,7 +9,7 @@ import { call, platform } from './support/http';
 import { sleep } from './support/time';
 
 /**
- * DELIVERY.md invariant 4: once an unsubscribe, revoke, webhook delete or suspension returns, nothing
+ * Withdrawal: once an unsubscribe, revoke, webhook delete or suspension returns, nothing
  * more for that scope is sent, including events already queued or waiting for a retry.
  */
 const fx = appWithWebhookEachTest({ subscribers: ['1'] });

@@ -34,7 +34,7 @@ export interface CrcApp {
 }
 
 /**
- * Sends one CRC challenge (DELIVERY.md): a GET with a fresh `crc_token` and `nonce`, signed by the
+ * Sends one CRC challenge: a GET with a fresh `crc_token` and `nonce`, signed by the
  * app's object, never following redirects, bounded by `timeoutMs`. Only the object sees the secret.
  */
 export async function runCrc(env: Env, app: CrcApp, url: string, timeoutMs: number): Promise<CrcOutcome> {

@@ -1,8 +1,8 @@
 import { hasScope, REQUIRED_SCOPE } from './audience';
 
 /**
- * Re-derives DELIVERY.md invariant 1 (and 4) for one ledger entry from the kept control-plane history:
- * a request may have been sent to app A's webhook W for user U only if, from the moment the event was
+ * Re-checks one ledger entry against the kept control-plane history, independently of the object that
+ * sent it: a request may have been sent to app A's webhook W for user U only if, from the moment the event was
  * ingested until the attempt started, A was active, W existed, one subscription of U on W was live
  * throughout, and U's authorization of A held the event's scope at both moments. Pure.
  */

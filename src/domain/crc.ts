@@ -1,7 +1,7 @@
 import { hmacSha256Base64 } from './crypto';
 
 /**
- * The CRC challenge of DELIVERY.md: what we send and what a correct webhook must answer, plus the
+ * The CRC challenge: what we send and what a correct webhook must answer, plus the
  * rules that turn one check's result into the webhook's validity.
  */
 export const crcResponseToken = async (consumerSecret: string, crcToken: string) =>

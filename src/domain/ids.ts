@@ -1,6 +1,6 @@
 /**
  * Snowflake-like ids: 41 bits of milliseconds since 2020-01-01, then 22 bits of per-isolate sequence
- * and randomness. Decimal strings of at most 19 digits that sort by creation time (API.md).
+ * and randomness. Decimal strings of at most 19 digits that, compared as numbers, sort by creation time.
  */
 const EPOCH_MS = 1_577_836_800_000n;
 

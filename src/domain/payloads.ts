@@ -1,8 +1,8 @@
 import type { TimedActivity, Tweet, User } from './activities';
 
 /**
- * Renders what a webhook receives for one event and one user, in X's v1.1 Account Activity shapes
- * (EVENTS.md, "Payloads"). Pure: the same inputs always give the same bytes, which is what lets a
+ * Renders what a webhook receives for one event and one user, in X's v1.1 Account Activity shapes.
+ * Pure: the same inputs always give the same bytes, which is what lets a
  * retry or a replay carry the original payload.
  */
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];

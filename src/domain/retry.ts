@@ -1,6 +1,6 @@
 /**
- * What one delivery attempt's result means, and when the next attempt may go (DELIVERY.md, "Order,
- * retries, at-least-once"). Pure.
+ * What one delivery attempt's result means, and when the next attempt may go (deliveries are
+ * at-least-once and in order per webhook and user). Pure.
  */
 export type AttemptResult = { status: number; latencyMs: number; retryAfter?: string | null } | { error: string; latencyMs: number };
 

@@ -1,5 +1,5 @@
 /**
- * Webhook URL rules (DELIVERY.md, CRC section): https, no port, no credentials, no fragment, and no
+ * Webhook URL rules: https, no port, no credentials, no fragment, and no
  * host that names this machine's or a private network (IP literals in private, loopback, link-local,
  * CGNAT or reserved ranges, `localhost`, single-label names). The WHATWG URL parser already turns
  * decimal, octal and hex IPv4 spellings into dotted form, so the range check sees the real address.

@@ -57,7 +57,7 @@ export const internalAuthorizations = new Hono<HonoEnv>()
     ]);
     return c.json({ data: { access_token: accessToken, token_type: 'bearer', scope, app_id: app.id, user_id: input.user_id } }, 201);
   })
-  /** Ends the authorization and every subscription of that user in that app (DELIVERY.md, revocation). */
+  /** Ends the authorization and every subscription of that user in that app; the app is sent a revoke event. */
   .delete('/:app_id/:user_id', pathIds({ app_id: undefined, user_id: undefined }), async (c) => {
     const { app_id: appId, user_id: userId } = c.req.valid('param');
     const db = database(c.env);

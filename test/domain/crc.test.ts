@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { crcRequestSignature, crcResponseToken, validityAfterCrc } from '../../src/domain/crc';
 
-describe('CRC test vector (DELIVERY.md)', () => {
+describe('CRC test vector', () => {
   it('computes the response token', async () => {
     expect(await crcResponseToken('s3cr3t-consumer', 'foo')).toBe('sha256=n2LDLkhRHvSOWkFvQik5QAs4Vdnbv5cOM0yeXv7wCDw=');
   });
