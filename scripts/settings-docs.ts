@@ -10,8 +10,8 @@ export const SETTINGS_DOC = 'docs/settings.md';
 export const WRANGLER_TOML = 'wrangler.toml';
 
 const GENERATED = 'Generated from the schema in src/config.ts by `npm run settings:sync`: edit the schema, not this';
-export const VARS_BEGIN = `# BEGIN settings. ${GENERATED} block.`;
-export const VARS_END = '# END settings';
+const VARS_BEGIN = `# BEGIN settings. ${GENERATED} block.`;
+const VARS_END = '# END settings';
 
 const cell = (text: string) => text.replaceAll('|', '\\|');
 const code = (text: string) => (text === '' ? '(empty)' : `\`${text}\``);
@@ -41,7 +41,7 @@ export function renderSettingsDoc(catalog: SettingEntry[] = settingsCatalog()): 
   ].join('\n');
 }
 
-export function renderVarsBlock(catalog: SettingEntry[] = settingsCatalog()): string {
+function renderVarsBlock(catalog: SettingEntry[] = settingsCatalog()): string {
   return [
     VARS_BEGIN,
     '# All optional; docs/settings.md explains each. The platform token is a secret: `wrangler secret put PLATFORM_TOKEN`.',

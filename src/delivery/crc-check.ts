@@ -28,7 +28,7 @@ async function readBounded(response: Response): Promise<string> {
 }
 
 /** The app whose secret the check uses; the consumer key only names it in failure messages. */
-export interface CrcApp {
+interface CrcApp {
   id: string;
   consumerKey?: string;
 }

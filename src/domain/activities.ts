@@ -86,10 +86,9 @@ export const activitySchema = z.discriminatedUnion(
 );
 
 /** The `type` of every activity the platform may post. */
-export const ACTIVITY_TYPES: string[] = activitySchema.options.map((o) => o.shape.type.value);
+const ACTIVITY_TYPES: string[] = activitySchema.options.map((o) => o.shape.type.value);
 
 export type Activity = z.output<typeof activitySchema>;
-export type ActivityType = Activity['type'];
 export type User = z.output<typeof userSchema>;
 export type Tweet = z.output<typeof tweetSchema>;
 

@@ -27,7 +27,7 @@ export type CrcOutcome =
   /** The webhook could not answer (4xx, 5xx, timeout, network): invalid only after a long failing streak. */
   | { kind: 'transient'; reason: string };
 
-export interface WebhookValidity {
+interface WebhookValidity {
   valid: boolean;
   lastCrcSuccessAt: number | null;
 }

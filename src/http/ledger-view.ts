@@ -26,7 +26,7 @@ function nextStep(e: LedgerEntry): { state: string; at?: string | null; hint?: s
 }
 
 /** One ledger entry as the API shows it (the developer's log and the operator's ledger alike). */
-export const ledgerEntryView = (e: LedgerEntry) => ({
+const ledgerEntryView = (e: LedgerEntry) => ({
   delivery_id: e.delivery_id,
   event_id: e.event_id,
   event_type: e.event_type,
@@ -44,7 +44,7 @@ export const ledgerEntryView = (e: LedgerEntry) => ({
   next: nextStep(e),
 });
 
-export const ledgerPageMeta = (count: number, nextBefore: number | null) => ({
+const ledgerPageMeta = (count: number, nextBefore: number | null) => ({
   result_count: count,
   ...(nextBefore !== null ? { next_token: String(nextBefore) } : {}),
 });

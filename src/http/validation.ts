@@ -17,7 +17,7 @@ export function fieldErrors(error: z.ZodError, root?: string): FieldError[] {
   });
 }
 
-export function validationError(error: z.ZodError, what: string, root?: string): ApiError {
+function validationError(error: z.ZodError, what: string, root?: string): ApiError {
   const errors = fieldErrors(error, root);
   const first = errors[0];
   return invalid(`${what}: ${first.parameter}: ${first.message}`, undefined, errors);
@@ -32,8 +32,8 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 
 /** Shape limits on any JSON body, checked before schemas: nesting depth and string length. */
-export const MAX_JSON_DEPTH = 32;
-export const MAX_STRING_LENGTH = 64 * 1024;
+const MAX_JSON_DEPTH = 32;
+const MAX_STRING_LENGTH = 64 * 1024;
 
 /** Walks a parsed body without recursion (so a hostile body cannot exhaust the stack). */
 export function checkJsonShape(value: unknown): void {

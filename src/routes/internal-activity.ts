@@ -13,9 +13,9 @@ import { byPlatform, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
 import { fieldErrors, parseJsonBody } from '../http/validation';
 
-export const MAX_BATCH = 100;
+const MAX_BATCH = 100;
 /** A rendered payload must fit one Cloudflare Queue message (128 KB), whatever carries it. */
-export const MAX_PAYLOAD_BYTES = 128 * 1024;
+const MAX_PAYLOAD_BYTES = 128 * 1024;
 const encoder = new TextEncoder();
 /** D1 allows 100 bound parameters per statement; lists are sent in chunks below that. */
 const IN_CHUNK = 90;

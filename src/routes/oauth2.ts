@@ -12,7 +12,7 @@ import type { HonoEnv } from '../http/types';
 import { checkJsonShape, decodeUtf8, parseWith } from '../http/validation';
 
 /** An app may hold this many live bearer tokens; issuing one more retires the oldest. */
-export const MAX_LIVE_APP_TOKENS = 20;
+const MAX_LIVE_APP_TOKENS = 20;
 
 const basicUnauthorized = (detail: string) =>
   new ApiError('unauthorized', detail, { headers: { 'www-authenticate': 'Basic realm="oauth2"' } });

@@ -9,7 +9,7 @@ import { conflict, type FieldError, invalid, notFound } from '../errors';
  * Replay (X's two endpoints share this). Dates are `yyyymmddhhmm` in UTC; the window must lie within
  * the payload retention (5 days), `from` before `to`, and `to` not in the future.
  */
-export const replayDate = z.string().regex(/^\d{12}$/, 'must be yyyymmddhhmm (UTC)');
+const replayDate = z.string().regex(/^\d{12}$/, 'must be yyyymmddhhmm (UTC)');
 
 function parseReplayDate(value: string): number | null {
   const [y, mo, d, h, mi] = [value.slice(0, 4), value.slice(4, 6), value.slice(6, 8), value.slice(8, 10), value.slice(10, 12)].map(Number);
