@@ -1,6 +1,6 @@
 /**
- * Snowflake-like ids: 41 bits of milliseconds since 2020-01-01, then 22 bits of per-isolate sequence
- * and randomness. Decimal strings of at most 19 digits that, compared as numbers, sort by creation time.
+ * Snowflake-like ids: 41 bits of milliseconds since 2020-01-01, then 12 bits of per-isolate sequence
+ * and 10 of randomness. Decimal strings of at most 19 digits that, compared as numbers, sort by creation time.
  */
 const EPOCH_MS = 1_577_836_800_000n;
 
@@ -15,8 +15,8 @@ export function newId(nowMs: number = Date.now()): string {
     lastMs = ms;
     sequence = 0n;
   }
-  // 10 random bits keep ids from two isolates in the same millisecond apart; 12 bits of sequence
-  // keep ids from one isolate apart and increasing.
+  // 12 bits of sequence above 10 random bits: ids from one isolate increase within a millisecond, and
+  // the random bits keep ids from two isolates in the same millisecond apart.
   const random = BigInt(crypto.getRandomValues(new Uint16Array(1))[0] & 0x3ff);
-  return ((ms << 22n) | (random << 12n) | sequence).toString();
+  return ((ms << 22n) | (sequence << 10n) | random).toString();
 }
