@@ -18,7 +18,10 @@ async function lastSuccessHoursAgo(hours: number, now: number) {
     .run();
 }
 const row = () =>
-  env.DB.prepare('SELECT valid, last_crc_success_at, last_crc_error FROM webhooks WHERE id = ?').bind(fx.hook.id).first<any>();
+  env.DB.prepare('SELECT valid, last_crc_success_at, last_crc_error FROM webhooks WHERE id = ?')
+    .bind(fx.hook.id)
+    .first<{ valid: number; last_crc_success_at: number | null; last_crc_error: string | null }>()
+    .then((r) => r!);
 const objectValid = () =>
   runInDurableObject(
     appObject(env, fx.app.id),

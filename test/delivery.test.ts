@@ -23,7 +23,9 @@ const texts = (userId?: string) =>
     .filter((b) => !userId || b.for_user_id === userId)
     .map((b) => b.tweet_create_events?.[0]?.text);
 const ledger = (sql: string, ...args: unknown[]) =>
-  runInDurableObject(appObject(env, fx.app.id), (_o, s) => s.storage.sql.exec(sql, ...args).toArray() as any[]);
+  runInDurableObject(appObject(env, fx.app.id), (_o, s) =>
+    s.storage.sql.exec<Record<string, string | number | null>>(sql, ...args).toArray(),
+  );
 const wait = (fn: () => void, timeout = 10_000) => vi.waitFor(fn, { timeout, interval: 50 });
 
 describe('signed deliveries', () => {
@@ -95,7 +97,7 @@ describe('order', () => {
     await wait(() => expect(texts('1').length).toBe(10)); // 9 events + the one retry
     // Lane order is the order the app's object accepted the events in.
     const order = (await ledger(`SELECT m.payload FROM messages m WHERE m.user_id = '1' ORDER BY m.seq`)).map(
-      (r: any) => JSON.parse(r.payload).tweet_create_events[0].text,
+      (r) => JSON.parse(String(r.payload)).tweet_create_events[0].text,
     );
     const received = texts('1');
     expect(received[0]).toBe(order[0]);
@@ -165,7 +167,7 @@ describe('retries', () => {
     const [row] = await ledger(`SELECT not_before, attempt, state FROM outbox`);
     expect(row.attempt).toBe(2);
     expect(row.state).toBe('waiting');
-    expect(row.not_before - Date.now()).toBeGreaterThan(100_000);
+    expect(Number(row.not_before) - Date.now()).toBeGreaterThan(100_000);
     expect(await runInDurableObject(appObject(env, fx.app.id), (_o, s) => s.storage.getAlarm())).toBeGreaterThan(Date.now() + 100_000);
   });
 });

@@ -34,7 +34,7 @@ describe('POST /internal/activity', () => {
     [{ id: 'a'.repeat(65), type: 'tweet_delete', tweet_id: '1', author_id: '2' }, 'id'],
   ])('rejects %j naming %s', async (activity, field) => {
     const problem = expectProblem(await platform('POST', '/internal/activity', activity), 400);
-    expect(problem.errors.map((e: any) => e.parameter)).toContain(field);
+    expect(problem.errors.map((e) => e.parameter)).toContain(field);
   });
 
   it('rejects a whole batch for one bad element, naming its index, and accepts nothing', async () => {

@@ -44,7 +44,7 @@ describe('POST /internal/apps', () => {
     const before = await env.DB.prepare('SELECT count(*) AS n FROM apps').first<{ n: number }>();
     const res = await platform('POST', '/internal/apps', body);
     const problem = expectProblem(res, 400);
-    expect(problem.errors.map((e: any) => e.parameter).join(' ')).toContain(field);
+    expect(problem.errors.map((e) => e.parameter).join(' ')).toContain(field);
     const after = await env.DB.prepare('SELECT count(*) AS n FROM apps').first<{ n: number }>();
     expect(after!.n).toBe(before!.n);
   });

@@ -45,9 +45,15 @@ beforeAll(async () => {
   }
 });
 
+type User = ReturnType<typeof u>;
+type TestActivity =
+  | { id: string; type: 'direct_message'; message: { id: string; sender: User; recipient: User; text: string } }
+  | { id: string; type: 'tweet_create'; tweet: { id: string; text: string; author: User; mentions: string[] } }
+  | { id: string; type: 'follow'; source: User; target: User };
+
 describe('two tenants on one URL and on one address', () => {
   it('each receives only its own users, signed with its own secrets', async () => {
-    const activities = [];
+    const activities: TestActivity[] = [];
     for (let i = 0; i < 12; i++) {
       const [from, to] = [
         ['1', '2'],
@@ -72,7 +78,7 @@ describe('two tenants on one URL and on one address', () => {
 
     // Expected deliveries, per app: for each activity, its participants that the app subscribed, times the
     // app's two webhooks.
-    const participants = (act: any): string[] =>
+    const participants = (act: TestActivity): string[] =>
       act.type === 'direct_message'
         ? [act.message.sender.id, act.message.recipient.id]
         : act.type === 'tweet_create'
@@ -105,7 +111,7 @@ describe('two tenants on one URL and on one address', () => {
         : body.tweet_create_events
           ? `tw-${Number(body.tweet_create_events[0].id_str) - 2000}`
           : activities.find(
-              (act: any) =>
+              (act) =>
                 act.type === 'follow' &&
                 act.source.id === body.follow_events[0].source.id_str &&
                 act.target.id === body.follow_events[0].target.id_str,

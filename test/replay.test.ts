@@ -157,7 +157,7 @@ describe('replay validation', () => {
   ])('rejects %s naming %s', async (qs, field) => {
     const res = await call('POST', `/2/account_activity/replay/webhooks/${fx.hook.id}/subscriptions/all?${qs}`, { token: fx.app.bearer });
     const problem = expectProblem(res, 400, 'QueryParamInvalid');
-    expect(problem.errors.map((e: any) => e.parameter)).toContain(field);
+    expect(problem.errors.map((e) => e.parameter)).toContain(field);
   });
 
   it("refuses another app's webhook with 404, and a bad body with 400", async () => {

@@ -92,7 +92,7 @@ describe('POST /2/webhooks', () => {
     expect(a.id).not.toBe(b.id);
     expect(a.signing_secret).not.toBe(b.signing_secret);
     const listA = await call('GET', '/2/webhooks', { token: app.bearer });
-    expect(listA.body.data.map((w: any) => w.id)).toEqual([a.id]);
+    expect(listA.body.data.map((w: { id: string }) => w.id)).toEqual([a.id]);
   });
 
   it('enforces the app webhook limit', async () => {

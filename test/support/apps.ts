@@ -34,7 +34,7 @@ export async function issueBearer(app: { consumerKey: string; consumerSecret: st
     },
     body: 'grant_type=client_credentials',
   });
-  const json: any = await res.json();
+  const json = (await res.json()) as { access_token: string };
   if (res.status !== 200) throw new Error(`token: ${res.status} ${JSON.stringify(json)}`);
   return json.access_token;
 }

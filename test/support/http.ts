@@ -3,6 +3,8 @@ import { exports } from 'cloudflare:workers';
 /** The platform token the test pool's Worker is configured with (vitest.config.ts). */
 export const PLATFORM_TOKEN = 'aae_pt_test-platform-token';
 
+/** Response bodies are read loosely: each test asserts the shape it relies on. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
 export interface ApiResponse<T = any> {
   status: number;
   body: T;
@@ -10,6 +12,7 @@ export interface ApiResponse<T = any> {
 }
 
 /** Calls the Worker as a client would. `body` objects are sent as JSON; strings are sent as-is. */
+// biome-ignore lint/suspicious/noExplicitAny: bodies are read loosely (ApiResponse)
 export async function call<T = any>(
   method: string,
   path: string,
@@ -24,13 +27,13 @@ export async function call<T = any>(
   }
   const res = await exports.default.fetch(`http://127.0.0.1:8787${path}`, { method, headers, body });
   const text = await res.text();
-  let parsed: any = text;
+  let parsed: unknown = text;
   try {
     parsed = JSON.parse(text);
   } catch {
     // non-JSON bodies are returned as text
   }
-  return { status: res.status, body: parsed, headers: res.headers };
+  return { status: res.status, body: parsed as T, headers: res.headers };
 }
 
 /** A call with the platform token (the operator's /internal surface). */
@@ -38,8 +41,18 @@ export const platform = (method: string, path: string, body?: unknown) => call(m
 
 export const basic = (key: string, secret: string) => `Basic ${btoa(`${key}:${secret}`)}`;
 
+/** An RFC 7807 problem body; `errors` is there whenever a test reads it (else the read fails the test). */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  reason?: string;
+  errors: { parameter: string; message: string }[];
+}
+
 /** Asserts an RFC 7807 problem body with this status (and X's `reason`, if given) and returns it. */
-export function expectProblem(res: ApiResponse, status: number, reason?: string) {
+export function expectProblem(res: ApiResponse, status: number, reason?: string): Problem {
   const problem = res.body;
   const ok =
     res.status === status &&
