@@ -1,38 +1,38 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type AppDeliveryObject, appObject } from '../src/delivery/app-delivery-object';
 import type { DeliveryMessage } from '../src/delivery/queue-message';
 import worker from '../src/index';
-import { activeApp, appWithWebhook, call, type Receivers, type registerWebhook, subscribe, type TestApp } from './helpers';
+import { internalsOf } from './support/app-object';
+import { activeApp } from './support/apps';
+import { captureConsole } from './support/console';
+import { appWithWebhookEachTest } from './support/fixtures';
+import { call } from './support/http';
 
-let receivers: Receivers;
-let app: TestApp;
-let hook: Awaited<ReturnType<typeof registerWebhook>>;
-let url: string;
-let port = 9900;
+const fx = appWithWebhookEachTest({ subscribers: ['1'] });
 
 /**
  * Puts a message straight into the app object's outbox as released, without sending it to the live
  * queue, so the test alone decides what the consumer is handed.
  */
 async function stageRelease(userId: string, payload = '{"for_user_id":"1"}'): Promise<DeliveryMessage> {
-  return runInDurableObject(appObject(env, app.id), (object: AppDeliveryObject) => {
-    const outbox = (object as any).outbox;
-    const deliveryId = `msg_test${Math.random().toString(36).slice(2)}_${hook.id}_${userId}`;
+  return runInDurableObject(appObject(env, fx.app.id), (object: AppDeliveryObject) => {
+    const { outbox } = internalsOf(object);
+    const deliveryId = `msg_test${Math.random().toString(36).slice(2)}_${fx.hook.id}_${userId}`;
     const seq = outbox.append({
       deliveryId,
       kind: 'event',
       eventId: 'e1',
       eventType: 'tweet_create',
       requiredScope: 'tweet.read',
-      webhookId: hook.id,
+      webhookId: fx.hook.id,
       userId,
       payload,
       createdAt: Date.now(),
     });
     outbox.markQueued(seq, Date.now());
-    return { app: app.id, seq, id: deliveryId, attempt: 1 };
+    return { app: fx.app.id, seq, id: deliveryId, attempt: 1 };
   });
 }
 
@@ -46,26 +46,21 @@ async function consume(bodies: unknown[]) {
   return getQueueResult(batch, ctx);
 }
 
-beforeEach(async () => {
-  ({ receivers, app, hook, url } = await appWithWebhook(`http://127.0.0.1:${port++}/hook`));
-  await subscribe(app, hook.id, '1');
-});
-
 describe('queue consumer', () => {
   it('claims, POSTs and reports a live delivery, then acks it', async () => {
     const message = await stageRelease('1');
     const result = await consume([message]);
     expect(result.explicitAcks).toEqual(['m0']);
-    expect(receivers.posts(url)).toHaveLength(1);
-    expect(receivers.posts(url)[0].headers.get('webhook-id')).toBe(message.id);
+    expect(fx.receivers.posts(fx.url)).toHaveLength(1);
+    expect(fx.receivers.posts(fx.url)[0].headers.get('webhook-id')).toBe(message.id);
   });
 
   it('never POSTs a delivery withdrawn after it was queued', async () => {
     const message = await stageRelease('1');
-    await call('DELETE', `/2/account_activity/webhooks/${hook.id}/subscriptions/1/all`, { token: app.bearer });
+    await call('DELETE', `/2/account_activity/webhooks/${fx.hook.id}/subscriptions/1/all`, { token: fx.app.bearer });
     const result = await consume([message]);
     expect(result.explicitAcks).toEqual(['m0']);
-    expect(receivers.posts(url)).toHaveLength(0);
+    expect(fx.receivers.posts(fx.url)).toHaveLength(0);
   });
 
   it('never POSTs a message whose delivery id does not match the object record', async () => {
@@ -74,25 +69,35 @@ describe('queue consumer', () => {
       { ...message, id: 'msg_forged' },
       { ...message, attempt: 7 },
     ]);
-    expect(receivers.posts(url)).toHaveLength(0);
+    expect(fx.receivers.posts(fx.url)).toHaveLength(0);
   });
 
   it('sends a delivery named twice in one batch once', async () => {
     const message = await stageRelease('1');
     await consume([message, message]);
-    expect(receivers.posts(url)).toHaveLength(1);
+    expect(fx.receivers.posts(fx.url)).toHaveLength(1);
   });
 
-  it('acks and drops malformed messages', async () => {
+  it('acks and drops malformed messages, saying so', async () => {
+    const logged = captureConsole('error');
     const result = await consume([{ hello: 'world' }, 'text', null]);
     expect(result.explicitAcks.sort()).toEqual(['m0', 'm1', 'm2']);
-    expect(receivers.posts(url)).toHaveLength(0);
+    expect(fx.receivers.posts(fx.url)).toHaveLength(0);
+    expect(logged.mock.calls).toEqual(['m0', 'm1', 'm2'].map((id) => [`queue message ${id} is not a delivery message; dropped`]));
   });
 
-  it('retries a batch whose app object cannot serve it (here: an app id nobody provisioned)', async () => {
+  it('retries a batch whose app object cannot serve it', async () => {
+    // The object's RPC fails (unreachable, overloaded, or refusing an app it does not hold).
+    const failing = { claim: () => Promise.reject(new Error('object unavailable')) } as unknown as DurableObjectStub<AppDeliveryObject>;
+    vi.spyOn(env.APP_DELIVERY, 'get').mockReturnValueOnce(failing);
+    const logged = captureConsole('error');
     const result = await consume([{ app: '424242', seq: 1, id: 'msg_x', attempt: 1 }]);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['m0']);
-    expect(receivers.posts(url)).toHaveLength(0);
+    expect(fx.receivers.posts(fx.url)).toHaveLength(0);
+    expect(logged).toHaveBeenCalledWith(
+      'deliveries for app 424242 will be retried',
+      expect.objectContaining({ message: 'object unavailable' }),
+    );
   });
 
   it("an app's messages are only ever claimed from that app's object", async () => {
@@ -100,6 +105,6 @@ describe('queue consumer', () => {
     const message = await stageRelease('1');
     // Point the message at another app: that object has no such delivery, so nothing is sent.
     await consume([{ ...message, app: other.id }]);
-    expect(receivers.posts(url)).toHaveLength(0);
+    expect(fx.receivers.posts(fx.url)).toHaveLength(0);
   });
 });

@@ -15,8 +15,8 @@ export function newId(nowMs: number = Date.now()): string {
     lastMs = ms;
     sequence = 0n;
   }
-  // 10 random bits keep ids from two isolates in the same millisecond apart; 12 bits of sequence
-  // keep ids from one isolate apart and increasing.
+  // 12 bits of sequence above 10 random bits: ids from one isolate increase within a millisecond, and
+  // the random bits keep ids from two isolates in the same millisecond apart.
   const random = BigInt(crypto.getRandomValues(new Uint16Array(1))[0] & 0x3ff);
-  return ((ms << 22n) | (random << 12n) | sequence).toString();
+  return ((ms << 22n) | (sequence << 10n) | random).toString();
 }

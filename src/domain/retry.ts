@@ -4,7 +4,7 @@
  */
 export type AttemptResult = { status: number; latencyMs: number; retryAfter?: string | null } | { error: string; latencyMs: number };
 
-export type Verdict =
+type Verdict =
   | { kind: 'delivered' }
   /** 410 Gone: the receiver asked to be disabled; the webhook becomes invalid and its lanes are held. */
   | { kind: 'gone' }

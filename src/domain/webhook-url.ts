@@ -5,7 +5,7 @@
  * decimal, octal and hex IPv4 spellings into dotted form, so the range check sees the real address.
  * `allowInsecure` (local development only) lifts the scheme, port and address rules.
  */
-export type UrlCheck = { ok: true; url: string } | { ok: false; message: string };
+type UrlCheck = { ok: true; url: string } | { ok: false; message: string };
 
 export function checkWebhookUrl(raw: string, opts: { allowInsecure: boolean; maxLength: number }): UrlCheck {
   if (raw.length > opts.maxLength) return { ok: false, message: `url must be at most ${opts.maxLength} characters` };

@@ -11,11 +11,11 @@ import { renderPayload } from '../domain/payloads';
 import { ApiError, type FieldError, invalid } from '../errors';
 import { byPlatform, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
-import { fieldErrors, readJsonBody } from '../http/validation';
+import { fieldErrors, parseJsonBody } from '../http/validation';
 
-export const MAX_BATCH = 100;
+const MAX_BATCH = 100;
 /** A rendered payload must fit one Cloudflare Queue message (128 KB), whatever carries it. */
-export const MAX_PAYLOAD_BYTES = 128 * 1024;
+const MAX_PAYLOAD_BYTES = 128 * 1024;
 const encoder = new TextEncoder();
 /** D1 allows 100 bound parameters per statement; lists are sent in chunks below that. */
 const IN_CHUNK = 90;
@@ -97,7 +97,7 @@ async function subscribedApps(db: Database, users: string[]): Promise<Map<string
 
 export const internalActivity = new Hono<HonoEnv>().post('/', requirePlatform, rateLimit('platform:ingest', byPlatform), async (c) => {
   const now = Date.now();
-  const list = parseActivities(await readJsonBody(c), now);
+  const list = parseActivities(parseJsonBody(await c.req.arrayBuffer(), c.req.header('content-type')), now);
   const db = database(c.env);
   const recorded = await claimActivities(db, list, now);
 

@@ -1,17 +1,15 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { requirePlatform } from '../auth/platform';
-import { getApp } from '../db/apps';
 import { type Database, database } from '../db/client';
 import { appStatusHistory, apps, authorizations, subscriptions, webhooks } from '../db/schema';
 import { appObject } from '../delivery/app-delivery-object';
 import { type AppHistory, violationOf } from '../domain/audit';
 import { invalid } from '../errors';
-import { ledgerPageResponse } from '../http/ledger-view';
 import { byPlatform, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
-import { ledgerPage, pathId, query, timeQuery } from '../http/validation';
+import { query, timeQuery } from '../http/validation';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const DAY = 86_400_000;
@@ -35,16 +33,6 @@ async function appHistory(db: Database, appId: string): Promise<AppHistory> {
 
 const windowQuery = z.object({ from: timeQuery.optional(), to: timeQuery.optional() });
 
-const ledgerQuery = z.object({
-  user_id: z
-    .string()
-    .regex(/^[0-9]{1,19}$/, 'must be a numeric id of 1-19 digits')
-    .optional(),
-  from: timeQuery.optional(),
-  to: timeQuery.optional(),
-  ...ledgerPage,
-});
-
 function window(q: { from?: number; to?: number }, defaultSpanMs: number) {
   const to = q.to ?? Date.now() + 1;
   const from = q.from ?? to - defaultSpanMs;
@@ -52,63 +40,14 @@ function window(q: { from?: number; to?: number }, defaultSpanMs: number) {
   return { from, to };
 }
 
-const limited = rateLimit('platform:other', byPlatform);
-
 export const internalAudit = new Hono<HonoEnv>()
-  .use(requirePlatform)
-  /** An app's delivery ledger, newest first. */
-  .get('/apps/:app_id/deliveries', limited, query(ledgerQuery), async (c) => {
-    const app = await getApp(database(c.env), pathId(c, 'app_id'));
-    const q = c.req.valid('query');
-    return ledgerPageResponse(c, app.id, { userId: q.user_id, from: q.from, to: q.to }, q);
-  })
-  /**
-   * Transparency for one user: every app they ever authorized (scopes and times), their subscriptions,
-   * and per app which of their events were delivered, by type, first and last. Only the objects of
-   * apps the user authorized are asked.
-   */
-  .get('/users/:user_id/access', limited, async (c) => {
-    const userId = pathId(c, 'user_id');
-    const db = database(c.env);
-    const grants = await db.select().from(authorizations).where(eq(authorizations.userId, userId)).orderBy(asc(authorizations.createdAt));
-    const appIds = [...new Set(grants.map((g) => g.appId))];
-    if (appIds.length === 0) return c.json({ data: { user_id: userId, apps: [] } });
-    const [appRows, subscriptionRows] = await Promise.all([
-      db.select().from(apps).where(inArray(apps.id, appIds)),
-      db
-        .select()
-        .from(subscriptions)
-        .where(and(eq(subscriptions.userId, userId), inArray(subscriptions.appId, appIds))),
-    ]);
-    const summaries = await Promise.all(appIds.map((appId) => appObject(c.env, appId).userSummary(appId, userId)));
-    const data = appIds.map((appId, i) => {
-      const app = appRows.find((a) => a.id === appId)!;
-      return {
-        app_id: appId,
-        name: app.name,
-        status: app.status,
-        authorizations: grants
-          .filter((g) => g.appId === appId)
-          .map((g) => ({ scope: g.scope, granted_at: iso(g.createdAt), ended_at: iso(g.endedAt), end_reason: g.endReason })),
-        subscriptions: subscriptionRows
-          .filter((s) => s.appId === appId)
-          .map((s) => ({ webhook_id: s.webhookId, subscribed_at: iso(s.createdAt), ended_at: iso(s.endedAt), end_reason: s.endReason })),
-        delivered: summaries[i].map((s) => ({
-          event_type: s.event_type,
-          count: s.delivered,
-          first_at: iso(s.first_at),
-          last_at: iso(s.last_at),
-        })),
-      };
-    });
-    return c.json({ data: { user_id: userId, apps: data } });
-  })
+  .use(requirePlatform, rateLimit('platform:other', byPlatform))
   /**
    * Re-checks every request sent in [from, to) (default: the last 24 h) against the kept subscription,
    * authorization, webhook and app-status history in D1: independent of the objects that decided to
    * send. Each violation names the app, the user and the event, enough to notify the user.
    */
-  .get('/audit/verify', limited, query(windowQuery), async (c) => {
+  .get('/verify', query(windowQuery), async (c) => {
     const { from, to } = window(c.req.valid('query'), DAY);
     const db = database(c.env);
     const appRows = await db.select({ id: apps.id, name: apps.name }).from(apps);
