@@ -33,8 +33,19 @@ const token = readFileSync(devVars, 'utf8')
   ?.trim();
 console.log(`Platform token (Authorization: Bearer …): ${token ?? '(PLATFORM_TOKEN missing from .dev.vars)'}`);
 
-const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', ...persist], { cwd: root, env, stdio: 'inherit' });
-if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+// Wrangler reprints its migration table after every migration it applies; one summary line says as
+// much. Its full output is shown only when it fails.
+const migrate = spawnSync(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', ...persist], { cwd: root, env, encoding: 'utf8' });
+if (migrate.status !== 0) {
+  process.stdout.write(migrate.stdout ?? '');
+  process.stderr.write(migrate.stderr ?? '');
+  console.error('Local D1 migrations failed (output above).');
+  process.exit(migrate.status ?? 1);
+}
+const applied = [...new Set(migrate.stdout.match(/\b\d{4}_[\w-]+\.sql\b/g) ?? [])];
+console.log(
+  applied.length ? `Local D1: applied ${applied.length} migration(s): ${applied.join(', ')}.` : 'Local D1: migrations up to date.',
+);
 
 const extra = process.argv.slice(2);
 const child = spawn(wrangler, ['dev', '--ip', '127.0.0.1', '--port', port, ...persist, ...extra], { cwd: root, env, stdio: 'inherit' });

@@ -6,14 +6,14 @@ import { settings } from './config';
 import { ApiError, type ProblemKind, problemBody } from './errors';
 import { rateLimitHeaders } from './http/rate-limit';
 import type { HonoEnv } from './http/types';
-import { deliveriesRouter } from './routes/deliveries';
+import { accountActivityRouter } from './routes/account-activity';
 import { internalActivity } from './routes/internal-activity';
 import { internalApps } from './routes/internal-apps';
 import { internalAudit } from './routes/internal-audit';
 import { internalAuthorizations } from './routes/internal-authorizations';
+import { internalUsers } from './routes/internal-users';
 import { oauth2 } from './routes/oauth2';
 import { problems } from './routes/problems';
-import { subscriptionsRouter } from './routes/subscriptions';
 import { webhooksRouter } from './routes/webhooks';
 
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
@@ -36,6 +36,22 @@ const KIND_BY_STATUS: Record<number, ProblemKind> = {
   429: 'rate-limited',
   503: 'service-unavailable',
 };
+
+/**
+ * Who owns which path prefix. No prefix lies inside another, so a router's middleware (its
+ * authentication, its rate limit) runs only for its own routes and every request is counted once.
+ */
+export const ROUTERS = {
+  '/oauth2': oauth2,
+  '/2/webhooks': webhooksRouter,
+  '/2/account_activity': accountActivityRouter,
+  '/internal/apps': internalApps,
+  '/internal/authorizations': internalAuthorizations,
+  '/internal/activity': internalActivity,
+  '/internal/users': internalUsers,
+  '/internal/audit': internalAudit,
+  '/problems': problems,
+} as const;
 
 /** Body limits by path: the ingest endpoint takes batches, everything else is small. */
 function bodyLimitFor(path: string, s: ReturnType<typeof settings>): number {
@@ -82,15 +98,7 @@ export function createApp() {
   app.get('/', (c) =>
     c.json({ service: 'account-activity-edge', status: 'ok', docs: 'README.md of the project; problem types under /problems/<kind>' }),
   );
-  app.route('/oauth2', oauth2);
-  app.route('/2/webhooks', webhooksRouter);
-  app.route('/2/account_activity', subscriptionsRouter);
-  app.route('/2/account_activity/webhooks', deliveriesRouter);
-  app.route('/internal/apps', internalApps);
-  app.route('/internal/authorizations', internalAuthorizations);
-  app.route('/internal/activity', internalActivity);
-  app.route('/internal', internalAudit);
-  app.route('/problems', problems);
+  for (const [prefix, router] of Object.entries(ROUTERS)) app.route(prefix, router);
 
   app.notFound((c) => renderProblem(c, new ApiError('not-found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {

@@ -1,42 +1,109 @@
 import { z } from 'zod';
+import { type LimitedEndpoint, limitsFrom } from './domain/rate-limits';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from './domain/retry';
 
 const hours = (h: number) => h * 3_600_000;
-const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).catch(fallback).default(fallback);
-const flag = z
-  .string()
-  .optional()
-  .transform((v) => v === 'true' || v === '1');
+
+/** How a setting is documented (docs/settings.md, wrangler.toml's [vars]); `.describe()` adds the line. */
+type SettingMeta = {
+  /** The value's form, as an operator writes it. */
+  type: string;
+  /** The default, spelled as the var would be. */
+  default: string;
+};
+
+const documented = <S extends z.ZodType>(schema: S, meta: SettingMeta): S => schema.meta(meta);
+
+const int = (fallback: number, min = 0) =>
+  documented(z.coerce.number().int().min(min).catch(fallback).default(fallback), { type: `integer ≥ ${min}`, default: String(fallback) });
+const flag = documented(
+  z
+    .string()
+    .optional()
+    .transform((v) => v === 'true' || v === '1'),
+  { type: 'boolean (`true` or `1`)', default: 'false' },
+);
 
 /**
- * Every tunable in one place, read from Worker vars with safe defaults. A malformed value falls back
- * to the default rather than taking the service down.
+ * Every tunable in one place, read from Worker vars with safe defaults: a malformed value falls back
+ * to the default rather than taking the service down. Each setting's name, type, default and
+ * description live here; `npm run settings:sync` writes them to docs/settings.md and wrangler.toml.
  */
 const settingsSchema = z.object({
-  ALLOW_INSECURE_WEBHOOKS: flag,
-  CRC_TIMEOUT_MS: int(10_000, 100),
-  CRC_REVALIDATE_AFTER_HOURS: int(24, 1),
-  CRC_INVALID_AFTER_HOURS: int(28, 1),
-  CRC_BATCH_PER_CRON: int(200, 1),
-  DELIVERY_TIMEOUT_MS: int(10_000, 100),
-  DELIVERY_LEASE_SECONDS: int(120, 5),
-  HANDOUT_START_WINDOW_MS: int(3_000, 100),
-  FENCE_MARGIN_MS: int(1_000, 0),
-  REPORT_GRACE_SECONDS: int(30, 1),
-  SLOW_WEBHOOK_MS: int(2_000, 100),
-  PAYLOAD_RETENTION_DAYS: int(5, 1),
-  LEDGER_RETENTION_DAYS: int(400, 1),
-  ACTIVITY_DEDUPE_DAYS: int(7, 1),
-  REPLAY_RATE_PER_SECOND: int(2500, 1),
-  SECRET_ROTATION_GRACE_HOURS: int(24, 0),
-  RATE_LIMIT_WINDOW_SECONDS: int(900, 1),
-  RETRY_SCHEDULE_SECONDS: z
-    .string()
-    .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/)
-    .transform((v) => v.split(',').map((n) => Number(n.trim())))
-    .catch(DEFAULT_RETRY_SCHEDULE_SECONDS)
-    .default(DEFAULT_RETRY_SCHEDULE_SECONDS),
+  ALLOW_INSECURE_WEBHOOKS: flag.describe(
+    'Local development only: accepts http:// webhook URLs, ports and private or loopback hosts. Never set it in production.',
+  ),
+  CRC_TIMEOUT_MS: int(10_000, 100).describe("How long a CRC check waits for the receiver's answer, in milliseconds."),
+  CRC_REVALIDATE_AFTER_HOURS: int(24, 1).describe('The cron re-checks a webhook whose last successful CRC is older than this.'),
+  CRC_INVALID_AFTER_HOURS: int(28, 1).describe(
+    'A webhook failing its CRCs transiently (no answer, 4xx, 5xx) turns invalid once its last success is this old.',
+  ),
+  CRC_BATCH_PER_CRON: int(200, 1).describe('At most this many webhooks are re-checked per cron run (every 30 minutes).'),
+  DELIVERY_TIMEOUT_MS: int(10_000, 100).describe("One delivery attempt's deadline in milliseconds; a 2xx within it is success."),
+  DELIVERY_LEASE_SECONDS: int(120, 5).describe(
+    'A delivery released to the queue but not claimed within this is released again; the new release supersedes the first.',
+  ),
+  HANDOUT_START_WINDOW_MS: int(3_000, 100).describe(
+    "A handed-out request must start within this or not at all; it bounds how long a withdrawal's answer waits.",
+  ),
+  FENCE_MARGIN_MS: int(1_000, 0).describe(
+    "Added to a withdrawal's wait for clock differences between the app's object and the queue consumer.",
+  ),
+  REPORT_GRACE_SECONDS: int(30, 1).describe(
+    "After a hand-out's attempt timeout, how long its outcome may still be reported before it counts as unknown and is retried.",
+  ),
+  SLOW_WEBHOOK_MS: int(2_000, 100).describe(
+    'A webhook slower than this (or not answering) moves to the slow queue, so it cannot hold connections other apps need.',
+  ),
+  RETRY_SCHEDULE_SECONDS: documented(
+    z
+      .string()
+      .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/)
+      .transform((v) => v.split(',').map((n) => Number(n.trim())))
+      .catch(DEFAULT_RETRY_SCHEDULE_SECONDS)
+      .default(DEFAULT_RETRY_SCHEDULE_SECONDS),
+    { type: 'comma-separated seconds', default: DEFAULT_RETRY_SCHEDULE_SECONDS.join(',') },
+  ).describe('The waits between delivery attempts; after the last one a delivery has failed.'),
+  PAYLOAD_RETENTION_DAYS: int(5, 1).describe(
+    'Payloads are kept this long, for retries and replay; an event still undelivered then is dropped.',
+  ),
+  LEDGER_RETENTION_DAYS: int(400, 1).describe(
+    'The delivery ledger (who was sent what, when, with what answer) is kept this long, for the audit.',
+  ),
+  ACTIVITY_DEDUPE_DAYS: int(7, 1).describe(
+    'An activity id is remembered this long: posting it again within the window delivers nothing new.',
+  ),
+  REPLAY_RATE_PER_SECOND: int(2500, 1).describe('A replay job releases at most this many events per second to its webhook.'),
+  SECRET_ROTATION_GRACE_HOURS: int(24, 0).describe(
+    'After a consumer or signing secret rotation, the previous secret is still honoured this long.',
+  ),
+  RATE_LIMIT_WINDOW_SECONDS: int(900, 1).describe("The rate-limit window (X's is 15 minutes)."),
+  RATE_LIMITS: documented(z.string().optional().catch(undefined).transform(limitsFrom), {
+    type: 'JSON object: endpoint → requests per window',
+    default: '',
+  }).describe(
+    'Overrides of the per-endpoint limits in `src/domain/rate-limits.ts`, e.g. `{"replay": 10}`; unknown endpoints and non-positive values are ignored.',
+  ),
 });
+
+export type SettingName = keyof z.input<typeof settingsSchema>;
+
+/** One setting as docs/settings.md and wrangler.toml's [vars] show it. */
+export interface SettingEntry extends SettingMeta {
+  name: SettingName;
+  description: string;
+}
+
+/** Every setting, in schema order, with its documentation. */
+export function settingsCatalog(): SettingEntry[] {
+  return Object.entries(settingsSchema.shape).map(([name, schema]) => {
+    const meta = schema.meta() as Partial<SettingMeta> & { description?: string };
+    if (meta?.type === undefined || meta.default === undefined || !meta.description) {
+      throw new Error(`setting ${name} needs a type, a default and a description in src/config.ts`);
+    }
+    return { name: name as SettingName, type: meta.type, default: meta.default, description: meta.description };
+  });
+}
 
 export interface Settings {
   allowInsecureWebhooks: boolean;
@@ -66,8 +133,10 @@ export interface Settings {
   replayRatePerSecond: number;
   /** After a secret rotation, how long the previous secret is still honoured. */
   rotationGraceMs: number;
-  /** Rate-limit window (X: 15 minutes); the limits themselves are `RATE_LIMITS` over the defaults. */
+  /** Rate-limit window (X: 15 minutes). */
   rateLimitWindowMs: number;
+  /** Requests per window by endpoint: the defaults with `RATE_LIMITS` over them. */
+  rateLimits: Record<LimitedEndpoint, number>;
   /** Body limits: ingest batches may be large, everything else is small. */
   maxBodyBytes: number;
   maxIngestBodyBytes: number;
@@ -75,27 +144,8 @@ export interface Settings {
   maxWebhookUrlLength: number;
 }
 
-export function settings(env: Partial<Record<keyof z.input<typeof settingsSchema>, unknown>>): Settings {
-  const s = settingsSchema.parse({
-    ALLOW_INSECURE_WEBHOOKS: env.ALLOW_INSECURE_WEBHOOKS,
-    CRC_TIMEOUT_MS: env.CRC_TIMEOUT_MS,
-    CRC_REVALIDATE_AFTER_HOURS: env.CRC_REVALIDATE_AFTER_HOURS,
-    CRC_INVALID_AFTER_HOURS: env.CRC_INVALID_AFTER_HOURS,
-    CRC_BATCH_PER_CRON: env.CRC_BATCH_PER_CRON,
-    DELIVERY_TIMEOUT_MS: env.DELIVERY_TIMEOUT_MS,
-    DELIVERY_LEASE_SECONDS: env.DELIVERY_LEASE_SECONDS,
-    HANDOUT_START_WINDOW_MS: env.HANDOUT_START_WINDOW_MS,
-    FENCE_MARGIN_MS: env.FENCE_MARGIN_MS,
-    REPORT_GRACE_SECONDS: env.REPORT_GRACE_SECONDS,
-    SLOW_WEBHOOK_MS: env.SLOW_WEBHOOK_MS,
-    RETRY_SCHEDULE_SECONDS: env.RETRY_SCHEDULE_SECONDS,
-    PAYLOAD_RETENTION_DAYS: env.PAYLOAD_RETENTION_DAYS,
-    LEDGER_RETENTION_DAYS: env.LEDGER_RETENTION_DAYS,
-    ACTIVITY_DEDUPE_DAYS: env.ACTIVITY_DEDUPE_DAYS,
-    REPLAY_RATE_PER_SECOND: env.REPLAY_RATE_PER_SECOND,
-    SECRET_ROTATION_GRACE_HOURS: env.SECRET_ROTATION_GRACE_HOURS,
-    RATE_LIMIT_WINDOW_SECONDS: env.RATE_LIMIT_WINDOW_SECONDS,
-  });
+export function settings(env: Partial<Record<SettingName, unknown>>): Settings {
+  const s = settingsSchema.parse(env);
   return {
     allowInsecureWebhooks: s.ALLOW_INSECURE_WEBHOOKS,
     crcTimeoutMs: s.CRC_TIMEOUT_MS,
@@ -114,6 +164,7 @@ export function settings(env: Partial<Record<keyof z.input<typeof settingsSchema
     activityDedupeMs: s.ACTIVITY_DEDUPE_DAYS * 24 * hours(1),
     rotationGraceMs: hours(s.SECRET_ROTATION_GRACE_HOURS),
     rateLimitWindowMs: s.RATE_LIMIT_WINDOW_SECONDS * 1000,
+    rateLimits: s.RATE_LIMITS,
     maxBodyBytes: 64 * 1024,
     maxIngestBodyBytes: 1024 * 1024,
     maxWebhookUrlLength: 200,

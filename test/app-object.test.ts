@@ -2,8 +2,11 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { appObject } from '../src/delivery/app-objects';
-import { activeApp, call, grantUser, installReceivers, registerWebhook } from './helpers';
-import { stageRelease, withStore } from './object-store';
+import { stageRelease, withStore } from './support/app-object';
+import { activeApp, grantUser } from './support/apps';
+import { appWithWebhook } from './support/fixtures';
+import { call } from './support/http';
+import { installReceivers } from './support/receivers';
 
 describe('the per-app Durable Object', () => {
   it("refuses calls for another app, even through a correct object's stub", async () => {
@@ -29,12 +32,7 @@ describe('the per-app Durable Object', () => {
   });
 
   it('keeps its own copy of webhooks, authorizations and subscriptions in step with D1', async () => {
-    const receivers = installReceivers();
-    const app = await activeApp();
-    receivers.set('http://127.0.0.1:9301/hook', app.consumerSecret);
-    const hook = await registerWebhook(app, 'http://127.0.0.1:9301/hook');
-    const token = await grantUser(app.id, '42', ['tweet.read', 'dm.read']);
-    await call('POST', `/2/account_activity/webhooks/${hook.id}/subscriptions/all`, { token, body: {} });
+    const { app, hook } = await appWithWebhook({ subscribers: ['42'], scopes: ['tweet.read', 'dm.read'] });
 
     const state = await runInDurableObject(appObject(env, app.id), (_o, s) => ({
       webhook: s.storage.sql.exec('SELECT url, valid, signing_secret FROM webhooks WHERE id = ?', hook.id).one(),
@@ -62,7 +60,7 @@ describe('the per-app Durable Object', () => {
   });
 });
 
-describe('the object re-checks entitlement itself (invariant 3)', () => {
+describe('the object re-checks entitlement itself (docs/delivery.md, isolation)', () => {
   const tweetBy = (author: string, id = 'x1') => ({
     eventId: `9${Math.floor(Math.random() * 1e9)}`,
     activity: {
@@ -81,12 +79,7 @@ describe('the object re-checks entitlement itself (invariant 3)', () => {
   });
 
   it('renders nothing when the authorization lacks the scope, and nothing twice for one event id', async () => {
-    const receivers = installReceivers();
-    const app = await activeApp();
-    receivers.set('http://127.0.0.1:9302/hook', app.consumerSecret);
-    const hook = await registerWebhook(app, 'http://127.0.0.1:9302/hook');
-    const token = await grantUser(app.id, '7', ['users.read']);
-    await call('POST', `/2/account_activity/webhooks/${hook.id}/subscriptions/all`, { token, body: {} });
+    const { app } = await appWithWebhook({ subscribers: ['7'], scopes: ['users.read'] });
     const stub = appObject(env, app.id);
     expect((await stub.ingest(app.id, [tweetBy('7')])).messages).toBe(0);
     await grantUser(app.id, '7', ['tweet.read']);
@@ -94,7 +87,16 @@ describe('the object re-checks entitlement itself (invariant 3)', () => {
     const first = await stub.ingest(app.id, [event]);
     expect(first.messages).toBe(1);
     expect(first.releases).toEqual([
-      [{ app: app.id, seq: expect.any(Number), deliveryId: expect.stringMatching(/^msg_/), attempt: 1, release: 1, webhook: hook.id }],
+      [
+        {
+          app: app.id,
+          seq: expect.any(Number),
+          deliveryId: expect.stringMatching(/^msg_/),
+          attempt: 1,
+          release: 1,
+          webhook: expect.any(String),
+        },
+      ],
       [],
     ]);
     expect(await stub.ingest(app.id, [event])).toEqual({ messages: 0, releases: [[], []] });
@@ -103,19 +105,14 @@ describe('the object re-checks entitlement itself (invariant 3)', () => {
 
 describe('the alarm', () => {
   it('releases again a delivery whose consumer never reported within the lease', async () => {
-    const receivers = installReceivers();
-    const app = await activeApp();
-    receivers.set('http://127.0.0.1:9303/hook', app.consumerSecret);
-    const hook = await registerWebhook(app, 'http://127.0.0.1:9303/hook');
-    const token = await grantUser(app.id, '8', ['tweet.read']);
-    await call('POST', `/2/account_activity/webhooks/${hook.id}/subscriptions/all`, { token, body: {} });
+    const { app, hook, receivers, url } = await appWithWebhook({ subscribers: ['8'], scopes: ['tweet.read'] });
     const stub = appObject(env, app.id);
     // A release that went missing: released three minutes ago and never claimed.
     await stageRelease(app.id, { webhookId: hook.id, userId: '8', deliveryId: `msg_lost_${hook.id}_8`, releasedAt: Date.now() - 180_000 });
     await withStore(app.id, (_store, state) => state.storage.setAlarm(Date.now()));
     // A past alarm may already have fired by itself; run it in case it has not.
     await runDurableObjectAlarm(stub);
-    await vi.waitFor(() => expect(receivers.posts('http://127.0.0.1:9303/hook')).toHaveLength(1), { timeout: 5000 });
-    expect(receivers.posts('http://127.0.0.1:9303/hook')[0].headers.get('webhook-id')).toBe(`msg_lost_${hook.id}_8`);
+    await vi.waitFor(() => expect(receivers.posts(url)).toHaveLength(1), { timeout: 5000 });
+    expect(receivers.posts(url)[0].headers.get('webhook-id')).toBe(`msg_lost_${hook.id}_8`);
   });
 });

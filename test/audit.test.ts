@@ -2,19 +2,10 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { appObject } from '../src/delivery/app-objects';
-import {
-  activeApp,
-  call,
-  expectProblem,
-  ingest,
-  installReceivers,
-  platform,
-  type Receivers,
-  registerWebhook,
-  subscribe,
-  type TestApp,
-  testUser as u,
-} from './helpers';
+import { ingest, testUser as u } from './support/activities';
+import { activeApp, registerWebhook, subscribe, type TestApp } from './support/apps';
+import { call, expectProblem, platform } from './support/http';
+import { installReceivers, type Receivers, receiverUrl } from './support/receivers';
 
 /** One mixed run shared by the tests below: two apps, several users, revoke and unsubscribe. */
 let receivers: Receivers;
@@ -22,8 +13,8 @@ let a: TestApp;
 let b: TestApp;
 let hookA: Awaited<ReturnType<typeof registerWebhook>>;
 let hookB: Awaited<ReturnType<typeof registerWebhook>>;
-const URL_A = 'http://127.0.0.1:10201/a';
-const URL_B = 'http://127.0.0.1:10202/b';
+const URL_A = receiverUrl('/a');
+const URL_B = receiverUrl('/b');
 
 beforeAll(async () => {
   receivers = installReceivers();
@@ -99,17 +90,22 @@ describe('GET /internal/audit/verify', () => {
 describe('GET /internal/users/:user_id/access', () => {
   it('lists exactly the apps and event types delivered for the user', async () => {
     const res = await platform('GET', '/internal/users/1/access');
-    const apps = res.body.data.apps;
-    expect(apps.map((x: any) => x.app_id).sort()).toEqual([a.id, b.id].sort());
-    const ofA = apps.find((x: any) => x.app_id === a.id);
-    expect(ofA.received.map((d: any) => [d.event_type, d.delivered])).toEqual([
+    const apps: {
+      app_id: string;
+      authorizations: unknown[];
+      subscriptions: unknown[];
+      received: { event_type: string; delivered: number; first_at: string; last_at: string }[];
+    }[] = res.body.data.apps;
+    expect(apps.map((x) => x.app_id).sort()).toEqual([a.id, b.id].sort());
+    const ofA = apps.find((x) => x.app_id === a.id)!;
+    expect(ofA.received.map((d) => [d.event_type, d.delivered])).toEqual([
       ['direct_message', 1],
       ['tweet_create', 1],
     ]);
     expect(ofA.authorizations).toEqual([expect.objectContaining({ scope: 'dm.read tweet.read', ended_at: null })]);
     expect(ofA.subscriptions).toEqual([expect.objectContaining({ webhook_id: hookA.id, ended_at: null })]);
-    const ofB = apps.find((x: any) => x.app_id === b.id);
-    expect(ofB.received.map((d: any) => [d.event_type, d.delivered])).toEqual([
+    const ofB = apps.find((x) => x.app_id === b.id)!;
+    expect(ofB.received.map((d) => [d.event_type, d.delivered])).toEqual([
       ['follow', 1],
       ['tweet_create', 1],
     ]);
@@ -142,18 +138,19 @@ describe('delivery ledgers', () => {
     const all = await call('GET', path, { token: a.bearer });
     expect(all.status).toBe(200);
     expect(all.body.data.length).toBeGreaterThanOrEqual(4);
-    const entry = all.body.data.find((e: any) => e.event_type === 'direct_message');
+    const entry = all.body.data.find((e: { event_type: string }) => e.event_type === 'direct_message');
     expect(entry).toMatchObject({ for_user_id: '1', attempt: 1, status_code: 200, outcome: 'delivered', next: { state: 'delivered' } });
     expect(entry.delivery_id).toMatch(/^msg_/);
     const onlyUser2 = await call('GET', `${path}?user_id=2`, { token: a.bearer });
-    expect(onlyUser2.body.data.map((e: any) => e.for_user_id)).toEqual(['2']);
+    expect(onlyUser2.body.data.map((e: { for_user_id: string }) => e.for_user_id)).toEqual(['2']);
     const page1 = await call('GET', `${path}?max_results=2`, { token: a.bearer });
     expect(page1.body.data).toHaveLength(2);
     const page2 = await call('GET', `${path}?max_results=2&pagination_token=${page1.body.meta.next_token}`, { token: a.bearer });
     expect(page2.body.data[0].attempted_at <= page1.body.data[1].attempted_at).toBe(true);
-    expect(new Set([...page1.body.data, ...page2.body.data].map((e: any) => e.delivery_id + e.attempt)).size).toBe(
-      page1.body.data.length + page2.body.data.length,
-    );
+    expect(
+      new Set([...page1.body.data, ...page2.body.data].map((e: { delivery_id: string; attempt: number }) => e.delivery_id + e.attempt))
+        .size,
+    ).toBe(page1.body.data.length + page2.body.data.length);
     expectProblem(await call('GET', `${path}?status=lost`, { token: a.bearer }), 400, 'QueryParamInvalid');
   });
 
@@ -163,7 +160,7 @@ describe('delivery ledgers', () => {
 
   it("the operator's ledger of an app covers all its webhooks", async () => {
     const res = await platform('GET', `/internal/apps/${b.id}/deliveries?user_id=1`);
-    expect(res.body.data.map((e: any) => e.event_type).sort()).toEqual(['follow', 'tweet_create']);
+    expect(res.body.data.map((e: { event_type: string }) => e.event_type).sort()).toEqual(['follow', 'tweet_create']);
     expectProblem(await platform('GET', '/internal/apps/999999/deliveries'), 404);
   });
 });

@@ -1,48 +1,41 @@
 import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { appObject } from '../src/delivery/app-objects';
 import { revalidateDueWebhooks } from '../src/delivery/cron';
 import worker from '../src/index';
-import { activeApp, call, installReceivers, registerWebhook, type TestApp } from './helpers';
+import { captureConsole } from './support/console';
+import { appWithWebhookEachTest } from './support/fixtures';
+import { call } from './support/http';
 
 const H = 3_600_000;
-let receivers: ReturnType<typeof installReceivers>;
-let app: TestApp;
-let webhookId: string;
-let url: string;
-let port = 9200;
+const fx = appWithWebhookEachTest();
 
 /** Time is controlled by moving the webhook's last success into the past relative to `now`. */
 async function lastSuccessHoursAgo(hours: number, now: number) {
   await env.DB.prepare('UPDATE webhooks SET last_crc_success_at = ?, last_crc_at = ? WHERE id = ?')
-    .bind(now - hours * H, now - hours * H, webhookId)
+    .bind(now - hours * H, now - hours * H, fx.hook.id)
     .run();
 }
 const row = () =>
-  env.DB.prepare('SELECT valid, last_crc_success_at, last_crc_error FROM webhooks WHERE id = ?').bind(webhookId).first<any>();
+  env.DB.prepare('SELECT valid, last_crc_success_at, last_crc_error FROM webhooks WHERE id = ?')
+    .bind(fx.hook.id)
+    .first<{ valid: number; last_crc_success_at: number | null; last_crc_error: string | null }>()
+    .then((r) => r!);
 const objectValid = () =>
   runInDurableObject(
-    appObject(env, app.id),
-    (_o, state) => state.storage.sql.exec<{ valid: number }>('SELECT valid FROM webhooks WHERE id = ?', webhookId).one().valid,
+    appObject(env, fx.app.id),
+    (_o, state) => state.storage.sql.exec<{ valid: number }>('SELECT valid FROM webhooks WHERE id = ?', fx.hook.id).one().valid,
   );
-
-beforeEach(async () => {
-  receivers = installReceivers();
-  app = await activeApp();
-  url = `http://127.0.0.1:${port++}/hook`;
-  receivers.set(url, app.consumerSecret);
-  webhookId = (await registerWebhook(app, url)).id;
-});
 
 describe('scheduled CRC re-validation', () => {
   it('leaves webhooks validated within 24 h alone', async () => {
     const now = Date.now();
     await lastSuccessHoursAgo(23, now);
-    const before = receivers.seen.length;
+    const before = fx.receivers.seen.length;
     const report = await revalidateDueWebhooks(env, now);
-    expect(receivers.seen.slice(before).some((r) => r.url.port === new URL(url).port)).toBe(false);
-    expect(report.invalidated).not.toContain(webhookId);
+    expect(fx.receivers.seen.slice(before).some((r) => r.url.port === new URL(fx.url).port)).toBe(false);
+    expect(report.invalidated).not.toContain(fx.hook.id);
   });
 
   it('re-checks a webhook not validated for 24 h and records the success', async () => {
@@ -55,9 +48,9 @@ describe('scheduled CRC re-validation', () => {
   it('a wrong response token invalidates at once, in D1 and in the app object', async () => {
     const now = Date.now();
     await lastSuccessHoursAgo(25, now);
-    receivers.behave(url, 'wrong-token');
+    fx.receivers.behave(fx.url, 'wrong-token');
     const report = await revalidateDueWebhooks(env, now);
-    expect(report.invalidated).toContain(webhookId);
+    expect(report.invalidated).toContain(fx.hook.id);
     expect((await row()).valid).toBe(0);
     expect(await objectValid()).toBe(0);
   });
@@ -65,7 +58,7 @@ describe('scheduled CRC re-validation', () => {
   it.each(['redirect', 'non-json'] as const)('%s is a hard failure', async (behaviour) => {
     const now = Date.now();
     await lastSuccessHoursAgo(25, now);
-    receivers.behave(url, behaviour);
+    fx.receivers.behave(fx.url, behaviour);
     await revalidateDueWebhooks(env, now);
     expect((await row()).valid).toBe(0);
   });
@@ -74,25 +67,36 @@ describe('scheduled CRC re-validation', () => {
     '%s is transient: valid until 28 h without success, then invalid',
     async (behaviour) => {
       const now = Date.now();
-      receivers.behave(url, behaviour);
+      fx.receivers.behave(fx.url, behaviour);
       await lastSuccessHoursAgo(27.5, now);
       await revalidateDueWebhooks(env, now);
       expect((await row()).valid).toBe(1);
-      expect((await row()).last_crc_error).toMatch(/^transient/);
+      expect((await row()).last_crc_error).toContain(`transient: GET ${fx.url}: `);
       await revalidateDueWebhooks(env, now + 0.5 * H);
       expect((await row()).valid).toBe(0);
       expect(await objectValid()).toBe(0);
     },
   );
 
+  it('records why, with the URL, the cause and the fix, naming the app whose secret is expected', async () => {
+    const now = Date.now();
+    await lastSuccessHoursAgo(25, now);
+    fx.receivers.behave(fx.url, 'wrong-token');
+    await revalidateDueWebhooks(env, now);
+    const error = (await row()).last_crc_error;
+    expect(error).toContain(`hard: GET ${fx.url}: the response_token does not match`);
+    expect(error).toContain(`the consumer secret of app ${fx.app.id} (consumer key ${fx.app.consumerKey})`);
+    expect(error).not.toContain(fx.app.consumerSecret);
+  });
+
   it('an invalid webhook whose receiver recovers becomes valid again', async () => {
     const now = Date.now();
-    receivers.behave(url, 'wrong-token');
-    await call('PUT', `/2/webhooks/${webhookId}`, { token: app.bearer });
+    fx.receivers.behave(fx.url, 'wrong-token');
+    await call('PUT', `/2/webhooks/${fx.hook.id}`, { token: fx.app.bearer });
     expect((await row()).valid).toBe(0);
-    receivers.behave(url, 'ok');
+    fx.receivers.behave(fx.url, 'ok');
     const report = await revalidateDueWebhooks(env, now + 30 * H);
-    expect(report.revalidated).toContain(webhookId);
+    expect(report.revalidated).toContain(fx.hook.id);
     expect((await row()).valid).toBe(1);
     expect(await objectValid()).toBe(1);
   });
@@ -100,11 +104,14 @@ describe('scheduled CRC re-validation', () => {
   it('runs from the Worker scheduled handler', async () => {
     const now = Date.now();
     await lastSuccessHoursAgo(25, now);
-    receivers.behave(url, 'wrong-token');
+    fx.receivers.behave(fx.url, 'wrong-token');
+    const logged = captureConsole('log');
     const controller = createScheduledController({ scheduledTime: now, cron: '*/30 * * * *' });
     const ctx = createExecutionContext();
     await worker.scheduled(controller, env, ctx);
     await waitOnExecutionContext(ctx);
     expect((await row()).valid).toBe(0);
+    // Its report goes to the Worker's log.
+    expect(logged).toHaveBeenCalledWith('cron', expect.stringContaining(`"invalidated":["${fx.hook.id}"]`));
   });
 });

@@ -3,7 +3,9 @@ import { env, exports } from 'cloudflare:workers';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { appObject } from '../src/delivery/app-objects';
-import { activeApp, grantUser, installReceivers, PLATFORM_TOKEN, registerWebhook, subscribe, type TestApp } from './helpers';
+import { activeApp, grantUser, registerWebhook, subscribe, type TestApp } from './support/apps';
+import { PLATFORM_TOKEN } from './support/http';
+import { installReceivers, receiverUrl } from './support/receivers';
 
 /**
  * Hostile input, property-based: every generated request carries at least one defect by construction
@@ -21,8 +23,9 @@ beforeAll(async () => {
   const receivers = installReceivers();
   victim = await activeApp({ name: 'victim', max_webhooks: 100 });
   attacker = await activeApp({ name: 'attacker', max_webhooks: 100 });
-  receivers.set('http://127.0.0.1:10601/v', victim.consumerSecret);
-  victimHook = (await registerWebhook(victim, 'http://127.0.0.1:10601/v')).id;
+  const victimUrl = receiverUrl();
+  receivers.set(victimUrl, victim.consumerSecret);
+  victimHook = (await registerWebhook(victim, victimUrl)).id;
   victimUserToken = await subscribe(victim, victimHook, '1');
   attackerUserToken = await grantUser(attacker.id, '1');
 });
@@ -197,7 +200,7 @@ const cases: fc.Arbitrary<Case>[] = [
     method: fc.constant('POST'),
     path: fc.constant('/2/webhooks'),
     auth: fc.constant<Auth>('victim'),
-    body: mistyped('url', { url: 'http://127.0.0.1:10601/other' }),
+    body: mistyped('url', { url: receiverUrl() }),
   }),
   fc.record({
     method: fc.constant('POST'),

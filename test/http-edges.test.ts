@@ -1,6 +1,8 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { activeApp, call, expectProblem, platform } from './helpers';
+import { ROUTERS } from '../src/app';
+import { activeApp } from './support/apps';
+import { call, expectProblem, platform } from './support/http';
 
 describe('errors are problem bodies, with a request id everywhere', () => {
   it('unknown routes', async () => {
@@ -60,5 +62,15 @@ describe('errors are problem bodies, with a request id everywhere', () => {
   it('keeps a client-supplied request id', async () => {
     const res = await call('GET', '/nope', { headers: { 'x-request-id': 'client-trace-1' } });
     expect(res.headers.get('x-request-id')).toBe('client-trace-1');
+  });
+});
+
+describe('routing', () => {
+  it('gives each path prefix one router: no mounted prefix lies inside another', () => {
+    const prefixes = Object.keys(ROUTERS);
+    const nested = prefixes.flatMap((outer) =>
+      prefixes.filter((inner) => inner.startsWith(`${outer}/`)).map((inner) => `${inner} in ${outer}`),
+    );
+    expect(nested).toEqual([]);
   });
 });

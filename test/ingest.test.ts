@@ -1,6 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
-import { activeApp, call, expectProblem, ingest, installReceivers, platform, registerWebhook, subscribe, testUser as u } from './helpers';
+import { ingest, testUser as u } from './support/activities';
+import { appWithWebhook } from './support/fixtures';
+import { call, expectProblem, platform } from './support/http';
 
 const countActivities = async () => (await env.DB.prepare('SELECT count(*) AS n FROM activities').first<{ n: number }>())!.n;
 const tweetOf = (id: string, author = '1') => ({ id, type: 'tweet_create', tweet: { id: '10', text: 'x', author: u(author) } });
@@ -32,7 +34,7 @@ describe('POST /internal/activity', () => {
     [{ id: 'a'.repeat(65), type: 'tweet_delete', tweet_id: '1', author_id: '2' }, 'id'],
   ])('rejects %j naming %s', async (activity, field) => {
     const problem = expectProblem(await platform('POST', '/internal/activity', activity), 400);
-    expect(problem.errors.map((e: any) => e.parameter)).toContain(field);
+    expect(problem.errors.map((e) => e.parameter)).toContain(field);
   });
 
   it('rejects a whole batch for one bad element, naming its index, and accepts nothing', async () => {
@@ -58,6 +60,13 @@ describe('POST /internal/activity', () => {
     expectProblem(await platform('POST', '/internal/activity', huge), 413);
   });
 
+  it('an unknown type is answered with the list of known ones', async () => {
+    const problem = expectProblem(await platform('POST', '/internal/activity', { id: 'x', type: 'tweet_teleport' }), 400);
+    expect(problem.errors).toEqual([
+      { parameter: 'type', message: expect.stringMatching(/^type must be one of tweet_create, tweet_delete, favorite, /) },
+    ]);
+  });
+
   it('needs the platform token', async () => {
     expectProblem(await call('POST', '/internal/activity', { body: tweetOf('anon') }), 401);
   });
@@ -65,12 +74,7 @@ describe('POST /internal/activity', () => {
 
 describe('idempotency by activity id', () => {
   it('posting the same id again delivers nothing new and returns the same event id', async () => {
-    const receivers = installReceivers();
-    const app = await activeApp();
-    const url = 'http://127.0.0.1:9501/hook';
-    receivers.set(url, app.consumerSecret);
-    const hook = await registerWebhook(app, url);
-    await subscribe(app, hook.id, '1');
+    const { receivers, url } = await appWithWebhook({ subscribers: ['1'] });
 
     const first = await ingest(tweetOf('dup-1'));
     const second = await ingest(tweetOf('dup-1'));

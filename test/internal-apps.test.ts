@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { call, createApp, expectProblem, issueBearer, PLATFORM_TOKEN, platform } from './helpers';
+import { createApp, issueBearer } from './support/apps';
+import { call, expectProblem, PLATFORM_TOKEN, platform } from './support/http';
 
 describe('POST /internal/apps', () => {
   it('creates a pending app and shows the consumer secret once', async () => {
@@ -43,7 +44,7 @@ describe('POST /internal/apps', () => {
     const before = await env.DB.prepare('SELECT count(*) AS n FROM apps').first<{ n: number }>();
     const res = await platform('POST', '/internal/apps', body);
     const problem = expectProblem(res, 400);
-    expect(problem.errors.map((e: any) => e.parameter).join(' ')).toContain(field);
+    expect(problem.errors.map((e) => e.parameter).join(' ')).toContain(field);
     const after = await env.DB.prepare('SELECT count(*) AS n FROM apps').first<{ n: number }>();
     expect(after!.n).toBe(before!.n);
   });
@@ -96,5 +97,72 @@ describe('app lifecycle', () => {
     expectProblem(await platform('GET', '/internal/apps/123456789'), 404);
     expectProblem(await platform('POST', '/internal/apps/123456789/approve'), 404);
     expectProblem(await platform('GET', '/internal/apps/abc'), 400);
+  });
+});
+
+describe('GET /internal/apps', () => {
+  const list = (query = '') => platform('GET', `/internal/apps${query}`);
+
+  it('lists apps newest first, without secret material', async () => {
+    const created = [await createApp({ name: 'first' }), await createApp({ name: 'second' }), await createApp({ name: 'third' })];
+    const res = await list('?max_results=3');
+    expect(res.status).toBe(200);
+    expect(res.body.data.map((a: { id: string }) => a.id)).toEqual(created.map((a) => a.id).reverse());
+    expect(res.body.data[0]).toMatchObject({ name: 'third', status: 'pending', consumer_key: created[2].consumerKey });
+    expect(res.body.meta.result_count).toBe(3);
+    const text = JSON.stringify(res.body);
+    for (const app of created) expect(text).not.toContain(app.consumerSecret);
+    expect(text).not.toMatch(/secret|hash/i);
+  });
+
+  it('filters by status', async () => {
+    const pending = await createApp();
+    const active = await createApp();
+    await platform('POST', `/internal/apps/${active.id}/approve`);
+    const suspended = await createApp();
+    await platform('POST', `/internal/apps/${suspended.id}/suspend`, { reason: 'test' });
+    for (const [status, app] of [
+      ['pending', pending],
+      ['active', active],
+      ['suspended', suspended],
+    ] as const) {
+      const res = await list(`?status=${status}`);
+      expect(res.body.data.every((a: { status: string }) => a.status === status)).toBe(true);
+      expect(res.body.data.map((a: { id: string }) => a.id)).toContain(app.id);
+    }
+  });
+
+  it('pages with pagination_token through every app once, and the last page has no next_token', async () => {
+    for (let i = 0; i < 5; i++) await createApp({ name: `paged ${i}` });
+    const all = (await list()).body.data.map((a: { id: string }) => a.id);
+    expect(all.length).toBeGreaterThanOrEqual(5);
+    const seen: string[] = [];
+    let token: string | undefined;
+    do {
+      const res = await list(`?max_results=2${token ? `&pagination_token=${token}` : ''}`);
+      expect(res.status).toBe(200);
+      expect(res.body.meta.result_count).toBe(res.body.data.length);
+      seen.push(...res.body.data.map((a: { id: string }) => a.id));
+      token = res.body.meta.next_token;
+    } while (token);
+    expect(seen).toEqual(all);
+  });
+
+  it.each([
+    ['?max_results=0', 'max_results'],
+    ['?max_results=101', 'max_results'],
+    ['?max_results=1.5', 'max_results'],
+    ['?max_results=ten', 'max_results'],
+    ['?status=deleted', 'status'],
+    ['?pagination_token=abc', 'pagination_token'],
+    ['?statsu=active', 'statsu'],
+  ])('rejects %s naming %s', async (query, parameter) => {
+    const problem = expectProblem(await list(query), 400, 'QueryParamInvalid');
+    expect(problem.errors.map((e: { parameter: string }) => e.parameter)).toEqual([parameter]);
+    expect(problem.detail).toContain(parameter);
+  });
+
+  it('needs the platform token', async () => {
+    expectProblem(await call('GET', '/internal/apps'), 401);
   });
 });

@@ -1,27 +1,20 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  activeApp,
-  ingest,
-  installReceivers,
-  type Receivers,
-  registerWebhook,
-  signerOf,
-  subscribe,
-  type TestApp,
-  testUser as u,
-} from './helpers';
+import { ingest, testUser as u } from './support/activities';
+import { activeApp, registerWebhook, subscribe, type TestApp } from './support/apps';
+import { installReceivers, type Receivers, receiverUrl } from './support/receivers';
+import { signerOf } from './support/signatures';
 
 /**
- * The 2018 scenario (DELIVERY.md): two apps register the same URL, and URLs whose hosts differ but
+ * The 2018 scenario (docs/delivery.md, "Why this design"): two apps register the same URL, and URLs whose hosts differ but
  * resolve to the same address with identical paths; users overlap; traffic interleaves. Each app must
  * receive exactly its own users' events, signed with its own secrets.
  */
 let receivers: Receivers;
 let a: TestApp;
 let b: TestApp;
-const SHARED = 'http://127.0.0.1:9600/webhooks/twitter';
-const SAME_ADDRESS_A = 'http://127.0.0.1:9601/webhooks/twitter';
-const SAME_ADDRESS_B = 'http://localhost:9601/webhooks/twitter';
+const SHARED = receiverUrl('/webhooks/twitter');
+const SAME_ADDRESS_A = receiverUrl('/webhooks/twitter');
+const SAME_ADDRESS_B = SAME_ADDRESS_A.replace('127.0.0.1', 'localhost');
 const signers: { name: string; consumerSecret: string; signingSecret: string }[] = [];
 const webhookOwner = new Map<string, string>();
 
@@ -52,9 +45,15 @@ beforeAll(async () => {
   }
 });
 
+type User = ReturnType<typeof u>;
+type TestActivity =
+  | { id: string; type: 'direct_message'; message: { id: string; sender: User; recipient: User; text: string } }
+  | { id: string; type: 'tweet_create'; tweet: { id: string; text: string; author: User; mentions: string[] } }
+  | { id: string; type: 'follow'; source: User; target: User };
+
 describe('two tenants on one URL and on one address', () => {
   it('each receives only its own users, signed with its own secrets', async () => {
-    const activities = [];
+    const activities: TestActivity[] = [];
     for (let i = 0; i < 12; i++) {
       const [from, to] = [
         ['1', '2'],
@@ -79,7 +78,7 @@ describe('two tenants on one URL and on one address', () => {
 
     // Expected deliveries, per app: for each activity, its participants that the app subscribed, times the
     // app's two webhooks.
-    const participants = (act: any): string[] =>
+    const participants = (act: TestActivity): string[] =>
       act.type === 'direct_message'
         ? [act.message.sender.id, act.message.recipient.id]
         : act.type === 'tweet_create'
@@ -106,13 +105,13 @@ describe('two tenants on one URL and on one address', () => {
       // Never another app's user, never a user this app did not subscribe.
       expect(subscribedIn[appName]).toContain(body.for_user_id);
       // The same-address URLs are two destinations: A's only on 127.0.0.1, B's only on localhost.
-      if (post.url.port === '9601') expect(post.url.hostname).toBe(appName === 'A' ? '127.0.0.1' : 'localhost');
+      if (post.url.port === new URL(SAME_ADDRESS_A).port) expect(post.url.hostname).toBe(appName === 'A' ? '127.0.0.1' : 'localhost');
       const key = body.direct_message_events
         ? `dm-${Number(body.direct_message_events[0].id) - 1000}`
         : body.tweet_create_events
           ? `tw-${Number(body.tweet_create_events[0].id_str) - 2000}`
           : activities.find(
-              (act: any) =>
+              (act) =>
                 act.type === 'follow' &&
                 act.source.id === body.follow_events[0].source.id_str &&
                 act.target.id === body.follow_events[0].target.id_str,

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { expectProblem, platform, testUser as u } from './helpers';
+import { testUser as u } from './support/activities';
+import { expectProblem, platform } from './support/http';
 
 const count = async () => (await env.DB.prepare('SELECT count(*) AS n FROM activities').first<{ n: number }>())!.n;
 

@@ -1,6 +1,7 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { basic, call, createApp, expectProblem, issueBearer, platform } from './helpers';
+import { createApp, issueBearer } from './support/apps';
+import { basic, call, expectProblem, platform } from './support/http';
 
 const post = (path: string, authorization: string | undefined, body: string, contentType = 'application/x-www-form-urlencoded') =>
   exports.default.fetch(`http://127.0.0.1:8787${path}`, {
@@ -15,7 +16,7 @@ describe('POST /oauth2/token', () => {
     await platform('POST', `/internal/apps/${app.id}/approve`);
     const res = await post('/oauth2/token', basic(app.consumerKey, app.consumerSecret), 'grant_type=client_credentials');
     expect(res.status).toBe(200);
-    const body: any = await res.json();
+    const body = (await res.json()) as { token_type: string; access_token: string };
     expect(body.token_type).toBe('bearer');
     expect(body.access_token).toMatch(/^aae_at_[A-Za-z0-9_-]{43}$/);
     expect((await call('GET', '/2/webhooks', { token: body.access_token })).status).toBe(200);

@@ -1,17 +1,17 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import type { AppDeliveryObject } from '../src/app-object/app-delivery-object';
 import worker from '../src/index';
-import { activeApp, appWithWebhook, call, type Receivers, type registerWebhook, subscribe, type TestApp } from './helpers';
-import { stageRelease } from './object-store';
+import { stageRelease } from './support/app-object';
+import { activeApp } from './support/apps';
+import { captureConsole } from './support/console';
+import { appWithWebhookEachTest } from './support/fixtures';
+import { call } from './support/http';
 
-let receivers: Receivers;
-let app: TestApp;
-let hook: Awaited<ReturnType<typeof registerWebhook>>;
-let url: string;
-let port = 9900;
+const fx = appWithWebhookEachTest({ subscribers: ['1'] });
 
-const stage = (userId: string) => stageRelease(app.id, { webhookId: hook.id, userId });
+const stage = (userId: string) => stageRelease(fx.app.id, { webhookId: fx.hook.id, userId });
 
 async function consume(bodies: unknown[]) {
   const batch = createMessageBatch(
@@ -23,26 +23,21 @@ async function consume(bodies: unknown[]) {
   return getQueueResult(batch, ctx);
 }
 
-beforeEach(async () => {
-  ({ receivers, app, hook, url } = await appWithWebhook(`http://127.0.0.1:${port++}/hook`));
-  await subscribe(app, hook.id, '1');
-});
-
 describe('queue consumer', () => {
   it('claims, POSTs and reports a live delivery, then acks it', async () => {
     const message = await stage('1');
     const result = await consume([message]);
     expect(result.explicitAcks).toEqual(['m0']);
-    expect(receivers.posts(url)).toHaveLength(1);
-    expect(receivers.posts(url)[0].headers.get('webhook-id')).toBe(message.deliveryId);
+    expect(fx.receivers.posts(fx.url)).toHaveLength(1);
+    expect(fx.receivers.posts(fx.url)[0].headers.get('webhook-id')).toBe(message.deliveryId);
   });
 
   it('never POSTs a delivery withdrawn after it was queued', async () => {
     const message = await stage('1');
-    await call('DELETE', `/2/account_activity/webhooks/${hook.id}/subscriptions/1/all`, { token: app.bearer });
+    await call('DELETE', `/2/account_activity/webhooks/${fx.hook.id}/subscriptions/1/all`, { token: fx.app.bearer });
     const result = await consume([message]);
     expect(result.explicitAcks).toEqual(['m0']);
-    expect(receivers.posts(url)).toHaveLength(0);
+    expect(fx.receivers.posts(fx.url)).toHaveLength(0);
   });
 
   it('never POSTs a message whose delivery id does not match the object record', async () => {
@@ -51,25 +46,35 @@ describe('queue consumer', () => {
       { ...message, deliveryId: 'msg_forged' },
       { ...message, attempt: 7 },
     ]);
-    expect(receivers.posts(url)).toHaveLength(0);
+    expect(fx.receivers.posts(fx.url)).toHaveLength(0);
   });
 
   it('sends a delivery named twice in one batch once', async () => {
     const message = await stage('1');
     await consume([message, message]);
-    expect(receivers.posts(url)).toHaveLength(1);
+    expect(fx.receivers.posts(fx.url)).toHaveLength(1);
   });
 
-  it('acks and drops malformed messages', async () => {
+  it('acks and drops malformed messages, saying so', async () => {
+    const logged = captureConsole('error');
     const result = await consume([{ hello: 'world' }, 'text', null]);
     expect(result.explicitAcks.sort()).toEqual(['m0', 'm1', 'm2']);
-    expect(receivers.posts(url)).toHaveLength(0);
+    expect(fx.receivers.posts(fx.url)).toHaveLength(0);
+    expect(logged.mock.calls).toEqual(['m0', 'm1', 'm2'].map((id) => [`queue message ${id} is not a delivery message; dropped`]));
   });
 
-  it('retries a batch whose app object cannot serve it (here: an app id nobody provisioned)', async () => {
+  it('retries a batch whose app object cannot serve it', async () => {
+    // The object's RPC fails (unreachable, overloaded, or refusing an app it does not hold).
+    const failing = { claim: () => Promise.reject(new Error('object unavailable')) } as unknown as DurableObjectStub<AppDeliveryObject>;
+    vi.spyOn(env.APP_DELIVERY, 'get').mockReturnValueOnce(failing);
+    const logged = captureConsole('error');
     const result = await consume([{ app: '424242', seq: 1, deliveryId: 'msg_x', attempt: 1, release: 1, webhook: '1' }]);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['m0']);
-    expect(receivers.posts(url)).toHaveLength(0);
+    expect(fx.receivers.posts(fx.url)).toHaveLength(0);
+    expect(logged).toHaveBeenCalledWith(
+      'app 424242: claim failed; its messages come back in 5 s',
+      expect.objectContaining({ message: 'object unavailable' }),
+    );
   });
 
   it("an app's messages are only ever claimed from that app's object", async () => {
@@ -77,6 +82,6 @@ describe('queue consumer', () => {
     const message = await stage('1');
     // Point the message at another app: that object has no such delivery, so nothing is sent.
     await consume([{ ...message, app: other.id }]);
-    expect(receivers.posts(url)).toHaveLength(0);
+    expect(fx.receivers.posts(fx.url)).toHaveLength(0);
   });
 });

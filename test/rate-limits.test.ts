@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { activeApp, call, expectProblem, installReceivers, platform, registerWebhook } from './helpers';
+import { activeApp, registerWebhook } from './support/apps';
+import { call, expectProblem, platform } from './support/http';
+import { installReceivers, receiverUrl } from './support/receivers';
 
 const COUNT = '/2/account_activity/subscriptions/count';
 
@@ -35,11 +37,12 @@ describe('rate limits', () => {
     const receivers = installReceivers();
     const app = await activeApp({ max_webhooks: 100 });
     for (let i = 0; i < 15; i++) {
-      receivers.set(`http://127.0.0.1:10500/h${i}`, app.consumerSecret);
-      await registerWebhook(app, `http://127.0.0.1:10500/h${i}`);
+      const url = receiverUrl();
+      receivers.set(url, app.consumerSecret);
+      await registerWebhook(app, url);
     }
     const crcsBefore = receivers.seen.length;
-    expectProblem(await call('POST', '/2/webhooks', { token: app.bearer, body: { url: 'http://127.0.0.1:10500/h99' } }), 429);
+    expectProblem(await call('POST', '/2/webhooks', { token: app.bearer, body: { url: receiverUrl() } }), 429);
     expect(receivers.seen.length).toBe(crcsBefore);
   });
 
@@ -48,6 +51,19 @@ describe('rate limits', () => {
     expect(Number(res.headers.get('x-rate-limit-limit'))).toBe(10_000);
     const ingest = await platform('POST', '/internal/activity', { id: 'rl-1', type: 'tweet_delete', tweet_id: '1', author_id: '1' });
     expect(Number(ingest.headers.get('x-rate-limit-limit'))).toBe(60_000);
+  });
+
+  it.each([
+    ['the ledger of an app', (appId: string) => `/internal/apps/${appId}/deliveries`],
+    ['an app', (appId: string) => `/internal/apps/${appId}`],
+    ["a user's access", () => '/internal/users/1/access'],
+    ['the audit', () => '/internal/audit/verify'],
+  ])('counts one platform request to %s once against platform:other', async (_what, path) => {
+    const app = await activeApp();
+    const first = await platform('GET', path(app.id));
+    const second = await platform('GET', path(app.id));
+    expect(first.status).toBe(200);
+    expect(Number(first.headers.get('x-rate-limit-remaining')) - Number(second.headers.get('x-rate-limit-remaining'))).toBe(1);
   });
 
   it('does not count unauthenticated requests', async () => {

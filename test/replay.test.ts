@@ -1,85 +1,69 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { planReplay } from '../src/app-object/replay';
 import { appObject } from '../src/delivery/app-objects';
-import {
-  activeApp,
-  ageApp,
-  appWithWebhook,
-  call,
-  expectProblem,
-  ingest,
-  platform,
-  type Receivers,
-  type registerWebhook,
-  replayDate,
-  subscribe,
-  type TestApp,
-  testUser as u,
-} from './helpers';
-import { withStore } from './object-store';
+import { ingest, testUser as u, uniqueId } from './support/activities';
+import { withStore } from './support/app-object';
+import { activeApp, subscribe } from './support/apps';
+import { appWithWebhookEachTest } from './support/fixtures';
+import { call, expectProblem, platform } from './support/http';
+import { ageApp, replayDate } from './support/time';
 
 const HOUR = 3_600_000;
-let receivers: Receivers;
-let app: TestApp;
-let hook: Awaited<ReturnType<typeof registerWebhook>>;
-let url: string;
-let port = 10_100;
+const fx = appWithWebhookEachTest();
 let n = 0;
 
 const tweet = (author: string) => {
   n++;
-  return { id: `rp-${port}-${n}`, type: 'tweet_create', tweet: { id: String(5000 + n), text: `t${n}`, author: u(author) } };
+  return { id: uniqueId('rp'), type: 'tweet_create', tweet: { id: String(5000 + n), text: `t${n}`, author: u(author) } };
 };
 const replayPath = (webhookId: string, from: number, to: number) =>
   `/2/account_activity/replay/webhooks/${webhookId}/subscriptions/all?from_date=${replayDate(from)}&to_date=${replayDate(to)}`;
 const ledgerOutcomes = () =>
-  runInDurableObject(appObject(env, app.id), (_o, s) =>
+  runInDurableObject(appObject(env, fx.app.id), (_o, s) =>
     s.storage.sql
       .exec<{ outcome: string }>('SELECT outcome FROM ledger')
       .toArray()
       .map((r) => r.outcome),
   );
 
-beforeEach(async () => {
-  ({ receivers, app, hook, url } = await appWithWebhook(`http://127.0.0.1:${port++}/hook`));
-});
-
 describe('replay after an outage', () => {
   it('re-delivers everything in order with the original webhook-ids, beside live traffic, then reports Complete', async () => {
-    await subscribe(app, hook.id, '1');
-    await subscribe(app, hook.id, '2');
-    await subscribe(app, hook.id, '3');
+    await subscribe(fx.app, fx.hook.id, '1');
+    await subscribe(fx.app, fx.hook.id, '2');
+    await subscribe(fx.app, fx.hook.id, '3');
     // The receiver is down and says to come back in an hour: each lane's head is tried once and
     // waits, everything behind it waits too.
-    receivers.onPost(url, () => new Response(null, { status: 503, headers: { 'retry-after': '3600' } }));
+    fx.receivers.onPost(fx.url, () => new Response(null, { status: 503, headers: { 'retry-after': '3600' } }));
     const sent = [tweet('1'), tweet('2'), tweet('1'), tweet('2'), tweet('1')];
     for (const activity of sent) await ingest(activity);
     await vi.waitFor(async () => expect(await ledgerOutcomes()).toEqual(['retrying', 'retrying']), { timeout: 10_000, interval: 100 });
-    const originalIds = receivers.posts(url).map((p) => p.headers.get('webhook-id'));
+    const originalIds = fx.receivers.posts(fx.url).map((p) => p.headers.get('webhook-id'));
 
     // An hour later the receiver is back and asks for the last two hours again.
-    await ageApp(app.id, HOUR);
-    receivers.onPost(url, undefined);
+    await ageApp(fx.app.id, HOUR);
+    fx.receivers.onPost(fx.url, undefined);
     const now = Date.now();
-    const first = await call('POST', replayPath(hook.id, now - 2 * HOUR, now), { token: app.bearer });
+    const first = await call('POST', replayPath(fx.hook.id, now - 2 * HOUR, now), { token: fx.app.bearer });
     expect(first.status).toBe(200);
     expect(first.body.data.job_id).toMatch(/^[0-9]{1,19}$/);
     const jobId = first.body.data.job_id;
-    expectProblem(await call('POST', replayPath(hook.id, now - 2 * HOUR, now), { token: app.bearer }), 409, 'ReplayConflictError');
+    expectProblem(await call('POST', replayPath(fx.hook.id, now - 2 * HOUR, now), { token: fx.app.bearer }), 409, 'ReplayConflictError');
 
     // Live traffic keeps flowing during the replay (user 3 had no backlog).
     const live = tweet('3');
     await ingest(live);
 
-    await vi.waitFor(() => expect(receivers.posts(url).some((p) => JSON.parse(p.body).replay_job_status)).toBe(true), { timeout: 15_000 });
-    const replayed = receivers.posts(url).filter((p) => p.headers.get('x-replay-job-id') === jobId);
+    await vi.waitFor(() => expect(fx.receivers.posts(fx.url).some((p) => JSON.parse(p.body).replay_job_status)).toBe(true), {
+      timeout: 15_000,
+    });
+    const replayed = fx.receivers.posts(fx.url).filter((p) => p.headers.get('x-replay-job-id') === jobId);
     expect(replayed).toHaveLength(5);
     // The same webhook-ids as the first tries (receivers can de-duplicate), same payloads, oldest first per user.
     for (const id of originalIds) expect(replayed.map((p) => p.headers.get('webhook-id'))).toContain(id);
     expect(new Set(replayed.map((p) => p.headers.get('webhook-id'))).size).toBe(5);
-    const stored = await runInDurableObject(appObject(env, app.id), (_o, s) =>
+    const stored = await runInDurableObject(appObject(env, fx.app.id), (_o, s) =>
       s.storage.sql
         .exec<{ webhook_message_id: string; payload: string }>(`SELECT webhook_message_id, payload FROM messages WHERE kind = 'event'`)
         .toArray(),
@@ -94,54 +78,56 @@ describe('replay after an outage', () => {
     const sentFor = (user: string) => sent.filter((a) => a.tweet.author.id === user).map((a) => a.tweet.text);
     expect(textsFor('1')).toEqual(sentFor('1'));
     expect(textsFor('2')).toEqual(sentFor('2'));
-    expect(receivers.posts(url).some((p) => JSON.parse(p.body).tweet_create_events?.[0]?.text === live.tweet.text)).toBe(true);
-    const status = JSON.parse(receivers.posts(url).find((p) => JSON.parse(p.body).replay_job_status)!.body).replay_job_status;
-    expect(status).toMatchObject({ webhook_id: hook.id, job_state: 'Complete', job_id: jobId });
+    expect(fx.receivers.posts(fx.url).some((p) => JSON.parse(p.body).tweet_create_events?.[0]?.text === live.tweet.text)).toBe(true);
+    const status = JSON.parse(fx.receivers.posts(fx.url).find((p) => JSON.parse(p.body).replay_job_status)!.body).replay_job_status;
+    expect(status).toMatchObject({ webhook_id: fx.hook.id, job_state: 'Complete', job_id: jobId });
 
     // The job is over: a new one may start (body form this time).
     const again = await call('POST', '/2/webhooks/replay', {
-      token: app.bearer,
-      body: { webhook_id: hook.id, from_date: replayDate(now - 2 * HOUR), to_date: replayDate(now) },
+      token: fx.app.bearer,
+      body: { webhook_id: fx.hook.id, from_date: replayDate(now - 2 * HOUR), to_date: replayDate(now) },
     });
     expect(again.status).toBe(200);
   });
 
   it('never crosses a subscription: nothing from before a user subscribed, nothing for a user who left', async () => {
-    await subscribe(app, hook.id, '1');
-    await subscribe(app, hook.id, '2');
+    await subscribe(fx.app, fx.hook.id, '1');
+    await subscribe(fx.app, fx.hook.id, '2');
     await ingest(tweet('1'), tweet('2'));
-    await vi.waitFor(() => expect(receivers.posts(url)).toHaveLength(2), { timeout: 5000 });
+    await vi.waitFor(() => expect(fx.receivers.posts(fx.url)).toHaveLength(2), { timeout: 5000 });
     // User 2 revokes; user 3 subscribes only now.
-    await platform('DELETE', `/internal/authorizations/${app.id}/2`);
-    await subscribe(app, hook.id, '3');
-    await ageApp(app.id, HOUR);
+    await platform('DELETE', `/internal/authorizations/${fx.app.id}/2`);
+    await subscribe(fx.app, fx.hook.id, '3');
+    await ageApp(fx.app.id, HOUR);
     const now = Date.now();
-    const res = await call('POST', replayPath(hook.id, now - 2 * HOUR, now), { token: app.bearer });
+    const res = await call('POST', replayPath(fx.hook.id, now - 2 * HOUR, now), { token: fx.app.bearer });
     expect(res.status).toBe(200);
-    await vi.waitFor(() => expect(receivers.posts(url).some((p) => JSON.parse(p.body).replay_job_status)).toBe(true), { timeout: 10_000 });
-    const replayed = receivers.posts(url).filter((p) => p.headers.get('x-replay-job-id'));
+    await vi.waitFor(() => expect(fx.receivers.posts(fx.url).some((p) => JSON.parse(p.body).replay_job_status)).toBe(true), {
+      timeout: 10_000,
+    });
+    const replayed = fx.receivers.posts(fx.url).filter((p) => p.headers.get('x-replay-job-id'));
     expect(replayed.map((p) => JSON.parse(p.body).for_user_id)).toEqual(['1']);
   });
 
   it('reports Complete at once for an empty window', async () => {
     const now = Date.now();
-    const res = await call('POST', replayPath(hook.id, now - HOUR, now - 30 * 60_000), { token: app.bearer });
+    const res = await call('POST', replayPath(fx.hook.id, now - HOUR, now - 30 * 60_000), { token: fx.app.bearer });
     expect(res.status).toBe(200);
-    await vi.waitFor(() => expect(receivers.posts(url)).toHaveLength(1), { timeout: 5000 });
-    expect(JSON.parse(receivers.posts(url)[0].body).replay_job_status.job_state).toBe('Complete');
+    await vi.waitFor(() => expect(fx.receivers.posts(fx.url)).toHaveLength(1), { timeout: 5000 });
+    expect(JSON.parse(fx.receivers.posts(fx.url)[0].body).replay_job_status.job_state).toBe('Complete');
   });
 });
 
 describe('replay rate bound', () => {
   it('spaces a job to the configured events per second', async () => {
-    await subscribe(app, hook.id, '1');
+    await subscribe(fx.app, fx.hook.id, '1');
     await ingest(tweet('1'), tweet('1'), tweet('1'));
-    await vi.waitFor(() => expect(receivers.posts(url)).toHaveLength(3), { timeout: 5000 });
-    const notBefore = await withStore(app.id, (store, state) => {
+    await vi.waitFor(() => expect(fx.receivers.posts(fx.url)).toHaveLength(3), { timeout: 5000 });
+    const notBefore = await withStore(fx.app.id, (store, state) => {
       const now = Date.now();
       planReplay(store.replays, store.outbox, store.mirror, {
         jobId: '77',
-        webhookId: hook.id,
+        webhookId: fx.hook.id,
         from: 0,
         to: now + 1,
         now,
@@ -168,14 +154,14 @@ describe('replay validation', () => {
     [`from_date=${replayDate(now - 6 * 24 * HOUR)}&to_date=${replayDate(now - HOUR)}`, 'from_date'],
     [`from_date=202613011200&to_date=${replayDate(now - HOUR)}`, 'from_date'],
   ])('rejects %s naming %s', async (qs, field) => {
-    const res = await call('POST', `/2/account_activity/replay/webhooks/${hook.id}/subscriptions/all?${qs}`, { token: app.bearer });
+    const res = await call('POST', `/2/account_activity/replay/webhooks/${fx.hook.id}/subscriptions/all?${qs}`, { token: fx.app.bearer });
     const problem = expectProblem(res, 400, 'QueryParamInvalid');
-    expect(problem.errors.map((e: any) => e.parameter)).toContain(field);
+    expect(problem.errors.map((e) => e.parameter)).toContain(field);
   });
 
   it("refuses another app's webhook with 404, and a bad body with 400", async () => {
     const other = await activeApp();
-    expectProblem(await call('POST', replayPath(hook.id, now - 2 * HOUR, now - HOUR), { token: other.bearer }), 404, 'WebhookIdInvalid');
-    expectProblem(await call('POST', '/2/webhooks/replay', { token: app.bearer, body: { webhook_id: hook.id } }), 400);
+    expectProblem(await call('POST', replayPath(fx.hook.id, now - 2 * HOUR, now - HOUR), { token: other.bearer }), 404, 'WebhookIdInvalid');
+    expectProblem(await call('POST', '/2/webhooks/replay', { token: fx.app.bearer, body: { webhook_id: fx.hook.id } }), 400);
   });
 });

@@ -2,24 +2,21 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { appObject } from '../src/delivery/app-objects';
-import { activeApp, call, installReceivers, registerWebhook } from './helpers';
-import { withStore } from './object-store';
+import { withStore } from './support/app-object';
+import { appWithWebhook } from './support/fixtures';
+import { call } from './support/http';
 
 const DAY = 86_400_000;
 
 describe('retention (run by the object alarm)', () => {
   it('expires payloads after 5 days and ledger metadata after 400, dropping what never went out', async () => {
-    const receivers = installReceivers();
-    const app = await activeApp();
-    receivers.set('http://127.0.0.1:10301/hook', app.consumerSecret);
-    const hook = await registerWebhook(app, 'http://127.0.0.1:10301/hook');
+    const { receivers, app, hook, url } = await appWithWebhook();
     // Invalid webhook: anything for it is held in the outbox.
-    receivers.behave('http://127.0.0.1:10301/hook', 'wrong-token');
+    receivers.behave(url, 'wrong-token');
     await call('PUT', `/2/webhooks/${hook.id}`, { token: app.bearer });
     const stub = appObject(env, app.id);
     const now = Date.now();
-    await withStore(app.id, async (store, state) => {
-      const { outbox } = store;
+    await withStore(app.id, async ({ outbox }, state) => {
       const base = {
         kind: 'event' as const,
         eventType: 'tweet_create',

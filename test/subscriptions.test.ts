@@ -1,11 +1,13 @@
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { activeApp, call, expectProblem, grantUser, installReceivers, platform, registerWebhook, type TestApp } from './helpers';
+import { activeApp, grantUser, registerWebhook, type TestApp } from './support/apps';
+import { call, expectProblem, platform } from './support/http';
+import { installReceivers, receiverUrl } from './support/receivers';
 
 let receivers: ReturnType<typeof installReceivers>;
 let app: TestApp;
 let webhookId: string;
-const URL_A = 'http://127.0.0.1:9101/hook';
+const URL_A = receiverUrl();
 const subPath = (id: string) => `/2/account_activity/webhooks/${id}/subscriptions/all`;
 
 beforeEach(async () => {
@@ -58,8 +60,9 @@ describe('subscribe and check (user context)', () => {
 
   it('stops at the provisioned subscription count', async () => {
     const small = await activeApp({ provisioned_subscriptions: 1 });
-    receivers.set('http://127.0.0.1:9102/hook', small.consumerSecret);
-    const w = await registerWebhook(small, 'http://127.0.0.1:9102/hook');
+    const url = receiverUrl();
+    receivers.set(url, small.consumerSecret);
+    const w = await registerWebhook(small, url);
     await call('POST', subPath(w.id), { token: await grantUser(small.id, '1'), body: {} });
     const res = await call('POST', subPath(w.id), { token: await grantUser(small.id, '2'), body: {} });
     expectProblem(res, 403, 'SubscriptionLimitExceeded');
@@ -169,8 +172,9 @@ describe('authorizations (platform)', () => {
 
   it('revoke ends the authorization and the user subscriptions in that app only', async () => {
     const other = await activeApp();
-    receivers.set('http://127.0.0.1:9103/hook', other.consumerSecret);
-    const otherHook = await registerWebhook(other, 'http://127.0.0.1:9103/hook');
+    const url = receiverUrl();
+    receivers.set(url, other.consumerSecret);
+    const otherHook = await registerWebhook(other, url);
     await call('POST', subPath(webhookId), { token: await grantUser(app.id, '5003'), body: {} });
     await call('POST', subPath(otherHook.id), { token: await grantUser(other.id, '5003'), body: {} });
 

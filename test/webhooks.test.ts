@@ -1,22 +1,13 @@
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { crcRequestSignature } from '../src/domain/crc';
-import {
-  activeApp,
-  call,
-  createApp,
-  expectProblem,
-  grantUser,
-  installReceivers,
-  issueBearer,
-  platform,
-  registerWebhook,
-  type TestApp,
-} from './helpers';
+import { activeApp, createApp, grantUser, issueBearer, registerWebhook, type TestApp } from './support/apps';
+import { call, expectProblem, platform } from './support/http';
+import { installReceivers, receiverUrl } from './support/receivers';
 
 let receivers: ReturnType<typeof installReceivers>;
 let app: TestApp;
-const URL_A = 'http://127.0.0.1:9001/webhooks/x';
+const URL_A = receiverUrl('/webhooks/x');
 
 beforeEach(async () => {
   receivers = installReceivers();
@@ -68,13 +59,13 @@ describe('POST /2/webhooks', () => {
   it('never follows a redirect', async () => {
     receivers.behave(URL_A, 'redirect');
     await call('POST', '/2/webhooks', { token: app.bearer, body: { url: URL_A } });
-    expect(receivers.seen.every((r) => r.url.host === '127.0.0.1:9001')).toBe(true);
+    expect(receivers.seen.every((r) => r.url.host === new URL(URL_A).host)).toBe(true);
   });
 
   it.each([
     [{ url: 'ftp://example.com/x' }, 'UrlValidationFailed'],
     [{ url: 'not a url' }, 'UrlValidationFailed'],
-    [{ url: `http://127.0.0.1:9001/${'a'.repeat(200)}` }, 'UrlValidationFailed'],
+    [{ url: `${new URL(URL_A).origin}/${'a'.repeat(200)}` }, 'UrlValidationFailed'],
     [{ url: 5 }, undefined],
     [{}, undefined],
   ])('rejects %j before any CRC', async (body, reason) => {
@@ -88,7 +79,7 @@ describe('POST /2/webhooks', () => {
     await registerWebhook(app, URL_A);
     expectProblem(await call('POST', '/2/webhooks', { token: app.bearer, body: { url: URL_A } }), 409, 'DuplicateUrlFailed');
     // Spelling variants normalize to the same URL.
-    const variant = 'http://127.0.0.1:9001/webhooks/../webhooks/x';
+    const variant = URL_A.replace('/webhooks/x', '/webhooks/../webhooks/x');
     expectProblem(await call('POST', '/2/webhooks', { token: app.bearer, body: { url: variant } }), 409, 'DuplicateUrlFailed');
   });
 
@@ -101,15 +92,16 @@ describe('POST /2/webhooks', () => {
     expect(a.id).not.toBe(b.id);
     expect(a.signing_secret).not.toBe(b.signing_secret);
     const listA = await call('GET', '/2/webhooks', { token: app.bearer });
-    expect(listA.body.data.map((w: any) => w.id)).toEqual([a.id]);
+    expect(listA.body.data.map((w: { id: string }) => w.id)).toEqual([a.id]);
   });
 
   it('enforces the app webhook limit', async () => {
     const small = await activeApp({ max_webhooks: 1 });
-    receivers.set('http://127.0.0.1:9002/a', small.consumerSecret);
-    receivers.set('http://127.0.0.1:9002/b', small.consumerSecret);
-    await registerWebhook(small, 'http://127.0.0.1:9002/a');
-    const res = await call('POST', '/2/webhooks', { token: small.bearer, body: { url: 'http://127.0.0.1:9002/b' } });
+    const [first, second] = [receiverUrl(), receiverUrl()];
+    receivers.set(first, small.consumerSecret);
+    receivers.set(second, small.consumerSecret);
+    await registerWebhook(small, first);
+    const res = await call('POST', '/2/webhooks', { token: small.bearer, body: { url: second } });
     expectProblem(res, 403, 'WebhookLimitExceeded');
   });
 
@@ -124,6 +116,56 @@ describe('POST /2/webhooks', () => {
     await platform('POST', `/internal/apps/${suspended.id}/suspend`, { reason: 'x' });
     expectProblem(await call('GET', '/2/webhooks', { token }), 401);
     expectProblem(await call('GET', '/2/webhooks', { token: userToken }), 403, 'AppNotActive');
+  });
+});
+
+describe('CRC failures say what to fix', () => {
+  const register = (url = URL_A) => call('POST', '/2/webhooks', { token: app.bearer, body: { url } });
+
+  it.each([
+    ['refuse', 'nothing is listening at', 'Start the receiver'],
+    ['unknown-host', 'could not be resolved (DNS lookup failed)', 'public DNS record'],
+    ['timeout', 'no answer within 10000 ms', 'must answer the CRC within 10000 ms'],
+    ['redirect', 'redirected (HTTP 302 to https://elsewhere.example/)', 'Register the final URL'],
+    ['not-found', 'no handler at this path (HTTP 404)', '/webhooks/x'],
+    ['server-error', 'the receiver failed (HTTP 503)', "receiver's logs"],
+    ['non-json', 'not JSON (content-type text/html', 'application/json'],
+    ['no-token', 'no string response_token', '{"response_token": "sha256='],
+    ['wrong-token', 'response_token does not match', 'another consumer secret'],
+  ] as const)('%s: POST names the URL, the cause and the fix, and saves nothing', async (behaviour, cause, fix) => {
+    receivers.behave(URL_A, behaviour);
+    const problem = expectProblem(await register(), 400, 'CrcValidationFailed');
+    const prefix = `CRC failed: GET ${URL_A}: `;
+    expect(problem.detail.slice(0, prefix.length)).toBe(prefix);
+    expect(problem.detail).toContain(cause);
+    expect(problem.detail).toContain(fix);
+    expect(problem.detail).not.toContain(app.consumerSecret);
+    expect(await liveWebhooks()).toBe(0);
+  });
+
+  it("a receiver that checks the signature with another app's secret: 401, and which app's secret is expected", async () => {
+    const other = await activeApp();
+    const url = receiverUrl();
+    receivers.set(url, other.consumerSecret);
+    const { detail } = expectProblem(await register(url), 400, 'CrcValidationFailed');
+    expect(detail).toContain(`GET ${url}: the receiver refused the check (HTTP 401)`);
+    expect(detail).toContain(`the consumer secret of app ${app.id} (consumer key ${app.consumerKey})`);
+    expect(detail).not.toContain(app.consumerSecret);
+  });
+
+  it('over https, workerd cannot tell a DNS failure from a TLS one: the message names both', async () => {
+    const url = receiverUrl().replace('http:', 'https:');
+    receivers.set(url, app.consumerSecret, 'unknown-host');
+    const { detail } = expectProblem(await register(url), 400, 'CrcValidationFailed');
+    expect(detail).toContain('could not be resolved, or the TLS handshake with it failed');
+    expect(detail).toContain('valid certificate');
+  });
+
+  it('PUT says the same', async () => {
+    const { id } = await registerWebhook(app, URL_A);
+    receivers.behave(URL_A, 'refuse');
+    const { detail } = expectProblem(await call('PUT', `/2/webhooks/${id}`, { token: app.bearer }), 400, 'CrcValidationFailed');
+    expect(detail).toContain(`CRC failed: GET ${URL_A}: nothing is listening at ${new URL(URL_A).host} (connection refused)`);
   });
 });
 

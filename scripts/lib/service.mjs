@@ -89,7 +89,7 @@ export async function startDevService({ stateDir, port, log = false }) {
 
 /**
  * The service through wrangler's programmatic API with the devtools inspector off (it slows D1 and
- * outbound fetch several-fold and leaks sockets under load: ARCHITECTURE.md, "Measured").
+ * outbound fetch several-fold and leaks sockets under load: docs/testing.md, "Why the inspector is off").
  */
 export async function startFastService({ stateDir, port, vars = {}, platformToken: givenToken }) {
   port ??= await freePort();

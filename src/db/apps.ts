@@ -3,7 +3,7 @@ import { notFound } from '../errors';
 import type { Database } from './client';
 import { type AppRow, apps } from './schema';
 
-export async function findApp(db: Database, appId: string): Promise<AppRow | undefined> {
+async function findApp(db: Database, appId: string): Promise<AppRow | undefined> {
   const [row] = await db.select().from(apps).where(eq(apps.id, appId)).limit(1);
   return row;
 }

@@ -1,6 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
+/** An app's lifecycle: created pending, approved to active, suspended by the operator. */
+export const APP_STATUSES = ['pending', 'active', 'suspended'] as const;
+
 /**
  * The control plane. Times are epoch milliseconds. Nothing that decides who was entitled to what is
  * ever deleted: authorizations, webhooks and subscriptions are ended (with a time and reason), so the
@@ -11,7 +14,7 @@ export const apps = sqliteTable('apps', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
   description: text('description'),
-  status: text('status', { enum: ['pending', 'active', 'suspended'] }).notNull(),
+  status: text('status', { enum: APP_STATUSES }).notNull(),
   statusReason: text('status_reason'),
   consumerKey: text('consumer_key').notNull().unique(),
   consumerSecretHash: text('consumer_secret_hash').notNull(),
@@ -28,7 +31,7 @@ export const appStatusHistory = sqliteTable(
   'app_status_history',
   {
     appId: text('app_id').notNull(),
-    status: text('status', { enum: ['pending', 'active', 'suspended'] }).notNull(),
+    status: text('status', { enum: APP_STATUSES }).notNull(),
     at: integer('at').notNull(),
   },
   (t) => [index('app_status_history_app').on(t.appId, t.at)],

@@ -3,7 +3,8 @@ import { USER_AGENT } from '../config';
 import type { Database } from '../db/client';
 import { type WebhookRow, webhooks } from '../db/schema';
 import { webhookHistoryRow } from '../db/webhooks';
-import { type CrcOutcome, classifyCrcResponse, validityAfterCrc } from '../domain/crc';
+import { type CrcOutcome, validityAfterCrc } from '../domain/crc';
+import { classifyCrcAnswer, classifyCrcError } from '../domain/crc-failures';
 import { appObject } from './app-objects';
 
 /** The most of a CRC response we read: a correct answer is ~70 bytes. */
@@ -27,12 +28,19 @@ async function readBounded(response: Response): Promise<string> {
   return new TextDecoder().decode(await new Blob(chunks).arrayBuffer());
 }
 
+/** The app whose secret the check uses; the consumer key only names it in failure messages. */
+interface CrcApp {
+  id: string;
+  consumerKey?: string;
+}
+
 /**
- * Sends one CRC challenge (DELIVERY.md): a GET with a fresh `crc_token` and `nonce`, signed by the
+ * Sends one CRC challenge (docs/delivery.md, "CRC"): a GET with a fresh `crc_token` and `nonce`, signed by the
  * app's object, never following redirects, bounded by `timeoutMs`. Only the object sees the secret.
  */
-export async function runCrc(env: Env, appId: string, url: string, timeoutMs: number): Promise<CrcOutcome> {
-  const challenge = await appObject(env, appId).prepareCrc(appId);
+export async function runCrc(env: Env, app: CrcApp, url: string, timeoutMs: number): Promise<CrcOutcome> {
+  const challenge = await appObject(env, app.id).prepareCrc(app.id);
+  const context = { url, appId: app.id, consumerKey: app.consumerKey, timeoutMs };
   const target = new URL(url);
   target.searchParams.append('crc_token', challenge.crcToken);
   target.searchParams.append('nonce', challenge.nonce);
@@ -43,14 +51,15 @@ export async function runCrc(env: Env, appId: string, url: string, timeoutMs: nu
       redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const body = await readBounded(response);
-    return classifyCrcResponse({ status: response.status, body }, challenge.expectedResponseTokens);
+    const answer = {
+      status: response.status,
+      body: await readBounded(response),
+      contentType: response.headers.get('content-type'),
+      location: response.headers.get('location'),
+    };
+    return classifyCrcAnswer(answer, challenge.expectedResponseTokens, context);
   } catch (err) {
-    const name = (err as Error)?.name;
-    if (name === 'TimeoutError' || name === 'AbortError') {
-      return { kind: 'transient', reason: `no answer within ${timeoutMs} ms` };
-    }
-    return { kind: 'transient', reason: `request failed: ${(err as Error)?.message ?? 'network error'}` };
+    return classifyCrcError(err, context);
   }
 }
 
@@ -63,9 +72,9 @@ export async function revalidateWebhook(
   env: Env,
   db: Database,
   webhook: WebhookRow,
-  opts: { now: number; timeoutMs: number; invalidAfterMs: number; strict: boolean },
+  opts: { now: number; timeoutMs: number; invalidAfterMs: number; strict: boolean; consumerKey?: string },
 ): Promise<{ outcome: CrcOutcome; valid: boolean }> {
-  const outcome = await runCrc(env, webhook.appId, webhook.url, opts.timeoutMs);
+  const outcome = await runCrc(env, { id: webhook.appId, consumerKey: opts.consumerKey }, webhook.url, opts.timeoutMs);
   const next =
     opts.strict && outcome.kind !== 'ok'
       ? { valid: false, lastCrcSuccessAt: webhook.lastCrcSuccessAt }

@@ -1,7 +1,7 @@
-import { and, asc, isNull, lte, or } from 'drizzle-orm';
+import { and, asc, eq, isNull, lte, or } from 'drizzle-orm';
 import { settings } from '../config';
 import { database } from '../db/client';
-import { type WebhookRow, webhooks } from '../db/schema';
+import { apps, type WebhookRow, webhooks } from '../db/schema';
 import { revalidateWebhook } from './crc-check';
 
 /** How many CRCs run at once in one cron pass: enough to finish, few enough to be gentle. */
@@ -26,19 +26,21 @@ export async function revalidateDueWebhooks(env: Env, now: number): Promise<Cron
   const db = database(env);
   const dueBefore = now - config.crcRevalidateAfterMs;
   const due = await db
-    .select()
+    .select({ webhook: webhooks, consumerKey: apps.consumerKey })
     .from(webhooks)
+    .innerJoin(apps, eq(apps.id, webhooks.appId))
     .where(and(isNull(webhooks.deletedAt), or(isNull(webhooks.lastCrcSuccessAt), lte(webhooks.lastCrcSuccessAt, dueBefore))))
     .orderBy(asc(webhooks.lastCrcAt))
     .limit(config.crcBatchPerCron);
 
   const report: CronReport = { checked: 0, ok: 0, hardFailures: 0, transientFailures: 0, invalidated: [], revalidated: [] };
-  const check = async (webhook: WebhookRow) => {
+  const check = async ({ webhook, consumerKey }: { webhook: WebhookRow; consumerKey: string }) => {
     const { outcome, valid } = await revalidateWebhook(env, db, webhook, {
       now,
       timeoutMs: config.crcTimeoutMs,
       invalidAfterMs: config.crcInvalidAfterMs,
       strict: false,
+      consumerKey,
     });
     report.checked++;
     if (outcome.kind === 'ok') report.ok++;
@@ -54,7 +56,7 @@ export async function revalidateDueWebhooks(env: Env, now: number): Promise<Cron
         await check(next);
       } catch (err) {
         // One webhook's failure (e.g. its object is unreachable) must not stop the others.
-        console.error(`cron CRC of webhook ${next.id} failed`, err);
+        console.error(`cron CRC of webhook ${next.webhook.id} failed`, err);
       }
     }
   });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The activities the platform posts (EVENTS.md, "Ingest"). Ids of users, tweets and messages are
+ * The activities the platform posts (docs/events.md, "Posting activities"). Ids of users, tweets and messages are
  * numeric strings; the activity id is the platform's own idempotency key.
  */
 const numericId = z.string().regex(/^[0-9]{1,19}$/, 'must be a numeric id string of 1-19 digits');
@@ -81,11 +81,14 @@ export const activitySchema = z.discriminatedUnion(
       last_read_event_id: numericId,
     }),
   ],
-  { error: 'type must be one of the activity types in EVENTS.md' },
+  // Read when an input fails, after ACTIVITY_TYPES below is set.
+  { error: (): string => `type must be one of ${ACTIVITY_TYPES.join(', ')}` },
 );
 
+/** The `type` of every activity the platform may post. */
+const ACTIVITY_TYPES: string[] = activitySchema.options.map((o) => o.shape.type.value);
+
 export type Activity = z.output<typeof activitySchema>;
-export type ActivityType = Activity['type'];
 export type User = z.output<typeof userSchema>;
 export type Tweet = z.output<typeof tweetSchema>;
 

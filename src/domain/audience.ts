@@ -1,7 +1,7 @@
 import type { Activity } from './activities';
 
 /**
- * Who an activity concerns, and which scope an app needs to receive it (EVENTS.md table). This is
+ * Who an activity concerns, and which scope an app needs to receive it (docs/events.md, "Activity types"). This is
  * the one place that decides "who gets this event"; when in doubt it names fewer users.
  */
 export const REQUIRED_SCOPE: Record<Activity['type'], string> = {

@@ -1,7 +1,7 @@
 import { hmacSha256Base64 } from './crypto';
 
 /**
- * The CRC challenge of DELIVERY.md: what we send and what a correct webhook must answer, plus the
+ * The CRC challenge (docs/delivery.md, "CRC"): what we send and what a correct webhook must answer, plus the
  * rules that turn one check's result into the webhook's validity.
  */
 export const crcResponseToken = async (consumerSecret: string, crcToken: string) =>
@@ -19,6 +19,7 @@ export interface CrcChallenge {
   expectedResponseTokens: string[];
 }
 
+/** One check's result; `reason` names the URL, the cause and the likely fix (crc-failures.ts). */
 export type CrcOutcome =
   | { kind: 'ok' }
   /** The webhook answered, wrongly: it becomes invalid at once. */
@@ -26,25 +27,7 @@ export type CrcOutcome =
   /** The webhook could not answer (4xx, 5xx, timeout, network): invalid only after a long failing streak. */
   | { kind: 'transient'; reason: string };
 
-export function classifyCrcResponse(response: { status: number; body: string }, expected: string | string[]): CrcOutcome {
-  const accepted = typeof expected === 'string' ? [expected] : expected;
-  const { status } = response;
-  if (status >= 300 && status < 400) return { kind: 'hard', reason: `redirect (HTTP ${status}) is not followed` };
-  if (status >= 400) return { kind: 'transient', reason: `HTTP ${status}` };
-  if (status !== 200) return { kind: 'hard', reason: `expected HTTP 200, got ${status}` };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(response.body);
-  } catch {
-    return { kind: 'hard', reason: 'response is not JSON' };
-  }
-  const token = (parsed as { response_token?: unknown } | null)?.response_token;
-  if (typeof token !== 'string') return { kind: 'hard', reason: 'response has no response_token' };
-  if (!accepted.includes(token)) return { kind: 'hard', reason: 'response_token does not match' };
-  return { kind: 'ok' };
-}
-
-export interface WebhookValidity {
+interface WebhookValidity {
   valid: boolean;
   lastCrcSuccessAt: number | null;
 }

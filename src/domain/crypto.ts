@@ -9,7 +9,7 @@ const toBase64 = (bytes: Uint8Array): string => {
 const toBase64Url = (bytes: Uint8Array): string => toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 const toHex = (bytes: Uint8Array): string => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 
-export const randomBytes = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
+const randomBytes = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
 
 /** 256 random bits, base64url, behind a prefix that secret scanners can match. */
 export const randomSecret = (prefix: string): string => `${prefix}${toBase64Url(randomBytes(32))}`;

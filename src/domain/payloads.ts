@@ -2,7 +2,7 @@ import type { TimedActivity, Tweet, User } from './activities';
 
 /**
  * Renders what a webhook receives for one event and one user, in X's v1.1 Account Activity shapes
- * (EVENTS.md, "Payloads"). Pure: the same inputs always give the same bytes, which is what lets a
+ * (docs/events.md, "Payloads"). Pure: the same inputs always give the same bytes, which is what lets a
  * retry or a replay carry the original payload.
  */
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -28,14 +28,14 @@ const withId = (id: string) => {
   return n === undefined ? { id_str: id } : { id: n, id_str: id };
 };
 
-export function v1User(user: User) {
+function v1User(user: User) {
   const { id, name, screen_name, protected: isProtected, ...extra } = user;
   return { ...extra, ...withId(id), name, screen_name, protected: isProtected ?? false };
 }
 
 const EMPTY_ENTITIES = { hashtags: [], urls: [], user_mentions: [], symbols: [] };
 
-export function v1Tweet(tweet: Tweet, fallbackCreatedAt: number) {
+function v1Tweet(tweet: Tweet, fallbackCreatedAt: number) {
   const created =
     tweet.created_at !== undefined && Number.isFinite(Date.parse(tweet.created_at)) ? Date.parse(tweet.created_at) : fallbackCreatedAt;
   const replyTo = tweet.in_reply_to_user_id;

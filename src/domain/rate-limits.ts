@@ -38,7 +38,7 @@ export function limitsFrom(override: string | undefined): Record<LimitedEndpoint
   return limits as Record<LimitedEndpoint, number>;
 }
 
-export interface WindowCount {
+interface WindowCount {
   windowStart: number;
   count: number;
 }

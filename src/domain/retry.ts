@@ -1,10 +1,10 @@
 /**
- * What one delivery attempt's result means, and when the next attempt may go (DELIVERY.md, "Order,
- * retries, at-least-once"). Pure.
+ * What one delivery attempt's result means, and when the next attempt may go (docs/delivery.md,
+ * "Attempts and retries"). Pure.
  */
 export type AttemptResult = { status: number; latencyMs: number; retryAfter?: string | null } | { error: string; latencyMs: number };
 
-export type Verdict =
+type Verdict =
   | { kind: 'delivered' }
   /** 410 Gone: the receiver asked to be disabled; the webhook becomes invalid and its lanes are held. */
   | { kind: 'gone' }

@@ -23,7 +23,5 @@ export const KNOWN_SCOPES = [
   'media.write',
 ] as const;
 
-export type Scope = (typeof KNOWN_SCOPES)[number];
-
 /** Scopes are stored and returned as one space-separated string (OAuth's `scope`), sorted and unique. */
 export const formatScopes = (scopes: readonly string[]): string => [...new Set(scopes)].sort().join(' ');

@@ -1,7 +1,7 @@
 import { hmacSha256Base64, secretKeyBytes } from './crypto';
 
 /**
- * The headers that sign one delivery attempt (DELIVERY.md, "Signing every delivery"): X's
+ * The headers that sign one delivery attempt (docs/delivery.md, "Signing"): X's
  * `x-twitter-webhooks-signature` over the body with the consumer secret, and Standard Webhooks
  * headers over `<id>.<timestamp>.<body>` with the webhook's own `whsec_` key.
  */

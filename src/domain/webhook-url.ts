@@ -1,11 +1,11 @@
 /**
- * Webhook URL rules (DELIVERY.md, CRC section): https, no port, no credentials, no fragment, and no
+ * Webhook URL rules (docs/delivery.md, "Webhook URLs"): https, no port, no credentials, no fragment, and no
  * host that names this machine's or a private network (IP literals in private, loopback, link-local,
  * CGNAT or reserved ranges, `localhost`, single-label names). The WHATWG URL parser already turns
  * decimal, octal and hex IPv4 spellings into dotted form, so the range check sees the real address.
  * `allowInsecure` (local development only) lifts the scheme, port and address rules.
  */
-export type UrlCheck = { ok: true; url: string } | { ok: false; message: string };
+type UrlCheck = { ok: true; url: string } | { ok: false; message: string };
 
 export function checkWebhookUrl(raw: string, opts: { allowInsecure: boolean; maxLength: number }): UrlCheck {
   if (raw.length > opts.maxLength) return { ok: false, message: `url must be at most ${opts.maxLength} characters` };

@@ -1,7 +1,5 @@
-import type { Context } from 'hono';
 import type { LedgerEntry, LedgerFilter } from '../app-object/storage/ledger-store';
 import { appObject } from '../delivery/app-objects';
-import type { HonoEnv } from './types';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -29,7 +27,7 @@ function nextStep(e: LedgerEntry): { state: string; at?: string | null; hint?: s
 }
 
 /** One ledger entry as the API shows it (the developer's log and the operator's ledger alike). */
-export const ledgerEntryView = (e: LedgerEntry) => ({
+const ledgerEntryView = (e: LedgerEntry) => ({
   delivery_id: e.delivery_id,
   event_id: e.event_id,
   event_type: e.event_type,
@@ -50,22 +48,22 @@ export const ledgerEntryView = (e: LedgerEntry) => ({
   next: nextStep(e),
 });
 
-export const ledgerPageMeta = (count: number, nextBefore: number | null) => ({
+const ledgerPageMeta = (count: number, nextBefore: number | null) => ({
   result_count: count,
   ...(nextBefore !== null ? { next_token: String(nextBefore) } : {}),
 });
 
-/** Reads one page of an app's ledger from its object and answers it in the API's shape. */
-export async function ledgerPageResponse(
-  c: Context<HonoEnv>,
+/** One page of an app's ledger, read from its object, in the API's shape. */
+export async function readLedgerPage(
+  env: Env,
   appId: string,
   filter: Omit<LedgerFilter, 'before' | 'limit'>,
   page: { max_results: number; pagination_token?: string },
 ) {
-  const { entries, nextBefore } = await appObject(c.env, appId).ledger(appId, {
+  const { entries, nextBefore } = await appObject(env, appId).ledger(appId, {
     ...filter,
     before: page.pagination_token ? Number(page.pagination_token) : undefined,
     limit: page.max_results,
   });
-  return c.json({ data: entries.map(ledgerEntryView), meta: ledgerPageMeta(entries.length, nextBefore) });
+  return { data: entries.map(ledgerEntryView), meta: ledgerPageMeta(entries.length, nextBefore) };
 }

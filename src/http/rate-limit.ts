@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { type LimitDecision, type LimitedEndpoint, limitsFrom } from '../domain/rate-limits';
+import type { LimitDecision, LimitedEndpoint } from '../domain/rate-limits';
 import { ApiError } from '../errors';
 import { rateLimiter } from '../limits/rate-limiter-object';
 import type { HonoEnv } from './types';
@@ -23,7 +23,7 @@ export const byPlatform: Subject = () => 'platform';
 export const rateLimit = (endpoint: LimitedEndpoint, subject: Subject) =>
   createMiddleware<HonoEnv>(async (c, next) => {
     const s = c.get('settings');
-    const limit = limitsFrom(c.env.RATE_LIMITS)[endpoint];
+    const limit = s.rateLimits[endpoint];
     const decision = await rateLimiter(c.env, subject(c)).hit(endpoint, limit, s.rateLimitWindowMs);
     c.set('rateLimit', decision);
     if (!decision.allowed) {

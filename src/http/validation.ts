@@ -1,4 +1,4 @@
-import type { Context, MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { ApiError, type FieldError, invalid } from '../errors';
 import type { HonoEnv } from './types';
@@ -17,7 +17,7 @@ export function fieldErrors(error: z.ZodError, root?: string): FieldError[] {
   });
 }
 
-export function validationError(error: z.ZodError, what: string, root?: string): ApiError {
+function validationError(error: z.ZodError, what: string, root?: string): ApiError {
   const errors = fieldErrors(error, root);
   const first = errors[0];
   return invalid(`${what}: ${first.parameter}: ${first.message}`, undefined, errors);
@@ -32,8 +32,8 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: 
 const JSON_MEDIA = /^application\/([\w.-]+\+)?json$/i;
 
 /** Shape limits on any JSON body, checked before schemas: nesting depth and string length. */
-export const MAX_JSON_DEPTH = 32;
-export const MAX_STRING_LENGTH = 64 * 1024;
+const MAX_JSON_DEPTH = 32;
+const MAX_STRING_LENGTH = 64 * 1024;
 
 /** Walks a parsed body without recursion (so a hostile body cannot exhaust the stack). */
 export function checkJsonShape(value: unknown): void {
@@ -57,10 +57,6 @@ export function checkJsonShape(value: unknown): void {
   }
 }
 
-/**
- * Reads and validates a JSON body. An empty body is read as `{}` (X's clients send an empty body with
- * a JSON content type); a non-empty body must be declared JSON and be well-formed.
- */
 /** Bodies must be UTF-8; a malformed byte sequence is refused rather than silently replaced. */
 export function decodeUtf8(bytes: ArrayBuffer): string {
   try {
@@ -70,10 +66,14 @@ export function decodeUtf8(bytes: ArrayBuffer): string {
   }
 }
 
-export async function readJsonBody(c: Context<HonoEnv>): Promise<unknown> {
-  const text = decodeUtf8(await c.req.arrayBuffer());
+/**
+ * Parses a JSON body. An empty body is read as `{}` (X's clients send an empty body with a JSON
+ * content type); a non-empty body must be declared JSON and be well-formed.
+ */
+export function parseJsonBody(bytes: ArrayBuffer, contentType: string | undefined): unknown {
+  const text = decodeUtf8(bytes);
   if (text.trim() === '') return {};
-  const mediaType = (c.req.header('content-type') ?? '').split(';')[0].trim();
+  const mediaType = (contentType ?? '').split(';')[0].trim();
   if (!JSON_MEDIA.test(mediaType)) {
     throw new ApiError('unsupported-media-type', 'request body must be application/json');
   }
@@ -91,7 +91,7 @@ export async function readJsonBody(c: Context<HonoEnv>): Promise<unknown> {
 export const jsonBody =
   <S extends z.ZodType>(schema: S): MiddlewareHandler<HonoEnv, string, { in: { json: z.input<S> }; out: { json: z.output<S> } }> =>
   async (c, next) => {
-    const body = await readJsonBody(c);
+    const body = parseJsonBody(await c.req.arrayBuffer(), c.req.header('content-type'));
     c.req.addValidatedData('json', parseWith(schema, body, 'invalid request body') as object);
     await next();
   };
@@ -111,16 +111,30 @@ export const query =
     await next();
   };
 
-/** Path ids are the service's own snowflake ids; anything else cannot name an object. */
-export function pathId(c: Context<HonoEnv>, name: string, reason?: string): string {
-  const value = c.req.param(name) ?? '';
-  if (!/^[0-9]{1,19}$/.test(value)) {
-    throw invalid(`${name} must be a numeric id of 1-19 digits`, reason, [
-      { parameter: name, message: 'must be a numeric id of 1-19 digits' },
-    ]);
-  }
-  return value;
-}
+/**
+ * Path ids are the service's own snowflake ids; anything else cannot name an object. Checks each
+ * named path parameter (a bad one is reported with X's `reason` for it, if it has one) and hands them
+ * on as `c.req.valid('param')`.
+ */
+export const pathIds =
+  <K extends string>(reasons: Record<K, string | undefined>): MiddlewareHandler<HonoEnv, string, { out: { param: Record<K, string> } }> =>
+  async (c, next) => {
+    const ids = {} as Record<K, string>;
+    for (const name of Object.keys(reasons) as K[]) {
+      const value = c.req.param(name) ?? '';
+      if (!/^[0-9]{1,19}$/.test(value)) {
+        throw invalid(`${name} must be a numeric id of 1-19 digits`, reasons[name], [
+          { parameter: name, message: 'must be a numeric id of 1-19 digits' },
+        ]);
+      }
+      ids[name] = value;
+    }
+    c.req.addValidatedData('param', ids);
+    await next();
+  };
+
+/** The webhook id of X's webhook paths, reported as X does. */
+export const webhookIdPath = pathIds({ webhook_id: 'WebhookIdInvalid' });
 
 /** A time in a query: ISO-8601 or epoch milliseconds. */
 export const timeQuery = z.string().transform((value, ctx) => {

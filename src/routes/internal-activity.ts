@@ -6,11 +6,11 @@ import { renderPayload } from '../domain/payloads';
 import { ApiError, type FieldError, invalid } from '../errors';
 import { byPlatform, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
-import { fieldErrors, readJsonBody } from '../http/validation';
+import { fieldErrors, parseJsonBody } from '../http/validation';
 
-export const MAX_BATCH = 100;
+const MAX_BATCH = 100;
 /** A rendered payload must fit one Cloudflare Queue message (128 KB), whatever carries it. */
-export const MAX_PAYLOAD_BYTES = 128 * 1024;
+const MAX_PAYLOAD_BYTES = 128 * 1024;
 const encoder = new TextEncoder();
 /** One activity, or `{"activities":[…]}` with 1-100; any invalid element rejects the whole batch. */
 function parseActivities(body: unknown, now: number): TimedActivity[] {
@@ -50,7 +50,7 @@ function parseActivities(body: unknown, now: number): TimedActivity[] {
 
 export const internalActivity = new Hono<HonoEnv>().post('/', requirePlatform, rateLimit('platform:ingest', byPlatform), async (c) => {
   const now = Date.now();
-  const list = parseActivities(await readJsonBody(c), now);
+  const list = parseActivities(parseJsonBody(await c.req.arrayBuffer(), c.req.header('content-type')), now);
   const { eventIds, duplicates } = await fanOut(c.env, list, now, c.get('requestId'));
   return c.json({ data: { accepted: list.length, event_ids: eventIds, duplicates } }, 202);
 });

@@ -1,18 +1,19 @@
-import { and, eq, isNull, lte } from 'drizzle-orm';
+import { and, desc, eq, isNull, lte, type SQL, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { requirePlatform } from '../auth/platform';
 import { appView, getApp } from '../db/apps';
 import { database } from '../db/client';
-import { appStatusHistory, apps, appTokens } from '../db/schema';
+import { APP_STATUSES, appStatusHistory, apps, appTokens } from '../db/schema';
 import { appObject } from '../delivery/app-objects';
 import { reconcileApp } from '../delivery/reconcile';
 import { awaitFence } from '../delivery/withdrawal';
 import { randomAlnum, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { newId } from '../domain/ids';
+import { readLedgerPage } from '../http/ledger-view';
 import { byPlatform, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
-import { jsonBody, pathId } from '../http/validation';
+import { jsonBody, ledgerPage, pathIds, query, timeQuery } from '../http/validation';
 
 const createAppSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
@@ -21,7 +22,34 @@ const createAppSchema = z.strictObject({
   provisioned_subscriptions: z.number().int().min(1).max(1_000_000).default(500),
 });
 
+const appIdPath = pathIds({ app_id: undefined });
+
 const suspendSchema = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
+
+const PAGE_SIZE = 'must be an integer from 1 to 100';
+
+/** Strict: a misspelt filter must not silently list every app. */
+const listQuery = z.strictObject({
+  status: z.enum(APP_STATUSES, { error: `must be one of ${APP_STATUSES.join(', ')}` }).optional(),
+  max_results: z.coerce.number({ error: PAGE_SIZE }).int(PAGE_SIZE).min(1, PAGE_SIZE).max(100, PAGE_SIZE).default(100),
+  pagination_token: z
+    .string()
+    .regex(/^[0-9]{1,19}$/, 'is not one this API issued')
+    .optional(),
+});
+
+/** Ids are decimal snowflakes: compared as numbers, they order apps by creation. */
+const numericId = sql`CAST(${apps.id} AS INTEGER)`;
+
+const ledgerQuery = z.object({
+  user_id: z
+    .string()
+    .regex(/^[0-9]{1,19}$/, 'must be a numeric id of 1-19 digits')
+    .optional(),
+  from: timeQuery.optional(),
+  to: timeQuery.optional(),
+  ...ledgerPage,
+});
 
 export const internalApps = new Hono<HonoEnv>()
   .use(requirePlatform, rateLimit('platform:other', byPlatform))
@@ -48,13 +76,40 @@ export const internalApps = new Hono<HonoEnv>()
     await db.batch([db.insert(apps).values(row), db.insert(appStatusHistory).values({ appId: id, status: 'pending', at: now })]);
     return c.json({ data: { ...appView({ ...row, statusReason: null, reconciledAt: null }), consumer_secret: consumerSecret } }, 201);
   })
-  .get('/:app_id', async (c) => {
-    const app = await getApp(database(c.env), pathId(c, 'app_id'));
+  /** The apps, newest first, optionally of one status; `pagination_token` pages through them. */
+  .get('/', query(listQuery), async (c) => {
+    const { status, max_results, pagination_token } = c.req.valid('query');
+    const conditions: SQL[] = [];
+    if (status) conditions.push(eq(apps.status, status));
+    if (pagination_token) conditions.push(sql`${numericId} < CAST(${pagination_token} AS INTEGER)`);
+    const rows = await database(c.env)
+      .select()
+      .from(apps)
+      .where(and(...conditions))
+      .orderBy(desc(numericId))
+      .limit(max_results + 1);
+    const page = rows.slice(0, max_results);
+    return c.json({
+      data: page.map(appView),
+      meta: {
+        result_count: page.length,
+        ...(rows.length > max_results ? { next_token: page[page.length - 1].id } : {}),
+      },
+    });
+  })
+  .get('/:app_id', appIdPath, async (c) => {
+    const app = await getApp(database(c.env), c.req.valid('param').app_id);
     return c.json({ data: appView(app) });
   })
-  .post('/:app_id/approve', async (c) => {
+  /** An app's delivery ledger, newest first. */
+  .get('/:app_id/deliveries', query(ledgerQuery), appIdPath, async (c) => {
+    const app = await getApp(database(c.env), c.req.valid('param').app_id);
+    const q = c.req.valid('query');
+    return c.json(await readLedgerPage(c.env, app.id, { userId: q.user_id, from: q.from, to: q.to }, q));
+  })
+  .post('/:app_id/approve', appIdPath, async (c) => {
     const db = database(c.env);
-    const app = await getApp(db, pathId(c, 'app_id'));
+    const app = await getApp(db, c.req.valid('param').app_id);
     // Widening: D1 first, then the object. The object call is made even when D1 already says active,
     // so approving again completes an approval whose object call failed (the object ignores a change
     // older than the one it has).
@@ -74,9 +129,9 @@ export const internalApps = new Hono<HonoEnv>()
    * with the previous secret are accepted through the grace window; every app bearer token is revoked
    * and the previous secret no longer obtains new ones.
    */
-  .post('/:app_id/rotate-secret', async (c) => {
+  .post('/:app_id/rotate-secret', appIdPath, async (c) => {
     const db = database(c.env);
-    const app = await getApp(db, pathId(c, 'app_id'));
+    const app = await getApp(db, c.req.valid('param').app_id);
     const now = Date.now();
     const previousUntil = now + c.get('settings').rotationGraceMs;
     const consumerSecret = randomSecret(TOKEN_PREFIX.consumerSecret);
@@ -107,9 +162,9 @@ export const internalApps = new Hono<HonoEnv>()
       },
     });
   })
-  .post('/:app_id/suspend', jsonBody(suspendSchema), async (c) => {
+  .post('/:app_id/suspend', jsonBody(suspendSchema), appIdPath, async (c) => {
     const db = database(c.env);
-    const app = await getApp(db, pathId(c, 'app_id'));
+    const app = await getApp(db, c.req.valid('param').app_id);
     const { reason } = c.req.valid('json');
     // Withdrawal: the object stops delivering first; D1 records the moment it took effect there, and
     // the answer waits until nothing the object handed out before can still start.
@@ -131,13 +186,13 @@ export const internalApps = new Hono<HonoEnv>()
     return c.json({ data: { id: app.id, status: 'suspended' } });
   })
   /** The drift check: how this app's object differs from D1, without changing anything. */
-  .get('/:app_id/drift', async (c) => {
-    const app = await getApp(database(c.env), pathId(c, 'app_id'));
+  .get('/:app_id/drift', appIdPath, async (c) => {
+    const app = await getApp(database(c.env), c.req.valid('param').app_id);
     return c.json({ data: await reconcileApp(c.env, app.id, false) });
   })
   /** Brings this app's object and D1 together (the cron does this for every app in turn). */
-  .post('/:app_id/reconcile', async (c) => {
-    const app = await getApp(database(c.env), pathId(c, 'app_id'));
+  .post('/:app_id/reconcile', appIdPath, async (c) => {
+    const app = await getApp(database(c.env), c.req.valid('param').app_id);
     const report = await reconcileApp(c.env, app.id, true);
     return c.json({ data: { ...report, reconciled: true } });
   });

@@ -15,7 +15,7 @@ import { formatScopes, KNOWN_SCOPES } from '../domain/scopes';
 import { conflict, notFound } from '../errors';
 import { byPlatform, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
-import { jsonBody, pathId } from '../http/validation';
+import { jsonBody, pathIds } from '../http/validation';
 
 const id = (what: string) => z.string().regex(/^[0-9]{1,19}$/, `${what} must be a numeric id of 1-19 digits`);
 
@@ -85,10 +85,9 @@ export const internalAuthorizations = new Hono<HonoEnv>()
     }
     throw conflict(`user ${input.user_id} was granted concurrently by other requests; grant again`, 'AuthorizationConflict');
   })
-  /** Ends the authorization and every subscription of that user in that app (DELIVERY.md, revocation). */
-  .delete('/:app_id/:user_id', async (c) => {
-    const appId = pathId(c, 'app_id');
-    const userId = pathId(c, 'user_id');
+  /** Ends the authorization and every subscription of that user in that app; the app is sent a revoke event. */
+  .delete('/:app_id/:user_id', pathIds({ app_id: undefined, user_id: undefined }), async (c) => {
+    const { app_id: appId, user_id: userId } = c.req.valid('param');
     const db = database(c.env);
     const [active] = await db
       .select({ id: authorizations.id })

@@ -1,9 +1,9 @@
 import { and, asc, count, eq, isNull } from 'drizzle-orm';
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { z } from 'zod';
 import { assertActive } from '../auth/developer';
-import { database } from '../db/client';
+import { type Database, database } from '../db/client';
 import { type AppRow, apps, appTokens } from '../db/schema';
 import { constantTimeEqual, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { ApiError, invalid, notFound } from '../errors';
@@ -12,14 +12,14 @@ import type { HonoEnv } from '../http/types';
 import { checkJsonShape, decodeUtf8, parseWith } from '../http/validation';
 
 /** An app may hold this many live bearer tokens; issuing one more retires the oldest. */
-export const MAX_LIVE_APP_TOKENS = 20;
+const MAX_LIVE_APP_TOKENS = 20;
 
 const basicUnauthorized = (detail: string) =>
   new ApiError('unauthorized', detail, { headers: { 'www-authenticate': 'Basic realm="oauth2"' } });
 
 /** HTTP Basic with the app's consumer key and secret; the secret is checked against its stored hash. */
-async function authenticateConsumer(c: Context<HonoEnv>): Promise<AppRow> {
-  const match = c.req.header('authorization')?.match(/^Basic\s+([A-Za-z0-9+/=]+)\s*$/i);
+async function authenticateConsumer(db: Database, authorization: string | undefined): Promise<AppRow> {
+  const match = authorization?.match(/^Basic\s+([A-Za-z0-9+/=]+)\s*$/i);
   if (!match) throw basicUnauthorized('missing HTTP Basic credentials (consumer key and secret)');
   let decoded: string;
   try {
@@ -37,16 +37,17 @@ async function authenticateConsumer(c: Context<HonoEnv>): Promise<AppRow> {
   } catch {
     throw basicUnauthorized('malformed HTTP Basic credentials');
   }
-  const [app] = await database(c.env).select().from(apps).where(eq(apps.consumerKey, key)).limit(1);
+  const [app] = await db.select().from(apps).where(eq(apps.consumerKey, key)).limit(1);
   // Hash even when the key is unknown so both failures take the same time.
   const ok = await constantTimeEqual(await sha256Hex(secret), app?.consumerSecretHash ?? '');
   if (!app || !ok) throw basicUnauthorized('invalid consumer key or secret');
   return app;
 }
 
-async function formBody(c: Context<HonoEnv>): Promise<Record<string, string>> {
-  const mediaType = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
-  const text = decodeUtf8(await c.req.arrayBuffer());
+/** A form (or, as some clients send it, JSON) request body as flat fields. */
+function formFields(bytes: ArrayBuffer, contentType: string | undefined): Record<string, string> {
+  const mediaType = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  const text = decodeUtf8(bytes);
   if (mediaType === 'application/json') {
     let parsed: unknown;
     try {
@@ -70,7 +71,7 @@ const invalidateRequest = z.object({ access_token: z.string().min(1).max(200) })
 
 /** The consumer's credentials, checked before anything else (and before the request is counted). */
 const consumer = createMiddleware<HonoEnv>(async (c, next) => {
-  c.set('app', await authenticateConsumer(c));
+  c.set('app', await authenticateConsumer(database(c.env), c.req.header('authorization')));
   await next();
 });
 
@@ -78,7 +79,7 @@ export const oauth2 = new Hono<HonoEnv>()
   /** Client credentials (X's `POST /oauth2/token`): a new app-only bearer token per call. */
   .post('/token', consumer, rateLimit('oauth2:token', byApp), async (c) => {
     const app = c.get('app');
-    parseWith(tokenRequest, await formBody(c), 'invalid token request');
+    parseWith(tokenRequest, formFields(await c.req.arrayBuffer(), c.req.header('content-type')), 'invalid token request');
     assertActive(app);
     const db = database(c.env);
     const token = randomSecret(TOKEN_PREFIX.appToken);
@@ -102,7 +103,11 @@ export const oauth2 = new Hono<HonoEnv>()
   /** Invalidates one of this app's bearer tokens; another app's token is "not found". */
   .post('/invalidate_token', consumer, rateLimit('oauth2:invalidate', byApp), async (c) => {
     const app = c.get('app');
-    const { access_token } = parseWith(invalidateRequest, await formBody(c), 'invalid request');
+    const { access_token } = parseWith(
+      invalidateRequest,
+      formFields(await c.req.arrayBuffer(), c.req.header('content-type')),
+      'invalid request',
+    );
     const db = database(c.env);
     const hash = await sha256Hex(access_token);
     const revoked = await db

@@ -1,17 +1,15 @@
-import type { Context } from 'hono';
 import { z } from 'zod';
 import { database } from '../db/client';
 import { getOwnWebhook } from '../db/webhooks';
 import { appObject } from '../delivery/app-objects';
 import { newId } from '../domain/ids';
 import { conflict, type FieldError, invalid, notFound } from '../errors';
-import type { HonoEnv } from '../http/types';
 
 /**
  * Replay (X's two endpoints share this). Dates are `yyyymmddhhmm` in UTC; the window must lie within
  * the payload retention (5 days), `from` before `to`, and `to` not in the future.
  */
-export const replayDate = z.string().regex(/^\d{12}$/, 'must be yyyymmddhhmm (UTC)');
+const replayDate = z.string().regex(/^\d{12}$/, 'must be yyyymmddhhmm (UTC)');
 
 function parseReplayDate(value: string): number | null {
   const [y, mo, d, h, mi] = [value.slice(0, 4), value.slice(4, 6), value.slice(6, 8), value.slice(8, 10), value.slice(10, 12)].map(Number);
@@ -26,20 +24,21 @@ function parseReplayDate(value: string): number | null {
   return exact ? ms : null;
 }
 
+/**
+ * Starts a replay of one of the app's webhooks over the requested window (checked against `now` and
+ * the payload retention). `reason` is X's failure name for a bad window, which differs by endpoint.
+ */
 export async function startReplayJob(
-  c: Context<HonoEnv>,
-  webhookId: string,
-  dates: { from_date: string; to_date: string },
+  env: Env,
+  request: { appId: string; webhookId: string; dates: { from_date: string; to_date: string }; now: number; retentionMs: number },
   reason?: string,
-) {
-  const app = c.get('app');
-  const now = Date.now();
+): Promise<{ job_id: string; created_at: string }> {
+  const { appId, webhookId, dates, now, retentionMs: windowMs } = request;
   const errors: FieldError[] = [];
   const from = parseReplayDate(dates.from_date);
   const to = parseReplayDate(dates.to_date);
   if (from === null) errors.push({ parameter: 'from_date', message: 'is not a real UTC date and time' });
   if (to === null) errors.push({ parameter: 'to_date', message: 'is not a real UTC date and time' });
-  const windowMs = c.get('settings').retention.payloadMs;
   if (from !== null && to !== null) {
     if (from >= to) errors.push({ parameter: 'from_date', message: 'must be before to_date' });
     if (to > now) errors.push({ parameter: 'to_date', message: 'must not be in the future' });
@@ -49,16 +48,16 @@ export async function startReplayJob(
   }
   if (errors.length) throw invalid(`invalid replay window: ${errors[0].parameter} ${errors[0].message}`, reason, errors);
 
-  const webhook = await getOwnWebhook(database(c.env), app.id, webhookId);
+  const webhook = await getOwnWebhook(database(env), appId, webhookId);
   const jobId = newId(now);
-  const result = await appObject(c.env, app.id).startReplay(app.id, { jobId, webhookId: webhook.id, from: from!, to: to! });
+  const result = await appObject(env, appId).startReplay(appId, { jobId, webhookId: webhook.id, from: from!, to: to! });
   if (!result.ok) {
     if (result.reason === 'conflict') {
       throw conflict('a replay job for this webhook is still running', 'ReplayConflictError');
     }
     throw notFound(`no webhook ${webhookId} for this app`, 'WebhookIdInvalid');
   }
-  return c.json({ data: { job_id: jobId, created_at: new Date(now).toISOString() } });
+  return { job_id: jobId, created_at: new Date(now).toISOString() };
 }
 
 export const replayBodySchema = z.object({

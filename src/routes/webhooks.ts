@@ -13,7 +13,7 @@ import { checkWebhookUrl } from '../domain/webhook-url';
 import { conflict, forbidden, invalid, notFound } from '../errors';
 import { byApp, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
-import { jsonBody, pathId } from '../http/validation';
+import { jsonBody, webhookIdPath } from '../http/validation';
 import { replayBodySchema, startReplayJob } from './replay';
 
 const createSchema = z.object({ url: z.string({ error: 'url is required and must be a string' }) });
@@ -43,7 +43,7 @@ export const webhooksRouter = new Hono<HonoEnv>()
       throw forbidden(`this app may have at most ${app.maxWebhooks} webhooks`, 'WebhookLimitExceeded');
     }
 
-    const outcome = await runCrc(c.env, app.id, url, settings.crcTimeoutMs);
+    const outcome = await runCrc(c.env, app, url, settings.crcTimeoutMs);
     if (outcome.kind !== 'ok') throw invalid(`CRC failed: ${outcome.reason}`, 'CrcValidationFailed');
 
     const now = Date.now();
@@ -68,7 +68,14 @@ export const webhooksRouter = new Hono<HonoEnv>()
   /** X's `POST /2/webhooks/replay` (body form of a replay request). */
   .post('/replay', rateLimit('replay', byApp), jsonBody(replayBodySchema), async (c) => {
     const { webhook_id, ...dates } = c.req.valid('json');
-    return startReplayJob(c, webhook_id, dates);
+    const job = await startReplayJob(c.env, {
+      appId: c.get('app').id,
+      webhookId: webhook_id,
+      dates,
+      now: Date.now(),
+      retentionMs: c.get('settings').retention.payloadMs,
+    });
+    return c.json({ data: job });
   })
   .get('/', rateLimit('webhooks:list', byApp), async (c) => {
     const rows = await database(c.env)
@@ -79,16 +86,17 @@ export const webhooksRouter = new Hono<HonoEnv>()
     return c.json({ data: rows.map(webhookView), meta: { result_count: rows.length } });
   })
   /** Re-runs the CRC now: success makes the webhook valid, any failure makes it invalid. */
-  .put('/:webhook_id', rateLimit('webhooks:validate', byApp), async (c) => {
+  .put('/:webhook_id', rateLimit('webhooks:validate', byApp), webhookIdPath, async (c) => {
     const app = c.get('app');
     const settings = c.get('settings');
     const db = database(c.env);
-    const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
+    const webhook = await getOwnWebhook(db, app.id, c.req.valid('param').webhook_id);
     const { outcome } = await revalidateWebhook(c.env, db, webhook, {
       now: Date.now(),
       timeoutMs: settings.crcTimeoutMs,
       invalidAfterMs: settings.crcInvalidAfterMs,
       strict: true,
+      consumerKey: app.consumerKey,
     });
     if (outcome.kind !== 'ok') throw invalid(`CRC failed: ${outcome.reason}`, 'CrcValidationFailed');
     return c.json({ data: { valid: true } });
@@ -97,9 +105,9 @@ export const webhooksRouter = new Hono<HonoEnv>()
    * A new Standard Webhooks signing secret for this webhook (shown once). Through the grace window
    * every delivery carries signatures under both the new and the previous secret.
    */
-  .post('/:webhook_id/rotate-secret', rateLimit('webhooks:rotate-secret', byApp), async (c) => {
+  .post('/:webhook_id/rotate-secret', rateLimit('webhooks:rotate-secret', byApp), webhookIdPath, async (c) => {
     const app = c.get('app');
-    const webhook = await getOwnWebhook(database(c.env), app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
+    const webhook = await getOwnWebhook(database(c.env), app.id, c.req.valid('param').webhook_id);
     const previousUntil = Date.now() + c.get('settings').rotationGraceMs;
     const signingSecret = await appObject(c.env, app.id).rotateSigningSecret(app.id, webhook.id, previousUntil);
     if (!signingSecret) throw notFound(`no webhook ${webhook.id} for this app`, 'WebhookIdInvalid');
@@ -108,10 +116,10 @@ export const webhooksRouter = new Hono<HonoEnv>()
     });
   })
   /** Deletes the webhook and ends its subscriptions. */
-  .delete('/:webhook_id', rateLimit('webhooks:delete', byApp), async (c) => {
+  .delete('/:webhook_id', rateLimit('webhooks:delete', byApp), webhookIdPath, async (c) => {
     const app = c.get('app');
     const db = database(c.env);
-    const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
+    const webhook = await getOwnWebhook(db, app.id, c.req.valid('param').webhook_id);
     // Withdrawal: the object first; D1 records when it took effect there; the answer waits until
     // nothing handed out before can still start.
     const withdrawal = await appObject(c.env, app.id).deleteWebhook(app.id, webhook.id);

@@ -4,7 +4,7 @@ import { activity, tweet, u } from './fixtures';
 
 const sorted = (xs: string[]) => [...xs].sort();
 
-describe('audience rules (EVENTS.md)', () => {
+describe('audience rules (docs/events.md)', () => {
   it('tweet_create: author plus replied-to, mentioned, quoted and retweeted users', () => {
     const a = activity({
       type: 'tweet_create',

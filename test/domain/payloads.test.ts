@@ -13,7 +13,7 @@ const v1 = (id: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-describe('payload shapes (EVENTS.md)', () => {
+describe('payload shapes (docs/events.md)', () => {
   it("formats dates the way X's v1.1 API does", () => {
     expect(twitterDate(AT)).toBe('Wed Oct 10 20:19:24 +0000 2018');
   });

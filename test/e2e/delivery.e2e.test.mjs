@@ -1,6 +1,6 @@
 // End to end: the service started the way the README starts it, real receivers on 127.0.0.1 that
 // answer CRC and verify both signatures from their own code, real HTTP all the way. What each
-// receiver got is compared with an oracle computed from the spec, not from the service's code.
+// receiver got is compared with an oracle computed from docs/events.md, not from the service's code.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
-// The test's own idea of who an activity concerns and what scope it needs, written from EVENTS.md
-// independently of src/domain/audience.ts, so the end-to-end run checks the service against the spec.
+// The test's own idea of who an activity concerns and what scope it needs, written from docs/events.md
+// independently of src/domain/audience.ts, so the end-to-end run checks the service against its documented rules.
 export const SCOPE = {
   tweet_create: 'tweet.read',
   tweet_delete: 'tweet.read',

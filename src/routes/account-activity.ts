@@ -10,9 +10,10 @@ import { appObject } from '../delivery/app-objects';
 import { awaitFence } from '../delivery/withdrawal';
 import { newId } from '../domain/ids';
 import { ApiError, conflict, forbidden, notFound } from '../errors';
+import { readLedgerPage } from '../http/ledger-view';
 import { byApp, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
-import { jsonBody, pathId, query } from '../http/validation';
+import { jsonBody, ledgerPage, pathIds, query, timeQuery, webhookIdPath } from '../http/validation';
 import { replayQuerySchema, startReplayJob } from './replay';
 
 /** X sends `{}` (or nothing); the body carries no fields. */
@@ -26,18 +27,33 @@ const listQuery = z.object({
     .optional(),
 });
 
-export const subscriptionsRouter = new Hono<HonoEnv>()
+const OUTCOMES = ['delivered', 'retrying', 'failed', 'gone', 'dropped', 'unknown', 'not_sent'] as const;
+
+const deliveryLogQuery = z.object({
+  status: z.enum(OUTCOMES, { error: `status must be one of ${OUTCOMES.join(', ')}` }).optional(),
+  user_id: z
+    .string()
+    .regex(/^[0-9]{1,19}$/, 'must be a numeric id of 1-19 digits')
+    .optional(),
+  since: timeQuery.optional(),
+  until: timeQuery.optional(),
+  ...ledgerPage,
+});
+
+/** Everything under /2/account_activity: subscriptions, the query form of replay, the delivery log. */
+export const accountActivityRouter = new Hono<HonoEnv>()
   /** Subscribes the token's user to the webhook (user context, X's POST …/subscriptions/all). */
   .post(
     '/webhooks/:webhook_id/subscriptions/all',
     requireUser,
     rateLimit('subscriptions:create', byApp),
     jsonBody(subscribeSchema),
+    webhookIdPath,
     async (c) => {
       const app = c.get('app');
       const authorization = c.get('authorization')!;
       const db = database(c.env);
-      const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
+      const webhook = await getOwnWebhook(db, app.id, c.req.valid('param').webhook_id);
       if (!webhook.valid) {
         throw new ApiError('invalid-request', 'the webhook is not valid; re-validate it with PUT /2/webhooks/:id', {
           reason: 'CrcValidationFailed',
@@ -93,15 +109,32 @@ export const subscriptionsRouter = new Hono<HonoEnv>()
     },
   )
   /** X's replay request, query form: `?from_date=yyyymmddhhmm&to_date=yyyymmddhhmm`. */
-  .post('/replay/webhooks/:webhook_id/subscriptions/all', requireApp, rateLimit('replay', byApp), query(replayQuerySchema), async (c) => {
-    const webhookId = pathId(c, 'webhook_id', 'WebhookIdInvalid');
-    return startReplayJob(c, webhookId, c.req.valid('query'), 'QueryParamInvalid');
-  })
+  .post(
+    '/replay/webhooks/:webhook_id/subscriptions/all',
+    requireApp,
+    rateLimit('replay', byApp),
+    query(replayQuerySchema),
+    webhookIdPath,
+    async (c) => {
+      const job = await startReplayJob(
+        c.env,
+        {
+          appId: c.get('app').id,
+          webhookId: c.req.valid('param').webhook_id,
+          dates: c.req.valid('query'),
+          now: Date.now(),
+          retentionMs: c.get('settings').retention.payloadMs,
+        },
+        'QueryParamInvalid',
+      );
+      return c.json({ data: job });
+    },
+  )
   /** Whether the token's user is subscribed to the webhook. */
-  .get('/webhooks/:webhook_id/subscriptions/all', requireUser, rateLimit('subscriptions:check', byApp), async (c) => {
+  .get('/webhooks/:webhook_id/subscriptions/all', requireUser, rateLimit('subscriptions:check', byApp), webhookIdPath, async (c) => {
     const app = c.get('app');
     const db = database(c.env);
-    const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
+    const webhook = await getOwnWebhook(db, app.id, c.req.valid('param').webhook_id);
     const [live] = await db
       .select({ id: subscriptions.id })
       .from(subscriptions)
@@ -115,53 +148,66 @@ export const subscriptionsRouter = new Hono<HonoEnv>()
     return c.json({ data: { subscribed: Boolean(live) } });
   })
   /** The webhook's subscribed users, oldest first; `pagination_token` pages through large lists. */
-  .get('/webhooks/:webhook_id/subscriptions/all/list', requireApp, rateLimit('subscriptions:list', byApp), query(listQuery), async (c) => {
-    const app = c.get('app');
-    const { max_results, pagination_token } = c.req.valid('query');
-    const db = database(c.env);
-    const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
-    const rows = await db
-      .select({ id: subscriptions.id, userId: subscriptions.userId })
-      .from(subscriptions)
-      .where(
-        and(
-          eq(subscriptions.webhookId, webhook.id),
-          isNull(subscriptions.endedAt),
-          pagination_token ? gt(subscriptions.id, pagination_token) : undefined,
-        ),
-      )
-      .orderBy(asc(subscriptions.id))
-      .limit(max_results + 1);
-    const page = rows.slice(0, max_results);
-    return c.json({
-      data: {
-        application_id: app.id,
-        webhook_id: webhook.id,
-        webhook_url: webhook.url,
-        subscriptions: page.map((r) => ({ user_id: r.userId })),
-      },
-      meta: {
-        result_count: page.length,
-        ...(rows.length > max_results ? { next_token: page[page.length - 1].id } : {}),
-      },
-    });
-  })
+  .get(
+    '/webhooks/:webhook_id/subscriptions/all/list',
+    requireApp,
+    rateLimit('subscriptions:list', byApp),
+    query(listQuery),
+    webhookIdPath,
+    async (c) => {
+      const app = c.get('app');
+      const { max_results, pagination_token } = c.req.valid('query');
+      const db = database(c.env);
+      const webhook = await getOwnWebhook(db, app.id, c.req.valid('param').webhook_id);
+      const rows = await db
+        .select({ id: subscriptions.id, userId: subscriptions.userId })
+        .from(subscriptions)
+        .where(
+          and(
+            eq(subscriptions.webhookId, webhook.id),
+            isNull(subscriptions.endedAt),
+            pagination_token ? gt(subscriptions.id, pagination_token) : undefined,
+          ),
+        )
+        .orderBy(asc(subscriptions.id))
+        .limit(max_results + 1);
+      const page = rows.slice(0, max_results);
+      return c.json({
+        data: {
+          application_id: app.id,
+          webhook_id: webhook.id,
+          webhook_url: webhook.url,
+          subscriptions: page.map((r) => ({ user_id: r.userId })),
+        },
+        meta: {
+          result_count: page.length,
+          ...(rows.length > max_results ? { next_token: page[page.length - 1].id } : {}),
+        },
+      });
+    },
+  )
   /** Ends one user's subscription to the webhook (app context). */
-  .delete('/webhooks/:webhook_id/subscriptions/:user_id/all', requireApp, rateLimit('subscriptions:delete', byApp), async (c) => {
-    const app = c.get('app');
-    const db = database(c.env);
-    const webhook = await getOwnWebhook(db, app.id, pathId(c, 'webhook_id', 'WebhookIdInvalid'));
-    const userId = pathId(c, 'user_id');
-    const live = and(eq(subscriptions.webhookId, webhook.id), eq(subscriptions.userId, userId), isNull(subscriptions.endedAt));
-    const [existing] = await db.select({ id: subscriptions.id }).from(subscriptions).where(live);
-    if (!existing) throw notFound(`user ${userId} is not subscribed to webhook ${webhook.id}`, 'SubscriptionNotFound');
-    // Withdrawal: the app's object stops first; D1 records when it took effect there; the answer
-    // waits until nothing handed out before can still start.
-    const withdrawal = await appObject(c.env, app.id).endSubscription(app.id, webhook.id, userId, existing.id);
-    await recordWithdrawal(db, withdrawal, { subscription: 'unsubscribed' });
-    await awaitFence(c.env, withdrawal);
-    return c.json({ data: { subscribed: false } });
-  })
+  .delete(
+    '/webhooks/:webhook_id/subscriptions/:user_id/all',
+    requireApp,
+    rateLimit('subscriptions:delete', byApp),
+    pathIds({ webhook_id: 'WebhookIdInvalid', user_id: undefined }),
+    async (c) => {
+      const app = c.get('app');
+      const db = database(c.env);
+      const webhook = await getOwnWebhook(db, app.id, c.req.valid('param').webhook_id);
+      const userId = c.req.valid('param').user_id;
+      const live = and(eq(subscriptions.webhookId, webhook.id), eq(subscriptions.userId, userId), isNull(subscriptions.endedAt));
+      const [existing] = await db.select({ id: subscriptions.id }).from(subscriptions).where(live);
+      if (!existing) throw notFound(`user ${userId} is not subscribed to webhook ${webhook.id}`, 'SubscriptionNotFound');
+      // Withdrawal: the app's object stops first; D1 records when it took effect there; the answer
+      // waits until nothing handed out before can still start.
+      const withdrawal = await appObject(c.env, app.id).endSubscription(app.id, webhook.id, userId, existing.id);
+      await recordWithdrawal(db, withdrawal, { subscription: 'unsubscribed' });
+      await awaitFence(c.env, withdrawal);
+      return c.json({ data: { subscribed: false } });
+    },
+  )
   /**
    * X's subscription count. `subscriptions_count_direct_messages` counts the live subscriptions whose
    * user's authorization includes `dm.read` (those that can receive direct message events).
@@ -193,4 +239,24 @@ export const subscriptionsRouter = new Hono<HonoEnv>()
         subscriptions_count_direct_messages: String(dm.n),
       },
     });
-  });
+  })
+  /**
+   * The developer's delivery log (an extension to X's API): every attempt to one of this app's
+   * webhooks, newest first, with the receiver's answer and what happens next. Read from the app's own
+   * ledger, so it can only ever show this app's deliveries.
+   */
+  .get(
+    '/webhooks/:webhook_id/deliveries',
+    requireApp,
+    rateLimit('deliveries', byApp),
+    query(deliveryLogQuery),
+    webhookIdPath,
+    async (c) => {
+      const app = c.get('app');
+      const webhook = await getOwnWebhook(database(c.env), app.id, c.req.valid('param').webhook_id);
+      const q = c.req.valid('query');
+      return c.json(
+        await readLedgerPage(c.env, app.id, { webhookId: webhook.id, userId: q.user_id, outcome: q.status, from: q.since, to: q.until }, q),
+      );
+    },
+  );

@@ -1,8 +1,8 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { AppStore } from '../src/app-object/storage/app-store';
-import { appObject } from '../src/delivery/app-objects';
-import type { DeliveryMessage } from '../src/domain/delivery-protocol';
+import { AppStore } from '../../src/app-object/storage/app-store';
+import { appObject } from '../../src/delivery/app-objects';
+import type { DeliveryMessage } from '../../src/domain/delivery-protocol';
 
 /**
  * Typed access to an app object's storage for tests, through the same storage boundary the object

@@ -1,0 +1,30 @@
+import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { appObject } from '../../src/delivery/app-objects';
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `yyyymmddhhmm` (UTC) of a time, as X's replay endpoints take it. */
+export const replayDate = (ms: number) => new Date(ms).toISOString().replace(/[-T:]/g, '').slice(0, 12);
+
+/**
+ * Moves one app's whole history `ms` into the past, in D1 and in its object alike, so tests can ask
+ * about windows that lie in the past (replay dates have minute granularity and must not be future).
+ */
+export async function ageApp(appId: string, ms: number) {
+  await env.DB.batch([
+    env.DB.prepare('UPDATE app_status_history SET at = at - ? WHERE app_id = ?').bind(ms, appId),
+    env.DB.prepare('UPDATE webhooks SET created_at = created_at - ? WHERE app_id = ?').bind(ms, appId),
+    env.DB.prepare('UPDATE subscriptions SET created_at = created_at - ?, ended_at = ended_at - ? WHERE app_id = ?').bind(ms, ms, appId),
+    env.DB.prepare('UPDATE authorizations SET created_at = created_at - ?, ended_at = ended_at - ? WHERE app_id = ?').bind(ms, ms, appId),
+  ]);
+  await runInDurableObject(appObject(env, appId), (_o, state) => {
+    const sql = state.storage.sql;
+    sql.exec('UPDATE webhooks SET created_at = created_at - ?', ms);
+    sql.exec('UPDATE subscriptions SET started_at = started_at - ?, ended_at = ended_at - ?', ms, ms);
+    sql.exec('UPDATE authorizations SET started_at = started_at - ?, ended_at = ended_at - ?', ms, ms);
+    sql.exec('UPDATE messages SET created_at = created_at - ?', ms);
+    sql.exec('UPDATE ledger SET at = at - ?, ingested_at = ingested_at - ?', ms, ms);
+    sql.exec('UPDATE events SET ingested_at = ingested_at - ?', ms);
+  });
+}
