@@ -214,27 +214,18 @@ describe('6. one failing app object delays only its own app, and the service fin
     const bUrl = receiverUrl();
     a.receivers.set(bUrl, bApp.consumerSecret);
     await subscribe(bApp, (await registerWebhook(bApp, bUrl)).id, '31');
-    // App A's object refuses every call (as if unreachable).
-    const saved = await withStore(a.app.id, (_s, state) => {
-      const row = state.storage.sql.exec('SELECT * FROM tenant').one();
-      state.storage.sql.exec('DELETE FROM tenant');
-      return row;
-    });
+    // App A's object cannot be reached (its RPC fails, as an overloaded or restarting object's does).
+    const unreachable = env.APP_DELIVERY.idFromName(`app:${a.app.id}`);
+    const get = env.APP_DELIVERY.get.bind(env.APP_DELIVERY);
+    const failing = { ingest: () => Promise.reject(new Error('object unavailable')) } as unknown as ReturnType<typeof get>;
+    const spy = vi.spyOn(env.APP_DELIVERY, 'get').mockImplementation((id) => (id.equals(unreachable) ? failing : get(id)));
     const res = await platform('POST', '/internal/activity', tweet('31'));
     expect(res.status).toBe(202);
     await vi.waitFor(() => expect(a.receivers.posts(bUrl)).toHaveLength(1), { timeout: 5000 });
     const kept = await env.DB.prepare('SELECT app_id, attempts FROM fan_out_retries').all<{ app_id: string; attempts: number }>();
     expect(kept.results).toEqual([{ app_id: a.app.id, attempts: 1 }]);
     // A's object comes back; the cron's sweep hands the share over without the platform re-posting.
-    await withStore(a.app.id, (_s, state) => {
-      state.storage.sql.exec(
-        'INSERT INTO tenant (singleton, app_id, consumer_secret, status, status_changed_at) VALUES (1, ?, ?, ?, ?)',
-        saved.app_id as string,
-        saved.consumer_secret as string,
-        saved.status as string,
-        saved.status_changed_at as number,
-      );
-    });
+    spy.mockRestore();
     expect(await retryFanOuts(env, Date.now() + 120_000)).toMatchObject({ retried: 1, done: 1 });
     await vi.waitFor(() => expect(a.receivers.posts(a.url)).toHaveLength(1), { timeout: 5000 });
     expect((await env.DB.prepare('SELECT count(*) AS n FROM fan_out_retries').first<{ n: number }>())?.n).toBe(0);
