@@ -8,11 +8,13 @@
  */
 const EPOCH_MS = 1_577_836_800_000n;
 
-export function idGenerator(node: number = crypto.getRandomValues(new Uint16Array(1))[0] & 0x3ff) {
+export function idGenerator(node?: number) {
   let lastMs = 0n;
   let sequence = 0n;
-  const nodeBits = BigInt(node & 0x3ff) << 12n;
+  // Drawn on first use: Workers allow no random values at global scope.
+  let nodeBits: bigint | null = node === undefined ? null : BigInt(node & 0x3ff) << 12n;
   return (nowMs: number = Date.now()): string => {
+    nodeBits ??= BigInt(crypto.getRandomValues(new Uint16Array(1))[0] & 0x3ff) << 12n;
     let ms = BigInt(Math.floor(nowMs)) - EPOCH_MS;
     if (ms < lastMs) ms = lastMs; // a clock step back never reuses an id
     if (ms === lastMs) {
