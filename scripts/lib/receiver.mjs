@@ -2,7 +2,7 @@
 // and the fault runs. It is told the secrets of the apps and webhooks that use it (several apps may
 // share one URL), answers a CRC for whichever trusted app signed it, verifies both signatures of every
 // delivery, and records deliveries and problems. Identity comes only from the keys that verify: by app
-// and webhook id, never by URL. Fast enough for the bench: keys imported once, ~2 HMACs per delivery.
+// and webhook id, never by URL. Fast enough for the bench: keys imported once, 2 HMACs per delivery.
 import { createServer } from 'node:http';
 import {
   consumerKey,
@@ -77,12 +77,6 @@ const TIMESTAMP_TOLERANCE_MS = 5 * 60_000;
 export async function startReceiver({ port = 0, answer, onDelivery, onCrc, keep = true, unsigned = false } = {}) {
   /** @type {Map<string, AppEntry>} */
   const apps = new Map();
-  /**
-   * Apps in most-recently-verified order: the service sends in runs per app, so the signer is usually
-   * the first one tried. (Only the search order; who signed is decided by the keys alone.)
-   * @type {AppEntry[]}
-   */
-  const appOrder = [];
   /** @type {Map<string, WebhookEntry>} */
   const webhooks = new Map();
   /** @type {Delivery[]} */
@@ -106,39 +100,45 @@ export async function startReceiver({ port = 0, answer, onDelivery, onCrc, keep 
     if (!entry) {
       entry = { name, keys: [], webhooks: [] };
       apps.set(name, entry);
-      appOrder.push(entry);
     }
     return entry;
   };
 
   /**
-   * The trusted app, and which of its consumer keys, satisfies `signs`; the app moves to the front of
-   * the search order.
+   * The trusted app, and which of its consumer keys, satisfies `signs`: `likely` first (a guess that
+   * only orders the search), then every other app.
+   * @param {(key: KeyObject) => boolean} signs
+   * @param {AppEntry | null | undefined} [likely]
    */
-  const findApp = (/** @type {(key: KeyObject) => boolean} */ signs) => {
-    for (let i = 0; i < appOrder.length; i++) {
-      const app = appOrder[i];
-      for (const key of app.keys) {
-        if (!signs(key)) continue;
-        if (i > 0) {
-          appOrder.splice(i, 1);
-          appOrder.unshift(app);
-        }
-        return { app, key };
-      }
+  const findApp = (signs, likely) => {
+    if (likely) for (const key of likely.keys) if (signs(key)) return { app: likely, key };
+    for (const app of apps.values()) {
+      if (app === likely) continue;
+      for (const key of app.keys) if (signs(key)) return { app, key };
     }
     return null;
   };
 
   /**
-   * @param {WebhookEntry[]} candidates
+   * The trusted webhook whose signing key signed this delivery. The service's `webhook-id` is
+   * `msg_<event>_<webhook id>_<user>`, so a trusted webhook id among its parts is tried first; that
+   * only orders the search (every webhook is tried when it fails), the keys alone decide.
    * @param {string} id @param {string} timestamp @param {Buffer} body @param {Buffer[]} offered
    */
-  const findWebhook = (candidates, id, timestamp, body, offered) => {
-    for (const webhook of candidates) {
-      for (const key of webhook.keys) if (signsStandard(key, id, timestamp, body, offered)) return webhook;
-    }
+  const findWebhook = (id, timestamp, body, offered) => {
+    const likely = id
+      .split('_')
+      .map((part) => webhooks.get(part))
+      .find(Boolean);
+    if (likely && signedBy(likely, id, timestamp, body, offered)) return likely;
+    for (const webhook of webhooks.values()) if (webhook !== likely && signedBy(webhook, id, timestamp, body, offered)) return webhook;
     return null;
+  };
+
+  /** @param {WebhookEntry} webhook @param {string} id @param {string} timestamp @param {Buffer} body @param {Buffer[]} offered */
+  const signedBy = (webhook, id, timestamp, body, offered) => {
+    for (const key of webhook.keys) if (signsStandard(key, id, timestamp, body, offered)) return true;
+    return false;
   };
 
   /** @param {IncomingMessage} req @param {ServerResponse} res @param {string} path @param {string} query */
@@ -195,26 +195,22 @@ export async function startReceiver({ port = 0, answer, onDelivery, onCrc, keep 
     }
 
     const verdicts = delivery.verdicts;
-    const xHeader = headers['x-twitter-webhooks-signature'];
-    const xOffered = offeredXSignature(xHeader);
-    const xSigner = xOffered && findApp((key) => signsBody(key, raw, xOffered))?.app;
-    verdicts.x = xHeader === undefined ? 'missing' : xSigner ? 'valid' : trustedConsumerKeys === 0 ? 'unchecked' : 'invalid';
-    verdicts.xApp = xSigner?.name ?? null;
-
     const id = headers['webhook-id'];
     const standardHeader = headers['webhook-signature'];
     const standardOffered = offeredStandardSignatures(standardHeader);
-    /** @type {WebhookEntry | null} */
-    let webhook = null;
-    if (typeof id === 'string' && typeof timestamp === 'string' && standardOffered.length > 0) {
-      // The X signer's own webhooks first; every trusted webhook only when that fails, to name who
-      // signed a delivery that arrived at the wrong tenant.
-      webhook =
-        (xSigner && findWebhook(xSigner.webhooks, id, timestamp, raw, standardOffered)) ||
-        findWebhook([...webhooks.values()], id, timestamp, raw, standardOffered);
-    }
+    const webhook =
+      typeof id === 'string' && typeof timestamp === 'string' && standardOffered.length > 0
+        ? findWebhook(id, timestamp, raw, standardOffered)
+        : null;
     verdicts.standard = standardHeader === undefined ? 'missing' : webhook ? 'valid' : webhooks.size === 0 ? 'unchecked' : 'invalid';
     verdicts.standardWebhook = webhook?.id ?? null;
+
+    const xHeader = headers['x-twitter-webhooks-signature'];
+    const xOffered = offeredXSignature(xHeader);
+    // The webhook's own app first: every other app is tried only for a delivery at the wrong tenant.
+    const xSigner = xOffered ? (findApp((key) => signsBody(key, raw, xOffered), webhook && apps.get(webhook.app))?.app ?? null) : null;
+    verdicts.x = xHeader === undefined ? 'missing' : xSigner ? 'valid' : trustedConsumerKeys === 0 ? 'unchecked' : 'invalid';
+    verdicts.xApp = xSigner?.name ?? null;
 
     // Consumer secrets are 256 random bits, so one signer at most: no need to try the others.
     if (xSigner && webhook && webhook.app === xSigner.name) {

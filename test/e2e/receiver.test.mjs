@@ -35,16 +35,16 @@ let nextId = 0;
  * POSTs `body` to the receiver, signed by default with app A and webhook 1001.
  * @param {object} [o]
  * @param {string} [o.body] @param {string} [o.consumerSecret] @param {string[]} [o.signingSecrets]
- * @param {number} [o.timestamp] seconds @param {Record<string, string>} [o.headers] overrides
+ * @param {number} [o.timestamp] seconds @param {string} [o.id] webhook-id @param {Record<string, string>} [o.headers] overrides
  */
 async function post({
   body = '{"for_user_id":"1","tweet_create_events":[]}',
   consumerSecret = secretA,
   signingSecrets = [hookA],
   timestamp,
+  id = `msg_${++nextId}`,
   headers = {},
 } = {}) {
-  const id = `msg_${++nextId}`;
   const ts = timestamp ?? Math.floor(Date.now() / 1000);
   const signature = signingSecrets.map((s) => new Webhook(s).sign(id, new Date(ts * 1000), body)).join(' ');
   const before = receiver.problems.length;
@@ -102,6 +102,12 @@ test('a delivery signed right is attributed to its app and webhook, with no prob
   await post({ consumerSecret: secretB, signingSecrets: [hookB] });
   assert.equal(lastDelivery()?.app, 'B');
   assert.equal(lastDelivery()?.webhookId, '2002');
+
+  // A webhook-id naming another trusted webhook (the service's are msg_<event>_<webhook>_<user>) only
+  // changes the order of the search: the keys decide.
+  assert.deepEqual((await post({ id: 'msg_77_2002_1' })).problems, []);
+  assert.equal(lastDelivery()?.webhookId, '1001');
+  assert.equal(lastDelivery()?.app, 'A');
 });
 
 test('during a signing-secret rotation either of the space-separated signatures verifies', async () => {
