@@ -117,7 +117,7 @@ function trustSigningSecret(webhookId, secret, from) {
   receiver.trustWebhook(webhookId, APP, secret);
   trusted.add(secret);
   signingSecretCount++;
-  console.log(`receiver: verifying webhook-signature with the signing secret of ${webhookId} (${from})`);
+  console.log(`receiver: now verifying webhook-signature with the signing secret of webhook ${webhookId} (${from})`);
 }
 
 /** Reads the secrets file (if it exists yet) and trusts what is new in it; bad lines are reported, not fatal. */
@@ -136,8 +136,8 @@ function readSecretsFile(/** @type {string} */ file) {
     const words = line.split(/\s+/);
     const where = `${file} line ${i + 1}`;
     try {
-      if (words.length === 1 && words[0].startsWith('whsec_')) trustSigningSecret(`webhook (${where})`, words[0], where);
-      else if (words.length === 2 && words[1].startsWith('whsec_')) trustSigningSecret(`webhook ${words[0]}`, words[1], where);
+      if (words.length === 1 && words[0].startsWith('whsec_')) trustSigningSecret(`(${where})`, words[0], where);
+      else if (words.length === 2 && words[1].startsWith('whsec_')) trustSigningSecret(words[0], words[1], where);
       else if (words.length === 1) trustConsumerSecret(words[0], where);
       else throw new Error('expected "<webhook id> whsec_…", "whsec_…" or a consumer secret');
     } catch (err) {
@@ -147,7 +147,7 @@ function readSecretsFile(/** @type {string} */ file) {
 }
 
 for (const s of secrets) trustConsumerSecret(s, '');
-for (const [i, s] of signingSecrets.entries()) trustSigningSecret(`--signing-secret #${i + 1}`, s, 'flag');
+for (const [i, s] of signingSecrets.entries()) trustSigningSecret(`(--signing-secret #${i + 1})`, s, 'flag');
 if (secretsFile) {
   readSecretsFile(secretsFile);
   watchFile(secretsFile, { interval: 250 }, () => readSecretsFile(secretsFile));
@@ -159,9 +159,18 @@ console.log(
     (secretsFile ? `; watching ${secretsFile} for more` : '') +
     '. Ctrl-C stops it.',
 );
-for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
-  process.on(signal, async () => {
-    await receiver.close();
-    process.exit(0);
-  });
-}
+const stop = async () => {
+  await receiver.close();
+  process.exit(0);
+};
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) process.on(signal, stop);
+// `kill` of a backgrounded `npm run receiver` ends npm and its shell but not this process (the shell
+// does not pass the signal on), so stop as soon as the process that started this one is gone.
+const parentPid = process.ppid;
+setInterval(() => {
+  try {
+    process.kill(parentPid, 0);
+  } catch {
+    stop();
+  }
+}, 500).unref();

@@ -42,7 +42,7 @@ export function formatDelivery(delivery, status) {
 
   const x = verdicts.x === 'unchecked' ? 'not checked' : VERDICT_TEXT[verdicts.x];
   let standard;
-  if (verdicts.standard === 'valid') standard = `valid (${verdicts.standardWebhook})`;
+  if (verdicts.standard === 'valid') standard = `valid (webhook ${verdicts.standardWebhook})`;
   else if (verdicts.standard === 'unchecked') standard = 'not checked: no signing secret yet (see --help)';
   else standard = VERDICT_TEXT[verdicts.standard];
   const otherProblems = delivery.problems.filter((p) => p !== 'bad signature');
