@@ -38,7 +38,7 @@ export function formatDelivery(delivery, status) {
   const forUser = json?.for_user_id !== undefined ? `  for_user_id=${json.for_user_id}` : '';
   const replay = header('x-replay-job-id') ? `  REPLAY of job ${header('x-replay-job-id')}` : '';
   const timestamp = header('webhook-timestamp');
-  const age = timestamp ? ` (${Math.round(delivery.at / 1000 - Number(timestamp))} s old)` : '';
+  const age = timestamp ? ` (${Math.floor(delivery.at / 1000) - Number(timestamp)} s old)` : '';
 
   const x = verdicts.x === 'unchecked' ? 'not checked' : VERDICT_TEXT[verdicts.x];
   let standard;
