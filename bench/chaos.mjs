@@ -119,6 +119,7 @@ async function main() {
 
     // ---- activities: per stream, in order ------------------------------------------------------------
     const user = (u) => ({ id: String(1000 + u), name: `user ${u}`, screen_name: `u${u}` });
+    /** @type {{ g: number, activity: any }[][]} */
     const streams = Array.from({ length: STREAMS }, () => []);
     for (let g = 0; g < ACTIVITIES; g++) {
       const stream = g % STREAMS;
@@ -167,7 +168,7 @@ async function main() {
             break;
           } catch (err) {
             // The service is down or restarting: post the same activities again (ingest is idempotent).
-            if (ingestErrors++ < 5) log(`ingest failed (will post again): ${err.message.slice(0, 200)}`);
+            if (ingestErrors++ < 5) log(`ingest failed (will post again): ${String(/** @type {Error} */ (err).message).slice(0, 200)}`);
             if (tries > 200) throw err;
             await sleep(250);
           }
@@ -252,7 +253,7 @@ async function main() {
         continue;
       }
       const key = keyOf(d);
-      const tenant = byName.get(d.app);
+      const tenant = d.app === null ? undefined : byName.get(d.app);
       const [, , forUser, gText] = key.split('|');
       if (!tenant || tenant.hook.id !== d.webhookId || !expected.has(key)) {
         crossTenant++;

@@ -257,6 +257,7 @@ async function main() {
     JSON.stringify({ at: new Date().toISOString(), events: EVENTS, results, replay, receiverProblems: problems }, null, 2),
   );
   console.log(`\nJSON: .bench/delivery.json`);
+  /** @type {{ name: string }[]} */
   const lost = results.filter((r) => r.delivered < r.expected);
   if (replay && (replay.replayed < replay.expected || !replay.statusArrived)) lost.push({ name: 'replay' });
   if (lost.length) {

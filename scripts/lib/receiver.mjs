@@ -61,6 +61,22 @@ import {
  * @typedef {{ name: string, keys: KeyObject[], webhooks: WebhookEntry[] }} AppEntry
  */
 
+/**
+ * A running receiver. (A typedef, not the inferred type of an object literal: in JS files those are
+ * open, so a misspelt member would type-check.)
+ * @typedef {object} Receiver
+ * @property {number} port
+ * @property {(path?: string) => string} url its URL for a path (default /webhook)
+ * @property {(name: string, consumerSecret: string) => void} trustApp trusts an app's consumer secret;
+ *   call again with a rotated secret and both are trusted
+ * @property {(webhookId: string, app: string, signingSecret: string) => void} trustWebhook trusts one
+ *   of the app's webhooks by its signing secret; call again with a rotated secret and both are trusted
+ * @property {Delivery[]} deliveries every delivery answered 2xx (unless `keep` is false)
+ * @property {Problem[]} problems
+ * @property {Crc[]} crcs
+ * @property {() => Promise<void>} close stops listening and drops open connections (a delayed answer is never sent)
+ */
+
 /** A delivery whose `webhook-timestamp` is further than this from now is stale (Standard Webhooks' tolerance). */
 const TIMESTAMP_TOLERANCE_MS = 5 * 60_000;
 
@@ -73,6 +89,7 @@ const TIMESTAMP_TOLERANCE_MS = 5 * 60_000;
  * @param {(crc: Crc, status: number) => void} [options.onCrc] called for each CRC challenge with the status answered
  * @param {boolean} [options.keep] keep answered deliveries in `deliveries` (default true; a long bench passes false)
  * @param {boolean} [options.unsigned] expect unsigned requests (the bench floor): no signature or timestamp checks
+ * @returns {Promise<Receiver>}
  */
 export async function startReceiver({ port = 0, answer, onDelivery, onCrc, keep = true, unsigned = false } = {}) {
   /** @type {Map<string, AppEntry>} */
@@ -269,13 +286,11 @@ export async function startReceiver({ port = 0, answer, onDelivery, onCrc, keep 
   return {
     port: address.port,
     url: (path = '/webhook') => `http://127.0.0.1:${address.port}${path}`,
-    /** Trusts an app's consumer secret (call again with a rotated secret: both are then trusted). */
-    trustApp(/** @type {string} */ name, /** @type {string} */ consumerSecret) {
+    trustApp(name, consumerSecret) {
       appEntry(name).keys.push(consumerKey(consumerSecret));
       trustedConsumerKeys++;
     },
-    /** Trusts a webhook's signing secret (call again with a rotated secret: both are then trusted). */
-    trustWebhook(/** @type {string} */ webhookId, /** @type {string} */ app, /** @type {string} */ signingSecret) {
+    trustWebhook(webhookId, app, signingSecret) {
       const key = signingKey(signingSecret);
       const existing = webhooks.get(webhookId);
       if (existing) {
@@ -290,12 +305,11 @@ export async function startReceiver({ port = 0, answer, onDelivery, onCrc, keep 
     deliveries,
     problems,
     crcs,
-    /** Stops listening and drops open connections (a delayed answer is never sent). */
     close: () =>
       new Promise((resolve) => {
         for (const timer of delayed) clearTimeout(timer);
         delayed.clear();
-        server.close(() => resolve(undefined));
+        server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
