@@ -42,35 +42,37 @@ const injected = { status500: 0, timeouts: 0, status429: 0, status410: 0, closed
 const goneOnce = new Set();
 let outage = { from: Infinity, to: -Infinity };
 
-function faultFor(path) {
-  const kind = path.split('/')[2];
-  return (record, req, res) => {
-    const roll = Math.random();
-    if (kind === 'flaky' && roll < 0.2) {
-      injected.status500++;
-      return 500;
-    }
-    if (kind === 'limited' && roll < 0.1) {
-      injected.status429++;
-      res.setHeader('retry-after', '2');
-      return 429;
-    }
-    if (kind === 'closer' && roll < 0.05) {
-      injected.closed++;
-      req.socket.destroy();
-      return 'handled';
-    }
-    if (kind === 'slow' && roll < 0.01) {
-      injected.timeouts++;
-      return new Promise((resolve) => setTimeout(() => resolve(503), 11_000));
-    }
-    if (kind === 'gone' && !goneOnce.has(record.webhookId) && record.webhookId) {
-      goneOnce.add(record.webhookId);
-      injected.status410++;
-      return 410;
-    }
-    return 200;
-  };
+/**
+ * The fault a receiver path injects into one delivery, as the receiver's `answer`.
+ * @param {import('../scripts/lib/receiver.mjs').Delivery} delivery
+ * @returns {import('../scripts/lib/receiver.mjs').Answer}
+ */
+function faultFor(delivery) {
+  const kind = delivery.path.split('/')[2];
+  const roll = Math.random();
+  if (kind === 'flaky' && roll < 0.2) {
+    injected.status500++;
+    return 500;
+  }
+  if (kind === 'limited' && roll < 0.1) {
+    injected.status429++;
+    return { status: 429, headers: { 'retry-after': '2' } };
+  }
+  if (kind === 'closer' && roll < 0.05) {
+    injected.closed++;
+    return 'close';
+  }
+  if (kind === 'slow' && roll < 0.01) {
+    // Past the service's 10 s delivery timeout: the attempt times out before this answer.
+    injected.timeouts++;
+    return { status: 503, afterMs: 11_000 };
+  }
+  if (kind === 'gone' && !goneOnce.has(delivery.webhookId) && delivery.webhookId) {
+    goneOnce.add(delivery.webhookId);
+    injected.status410++;
+    return 410;
+  }
+  return 200;
 }
 
 async function main() {
@@ -79,13 +81,12 @@ async function main() {
   const platformToken = `aae_pt_chaos${Math.random().toString(36).slice(2)}`;
   let service = await startServiceProcess({ stateDir, port, vars: VARS, platformToken });
   const api = client(service.baseUrl, platformToken);
-  const receiver = await startReceiver({ handler: (record, req, res) => faultFor(record.path)(record, req, res) });
+  const receiver = await startReceiver({ answer: faultFor });
   const downReceiver = await startReceiver({
-    handler: (_record, req) => {
+    answer: () => {
       if (Date.now() >= outage.from && Date.now() < outage.to) {
         injected.outage++;
-        req.socket.destroy();
-        return 'handled';
+        return 'close';
       }
       return 200;
     },
@@ -118,6 +119,7 @@ async function main() {
 
     // ---- activities: per stream, in order ------------------------------------------------------------
     const user = (u) => ({ id: String(1000 + u), name: `user ${u}`, screen_name: `u${u}` });
+    /** @type {{ g: number, activity: any }[][]} */
     const streams = Array.from({ length: STREAMS }, () => []);
     for (let g = 0; g < ACTIVITIES; g++) {
       const stream = g % STREAMS;
@@ -166,7 +168,7 @@ async function main() {
             break;
           } catch (err) {
             // The service is down or restarting: post the same activities again (ingest is idempotent).
-            if (ingestErrors++ < 5) log(`ingest failed (will post again): ${err.message.slice(0, 200)}`);
+            if (ingestErrors++ < 5) log(`ingest failed (will post again): ${String(/** @type {Error} */ (err).message).slice(0, 200)}`);
             if (tries > 200) throw err;
             await sleep(250);
           }
@@ -251,7 +253,7 @@ async function main() {
         continue;
       }
       const key = keyOf(d);
-      const tenant = byName.get(d.app);
+      const tenant = d.app === null ? undefined : byName.get(d.app);
       const [, , forUser, gText] = key.split('|');
       if (!tenant || tenant.hook.id !== d.webhookId || !expected.has(key)) {
         crossTenant++;

@@ -3,10 +3,10 @@
 // dev's local runtime, inspector off, a local Node receiver), next to the floor measured in the same
 // run: a Worker that only sends to a queue and POSTs from its consumer. Loopback only, bounded.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { client } from '../scripts/lib/client.mjs';
+import { startReceiver } from '../scripts/lib/receiver.mjs';
 import { freePort, ROOT, sleep, startFastService } from '../scripts/lib/service.mjs';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5000);
@@ -20,48 +20,33 @@ function percentile(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** One local receiver: records when each delivery id arrived. `idOf` extracts the id from a body. */
-async function startReceiver(idOf) {
+/**
+ * One local receiver (the shared one, verifying both signatures of every delivery): records when each
+ * delivery id arrived. `idOf` extracts the id from a parsed body; `unsigned` is for the floor, which
+ * sends no signatures.
+ * @param {(json: any) => string} idOf
+ * @param {{ unsigned?: boolean }} [options]
+ */
+async function startArrivalReceiver(idOf, { unsigned = false } = {}) {
+  /** @type {Map<string, number>} */
   const arrivals = new Map();
-  const replayArrivals = new Map(); // webhook-id -> time, for deliveries carrying x-replay-job-id
+  /** @type {Map<string, number>} webhook-id -> time, for deliveries carrying x-replay-job-id */
+  const replayArrivals = new Map();
+  /** @type {number | null} */
   let replayStatusAt = null;
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString();
-      if (req.method === 'GET') {
-        // CRC: the bench receiver is told the secrets it needs through `secrets`.
-        const url = new URL(req.url, 'http://x');
-        const secret = server.secrets.get(url.pathname);
-        const token = url.searchParams.get('crc_token');
-        import('node:crypto').then(({ createHmac }) => {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ response_token: `sha256=${createHmac('sha256', secret).update(token).digest('base64')}` }));
-        });
-        return;
-      }
-      if (body.includes('"replay_job_status"')) replayStatusAt = Date.now();
-      else if (req.headers['x-replay-job-id']) replayArrivals.set(req.headers['webhook-id'], Date.now());
+  const receiver = await startReceiver({
+    unsigned,
+    keep: false,
+    onDelivery: (d) => {
+      if (d.json?.replay_job_status) replayStatusAt = d.at;
+      else if (d.headers['x-replay-job-id']) replayArrivals.set(String(d.headers['webhook-id']), d.at);
       else {
-        const id = idOf(body);
-        if (!arrivals.has(id)) arrivals.set(id, Date.now());
+        const id = idOf(d.json);
+        if (!arrivals.has(id)) arrivals.set(id, d.at);
       }
-      res.writeHead(200).end();
-    });
+    },
   });
-  server.secrets = new Map();
-  server.keepAliveTimeout = 60_000;
-  const port = await freePort();
-  await new Promise((r) => server.listen(port, '127.0.0.1', r));
-  return {
-    port,
-    arrivals,
-    replayArrivals,
-    replayStatusAt: () => replayStatusAt,
-    secrets: server.secrets,
-    close: () => new Promise((r) => server.close(r)),
-  };
+  return { ...receiver, arrivals, replayArrivals, replayStatusAt: () => replayStatusAt };
 }
 
 function summarize(name, sentAt, arrivals, expected) {
@@ -144,9 +129,9 @@ async function setUpTenants(api, receiver, apps, usersPerApp) {
   const tenants = [];
   for (let a = 0; a < apps; a++) {
     const app = await api.activeApp(`bench-${a}`, { provisioned_subscriptions: usersPerApp });
-    const path = `/app${a}`;
-    receiver.secrets.set(path, app.consumerSecret);
-    const hook = await api.registerWebhook(app, `http://127.0.0.1:${receiver.port}${path}`);
+    receiver.trustApp(app.name, app.consumerSecret);
+    const hook = await api.registerWebhook(app, receiver.url(`/app${a}`));
+    receiver.trustWebhook(hook.id, app.name, hook.signing_secret);
     const users = Array.from({ length: usersPerApp }, (_, i) => String(1_000_000 + a * usersPerApp + i));
     let next = 0;
     await Promise.all(
@@ -194,9 +179,14 @@ async function main() {
   let replay = null;
   const stateRoot = mkdtempSync(join(process.env.BENCH_STATE_ROOT ?? tmpdir(), 'aae-bench-'));
   const results = [];
+  /** @type {Record<string, number>} what the receivers found wrong with what arrived, by kind */
+  const problems = {};
+  const countProblems = (/** @type {{ problems: { kind: string }[] }} */ r) => {
+    for (const p of r.problems) problems[p.kind] = (problems[p.kind] ?? 0) + 1;
+  };
   try {
     // Floor, flood and paced.
-    const floorReceiver = await startReceiver((body) => JSON.parse(body).id);
+    const floorReceiver = await startArrivalReceiver((json) => json.id, { unsigned: true });
     const floodIds = Array.from({ length: EVENTS }, (_, i) => `floor-${i}`);
     const floodSent = await floorRun(floorReceiver, join(stateRoot, 'floor1'), floodIds, false);
     const floorFlood = summarize('floor (flood)', floodSent, floorReceiver.arrivals, EVENTS);
@@ -204,10 +194,11 @@ async function main() {
     const pacedIds = Array.from({ length: PACED_RATE * PACED_SECONDS }, (_, i) => `floorp-${i}`);
     const pacedSent = await floorRun(floorReceiver, join(stateRoot, 'floor2'), pacedIds, true);
     results.push(summarize(`floor (paced ${PACED_RATE}/s)`, pacedSent, floorReceiver.arrivals, pacedIds.length));
+    countProblems(floorReceiver);
     await floorReceiver.close();
 
     // The service.
-    const receiver = await startReceiver((body) => JSON.parse(body).tweet_create_events[0].text);
+    const receiver = await startArrivalReceiver((json) => json.tweet_create_events[0].text);
     const service = await startFastService({ stateDir: join(stateRoot, 'service') });
     const api = client(service.baseUrl, service.platformToken);
     try {
@@ -233,6 +224,7 @@ async function main() {
       }
     } finally {
       await service.stop();
+      countProblems(receiver);
       await receiver.close();
     }
   } finally {
@@ -255,16 +247,25 @@ async function main() {
         `live traffic during the replay (${replay.live.delivered} at ${LIVE_DURING_REPLAY}/s): p50 ${replay.live.p50} ms, p99 ${replay.live.p99} ms`,
     );
   }
+  const problemCount = Object.values(problems).reduce((a, b) => a + b, 0);
+  console.log(
+    `\nreceiver problems (every service delivery verified, both signatures): ${problemCount ? JSON.stringify(problems) : 'none'}`,
+  );
   mkdirSync(join(ROOT, '.bench'), { recursive: true });
   writeFileSync(
     join(ROOT, '.bench', 'delivery.json'),
-    JSON.stringify({ at: new Date().toISOString(), events: EVENTS, results, replay }, null, 2),
+    JSON.stringify({ at: new Date().toISOString(), events: EVENTS, results, replay, receiverProblems: problems }, null, 2),
   );
   console.log(`\nJSON: .bench/delivery.json`);
+  /** @type {{ name: string }[]} */
   const lost = results.filter((r) => r.delivered < r.expected);
   if (replay && (replay.replayed < replay.expected || !replay.statusArrived)) lost.push({ name: 'replay' });
   if (lost.length) {
     console.error(`bench: ${lost.map((r) => r.name).join(', ')} did not deliver everything`);
+    process.exitCode = 1;
+  }
+  if (problemCount) {
+    console.error(`bench: the receiver found problems in what arrived: ${JSON.stringify(problems)}`);
     process.exitCode = 1;
   }
 }

@@ -49,5 +49,5 @@ console.log(
 
 const extra = process.argv.slice(2);
 const child = spawn(wrangler, ['dev', '--ip', '127.0.0.1', '--port', port, ...persist, ...extra], { cwd: root, env, stdio: 'inherit' });
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

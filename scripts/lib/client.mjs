@@ -1,6 +1,48 @@
 // A small client for the service's HTTP API, used by end-to-end tests, benchmarks and fault runs.
+
+/**
+ * One answer: its status, its body parsed as JSON (null if it is not JSON), the text and the headers.
+ * @typedef {{ status: number, body: any, text: string, headers: Headers }} Answer
+ */
+
+/**
+ * An approved app with a fresh bearer token, and a webhook as POST /2/webhooks returned it.
+ * @typedef {{ id: string, name: string, consumerKey: string, consumerSecret: string, bearer: string }} App
+ * @typedef {{ id: string, url: string, valid: boolean, created_at: string, signing_secret: string }} Webhook
+ */
+
+/**
+ * The client. (A typedef, not the inferred type of an object literal: in JS files those are open, so
+ * a misspelt method would type-check.)
+ * @typedef {object} Client
+ * @property {(method: string, path: string, options?: CallOptions) => Promise<Answer>} call any request
+ * @property {(method: string, path: string, body?: unknown) => Promise<Answer>} platform a request with the platform token
+ * @property {(name: string, fields?: object) => Promise<App>} activeApp creates and approves an app, with a bearer token
+ * @property {(app: App, url: string) => Promise<Webhook>} registerWebhook
+ * @property {(app: App, userId: string, scopes: string[]) => Promise<string>} grant the user's access token for the app
+ * @property {(app: App, webhookId: string, userId: string, scopes: string[]) => Promise<string>} subscribe
+ *   grants and subscribes; the user's access token
+ * @property {(activities: object[]) => Promise<any>} ingest
+ * @property {(app: App, userId: string) => Promise<any>} revoke
+ * @property {(app: App) => Promise<any>} suspend
+ */
+
+/** @typedef {{ token?: string, body?: unknown, form?: Record<string, string>, basic?: [string, string] }} CallOptions */
+
+/**
+ * @param {string} baseUrl
+ * @param {string} platformToken
+ * @returns {Client}
+ */
 export function client(baseUrl, platformToken) {
+  /**
+   * @param {string} method
+   * @param {string} path
+   * @param {CallOptions} [options]
+   * @returns {Promise<Answer>}
+   */
   async function call(method, path, { token, body, form, basic } = {}) {
+    /** @type {Record<string, string>} */
     const headers = {};
     if (token) headers.authorization = `Bearer ${token}`;
     if (basic) headers.authorization = `Basic ${Buffer.from(`${basic[0]}:${basic[1]}`).toString('base64')}`;
@@ -22,11 +64,16 @@ export function client(baseUrl, platformToken) {
     }
     return { status: res.status, body: json, text, headers: res.headers };
   }
+  /**
+   * The JSON body of an answer with one of `status`, else an error naming `what` and the answer.
+   * @param {string} what @param {Promise<Answer>} promise @param {number[]} [status]
+   */
   const expectOk = async (what, promise, status = [200, 201, 202]) => {
     const res = await promise;
     if (!status.includes(res.status)) throw new Error(`${what}: HTTP ${res.status} ${res.text}`);
     return res.body;
   };
+  /** A call with the platform token. @param {string} method @param {string} path @param {unknown} [body] */
   const platform = (method, path, body) => call(method, path, { token: platformToken, body });
 
   return {

@@ -11,19 +11,20 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
 Object.assign(process.env, WRANGLER_ENV);
 
+/** @returns {Promise<number>} a port that was free a moment ago on 127.0.0.1 */
 export async function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
       server.close(() => resolve(port));
     });
   });
 }
 
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitUntilUp(baseUrl, timeoutMs, isAlive = () => true) {
   const deadline = Date.now() + timeoutMs;
@@ -40,9 +41,16 @@ async function waitUntilUp(baseUrl, timeoutMs, isAlive = () => true) {
   throw new Error(`service at ${baseUrl} did not answer within ${timeoutMs} ms`);
 }
 
+/** The group id of a child started with `detached: true` (its own process group), for kill(-group). */
+function processGroupOf(/** @type {import('node:child_process').ChildProcess} */ child) {
+  if (child.pid === undefined) throw new Error(`could not start ${child.spawnfile}`);
+  return child.pid;
+}
+
 /**
  * The service as a newcomer starts it: `node scripts/dev.mjs` (what `npm run dev` runs), in its own
  * process group so that stopping it also stops wrangler's workerd children.
+ * @param {{ stateDir: string, port?: number, log?: boolean }} options
  */
 export async function startDevService({ stateDir, port, log = false }) {
   port ??= await freePort();
@@ -52,6 +60,7 @@ export async function startDevService({ stateDir, port, log = false }) {
     detached: true,
     stdio: ['ignore', log ? 'inherit' : 'pipe', log ? 'inherit' : 'pipe'],
   });
+  const group = processGroupOf(child);
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));
@@ -60,7 +69,7 @@ export async function startDevService({ stateDir, port, log = false }) {
   const stop = async () => {
     if (exited) return;
     try {
-      process.kill(-child.pid, 'SIGTERM');
+      process.kill(-group, 'SIGTERM');
     } catch {
       return;
     }
@@ -68,7 +77,7 @@ export async function startDevService({ stateDir, port, log = false }) {
     while (!exited && Date.now() < deadline) await sleep(100);
     if (!exited) {
       try {
-        process.kill(-child.pid, 'SIGKILL');
+        process.kill(-group, 'SIGKILL');
       } catch {
         // already gone
       }
@@ -79,17 +88,22 @@ export async function startDevService({ stateDir, port, log = false }) {
     await waitUntilUp(baseUrl, 90_000, () => !exited);
   } catch (err) {
     await stop();
-    throw new Error(`${err.message}\n--- service output ---\n${output.slice(-4000)}`);
+    throw new Error(`${/** @type {Error} */ (err).message}\n--- service output ---\n${output.slice(-4000)}`);
   }
   const platformToken = readFileSync(join(ROOT, '.dev.vars'), 'utf8')
-    .match(/^PLATFORM_TOKEN=(.*)$/m)[1]
-    .trim();
+    .match(/^PLATFORM_TOKEN=(.*)$/m)?.[1]
+    ?.trim();
+  if (!platformToken) {
+    await stop();
+    throw new Error('.dev.vars has no PLATFORM_TOKEN= line (scripts/dev.mjs writes one when the file is missing)');
+  }
   return { baseUrl, platformToken, stop, output: () => output, pid: child.pid };
 }
 
 /**
  * The service through wrangler's programmatic API with the devtools inspector off (it slows D1 and
  * outbound fetch several-fold and leaks sockets under load: docs/testing.md, "Why the inspector is off").
+ * @param {{ stateDir: string, port?: number, vars?: Record<string, string | number>, platformToken?: string }} options
  */
 export async function startFastService({ stateDir, port, vars = {}, platformToken: givenToken }) {
   port ??= await freePort();
@@ -136,6 +150,7 @@ export async function startFastService({ stateDir, port, vars = {}, platformToke
 /**
  * The fast service in a child process of its own process group, so a fault run can SIGKILL it (and
  * its workerd) and start it again on the same state.
+ * @param {{ stateDir: string, port: number, vars?: Record<string, string>, platformToken: string }} options
  */
 export async function startServiceProcess({ stateDir, port, vars = {}, platformToken }) {
   const child = spawn(process.execPath, [join(ROOT, 'scripts', 'lib', 'worker-process.mjs')], {
@@ -154,7 +169,9 @@ export async function startServiceProcess({ stateDir, port, vars = {}, platformT
   let exited = false;
   child.on('exit', () => (exited = true));
   child.stderr.on('data', (d) => (output += d));
-  await new Promise((resolve, reject) => {
+  const group = processGroupOf(child);
+  /** @type {Promise<void>} */
+  const ready = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`service process did not start:\n${output.slice(-3000)}`)), 120_000);
     child.stdout.on('data', (d) => {
       output += d;
@@ -165,10 +182,11 @@ export async function startServiceProcess({ stateDir, port, vars = {}, platformT
     });
     child.on('exit', () => reject(new Error(`service process exited:\n${output.slice(-3000)}`)));
   });
-  const signal = async (sig) => {
+  await ready;
+  const signal = async (/** @type {NodeJS.Signals} */ sig) => {
     if (exited) return;
     try {
-      process.kill(-child.pid, sig);
+      process.kill(-group, sig);
     } catch {
       return;
     }

@@ -127,6 +127,7 @@ test('every activity type reaches exactly the entitled webhooks, signed, across 
   await api.revoke(a, '1');
   await waitFor(() => shared.deliveries.some((d) => d.json?.user_event), 10_000, 'revoke event');
   const revoke = shared.deliveries.find((d) => d.json?.user_event);
+  assert.ok(revoke);
   assert.equal(revoke.app, 'A');
   assert.deepEqual(revoke.json.user_event.revoke.target, { app_id: a.id });
   assert.deepEqual(revoke.json.user_event.revoke.source, { user_id: '1' });
@@ -158,8 +159,8 @@ test('every activity type reaches exactly the entitled webhooks, signed, across 
     'the replay re-sends exactly the still-entitled deliveries, with their webhook-ids',
   );
   assert.ok(replayed.every((d) => d.app === 'A' && d.json.for_user_id === '2'));
-  const status = shared.deliveries.find((d) => d.json?.replay_job_status).json.replay_job_status;
-  assert.equal(status.job_state, 'Complete');
+  const status = shared.deliveries.find((d) => d.json?.replay_job_status)?.json.replay_job_status;
+  assert.equal(status?.job_state, 'Complete');
 
   // Suspension: nothing more for B at all.
   await api.suspend(b);

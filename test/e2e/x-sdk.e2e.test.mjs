@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Client } from '@xdevplatform/xdk';
+import { ApiError, Client } from '@xdevplatform/xdk';
 import { client } from '../../scripts/lib/client.mjs';
 import { startReceiver } from '../../scripts/lib/receiver.mjs';
 import { startDevService } from '../../scripts/lib/service.mjs';
@@ -34,22 +34,24 @@ test('webhooks and subscriptions through @xdevplatform/xdk', async () => {
 
   assert.deepEqual((await asApp.webhooks.get()).data, []);
   const created = await asApp.webhooks.create({ url: receiver.url('/sdk') });
+  assert.ok(created.data?.id, 'the SDK got the new webhook');
   assert.equal(created.data.valid, true);
   const id = created.data.id;
-  assert.equal((await asApp.webhooks.get()).data[0].id, id);
-  assert.equal((await asApp.webhooks.validate(id)).data.valid, true);
+  assert.equal((await asApp.webhooks.get()).data?.[0]?.id, id);
+  assert.equal((await asApp.webhooks.validate(id)).data?.valid, true);
 
-  assert.equal((await asUser.accountActivity.createSubscription(id, {})).data.subscribed, true);
-  assert.equal((await asUser.accountActivity.validateSubscription(id)).data.subscribed, true);
+  assert.equal((await asUser.accountActivity.createSubscription(id, {})).data?.subscribed, true);
+  assert.equal((await asUser.accountActivity.validateSubscription(id)).data?.subscribed, true);
+  // The SDK turns the answer's snake_case keys into camelCase (user_id -> userId).
   const list = await asApp.accountActivity.getSubscriptions(id);
   assert.deepEqual(
-    list.data.subscriptions.map((s) => s.userId ?? s.user_id),
+    list.data?.subscriptions?.map((s) => s.userId),
     ['2244994945'],
   );
   const count = await asApp.accountActivity.getSubscriptionCount();
-  assert.equal(count.data.subscriptionsCountAll ?? count.data.subscriptions_count_all, '1');
-  assert.equal((await asApp.accountActivity.deleteSubscription(id, '2244994945')).data.subscribed, false);
-  await assert.rejects(asApp.accountActivity.deleteSubscription(id, '2244994945'), (err) => err.status === 404);
-  assert.equal((await asApp.webhooks.delete(id)).data.deleted, true);
+  assert.equal(count.data?.subscriptionsCountAll, '1');
+  assert.equal((await asApp.accountActivity.deleteSubscription(id, '2244994945')).data?.subscribed, false);
+  await assert.rejects(asApp.accountActivity.deleteSubscription(id, '2244994945'), (err) => err instanceof ApiError && err.status === 404);
+  assert.equal((await asApp.webhooks.delete(id)).data?.deleted, true);
   assert.deepEqual((await asApp.webhooks.get()).data, []);
 });
