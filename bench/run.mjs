@@ -211,15 +211,21 @@ async function main() {
         const tenants = await setUpTenants(api, receiver, apps, usersPerApp);
         console.error(`bench: ${label}: set up in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
         const tag = `s${apps}`;
+        await resetWork(api);
         const flood = await serviceRun(api, tenants, EVENTS, false, `${tag}f`);
         await waitUntil(() => flood.ids.every((id) => receiver.arrivals.has(id)), 60_000);
         results.push({
           ...summarize(`service ${label} (flood)`, flood.sentAt, receiver.arrivals, EVENTS),
           ingestSeconds: flood.ingestSeconds,
+          work: await workPerDelivery(api),
         });
+        await resetWork(api);
         const paced = await serviceRun(api, tenants, PACED_RATE * PACED_SECONDS, true, `${tag}p`);
         await waitUntil(() => paced.ids.every((id) => receiver.arrivals.has(id)), 60_000);
-        results.push(summarize(`service ${label} (paced ${PACED_RATE}/s)`, paced.sentAt, receiver.arrivals, paced.ids.length));
+        results.push({
+          ...summarize(`service ${label} (paced ${PACED_RATE}/s)`, paced.sentAt, receiver.arrivals, paced.ids.length),
+          work: await workPerDelivery(api),
+        });
         if (apps === 1 && process.env.BENCH_REPLAY !== '0') {
           replay = await replayRun(api, receiver, tenants[0], flood.ids.length + paced.ids.length);
         }
@@ -254,6 +260,16 @@ async function main() {
       `\nreplay: ${replay.replayed}/${replay.expected} events in ${replay.seconds} s = ${replay.perSecond}/s ` +
         `(bound ${replay.bound}/s); status event: ${replay.statusArrived ? 'yes' : 'NO'}; ` +
         `live traffic during the replay (${replay.live.delivered} at ${LIVE_DURING_REPLAY}/s): p50 ${replay.live.p50} ms, p99 ${replay.live.p99} ms`,
+    );
+  }
+  console.log(
+    '\n| run | DO requests | queue msgs written | queue msgs read | D1 rows read | D1 rows written | object rows read | object rows written | outbound |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const r of results.filter((x) => x.work)) {
+    const p = r.work.perDelivery;
+    console.log(
+      `| ${r.name} | ${p.do_requests} | ${p.queue_messages_written} | ${p.queue_messages_read} | ${p.d1_rows_read} | ${p.d1_rows_written} | ${p.object_rows_read} | ${p.object_rows_written} | ${p.outbound_requests} |`,
     );
   }
   for (const n of noisyResults) {
@@ -420,6 +436,27 @@ async function replayRun(api, receiver, tenant, expected) {
     statusArrived: receiver.replayStatusAt() !== null,
     live: { delivered: live.delivered, p50: live.p50, p99: live.p99 },
   };
+}
+
+/** Zeroes the service's billable-work counters (src/observability/work-counters.ts). */
+async function resetWork(api) {
+  await api.platform('DELETE', '/internal/metrics/work');
+}
+
+/**
+ * The billable work since the last reset, per delivery: counted by the service itself, so the figures
+ * do not drift with a noisy machine. Waits a moment for reports still on their way.
+ */
+async function workPerDelivery(api) {
+  await sleep(1500);
+  const res = await api.platform('GET', '/internal/metrics/work');
+  const counts = res.body.data;
+  const per = Object.fromEntries(
+    Object.entries(counts)
+      .filter(([k]) => k !== 'deliveries')
+      .map(([k, v]) => [k, Number(/** @type {number} */ ((v) / Math.max(1, counts.deliveries)).toFixed(3))]),
+  );
+  return { deliveries: counts.deliveries, perDelivery: per };
 }
 
 async function waitUntil(predicate, timeoutMs) {

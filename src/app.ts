@@ -11,6 +11,7 @@ import { internalActivity } from './routes/internal-activity';
 import { internalApps } from './routes/internal-apps';
 import { internalAudit } from './routes/internal-audit';
 import { internalAuthorizations } from './routes/internal-authorizations';
+import { internalMetrics } from './routes/internal-metrics';
 import { internalUsers } from './routes/internal-users';
 import { oauth2 } from './routes/oauth2';
 import { problems } from './routes/problems';
@@ -50,6 +51,7 @@ export const ROUTERS = {
   '/internal/activity': internalActivity,
   '/internal/users': internalUsers,
   '/internal/audit': internalAudit,
+  '/internal/metrics': internalMetrics,
   '/problems': problems,
 } as const;
 
