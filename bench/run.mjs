@@ -454,7 +454,7 @@ async function workPerDelivery(api) {
   const per = Object.fromEntries(
     Object.entries(counts)
       .filter(([k]) => k !== 'deliveries')
-      .map(([k, v]) => [k, Number(/** @type {number} */ ((v) / Math.max(1, counts.deliveries)).toFixed(3))]),
+      .map(([k, v]) => [k, Number(/** @type {number} */ (v / Math.max(1, counts.deliveries)).toFixed(3))]),
   );
   return { deliveries: counts.deliveries, perDelivery: per };
 }
