@@ -160,7 +160,22 @@ ALTER TABLE tenant ADD COLUMN staged_consumer_secret TEXT;
 ALTER TABLE tenant ADD COLUMN staged_previous_until INTEGER;
 `;
 
-const MIGRATIONS = [V1, V2];
+/**
+ * Version 3: fewer index entries written per delivery (each one is a billed row written; see
+ * docs/scaling.md). A handed-out row keeps its start deadline in `not_before`, so the one `outbox_due`
+ * index serves both the due sweep and the hand-out lease; withdrawals and the fence read the outbox
+ * and the recent ledger without indexes of their own (they are rare, and reads cost little).
+ */
+const V3 = `
+DROP INDEX IF EXISTS outbox_handed;
+DROP INDEX IF EXISTS outbox_scope;
+DROP INDEX IF EXISTS ledger_seq;
+DROP INDEX IF EXISTS ledger_open;
+DROP INDEX IF EXISTS messages_webhook_created;
+UPDATE outbox SET not_before = start_by WHERE state = 'handed' AND start_by IS NOT NULL;
+`;
+
+const MIGRATIONS = [V1, V2, V3];
 
 /** Brings the object's database to the current schema; cheap when it is already there. */
 export function migrate(sql: SqlStorage): void {
