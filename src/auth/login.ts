@@ -52,7 +52,7 @@ export async function beginSignIn(env: Env, settings: Settings, origin: string, 
 const refused = (why: string) => invalid(`the sign-in assertion was refused: ${why}`);
 
 function explain(err: unknown): string {
-  if (err instanceof errors.JWTExpired) return 'it has expired';
+  if (err instanceof errors.JWTExpired) return err.claim === 'iat' ? 'it was issued more than 5 minutes ago' : 'it has expired';
   if (err instanceof errors.JWTClaimValidationFailed)
     return `its "${err.claim}" claim ${err.reason === 'missing' ? 'is missing' : 'is not acceptable'}`;
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'its signature does not verify with the configured keys';

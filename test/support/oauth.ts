@@ -9,11 +9,11 @@ export interface OAuthTestApp extends TestApp {
   redirectUri: string;
 }
 
-/** An approved app registered as an OAuth client (confidential unless said otherwise). */
-export async function oauthApp(
-  options: { clientType?: 'confidential' | 'public'; redirectUris?: string[]; name?: string; description?: string } = {},
-): Promise<OAuthTestApp> {
-  const app = await activeApp({ name: options.name ?? 'Acme Reader', description: options.description ?? 'Reads your timeline' });
+/** Registers an existing app as an OAuth client (confidential unless said otherwise). */
+export async function registerClient<A extends TestApp>(
+  app: A,
+  options: { clientType?: 'confidential' | 'public'; redirectUris?: string[] } = {},
+): Promise<A & { redirectUri: string }> {
   const redirectUris = options.redirectUris ?? [REDIRECT_URI];
   const res = await platform('PUT', `/internal/apps/${app.id}/oauth2-client`, {
     client_type: options.clientType ?? 'confidential',
@@ -21,6 +21,14 @@ export async function oauthApp(
   });
   if (res.status !== 200) throw new Error(`register client: ${res.status} ${JSON.stringify(res.body)}`);
   return { ...app, redirectUri: redirectUris[0] };
+}
+
+/** An approved app registered as an OAuth client. */
+export async function oauthApp(
+  options: { clientType?: 'confidential' | 'public'; redirectUris?: string[]; name?: string; description?: string } = {},
+): Promise<OAuthTestApp> {
+  const app = await activeApp({ name: options.name ?? 'Acme Reader', description: options.description ?? 'Reads your timeline' });
+  return registerClient(app, options);
 }
 
 const base64url = (bytes: ArrayBuffer | Uint8Array) =>
@@ -61,7 +69,7 @@ export function browser(origin = ORIGIN) {
       body = new URLSearchParams(init.form).toString();
     }
     const res = await exports.default.fetch(url, { method, headers, body, redirect: 'manual' });
-    for (const line of res.headers.getSetCookie()) {
+    for (const line of res.headers.getAll('set-cookie')) {
       const [pair, ...attributes] = line.split(';');
       const eq = pair.indexOf('=');
       const name = pair.slice(0, eq).trim();
@@ -85,7 +93,12 @@ export type Browser = ReturnType<typeof browser>;
 export function hiddenField(html: string, name: string): string {
   const match = html.match(new RegExp(`<input type="hidden" name="${name}" value="([^"]*)"`));
   if (!match) throw new Error(`no hidden field ${name} in the page:\n${html.slice(0, 2000)}`);
-  return match[1].replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  return match[1]
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>');
 }
 
 /** Signs the browser in as `userId` through the development login, starting from `path` (which needs a session). */
@@ -142,7 +155,11 @@ export async function consent(
 export async function tokenRequest(fields: Record<string, string>, basic?: { key: string; secret: string }) {
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (basic) headers.authorization = `Basic ${btoa(`${encodeURIComponent(basic.key)}:${encodeURIComponent(basic.secret)}`)}`;
-  const res = await exports.default.fetch(`${ORIGIN}/2/oauth2/token`, { method: 'POST', headers, body: new URLSearchParams(fields).toString() });
+  const res = await exports.default.fetch(`${ORIGIN}/2/oauth2/token`, {
+    method: 'POST',
+    headers,
+    body: new URLSearchParams(fields).toString(),
+  });
   // biome-ignore lint/suspicious/noExplicitAny: bodies are read loosely; each test asserts what it relies on
   return { status: res.status, headers: res.headers, body: (await res.json()) as any };
 }
