@@ -26,7 +26,6 @@ function Count(props: { n: number; label: string; testId: string; kind?: 'unknow
 function Received(props: { app: ConnectedApp }) {
   const rows = props.app.access.received;
   if (rows.length === 0) return <p class="muted">Nothing of yours has been sent to this app.</p>;
-  const unknown = rows.some((r) => r.outcome_unknown > 0);
   return (
     <>
       <table class="received">
@@ -34,8 +33,12 @@ function Received(props: { app: ConnectedApp }) {
           <tr>
             <th scope="col">What</th>
             <th scope="col">Delivered</th>
-            <th scope="col">Answered with an error</th>
-            <th scope="col">Maybe received</th>
+            <th scope="col" title="Its server got the request and answered with an error">
+              Error answer
+            </th>
+            <th scope="col" title="Sent, and no answer came back: the app may have it">
+              Maybe received
+            </th>
             <th scope="col">Last</th>
           </tr>
         </thead>
@@ -50,18 +53,19 @@ function Received(props: { app: ConnectedApp }) {
                   {label.directMessages ? <span class="badge danger">Private</span> : null}
                 </td>
                 <Count n={r.delivered} label="Delivered" testId={`${id}-delivered`} />
-                <Count n={r.answered_non_2xx} label="Answered with an error" testId={`${id}-non2xx`} />
+                <Count n={r.answered_non_2xx} label="Error answer" testId={`${id}-non2xx`} />
                 <Count n={r.outcome_unknown} label="Maybe received" testId={`${id}-unknown`} kind="unknown" />
-                <td data-label="Last">{r.last_at ? <Time at={r.last_at} /> : '—'}</td>
+                <td data-label="Last" class="when">
+                  {r.last_at ? <Time at={r.last_at} /> : '—'}
+                </td>
               </tr>
             );
           })}
         </tbody>
       </table>
       <p class="fine">
-        <strong>Delivered</strong>: the app's server confirmed it. <strong>Answered with an error</strong>: its server got the request but
-        answered with an error. {unknown ? <strong>Maybe received</strong> : 'Maybe received'}: it was sent and no answer came back, so the
-        app may have it.
+        <strong>Delivered</strong>: the app's server confirmed it. <strong>Error answer</strong>: its server got it but answered with an
+        error. <strong>Maybe received</strong>: it was sent and no answer came back, so the app may have it.
       </p>
     </>
   );

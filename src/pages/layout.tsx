@@ -72,7 +72,8 @@ export function Layout(props: { title: string; user?: HeaderUser | null; narrow?
           {props.user ? (
             <div class="who">
               <span>
-                User <strong>{props.user.userId}</strong>
+                <span class="label">User </span>
+                <strong>{props.user.userId}</strong>
               </span>
               <form method="post" action="/i/session/logout">
                 <input type="hidden" name="csrf" value={props.user.csrf} />

@@ -1,5 +1,5 @@
 /** @jsxImportSource hono/jsx */
-import { type HeaderUser, Layout } from './layout';
+import { type HeaderUser, Layout, WarningIcon } from './layout';
 
 /** A page that only tells the user something: an error they can act on, or that they signed out. */
 export function MessagePage(props: {
@@ -12,8 +12,13 @@ export function MessagePage(props: {
   return (
     <Layout title={props.title} user={props.user} narrow>
       <div class="card" role={props.tone === 'error' ? 'alert' : undefined}>
-        <p class="eyebrow">{props.tone === 'error' ? 'Something went wrong' : 'Account access'}</p>
-        <h1>{props.title}</h1>
+        <div class="message-head">
+          {props.tone === 'error' ? <WarningIcon /> : null}
+          <div>
+            <p class="eyebrow">{props.tone === 'error' ? 'Something went wrong' : 'Account access'}</p>
+            <h1>{props.title}</h1>
+          </div>
+        </div>
         <p class="muted" data-testid="message">
           {props.message}
         </p>

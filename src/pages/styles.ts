@@ -14,14 +14,16 @@ font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,san
 body{margin:0;background:var(--bg);color:var(--text);font-size:16px;line-height:1.5;-webkit-text-size-adjust:100%}
 a{color:var(--brand)}
 .topbar{display:flex;align-items:center;justify-content:space-between;gap:12px;padding:14px 20px;background:var(--card);border-bottom:1px solid var(--line)}
-.brand{display:flex;align-items:center;gap:10px;font-weight:650;letter-spacing:.01em}
+.brand{display:flex;align-items:center;gap:10px;font-weight:650;letter-spacing:.01em;white-space:nowrap}
 .brand svg{width:26px;height:26px;color:var(--brand)}
-.who{display:flex;align-items:center;gap:10px;font-size:14px;color:var(--muted)}
+.who{display:flex;align-items:center;gap:10px;font-size:14px;color:var(--muted);white-space:nowrap}
+@media (max-width:480px){.who .label{display:none}.topbar{padding:12px 16px}}
 .who form{margin:0}
 .linkish{background:none;border:0;padding:0;color:var(--brand);font:inherit;cursor:pointer;text-decoration:underline}
 main{max-width:720px;margin:0 auto;padding:28px 16px 48px}
 main.narrow{max-width:480px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:var(--radius);padding:24px;box-shadow:0 1px 2px rgba(16,24,40,.04),0 4px 16px rgba(16,24,40,.05)}
+@media (max-width:480px){.card{padding:20px}}
 .card+.card{margin-top:16px}
 h1{font-size:1.45rem;line-height:1.3;margin:0 0 6px}
 h2{font-size:1.05rem;margin:24px 0 10px}
@@ -54,7 +56,8 @@ p{margin:0 0 12px}
 .chip{font-size:.85rem;padding:4px 10px;border-radius:999px;background:var(--bg);border:1px solid var(--line)}
 .chip.sensitive{background:var(--danger-soft);color:var(--danger);border-color:transparent}
 .destination{margin:20px 0 0;font-size:.93rem;color:var(--muted)}
-.destination strong{color:var(--text);word-break:break-all}
+.destination strong{color:var(--text);overflow-wrap:anywhere}
+.destination code{display:inline-block;margin-top:4px;overflow-wrap:anywhere}
 .actions{display:flex;flex-direction:column-reverse;gap:10px;margin-top:22px}
 @media (min-width:560px){.actions{flex-direction:row;justify-content:flex-end}}
 .btn{display:inline-flex;align-items:center;justify-content:center;gap:8px;min-height:44px;padding:10px 20px;border-radius:10px;border:1px solid transparent;font:inherit;font-weight:600;text-decoration:none;cursor:pointer}
@@ -69,8 +72,10 @@ p{margin:0 0 12px}
 .app-title{display:flex;gap:12px;align-items:center}
 .app-title h2{margin:0;font-size:1.15rem}
 .app-title .since{font-size:.88rem;color:var(--muted)}
+.app-title+p{margin:14px 0 0}
 table.received{width:100%;border-collapse:collapse;font-size:.93rem}
-table.received th{font-size:.75rem;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);font-weight:600;text-align:right;padding:6px 8px;border-bottom:1px solid var(--line)}
+table.received th{font-size:.75rem;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);font-weight:600;text-align:right;padding:6px 8px;border-bottom:1px solid var(--line);white-space:nowrap}
+table.received td.when{white-space:nowrap;color:var(--muted)}
 table.received th:first-child,table.received td:first-child{text-align:left;padding-left:0}
 table.received td{padding:9px 8px;border-bottom:1px solid var(--line);text-align:right;font-variant-numeric:tabular-nums}
 table.received tr:last-child td{border-bottom:0}
@@ -94,6 +99,8 @@ input[type=text]:focus{outline:3px solid var(--brand-soft);border-color:var(--br
 .hint{font-size:.85rem;color:var(--muted);margin-top:6px}
 .dev-banner{background:var(--warn-soft);color:var(--warn);border-radius:10px;padding:10px 14px;font-size:.9rem;margin-bottom:18px}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.88em;background:var(--bg);padding:1px 5px;border-radius:6px}
+.message-head{display:flex;gap:12px;align-items:flex-start}
+.message-head svg{flex:0 0 auto;width:28px;height:28px;margin-top:2px;color:var(--danger)}
 footer{text-align:center;color:var(--muted);font-size:.8rem;padding:0 16px 32px}
 `;
 
