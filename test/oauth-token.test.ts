@@ -1,5 +1,6 @@
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { purgeExpiredOAuthRecords } from '../src/oauth/tokens';
 import { activeApp } from './support/apps';
 import { appWithWebhook } from './support/fixtures';
 import { call, expectProblem, platform } from './support/http';
@@ -386,5 +387,24 @@ describe('POST /2/oauth2/revoke', () => {
     expect((await revoke(app, 'aae_ut_unknown')).status).toBe(200);
     expect((await revoke(app, 'something-else')).status).toBe(200);
     expect(await works(tokens.access_token)).toBe(true);
+  });
+});
+
+describe('housekeeping', () => {
+  it('forgets codes and tokens a day after they expire, and nothing still usable', async () => {
+    const app = await oauthApp();
+    const { tokens } = await tokensFor(app, '160');
+    const count = async () =>
+      (await env.DB.prepare(
+        "SELECT (SELECT COUNT(*) FROM oauth_codes WHERE user_id = '160') + (SELECT COUNT(*) FROM oauth_tokens WHERE user_id = '160') AS n",
+      ).first<{ n: number }>())!.n;
+    expect(await count()).toBe(3);
+    await purgeExpiredOAuthRecords(env, Date.now());
+    expect(await count()).toBe(3);
+    expect(await works(tokens.access_token)).toBe(true);
+    // The code expired after a minute and the access token after two hours: a day later both are gone.
+    await purgeExpiredOAuthRecords(env, Date.now() + 2 * 3_600_000 + 24 * 3_600_000 + 1000);
+    expect(await count()).toBe(1);
+    expect((await refresh(app, tokens.refresh_token)).status).toBe(200);
   });
 });
