@@ -1,7 +1,7 @@
-import { eq } from 'drizzle-orm';
+import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
 import { notFound } from '../errors';
 import type { Database } from './client';
-import { type AppRow, apps } from './schema';
+import { type AppRow, type AppStatus, apps } from './schema';
 
 async function findApp(db: Database, appId: string): Promise<AppRow | undefined> {
   const [row] = await db.select().from(apps).where(eq(apps.id, appId)).limit(1);
@@ -27,3 +27,27 @@ export const appView = (app: AppRow) => ({
   created_at: new Date(app.createdAt).toISOString(),
   status_changed_at: new Date(app.statusChangedAt).toISOString(),
 });
+
+/** Ids are decimal snowflakes: compared as numbers, they order apps by creation. */
+const numericId = sql`CAST(${apps.id} AS INTEGER)`;
+
+/**
+ * One page of apps, newest first, optionally of one status. `before` is the previous page's
+ * `nextToken`: apps created before that one.
+ */
+export async function listApps(
+  db: Database,
+  options: { status?: AppStatus; before?: string; limit: number },
+): Promise<{ apps: AppRow[]; nextToken: string | null }> {
+  const conditions: SQL[] = [];
+  if (options.status) conditions.push(eq(apps.status, options.status));
+  if (options.before) conditions.push(sql`${numericId} < CAST(${options.before} AS INTEGER)`);
+  const rows = await db
+    .select()
+    .from(apps)
+    .where(and(...conditions))
+    .orderBy(desc(numericId))
+    .limit(options.limit + 1);
+  const page = rows.slice(0, options.limit);
+  return { apps: page, nextToken: rows.length > options.limit ? page[page.length - 1].id : null };
+}

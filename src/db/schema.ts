@@ -3,6 +3,7 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'driz
 
 /** An app's lifecycle: created pending, approved to active, suspended by the operator. */
 export const APP_STATUSES = ['pending', 'active', 'suspended'] as const;
+export type AppStatus = (typeof APP_STATUSES)[number];
 
 /**
  * The control plane. Times are epoch milliseconds. Nothing that decides who was entitled to what is
