@@ -1,7 +1,7 @@
-import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, type SQL, sql } from 'drizzle-orm';
 import { notFound } from '../errors';
 import type { Database } from './client';
-import { type AppRow, type AppStatus, apps } from './schema';
+import { type AppRow, type AppStatus, appStatusHistory, apps } from './schema';
 
 async function findApp(db: Database, appId: string): Promise<AppRow | undefined> {
   const [row] = await db.select().from(apps).where(eq(apps.id, appId)).limit(1);
@@ -50,4 +50,13 @@ export async function listApps(
     .limit(options.limit + 1);
   const page = rows.slice(0, options.limit);
   return { apps: page, nextToken: rows.length > options.limit ? page[page.length - 1].id : null };
+}
+
+/** Every status the app has had, oldest first, with the operator's reason where one was given. */
+export async function statusHistory(db: Database, appId: string): Promise<{ status: AppStatus; at: number; reason: string | null }[]> {
+  return db
+    .select({ status: appStatusHistory.status, at: appStatusHistory.at, reason: appStatusHistory.reason })
+    .from(appStatusHistory)
+    .where(eq(appStatusHistory.appId, appId))
+    .orderBy(asc(appStatusHistory.at));
 }

@@ -27,13 +27,17 @@ export const apps = sqliteTable('apps', {
   reconciledAt: integer('reconciled_at'),
 });
 
-/** Every status an app has had, so the audit knows whether it was active at any past moment. */
+/**
+ * Every status an app has had, so the audit knows whether it was active at any past moment, and the
+ * operator's reason for a suspension (the console shows the history with its reasons).
+ */
 export const appStatusHistory = sqliteTable(
   'app_status_history',
   {
     appId: text('app_id').notNull(),
     status: text('status', { enum: APP_STATUSES }).notNull(),
     at: integer('at').notNull(),
+    reason: text('reason'),
   },
   (t) => [index('app_status_history_app').on(t.appId, t.at)],
 );

@@ -46,7 +46,7 @@ export async function suspendApp(env: Env, appId: string, reason: string): Promi
       .update(apps)
       .set({ status: 'suspended', statusReason: reason, statusChangedAt: now })
       .where(and(eq(apps.id, app.id), lte(apps.statusChangedAt, now))),
-    db.insert(appStatusHistory).values({ appId: app.id, status: 'suspended', at: now }),
+    db.insert(appStatusHistory).values({ appId: app.id, status: 'suspended', at: now, reason }),
     db
       .update(appTokens)
       .set({ revokedAt: now })
