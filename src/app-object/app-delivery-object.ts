@@ -121,6 +121,9 @@ export class AppDeliveryObject extends DurableObject<Env> {
   startReplay(appId: string, job: { jobId: string; webhookId: string; from: number; to: number }) {
     return this.api.startReplay(appId, job);
   }
+  sendTestEvent(appId: string, webhookId: string) {
+    return this.api.sendTestEvent(appId, webhookId);
+  }
   mirrorSummary(appId: string) {
     return this.api.mirrorSummary(appId);
   }

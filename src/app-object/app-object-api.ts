@@ -12,6 +12,7 @@ import type { LedgerFilter } from './storage/ledger-store';
 import type { AddRefusal, AppStatus } from './storage/mirror-store';
 import { alarmPass } from './sweep';
 import { TenantDelivery } from './tenant-delivery';
+import { queueTestEvent, type TestEventResult } from './test-event';
 
 /**
  * Everything an app's object answers, apart from the Durable Object runtime itself: the object class
@@ -154,6 +155,11 @@ export class AppObjectApi {
 
   startReplay(appId: string, job: { jobId: string; webhookId: string; from: number; to: number }) {
     return startReplay(this.delivery, appId, job);
+  }
+
+  /** A developer's test event to one webhook: synthetic, signed, on the ledger (test-event.ts). */
+  sendTestEvent(appId: string, webhookId: string): Promise<TestEventResult> {
+    return queueTestEvent(this.delivery, appId, webhookId);
   }
 
   alarm(): Promise<void> {

@@ -83,7 +83,7 @@ export function historyView(history: AppHistory): EntitlementView {
   };
 }
 
-const KINDS: readonly string[] = ['event', 'replay', 'revoke', 'replay_status'] satisfies DeliveryKind[];
+const KINDS: readonly string[] = ['event', 'replay', 'revoke', 'replay_status', 'test'] satisfies DeliveryKind[];
 
 /** Why this attempt was not entitled, or null if the history entitles it. */
 export function violationOf(entry: AuditedAttempt, history: AppHistory): string | null {

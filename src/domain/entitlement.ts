@@ -7,12 +7,12 @@ import { hasScope } from './audience';
  * kept history. Both see the same question through an `EntitlementView`, so there is one rule and
  * two independent sources of facts. Pure.
  */
-export type DeliveryKind = 'event' | 'replay' | 'revoke' | 'replay_status';
+export type DeliveryKind = 'event' | 'replay' | 'revoke' | 'replay_status' | 'test';
 
 export interface DeliveryScope {
   kind: DeliveryKind;
   webhookId: string;
-  /** The user the event is for; '' for app-level notices (revoke, replay status). */
+  /** The user the event is for; '' for app-level notices (revoke, replay status, a developer's test event). */
   userId: string;
   /** The authorization scope the event needs; null when it needs none. */
   requiredScope: string | null;

@@ -128,6 +128,7 @@ export class Platform {
       add: 1,
       invalidate: 1,
       validate: 1.5,
+      test: 0.5,
     });
     switch (change) {
       case 'subscribe':
@@ -155,6 +156,10 @@ export class Platform {
         return;
       case 'validate':
         if (webhook) await this.setValid(appId, webhook.id, true);
+        return;
+      case 'test':
+        // A developer's test event: the portal's route calls the object alone (no D1 write).
+        if (webhook) await this.retry(() => this.world.call(appId, ROUTE, (api) => api.sendTestEvent(appId, webhook.id)));
         return;
     }
   }

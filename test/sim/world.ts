@@ -33,6 +33,8 @@ export interface SimStats {
   ingested: number;
   handOuts: number;
   postsStarted: number;
+  /** POSTs of developers' test events (app-level messages like revoke notices). */
+  testPosts: number;
   notSent: number;
   withdrawals: number;
   restarts: number;
@@ -92,6 +94,7 @@ export class World {
     ingested: 0,
     handOuts: 0,
     postsStarted: 0,
+    testPosts: 0,
     notSent: 0,
     withdrawals: 0,
     restarts: 0,
@@ -381,6 +384,7 @@ export class World {
       return Promise.reject(new Error('unreachable'));
     }
     this.stats.postsStarted++;
+    if (app.store.outbox.message(handOut.seq)?.kind === 'test') this.stats.testPosts++;
     this.guard(() => checkPostStart(app, this.d1, handOut, this.now, this.withdrawals, this.startedByLane));
     const started = this.now;
     const d = deferred<AttemptResult>();
