@@ -139,6 +139,12 @@ export class AppDeliveryObject extends DurableObject<Env> {
   ledger(appId: string, filter: LedgerFilter) {
     return this.api.ledger(appId, filter);
   }
+  ledgerEntry(appId: string, id: number) {
+    return this.api.ledgerEntry(appId, id);
+  }
+  webhookHealth(appId: string) {
+    return this.api.webhookHealth(appId);
+  }
   userSummary(appId: string, userId: string) {
     return this.api.userSummary(appId, userId);
   }

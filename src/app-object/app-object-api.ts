@@ -3,6 +3,7 @@ import { type CrcChallenge, crcRequestSignature, crcResponseToken } from '../dom
 import { newWebhookSigningSecret, randomToken } from '../domain/crypto';
 import type { AttemptReport, ClaimResult, DeliveryMessage, ReportResult, Withdrawal } from '../domain/delivery-protocol';
 import { ControlPlane } from './control-plane';
+import { type WebhookHealth, webhookHealth } from './health';
 import type { DeliverySettings, ObjectPorts } from './ports';
 import { applyReconcile, type ReconcileActions } from './reconcile';
 import { startReplay } from './replay';
@@ -194,6 +195,18 @@ export class AppObjectApi {
   async ledger(appId: string, filter: LedgerFilter) {
     this.delivery.tenantFor(appId);
     return this.store.ledger.entries(filter);
+  }
+
+  /** One ledger entry of this app by its id (the portal's attempt detail), or null. */
+  async ledgerEntry(appId: string, id: number) {
+    this.delivery.tenantFor(appId);
+    return this.store.ledger.entry(id) ?? null;
+  }
+
+  /** Every live webhook's validity, failing streak and backlog (read-only). */
+  async webhookHealth(appId: string): Promise<WebhookHealth[]> {
+    this.delivery.tenantFor(appId);
+    return webhookHealth(this.store);
   }
 
   async userSummary(appId: string, userId: string) {

@@ -203,6 +203,21 @@ export class LedgerStore {
     return { entries: page, nextBefore: rows.length > filter.limit ? page[page.length - 1].id : null };
   }
 
+  /** One entry by its id, with what happens next to its delivery (as in `entries`). */
+  entry(id: number): LedgerEntry | undefined {
+    return this.sql
+      .exec<LedgerEntry>(
+        `SELECT l.*, m.state AS message_state, o.not_before AS next_attempt_at, o.state AS outbox_state, w.valid AS webhook_valid
+         FROM ledger l
+         LEFT JOIN messages m ON m.seq = l.seq
+         LEFT JOIN outbox o ON o.seq = m.seq
+         LEFT JOIN webhooks w ON w.id = l.webhook_id
+         WHERE l.id = ?`,
+        id,
+      )
+      .toArray()[0];
+  }
+
   /** Per event type: what of the user's data this app received or may have received, first and last time. */
   userSummary(userId: string): UserSummaryRow[] {
     return this.sql

@@ -175,7 +175,19 @@ DROP INDEX IF EXISTS messages_webhook_created;
 UPDATE outbox SET not_before = start_by WHERE state = 'handed' AND start_by IS NOT NULL;
 `;
 
-const MIGRATIONS = [V1, V2, V3];
+/**
+ * Version 4: each webhook's failing streak, for the developer portal and the operator console: how
+ * many reported attempts in a row failed, since when, and the last error. Written only when an
+ * attempt fails, or when the first success ends a streak, so a healthy webhook costs no extra write.
+ */
+const V4 = `
+ALTER TABLE webhooks ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE webhooks ADD COLUMN failing_since INTEGER;
+ALTER TABLE webhooks ADD COLUMN last_failure_at INTEGER;
+ALTER TABLE webhooks ADD COLUMN last_error TEXT;
+`;
+
+const MIGRATIONS = [V1, V2, V3, V4];
 
 /** Brings the object's database to the current schema; cheap when it is already there. */
 export function migrate(sql: SqlStorage): void {
