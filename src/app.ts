@@ -18,6 +18,7 @@ import { internalMetrics } from './routes/internal-metrics';
 import { internalUsers } from './routes/internal-users';
 import { oauth2 } from './routes/oauth2';
 import { oauth2User } from './routes/oauth2-user';
+import { portalRouter } from './routes/portal';
 import { problems } from './routes/problems';
 import { sessionRouter } from './routes/session';
 import { webhooksRouter } from './routes/webhooks';
@@ -27,7 +28,8 @@ const OAUTH_ERROR_TYPE = 'application/json; charset=utf-8';
 
 async function renderProblem(c: Context<HonoEnv>, err: ApiError): Promise<Response> {
   // On a user page a person reads the error: the same problem, as a page.
-  if (c.get('page')) return c.html(await errorPageHtml(err), err.status, err.headers);
+  const page = c.get('page');
+  if (page) return c.html(await errorPageHtml(err, page.surface), err.status, err.headers);
   const headers = new Headers(err.headers);
   // OAuth clients parse errors as RFC 6749 JSON (the body carries both shapes).
   headers.set('content-type', err.oauthError ? OAUTH_ERROR_TYPE : PROBLEM_TYPE);
@@ -66,6 +68,7 @@ export const ROUTERS = {
   '/internal/users': internalUsers,
   '/internal/audit': internalAudit,
   '/internal/metrics': internalMetrics,
+  '/portal': portalRouter,
   '/problems': problems,
 } as const;
 

@@ -3,7 +3,8 @@ import { notFound } from '../errors';
 import type { Database } from './client';
 import { type AppRow, type AppStatus, appStatusHistory, apps } from './schema';
 
-async function findApp(db: Database, appId: string): Promise<AppRow | undefined> {
+/** The app, or undefined if there is none. */
+export async function findApp(db: Database, appId: string): Promise<AppRow | undefined> {
   const [row] = await db.select().from(apps).where(eq(apps.id, appId)).limit(1);
   return row;
 }

@@ -1,10 +1,8 @@
-import { and, eq, isNull } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { requireApp } from '../auth/developer';
 import { database } from '../db/client';
-import { webhooks } from '../db/schema';
-import { getOwnWebhook, webhookView } from '../db/webhooks';
+import { getOwnWebhook, liveWebhooks, webhookView } from '../db/webhooks';
 import { revalidateWebhook } from '../delivery/crc-check';
 import { deleteWebhook, registerWebhook, rotateWebhookSecret } from '../delivery/webhook-changes';
 import { invalid } from '../errors';
@@ -46,11 +44,7 @@ export const webhooksRouter = new Hono<HonoEnv>()
     return c.json({ data: job });
   })
   .get('/', rateLimit('webhooks:list', byApp), async (c) => {
-    const rows = await database(c.env)
-      .select()
-      .from(webhooks)
-      .where(and(eq(webhooks.appId, c.get('app').id), isNull(webhooks.deletedAt)))
-      .orderBy(webhooks.createdAt);
+    const rows = await liveWebhooks(database(c.env), c.get('app').id);
     return c.json({ data: rows.map(webhookView), meta: { result_count: rows.length } });
   })
   /** Re-runs the CRC now: success makes the webhook valid, any failure makes it invalid. */

@@ -51,7 +51,8 @@ export type LedgerEntry = {
  * `unknown`: handed out, outcome not (yet) reported; `not_sent`: the consumer reported it never
  * started; `dropped`: withdrawn or expired before any request; the rest are reported outcomes.
  */
-export type LedgerOutcome = 'unknown' | 'not_sent' | 'delivered' | 'retrying' | 'failed' | 'gone' | 'dropped';
+export const LEDGER_OUTCOMES = ['delivered', 'retrying', 'failed', 'gone', 'dropped', 'unknown', 'not_sent'] as const;
+export type LedgerOutcome = (typeof LEDGER_OUTCOMES)[number];
 
 /** Outcomes of attempts that did or may have reached the receiver: what the audit and access report count. */
 export const SENT_OUTCOMES = ['delivered', 'retrying', 'failed', 'gone', 'unknown'] as const;

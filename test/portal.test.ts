@@ -1,0 +1,310 @@
+import { describe, expect, it, vi } from 'vitest';
+import { activeApp, createApp, registerWebhook } from './support/apps';
+import { appWithWebhook } from './support/fixtures';
+import { call, platform } from './support/http';
+import { browser, hiddenField, signIn } from './support/oauth';
+import { pageText, portalSignIn } from './support/pages';
+import { receiverUrl } from './support/receivers';
+import { signerOf } from './support/signatures';
+
+const wait = (fn: () => void | Promise<void>, timeout = 10_000) => vi.waitFor(fn, { timeout, interval: 100 });
+
+/** A developer signed in to the portal, with their app's one webhook. */
+async function signedInDeveloper() {
+  const fx = await appWithWebhook({ app: { name: 'Portal Bot' } });
+  const b = browser();
+  const home = await portalSignIn(b, fx.app);
+  expect(home.status).toBe(200);
+  return { ...fx, b, home, csrf: hiddenField(home.text, 'csrf') };
+}
+
+const webhookUrls = async (bearer: string) =>
+  ((await call('GET', '/2/webhooks', { token: bearer })).body.data as { id: string; url: string }[]).map((w) => w.url);
+
+describe('portal sign-in', () => {
+  it('signs a developer in with the consumer key and secret: a Strict, HttpOnly session cookie and a strict CSP', async () => {
+    const app = await activeApp({ name: 'Cookie Check' });
+    const b = browser();
+    const form = await b.get('/portal/sign-in');
+    expect(form.status).toBe(200);
+    const csp = form.headers.get('content-security-policy')!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).not.toContain('script-src');
+    const res = await b.post('/portal/sign-in', {
+      csrf: hiddenField(form.text, 'csrf'),
+      consumer_key: app.consumerKey,
+      consumer_secret: app.consumerSecret,
+    });
+    expect(res.status).toBe(303);
+    expect(res.location).toBe('/portal');
+    const session = res.headers.getAll('set-cookie').find((c) => c.startsWith('aae_portal='))!;
+    expect(session).toMatch(/HttpOnly/);
+    expect(session).toMatch(/SameSite=Strict/);
+    const home = await b.get('/portal');
+    expect(home.status).toBe(200);
+    expect(pageText(home.text)).toContain('Cookie Check');
+    expect(home.text).not.toContain(app.consumerSecret);
+  });
+
+  it('refuses a wrong secret, an unknown key and a secret of another app, and sets no session', async () => {
+    const app = await activeApp({ name: 'Guarded' });
+    const other = await activeApp({ name: 'Other' });
+    for (const [key, secret] of [
+      [app.consumerKey, `${app.consumerSecret}x`],
+      ['NoSuchKeyAtAllxxxxxxxxxxx', app.consumerSecret],
+      [app.consumerKey, other.consumerSecret],
+    ]) {
+      const b = browser();
+      const form = await b.get('/portal/sign-in');
+      const res = await b.post('/portal/sign-in', { csrf: hiddenField(form.text, 'csrf'), consumer_key: key, consumer_secret: secret });
+      expect(res.status).toBe(401);
+      expect(pageText(res.text)).toContain('do not match an app');
+      expect(res.text).not.toContain(secret);
+      expect(b.jar.has('aae_portal')).toBe(false);
+      expect((await b.get('/portal')).location).toBe('/portal/sign-in');
+    }
+  });
+
+  it('refuses a sign-in without the form token or with one from another browser (login CSRF)', async () => {
+    const app = await activeApp();
+    const attacker = browser();
+    const attackerForm = await attacker.get('/portal/sign-in');
+    const victim = browser();
+    const creds = { consumer_key: app.consumerKey, consumer_secret: app.consumerSecret };
+    expect((await victim.post('/portal/sign-in', creds)).status).toBe(403);
+    const foreign = await victim.post('/portal/sign-in', { ...creds, csrf: hiddenField(attackerForm.text, 'csrf') });
+    expect(foreign.status).toBe(403);
+    expect(victim.jar.has('aae_portal')).toBe(false);
+  });
+
+  it('ends every session when the consumer secret is rotated', async () => {
+    const { app, b } = await signedInDeveloper();
+    expect((await b.get('/portal')).status).toBe(200);
+    const rotated = await platform('POST', `/internal/apps/${app.id}/rotate-secret`);
+    expect(rotated.status).toBe(200);
+    const after = await b.get('/portal');
+    expect(after.status).toBe(303);
+    expect(after.location).toBe('/portal/sign-in');
+  });
+
+  it('signs out: the cookie is cleared and the old value no longer opens a page', async () => {
+    const { b, csrf } = await signedInDeveloper();
+    const out = await b.post('/portal/sign-out', { csrf });
+    expect(out.status).toBe(200);
+    expect(b.jar.has('aae_portal')).toBe(false);
+    expect((await b.get('/portal')).location).toBe('/portal/sign-in');
+  });
+});
+
+describe('portal sessions are their own', () => {
+  it("a user's session does not open the portal, and a portal session does not open a user's pages", async () => {
+    const { b } = await signedInDeveloper();
+    const portalCookie = b.jar.get('aae_portal')!;
+    const user = browser();
+    await signIn(user, '4401');
+    const userCookie = user.jar.get('aae_session')!;
+
+    const asDeveloper = browser();
+    asDeveloper.jar.set('aae_portal', userCookie);
+    expect((await asDeveloper.get('/portal')).location).toBe('/portal/sign-in');
+
+    const asUser = browser();
+    asUser.jar.set('aae_session', portalCookie);
+    const page = await asUser.get('/i/connected_apps');
+    expect(page.status).toBe(302);
+    expect(page.location).toMatch(/sign-in|login/);
+  });
+});
+
+describe('portal webhooks', () => {
+  it('adds a webhook after its CRC passes and shows its signing secret once; it signs the deliveries', async () => {
+    const { b, csrf, app, receivers } = await signedInDeveloper();
+    const url = receiverUrl('/added');
+    receivers.set(url, app.consumerSecret);
+    const added = await b.post('/portal/webhooks', { csrf, url });
+    expect(added.status).toBe(200);
+    expect(pageText(added.text)).toContain('CRC passed');
+    const secret = added.text.match(/data-testid="signing-secret">([^<]+)</)![1];
+    expect(secret).toMatch(/^whsec_/);
+    const id = (await call('GET', '/2/webhooks', { token: app.bearer })).body.data.find((w: { url: string }) => w.url === url).id;
+
+    for (const path of ['/portal', `/portal/webhooks/${id}`, `/portal/webhooks/${id}/deliveries`]) {
+      const page = await b.get(path);
+      expect(page.status).toBe(200);
+      expect(page.text).not.toContain(secret);
+      expect(page.text).not.toContain(app.consumerSecret);
+    }
+
+    const test = await b.post(`/portal/webhooks/${id}/test`, { csrf });
+    expect(test.status).toBe(303);
+    await wait(() => expect(receivers.posts(url)).toHaveLength(1));
+    const [post] = receivers.posts(url);
+    expect(await signerOf(post, [{ name: 'added', consumerSecret: app.consumerSecret, signingSecret: secret }])).toBe('added');
+  });
+
+  it('shows why a CRC failed and adds nothing', async () => {
+    const { b, csrf, app, receivers } = await signedInDeveloper();
+    const url = receiverUrl('/wrong');
+    receivers.set(url, app.consumerSecret, 'wrong-token');
+    const res = await b.post('/portal/webhooks', { csrf, url });
+    expect(res.status).toBe(400);
+    expect(pageText(res.text)).toMatch(/CRC/);
+    expect(res.text).toContain(url);
+    expect(await webhookUrls(app.bearer)).not.toContain(url);
+  });
+
+  it('refuses a form without or with a wrong CSRF token, or from another origin, and changes nothing', async () => {
+    const { b, csrf, app, hook, receivers } = await signedInDeveloper();
+    const url = receiverUrl('/csrf');
+    receivers.set(url, app.consumerSecret);
+    const other = browser();
+    await portalSignIn(other, await activeApp());
+    const othersCsrf = hiddenField((await other.get('/portal')).text, 'csrf');
+
+    expect((await b.post('/portal/webhooks', { url })).status).toBe(403);
+    expect((await b.post('/portal/webhooks', { url, csrf: 'forged' })).status).toBe(403);
+    expect((await b.post('/portal/webhooks', { url, csrf: othersCsrf })).status).toBe(403);
+    expect((await b.post('/portal/webhooks', { url, csrf }, { origin: 'https://evil.example' })).status).toBe(403);
+    expect((await b.post(`/portal/webhooks/${hook.id}/delete`, { csrf: 'forged' })).status).toBe(403);
+    expect((await b.post(`/portal/webhooks/${hook.id}/rotate`, {})).status).toBe(403);
+    expect((await b.post(`/portal/webhooks/${hook.id}/test`, { csrf: othersCsrf })).status).toBe(403);
+
+    expect(await webhookUrls(app.bearer)).toEqual([hook.url]);
+    expect(receivers.seen.filter((r) => r.url.pathname === '/csrf')).toEqual([]);
+    expect(receivers.posts(hook.url)).toEqual([]);
+  });
+
+  it("answers 404 for another app's webhook id, on every page and action, and changes nothing of it", async () => {
+    const { b, csrf } = await signedInDeveloper();
+    const other = await appWithWebhook({ app: { name: 'Someone Else' } });
+    const theirs = other.hook.id;
+    for (const path of [
+      `/portal/webhooks/${theirs}`,
+      `/portal/webhooks/${theirs}/deliveries`,
+      `/portal/webhooks/${theirs}/subscriptions`,
+    ]) {
+      const page = await b.get(path);
+      expect(page.status, path).toBe(404);
+      expect(page.text).not.toContain(other.url);
+    }
+    for (const action of ['delete', 'rotate', 'validate', 'test']) {
+      expect((await b.post(`/portal/webhooks/${theirs}/${action}`, { csrf })).status, action).toBe(404);
+    }
+    const replay = await b.post(`/portal/webhooks/${theirs}/replay`, { csrf, from: '2020-01-01T00:00', to: '2020-01-01T01:00' });
+    expect(replay.status).toBeGreaterThanOrEqual(400);
+    expect(await webhookUrls(other.app.bearer)).toEqual([other.url]);
+    expect(other.receivers.posts(other.url)).toEqual([]);
+  });
+
+  it('rotates a signing secret (shown once) and deletes a webhook', async () => {
+    const { b, csrf, hook, app } = await signedInDeveloper();
+    const rotated = await b.post(`/portal/webhooks/${hook.id}/rotate`, { csrf });
+    expect(rotated.status).toBe(200);
+    const secret = rotated.text.match(/data-testid="signing-secret">([^<]+)</)![1];
+    expect(secret).toMatch(/^whsec_/);
+    expect(secret).not.toBe(hook.signing_secret);
+    expect((await b.get(`/portal/webhooks/${hook.id}`)).text).not.toContain(secret);
+
+    const deleted = await b.post(`/portal/webhooks/${hook.id}/delete`, { csrf });
+    expect(deleted.status).toBe(303);
+    expect(deleted.location).toBe('/portal?done=deleted');
+    expect(await webhookUrls(app.bearer)).toEqual([]);
+    expect((await b.get(`/portal/webhooks/${hook.id}`)).status).toBe(404);
+  });
+
+  it('lets a pending app look but not act', async () => {
+    const app = await createApp({ name: 'Waiting' });
+    const b = browser();
+    const home = await portalSignIn(b, app);
+    expect(pageText(home.text)).toContain("waiting for the operator's review");
+    const res = await b.post('/portal/webhooks', { csrf: hiddenField(home.text, 'csrf'), url: receiverUrl() });
+    expect(res.status).toBe(403);
+  });
+});
+
+describe('portal delivery log', () => {
+  it('lists a test event with its outcome, and its detail shows status, latency, what next and headers without secrets', async () => {
+    const { b, csrf, hook, receivers, url, app } = await signedInDeveloper();
+    await b.post(`/portal/webhooks/${hook.id}/test`, { csrf });
+    await wait(() => expect(receivers.posts(url)).toHaveLength(1));
+    let log = '';
+    await wait(async () => {
+      log = (await b.get(`/portal/webhooks/${hook.id}/deliveries?status=delivered`)).text;
+      expect(log).toContain('test_event');
+    });
+    const attempt = log.match(/href="\/portal\/webhooks\/\d+\/deliveries\/(\d+)"/)![1];
+    const detail = await b.get(`/portal/webhooks/${hook.id}/deliveries/${attempt}`);
+    expect(detail.status).toBe(200);
+    const text = pageText(detail.text);
+    expect(text).toMatch(/Status 200/);
+    expect(text).toMatch(/Latency \d+ ms/);
+    expect(text).toMatch(/What next delivered/);
+    expect(text).toContain(`webhook-id: msg_`);
+    expect(text).toContain('webhook-signature: (not shown)');
+    expect(detail.text).not.toContain(hook.signing_secret);
+    expect(detail.text).not.toContain(app.consumerSecret);
+    expect(detail.text).not.toContain(post0Signature(receivers.posts(url)[0].headers));
+
+    // Filters narrow the log: no failures, and nothing for a user.
+    expect(pageText((await b.get(`/portal/webhooks/${hook.id}/deliveries?status=failed`)).text)).toContain('No attempts match');
+    expect(pageText((await b.get(`/portal/webhooks/${hook.id}/deliveries?user_id=12`)).text)).toContain('No attempts match');
+    // A bad filter is a 400 page naming the field, not a 500.
+    const bad = await b.get(`/portal/webhooks/${hook.id}/deliveries?since=yesterday`);
+    expect(bad.status).toBe(400);
+    expect(pageText(bad.text)).toContain('since');
+  });
+
+  it('starts a replay of a window and refuses a window in the future', async () => {
+    const { b, csrf, hook } = await signedInDeveloper();
+    const now = Date.now();
+    const minute = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+    const started = await b.post(`/portal/webhooks/${hook.id}/replay`, { csrf, from: minute(now - 3_600_000), to: minute(now) });
+    expect(started.status).toBe(303);
+    expect(started.location).toMatch(new RegExp(`^/portal/webhooks/${hook.id}\\?job=\\d+$`));
+    expect(pageText((await b.get(started.location!)).text)).toContain('Replay job');
+    const future = await b.post(`/portal/webhooks/${hook.id}/replay`, {
+      csrf,
+      from: minute(now + 3_600_000),
+      to: minute(now + 7_200_000),
+    });
+    expect(future.status).toBe(400);
+    expect(pageText(future.text)).toContain('must not be in the future');
+  });
+
+  it('shows the rate-limit usage its calls and pages add up to', async () => {
+    const { b, csrf, hook } = await signedInDeveloper();
+    await b.post(`/portal/webhooks/${hook.id}/validate`, { csrf });
+    const page = await b.get('/portal/limits');
+    expect(page.status).toBe(200);
+    const row = (endpoint: string) => pageText(page.text.match(new RegExp(`data-testid="limit-${endpoint}"[\\s\\S]*?</tr>`))![0]);
+    // The fixture registered the webhook through the API (1 create) and the portal validated once.
+    expect(row('webhooks:create')).toMatch(/Add a webhook webhooks:create 1 15/);
+    expect(row('webhooks:validate')).toMatch(/webhooks:validate 1 /);
+    expect(row('replay')).toMatch(/replay 0 5/);
+  });
+});
+
+/** The Standard Webhooks signature value a receiver got (it must never be shown back). */
+const post0Signature = (headers: Headers) => headers.get('webhook-signature')!.split(' ')[0].split(',')[1];
+
+describe('portal subscriptions', () => {
+  it('counts and lists the users subscribed to a webhook', async () => {
+    const fx = await appWithWebhook({ subscribers: ['7001', '7002'] });
+    const b = browser();
+    const home = await portalSignIn(b, fx.app);
+    expect(home.text).toMatch(/data-testid="subscriptions-all">2</);
+    const list = await b.get(`/portal/webhooks/${fx.hook.id}/subscriptions`);
+    expect(pageText(list.text)).toMatch(/7001.*7002|7002.*7001/);
+    const other = await registerWebhook(
+      fx.app,
+      (() => {
+        const u = receiverUrl();
+        fx.receivers.set(u, fx.app.consumerSecret);
+        return u;
+      })(),
+    );
+    expect(pageText((await b.get(`/portal/webhooks/${other.id}/subscriptions`)).text)).toContain('No user is subscribed');
+  });
+});
