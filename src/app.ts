@@ -10,6 +10,7 @@ import { errorPageHtml } from './pages/error-page';
 import { accountActivityRouter } from './routes/account-activity';
 import { authorizeRouter } from './routes/authorize';
 import { connectedAppsRouter } from './routes/connected-apps';
+import { consoleRouter } from './routes/console';
 import { internalActivity } from './routes/internal-activity';
 import { internalApps } from './routes/internal-apps';
 import { internalAudit } from './routes/internal-audit';
@@ -69,6 +70,7 @@ export const ROUTERS = {
   '/internal/audit': internalAudit,
   '/internal/metrics': internalMetrics,
   '/portal': portalRouter,
+  '/console': consoleRouter,
   '/problems': problems,
 } as const;
 
