@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { ingest, testUser as u, uniqueId } from './support/activities';
 import { activeApp, createApp, registerWebhook } from './support/apps';
 import { appWithWebhook } from './support/fixtures';
 import { call, platform } from './support/http';
@@ -256,21 +257,35 @@ describe('portal delivery log', () => {
     expect(pageText(bad.text)).toContain('since');
   });
 
-  it('starts a replay of a window and refuses a window in the future', async () => {
-    const { b, csrf, hook } = await signedInDeveloper();
+  it('replays a window up to this very second, and refuses a window in the future', async () => {
+    const fx = await appWithWebhook({ subscribers: ['7301'] });
+    const b = browser();
+    const csrf = hiddenField((await portalSignIn(b, fx.app)).text, 'csrf');
+    await ingest({ id: uniqueId('portal'), type: 'tweet_create', tweet: { id: '7301001', text: 'hi', author: u('7301') } });
+    await wait(() => expect(fx.receivers.posts(fx.url)).toHaveLength(1));
     const now = Date.now();
     const minute = (ms: number) => new Date(ms).toISOString().slice(0, 16);
-    const started = await b.post(`/portal/webhooks/${hook.id}/replay`, { csrf, from: minute(now - 3_600_000), to: minute(now) });
+    const started = await b.post(`/portal/webhooks/${fx.hook.id}/replay`, { csrf, from: minute(now - 3_600_000), to: minute(now) });
     expect(started.status).toBe(303);
-    expect(started.location).toMatch(new RegExp(`^/portal/webhooks/${hook.id}\\?job=\\d+$`));
-    expect(pageText((await b.get(started.location!)).text)).toContain('Replay job');
-    const future = await b.post(`/portal/webhooks/${hook.id}/replay`, {
+    expect(started.location).toMatch(new RegExp(`^/portal/webhooks/${fx.hook.id}\\?job=\\d+$`));
+    const job = started.location!.split('job=')[1];
+    expect(pageText((await b.get(started.location!)).text)).toContain(`Replay job ${job} started`);
+    // The event of seconds ago is sent again, then the job's status.
+    await wait(() => {
+      const posts = fx.receivers.posts(fx.url);
+      expect(posts.filter((p) => p.headers.get('x-replay-job-id') === job && p.body.includes('7301001'))).toHaveLength(1);
+      expect(posts.some((p) => p.body.includes('"job_state":"Complete"'))).toBe(true);
+    });
+    const future = await b.post(`/portal/webhooks/${fx.hook.id}/replay`, {
       csrf,
       from: minute(now + 3_600_000),
       to: minute(now + 7_200_000),
     });
     expect(future.status).toBe(400);
-    expect(pageText(future.text)).toContain('must not be in the future');
+    expect(pageText(future.text)).toContain('to must not be in the future');
+    const garbled = await b.post(`/portal/webhooks/${fx.hook.id}/replay`, { csrf, from: 'last week', to: minute(now) });
+    expect(garbled.status).toBe(400);
+    expect(pageText(garbled.text)).toContain('from');
   });
 
   it('shows the rate-limit usage its calls and pages add up to', async () => {

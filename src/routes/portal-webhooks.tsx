@@ -20,7 +20,7 @@ import { Notice } from '../pages/parts';
 import { AttemptPage, DeliveriesPage } from '../pages/portal-delivery-pages';
 import { SecretPage } from '../pages/portal-pages';
 import { SubscriptionsPage, WebhookPage } from '../pages/portal-webhook-pages';
-import { startReplayJob } from './replay';
+import { startReplayWindow } from './replay';
 
 const LOG_PAGE = 50;
 const SUBSCRIBERS_PAGE = 100;
@@ -37,8 +37,7 @@ const logQuery = z.object({
 const subscribersQuery = z.object({ after: optionalId });
 const replaySchema = z.object({ from: localTime, to: localTime });
 
-/** `yyyymmddhhmm` in UTC, as the replay endpoints take it. */
-const replayDate = (ms: number) => new Date(ms).toISOString().replace(/[-T:]/g, '').slice(0, 12);
+const MINUTE = 60_000;
 
 /** Refusals of a test event, as the problems the API would give. */
 const TEST_REFUSALS = {
@@ -183,18 +182,20 @@ export const portalWebhooks = new Hono<HonoEnv>()
     await deleteWebhook(c.env, app.id, c.req.valid('param').webhook_id);
     return c.redirect('/portal?done=deleted', 303);
   })
-  /** Replays a window (POST /2/webhooks/replay underneath); the window's rules are the API's. */
+  /** Replays a window (as POST /2/webhooks/replay does); the window's rules are the API's. */
   .post('/:webhook_id/replay', portalForm, rateLimit('replay', byApp), webhookIdPath, async (c) => {
     const { app } = c.get('portal')!;
     assertActive(app);
     const window = parseWith(replaySchema, c.get('form'), 'invalid replay window');
     const webhookId = c.req.valid('param').webhook_id;
-    const job = await startReplayJob(c.env, {
-      appId: app.id,
-      webhookId,
-      dates: { from_date: replayDate(window.from), to_date: replayDate(window.to) },
-      now: Date.now(),
-      retentionMs: c.get('settings').retention.payloadMs,
-    });
+    const now = Date.now();
+    // "To" includes its whole minute, up to now: replaying the last hour takes what arrived seconds ago.
+    const to = window.to > now ? window.to : Math.min(window.to + MINUTE, now);
+    const job = await startReplayWindow(
+      c.env,
+      { appId: app.id, webhookId, from: window.from, to, now, retentionMs: c.get('settings').retention.payloadMs },
+      undefined,
+      { from: 'from', to: 'to' },
+    );
     return c.redirect(`/portal/webhooks/${webhookId}?job=${job.job_id}`, 303);
   });
