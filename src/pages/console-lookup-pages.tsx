@@ -124,11 +124,6 @@ export function UserPage(props: { csrf: string; userId?: string; report: AccessR
           </p>
         </article>
       ))}
-      {report ? (
-        <p class="fine">
-          <a href={`/console/users/${report.user_id}/report.json`}>Download the full report as JSON</a>
-        </p>
-      ) : null}
     </ConsoleLayout>
   );
 }

@@ -163,49 +163,68 @@ export function AttemptPage(props: { viewer: PortalViewer; webhook: PortalWebhoo
   return (
     <PortalLayout title={`Attempt ${e.id}`} viewer={props.viewer}>
       <WebhookHead webhook={props.webhook} tab="deliveries" />
-      <div class="split">
-        <section class="card">
-          <h2>
-            Attempt {e.attempt} of <code>{e.event_type}</code>
-          </h2>
-          <dl class="kv" data-testid="attempt-detail">
-            <Row term="Outcome">
-              <Outcome outcome={e.outcome} />
-            </Row>
-            <Row term="Status">{e.status_code ?? '—'}</Row>
-            <Row term="Latency">{ms(e.latency_ms)}</Row>
-            <Row term="Error">{e.error ?? '—'}</Row>
-            <Row term="What next">
-              <Next entry={e} />
-            </Row>
-            <Row term="Handed out">
-              <Time at={e.at} />
-            </Row>
-            <Row term="Started">
-              <MaybeTime at={e.started_at} />
-            </Row>
-            <Row term="Sent to">{e.url ? <span class="url">{e.url}</span> : 'not sent'}</Row>
-            <Row term="Kind">{e.kind.replace('_', ' ')}</Row>
-            <Row term="For user">{e.for_user_id || '—'}</Row>
-            <Row term="Event id">
-              <code>{e.event_id}</code>
-            </Row>
-          </dl>
-        </section>
-        <section class="card">
-          <h2>Request headers</h2>
-          {headers.length === 0 ? (
-            <p class="muted">No request was made: the delivery was dropped before it could be sent.</p>
-          ) : (
-            <>
-              <pre class="headers" data-testid="attempt-headers">
-                {headers.map((h) => `${h.name}: ${h.value ?? '(not shown)'}${h.note ? `   # ${h.note}` : ''}\n`).join('')}
-              </pre>
-              <p class="fine">Signature values are not kept, so they cannot be shown; your server verifies them with your secrets.</p>
-            </>
-          )}
-        </section>
-      </div>
+      <section class="card">
+        <h2>
+          Attempt {e.attempt} of <code>{e.event_type}</code>
+        </h2>
+        <dl class="kv" data-testid="attempt-detail">
+          <Row term="Outcome">
+            <Outcome outcome={e.outcome} />
+          </Row>
+          <Row term="Status">{e.status_code ?? '—'}</Row>
+          <Row term="Latency">{ms(e.latency_ms)}</Row>
+          <Row term="Error">{e.error ?? '—'}</Row>
+          <Row term="What next">
+            <Next entry={e} />
+          </Row>
+          <Row term="Handed out">
+            <Time at={e.at} />
+          </Row>
+          <Row term="Started">
+            <MaybeTime at={e.started_at} />
+          </Row>
+          <Row term="Sent to">{e.url ? <span class="url">{e.url}</span> : 'not sent'}</Row>
+          <Row term="Kind">{e.kind.replace('_', ' ')}</Row>
+          <Row term="For user">{e.for_user_id || '—'}</Row>
+          <Row term="Event id">
+            <code>{e.event_id}</code>
+          </Row>
+        </dl>
+      </section>
+      <section class="card">
+        <h2>Request headers</h2>
+        {headers.length === 0 ? (
+          <p class="muted">No request was made: the delivery was dropped before it could be sent.</p>
+        ) : (
+          <>
+            <table class="list" data-testid="attempt-headers">
+              <thead>
+                <tr>
+                  <th scope="col">Header</th>
+                  <th scope="col">Value</th>
+                  <th scope="col">Note</th>
+                </tr>
+              </thead>
+              <tbody>
+                {headers.map((h) => (
+                  <tr>
+                    <td data-label="Header">
+                      <code>{h.name}</code>
+                    </td>
+                    <td data-label="Value" class="url">
+                      {h.value ?? <span class="muted">(not shown)</span>}
+                    </td>
+                    <td data-label="Note" class="muted">
+                      {h.note ?? ''}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <p class="fine">Signature values are not kept, so they cannot be shown; your server verifies them with your secrets.</p>
+          </>
+        )}
+      </section>
     </PortalLayout>
   );
 }

@@ -134,7 +134,8 @@ export function WebhookPage(props: {
       <section class="card">
         <h2>Replay a window</h2>
         <p class="muted">
-          Sends again every event this webhook was sent (or held) in the window, oldest first, then a <code>replay_job_status</code> event. Times are UTC, within the last 5 days; the window runs to the end of its last minute (or now).
+          Sends again every event this webhook was sent (or held) in the window, oldest first, then a <code>replay_job_status</code> event.
+          Times are UTC, within the last 5 days; the window runs to the end of its last minute (or now).
         </p>
         <form method="post" action={action('replay')} class="filters">
           <CsrfField csrf={props.viewer.csrf} />

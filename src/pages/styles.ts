@@ -140,13 +140,19 @@ table.list .nowrap{white-space:nowrap}
 table.list td{display:flex;gap:12px;justify-content:space-between;border:0;padding:2px 0;text-align:right}
 table.list td::before{content:attr(data-label);color:var(--muted);font-size:.85rem;text-align:left}
 table.list td.num{text-align:right}}
-.filters{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:0 12px;align-items:end}
+.filters{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:0 12px;align-items:start}
 .filters label{margin-top:8px}
 .filters .actions{margin-top:12px}
 .pager{display:flex;justify-content:flex-end;margin-top:12px}
-pre.headers{margin:0;padding:12px 14px;border-radius:10px;background:var(--bg);border:1px solid var(--line);overflow-x:auto;font-size:.85rem;line-height:1.6}
-.split{display:grid;gap:16px}
-@media (min-width:860px){.split{grid-template-columns:1fr 1fr}.split>.card+.card{margin-top:0}}
+.split{display:grid;gap:16px;margin-top:16px}
+.split>*{min-width:0}
+.split+.card,.card+.split{margin-top:16px}
+@media (min-width:860px){.split{grid-template-columns:minmax(0,1fr) minmax(0,1fr)}.split>.card+.card{margin-top:0}}
+.card>h2:first-child,.card>section>h2:first-child{margin-top:0}
+h1.url{font-size:1.2rem}
+main>.alert{margin:0 0 16px}
+.card>.alert:first-child{margin-top:0}
+.filters>.actions{align-self:end}
 `;
 
 let stylesheetHash: Promise<string> | null = null;
