@@ -1,7 +1,15 @@
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
-import { cookieHeader, cookiePolicy, csrfTokenMatches, signInFormToken, signInFormTokenMatches } from '../auth/session';
+import {
+  cookieHeader,
+  cookiePolicy,
+  credentialBinding,
+  csrfTokenMatches,
+  signInFormToken,
+  signInFormTokenMatches,
+  startSession,
+} from '../auth/session';
 import { randomToken } from '../domain/crypto';
 import { ApiError } from '../errors';
 import { formFields } from './form';
@@ -50,6 +58,34 @@ export async function signInFormFields(c: Context<HonoEnv>, kind: 'developer' | 
     throw new ApiError('forbidden', 'this sign-in form has expired or was not opened in this browser: reload the page and try again');
   }
   return fields;
+}
+
+const SESSION_COOKIE = { developer: 'portal', operator: 'console' } as const;
+
+/**
+ * Signs the browser in as a developer (`subject`: the app id) or the operator: a session bound to
+ * `credential` (the consumer secret's stored hash, or the platform token) in a Strict cookie, and the
+ * sign-in form's nonce cookie cleared.
+ */
+export async function beginSession(
+  c: Context<HonoEnv>,
+  kind: 'developer' | 'operator',
+  subject: string,
+  credential: string,
+  lifetimeMs: number,
+): Promise<void> {
+  const binding = await credentialBinding(c.env, kind, credential);
+  const { cookieValue } = await startSession(c.env, kind, subject, lifetimeMs, binding);
+  const names = cookiePolicy(c.req.url);
+  c.header('set-cookie', cookieHeader(c.req.url, names.signInForm(kind), '', 0, 'Strict'), { append: true });
+  c.header('set-cookie', cookieHeader(c.req.url, names[SESSION_COOKIE[kind]], cookieValue, Math.floor(lifetimeMs / 1000), 'Strict'), {
+    append: true,
+  });
+}
+
+/** Signs the browser out: its session cookie of `kind` is cleared. */
+export function endSession(c: Context<HonoEnv>, kind: 'developer' | 'operator'): void {
+  c.header('set-cookie', cookieHeader(c.req.url, cookiePolicy(c.req.url)[SESSION_COOKIE[kind]], '', 0, 'Strict'));
 }
 
 /**

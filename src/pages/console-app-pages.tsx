@@ -3,7 +3,7 @@ import type { WebhookHealth } from '../app-object/health';
 import type { AppRow, AppStatus, WebhookRow } from '../db/schema';
 import { AppDecisions, ConsoleLayout, DoneNotice } from './console-pages';
 import { Time } from './layout';
-import { AppStatusBadge, HealthSummary, MaybeTime } from './parts';
+import { AppStatusBadge, Head, HealthSummary, MaybeTime, WebhookTitle } from './parts';
 
 /** One app in the operator console: who it is, its decisions and their history, its webhooks' health. */
 export function AppPage(props: {
@@ -58,13 +58,7 @@ export function AppPage(props: {
         <section class="card">
           <h2>Status history</h2>
           <table class="list" data-testid="status-history">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Status</th>
-                <th scope="col">Reason</th>
-              </tr>
-            </thead>
+            <Head columns={['When', 'Status', 'Reason']} />
             <tbody>
               {props.history.map((h) => (
                 <tr>
@@ -90,10 +84,7 @@ export function AppPage(props: {
       ) : (
         props.webhooks.map(({ row, health }) => (
           <article class="card" data-testid={`webhook-${row.id}`}>
-            <div class="row">
-              <h2 class="url">{row.url}</h2>
-              {row.valid ? <span class="badge ok">Valid</span> : <span class="badge danger">Invalid</span>}
-            </div>
+            <WebhookTitle url={row.url} valid={row.valid} />
             <p class="fine">
               Webhook <code>{row.id}</code> · added <Time at={row.createdAt} /> · last CRC <MaybeTime at={row.lastCrcAt} />
               {row.lastCrcError ? ` (failed: ${row.lastCrcError})` : ''}

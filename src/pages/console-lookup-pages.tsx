@@ -3,7 +3,7 @@ import type { AccessReport } from '../delivery/access-report';
 import type { AuditViolation } from '../delivery/audit-run';
 import { ConsoleLayout } from './console-pages';
 import { Time } from './layout';
-import { AppStatusBadge, MaybeTime, Notice } from './parts';
+import { AppStatusBadge, Head, MaybeTime, Notice, Pager } from './parts';
 
 /** The operator console's look-ups: one user's access report, and the audit with its violations. */
 
@@ -48,13 +48,7 @@ export function UserPage(props: { csrf: string; userId?: string; report: AccessR
           </div>
           <h3>Authorizations</h3>
           <table class="list">
-            <thead>
-              <tr>
-                <th scope="col">Scopes</th>
-                <th scope="col">Granted</th>
-                <th scope="col">Ended</th>
-              </tr>
-            </thead>
+            <Head columns={['Scopes', 'Granted', 'Ended']} />
             <tbody>
               {a.authorizations.map((g) => (
                 <tr>
@@ -82,16 +76,7 @@ export function UserPage(props: { csrf: string; userId?: string; report: AccessR
             <p class="muted">Nothing of this user's data was sent to it.</p>
           ) : (
             <table class="list" data-testid={`received-${a.app_id}`}>
-              <thead>
-                <tr>
-                  <th scope="col">Event</th>
-                  <th scope="col">Delivered</th>
-                  <th scope="col">Answered non-2xx</th>
-                  <th scope="col">Outcome unknown</th>
-                  <th scope="col">First</th>
-                  <th scope="col">Last</th>
-                </tr>
-              </thead>
+              <Head columns={['Event', 'Delivered', 'Answered non-2xx', 'Outcome unknown', 'First', 'Last']} />
               <tbody>
                 {a.received.map((r) => (
                   <tr>
@@ -181,16 +166,7 @@ export function AuditPage(props: {
           )}
           {r.violations.length ? (
             <table class="list" data-testid="violations">
-              <thead>
-                <tr>
-                  <th scope="col">App</th>
-                  <th scope="col">User</th>
-                  <th scope="col">Event</th>
-                  <th scope="col">Sent to</th>
-                  <th scope="col">When</th>
-                  <th scope="col">Why it was wrong</th>
-                </tr>
-              </thead>
+              <Head columns={['App', 'User', 'Event', 'Sent to', 'When', 'Why it was wrong']} />
               <tbody>
                 {r.violations.map((v) => (
                   <tr>
@@ -213,13 +189,7 @@ export function AuditPage(props: {
               </tbody>
             </table>
           ) : null}
-          {r.nextHref ? (
-            <div class="pager">
-              <a class="btn small secondary" href={r.nextHref}>
-                Check the rest of the window
-              </a>
-            </div>
-          ) : null}
+          <Pager href={r.nextHref} label="Check the rest of the window" />
         </section>
       ) : null}
     </ConsoleLayout>

@@ -4,7 +4,7 @@ import type { WebhookHealth } from '../app-object/health';
 import { APP_STATUSES, type AppRow, type AppStatus } from '../db/schema';
 import type { AppWithHealth } from '../delivery/console-data';
 import { Layout, Time } from './layout';
-import { AppStatusBadge, age, Confirm, CsrfField, Notice } from './parts';
+import { AppStatusBadge, age, Confirm, CsrfField, Head, Notice, Pager } from './parts';
 
 /** The operator console's frame and its list pages: the review queue and the apps with their webhooks' health. */
 
@@ -117,13 +117,7 @@ export function ReviewPage(props: {
           </article>
         ))
       )}
-      {props.nextHref ? (
-        <div class="pager">
-          <a class="btn small secondary" href={props.nextHref}>
-            Older
-          </a>
-        </div>
-      ) : null}
+      <Pager href={props.nextHref} label="Older" />
     </ConsoleLayout>
   );
 }
@@ -179,17 +173,7 @@ export function AppsPage(props: { csrf: string; apps: AppWithHealth[]; status?: 
           <p class="muted">No apps.</p>
         ) : (
           <table class="list" data-testid="apps">
-            <thead>
-              <tr>
-                <th scope="col">App</th>
-                <th scope="col">Status</th>
-                <th scope="col">Webhooks</th>
-                <th scope="col">Failing</th>
-                <th scope="col">Held</th>
-                <th scope="col">Undelivered</th>
-                <th scope="col">Oldest waiting</th>
-              </tr>
-            </thead>
+            <Head columns={['App', 'Status', 'Webhooks', 'Failing', 'Held', 'Undelivered', 'Oldest waiting']} />
             <tbody>
               {props.apps.map(({ app, health }) => {
                 const t = health ? healthTotals(health) : null;
@@ -234,13 +218,7 @@ export function AppsPage(props: { csrf: string; apps: AppWithHealth[]; status?: 
             </tbody>
           </table>
         )}
-        {props.nextHref ? (
-          <div class="pager">
-            <a class="btn small secondary" href={props.nextHref}>
-              Older apps
-            </a>
-          </div>
-        ) : null}
+        <Pager href={props.nextHref} label="Older apps" />
       </section>
     </ConsoleLayout>
   );

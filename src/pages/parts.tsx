@@ -101,3 +101,36 @@ export function Confirm(props: { label: string; question: Child; children: Child
 
 /** A time, or a dash. */
 export const MaybeTime = (props: { at: number | null | undefined }) => (props.at ? <Time at={props.at} /> : <>—</>);
+
+/** A table's column headings. */
+export const Head = (props: { columns: string[] }) => (
+  <thead>
+    <tr>
+      {props.columns.map((c) => (
+        <th scope="col">{c}</th>
+      ))}
+    </tr>
+  </thead>
+);
+
+/** The link to the next page of a list, if there is one. */
+export const Pager = (props: { href: string | null; label: string }) =>
+  props.href ? (
+    <div class="pager">
+      <a class="btn small secondary" href={props.href}>
+        {props.label}
+      </a>
+    </div>
+  ) : null;
+
+/** Whether a webhook's last CRC passed (deliveries flow) or not (they are held). */
+export const ValidBadge = (props: { valid: boolean }) =>
+  props.valid ? <span class="badge ok">Valid</span> : <span class="badge danger">Invalid</span>;
+
+/** A webhook card's heading: its URL and whether it is valid. */
+export const WebhookTitle = (props: { url: string; valid: boolean }) => (
+  <div class="row">
+    <h2 class="url">{props.url}</h2>
+    <ValidBadge valid={props.valid} />
+  </div>
+);

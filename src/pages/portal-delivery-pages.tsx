@@ -4,7 +4,7 @@ import { LEDGER_OUTCOMES, type LedgerEntry } from '../app-object/storage/ledger-
 import type { PortalWebhook } from '../delivery/portal-data';
 import { attemptHeaders, nextStep } from '../http/ledger-view';
 import { Time } from './layout';
-import { MaybeTime, ms, Notice } from './parts';
+import { Head, MaybeTime, ms, Notice, Pager } from './parts';
 import type { PortalViewer } from './portal-pages';
 import { PortalLayout } from './portal-pages';
 import { WebhookHead } from './portal-webhook-pages';
@@ -98,17 +98,7 @@ export function DeliveriesPage(props: {
           <p class="muted">No attempts match.</p>
         ) : (
           <table class="list" data-testid="delivery-log">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Event</th>
-                <th scope="col">User</th>
-                <th scope="col">Try</th>
-                <th scope="col">Outcome</th>
-                <th scope="col">Next</th>
-                <th scope="col">Detail</th>
-              </tr>
-            </thead>
+            <Head columns={['When', 'Event', 'User', 'Try', 'Outcome', 'Next', 'Detail']} />
             <tbody>
               {props.entries.map((e) => (
                 <tr data-testid={`attempt-${e.id}`} data-kind={e.kind}>
@@ -138,13 +128,7 @@ export function DeliveriesPage(props: {
             </tbody>
           </table>
         )}
-        {props.olderHref ? (
-          <div class="pager">
-            <a class="btn small secondary" href={props.olderHref}>
-              Older attempts
-            </a>
-          </div>
-        ) : null}
+        <Pager href={props.olderHref} label="Older attempts" />
       </section>
     </PortalLayout>
   );
@@ -198,13 +182,7 @@ export function AttemptPage(props: { viewer: PortalViewer; webhook: PortalWebhoo
         ) : (
           <>
             <table class="list" data-testid="attempt-headers">
-              <thead>
-                <tr>
-                  <th scope="col">Header</th>
-                  <th scope="col">Value</th>
-                  <th scope="col">Note</th>
-                </tr>
-              </thead>
+              <Head columns={['Header', 'Value', 'Note']} />
               <tbody>
                 {headers.map((h) => (
                   <tr>

@@ -4,7 +4,7 @@ import type { AppRow } from '../db/schema';
 import type { LimitUsage, PortalWebhook } from '../delivery/portal-data';
 import type { LimitedEndpoint } from '../domain/rate-limits';
 import { Layout, Time } from './layout';
-import { AppStatusBadge, CsrfField, HealthSummary, Notice } from './parts';
+import { AppStatusBadge, CsrfField, Head, HealthSummary, Notice, WebhookTitle } from './parts';
 
 /** The signed-in app and its CSRF token: what every portal page needs. */
 export interface PortalViewer {
@@ -118,10 +118,7 @@ function WebhookCard(props: { webhook: PortalWebhook; csrf: string; now: number 
   const { row, health } = props.webhook;
   return (
     <article class="card" data-testid={`webhook-${row.id}`}>
-      <div class="row">
-        <h2 class="url">{row.url}</h2>
-        {row.valid ? <span class="badge ok">Valid</span> : <span class="badge danger">Invalid</span>}
-      </div>
+      <WebhookTitle url={row.url} valid={row.valid} />
       <p class="fine">
         Webhook <code>{row.id}</code> · added <Time at={row.createdAt} />
       </p>
@@ -243,15 +240,7 @@ export function LimitsPage(props: { viewer: PortalViewer; usage: LimitUsage[]; w
       </div>
       <div class="card">
         <table class="list">
-          <thead>
-            <tr>
-              <th scope="col">What</th>
-              <th scope="col">Endpoint</th>
-              <th scope="col">Used</th>
-              <th scope="col">Limit</th>
-              <th scope="col">Resets</th>
-            </tr>
-          </thead>
+          <Head columns={['What', 'Endpoint', 'Used', 'Limit', 'Resets']} />
           <tbody>
             {props.usage.map((u) => (
               <tr data-testid={`limit-${u.endpoint}`}>

@@ -1,7 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import type { PortalWebhook } from '../delivery/portal-data';
 import { Time } from './layout';
-import { Confirm, CsrfField, HealthSummary, MaybeTime, Notice } from './parts';
+import { Confirm, CsrfField, Head, HealthSummary, MaybeTime, Notice, Pager, ValidBadge } from './parts';
 import { PortalLayout, type PortalViewer, StatusNotice } from './portal-pages';
 
 /** One webhook's pages: its overview (health, CRC, actions, replay) and its subscribers (the delivery log: portal-delivery-pages.tsx). */
@@ -21,8 +21,8 @@ export function WebhookHead(props: { webhook: PortalWebhook; tab: WebhookTab }) 
         </p>
         <h1 class="url">{row.url}</h1>
         <p class="muted">
-          {row.valid ? <span class="badge ok">Valid</span> : <span class="badge danger">Invalid</span>} {tab('overview', base, 'Overview')}{' '}
-          · {tab('deliveries', `${base}/deliveries`, 'Delivery log')} · {tab('subscriptions', `${base}/subscriptions`, 'Subscriptions')}
+          <ValidBadge valid={row.valid} /> {tab('overview', base, 'Overview')} · {tab('deliveries', `${base}/deliveries`, 'Delivery log')} ·{' '}
+          {tab('subscriptions', `${base}/subscriptions`, 'Subscriptions')}
         </p>
       </div>
     </div>
@@ -172,12 +172,7 @@ export function SubscriptionsPage(props: {
           <p class="muted">No user is subscribed to this webhook. A user subscribes through your app, with their access token.</p>
         ) : (
           <table class="list" data-testid="subscribers">
-            <thead>
-              <tr>
-                <th scope="col">User id</th>
-                <th scope="col">Subscribed</th>
-              </tr>
-            </thead>
+            <Head columns={['User id', 'Subscribed']} />
             <tbody>
               {props.subscribers.map((s) => (
                 <tr>
@@ -190,13 +185,7 @@ export function SubscriptionsPage(props: {
             </tbody>
           </table>
         )}
-        {props.nextHref ? (
-          <div class="pager">
-            <a class="btn small secondary" href={props.nextHref}>
-              More
-            </a>
-          </div>
-        ) : null}
+        <Pager href={props.nextHref} label="More" />
       </section>
     </PortalLayout>
   );

@@ -3,7 +3,6 @@ import { Hono } from 'hono';
 import { csrf } from 'hono/csrf';
 import { z } from 'zod';
 import { signInOperator } from '../auth/page-sign-in';
-import { cookieHeader, cookiePolicy, credentialBinding, startSession } from '../auth/session';
 import { findApp } from '../db/apps';
 import { database } from '../db/client';
 import { APP_STATUSES } from '../db/schema';
@@ -15,7 +14,7 @@ import { invalid } from '../errors';
 import { CONSOLE_HOME, consoleForm, consoleSession, consoleSignedIn } from '../http/console-session';
 import { localFromUtc, optionalChoice, optionalId, optionalLocalTime } from '../http/page-forms';
 import { pagesOf } from '../http/page-headers';
-import { clientAddress, openSignInForm, signInFormFields } from '../http/page-session';
+import { beginSession, clientAddress, endSession, openSignInForm, signInFormFields } from '../http/page-session';
 import { byPlatform, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
 import { parseWith, pathIds, query } from '../http/validation';
@@ -80,16 +79,11 @@ export const consoleRouter = new Hono<HonoEnv>()
       );
       return c.html(await renderDocument(page), 401);
     }
-    const lifetimeMs = c.get('settings').pages.consoleSessionMs;
-    const binding = await credentialBinding(c.env, 'operator', fields.platform_token);
-    const { cookieValue } = await startSession(c.env, 'operator', 'platform', lifetimeMs, binding);
-    const names = cookiePolicy(c.req.url);
-    c.header('set-cookie', cookieHeader(c.req.url, names.signInForm('operator'), '', 0, 'Strict'), { append: true });
-    c.header('set-cookie', cookieHeader(c.req.url, names.console, cookieValue, Math.floor(lifetimeMs / 1000), 'Strict'), { append: true });
+    await beginSession(c, 'operator', 'platform', fields.platform_token, c.get('settings').pages.consoleSessionMs);
     return c.redirect(CONSOLE_HOME, 303);
   })
   .post('/sign-out', consoleForm, async (c) => {
-    c.header('set-cookie', cookieHeader(c.req.url, cookiePolicy(c.req.url).console, '', 0, 'Strict'));
+    endSession(c, 'operator');
     return c.html(
       await renderDocument(
         <MessagePage

@@ -4,12 +4,11 @@ import { csrf } from 'hono/csrf';
 import { z } from 'zod';
 import { assertActive } from '../auth/developer';
 import { signInDeveloper } from '../auth/page-sign-in';
-import { cookieHeader, cookiePolicy, credentialBinding, startSession } from '../auth/session';
 import { portalOverview, rateLimitUsage } from '../delivery/portal-data';
 import { registerWebhook } from '../delivery/webhook-changes';
 import { ApiError } from '../errors';
 import { pagesOf } from '../http/page-headers';
-import { clientAddress, openSignInForm, signInFormFields } from '../http/page-session';
+import { beginSession, clientAddress, endSession, openSignInForm, signInFormFields } from '../http/page-session';
 import { PORTAL_HOME, portalForm, portalSession, portalSignedIn } from '../http/portal-session';
 import { byApp, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
@@ -56,16 +55,11 @@ export const portalRouter = new Hono<HonoEnv>()
       );
       return c.html(await renderDocument(page), 401);
     }
-    const lifetimeMs = settings.pages.portalSessionMs;
-    const binding = await credentialBinding(c.env, 'developer', app.consumerSecretHash);
-    const { cookieValue } = await startSession(c.env, 'developer', app.id, lifetimeMs, binding);
-    const names = cookiePolicy(c.req.url);
-    c.header('set-cookie', cookieHeader(c.req.url, names.signInForm('developer'), '', 0, 'Strict'), { append: true });
-    c.header('set-cookie', cookieHeader(c.req.url, names.portal, cookieValue, Math.floor(lifetimeMs / 1000), 'Strict'), { append: true });
+    await beginSession(c, 'developer', app.id, app.consumerSecretHash, settings.pages.portalSessionMs);
     return c.redirect(PORTAL_HOME, 303);
   })
   .post('/sign-out', portalForm, async (c) => {
-    c.header('set-cookie', cookieHeader(c.req.url, cookiePolicy(c.req.url).portal, '', 0, 'Strict'));
+    endSession(c, 'developer');
     return c.html(
       await renderDocument(
         <MessagePage
