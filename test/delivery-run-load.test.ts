@@ -13,7 +13,18 @@ describe('DeliveryRun under load', () => {
         await tick(Math.random() * 5);
         return {
           handOuts: items.slice(0, capacity).map(
-            (m): HandOut => ({ seq: m.seq, deliveryId: m.deliveryId, attempt: 1, handOutId: m.seq, webhookId: m.webhook, url: 'u', headers: {}, body: '', startBy: Date.now() + 3000, startWithinMs: 3000 }),
+            (m): HandOut => ({
+              seq: m.seq,
+              deliveryId: m.deliveryId,
+              attempt: 1,
+              handOutId: m.seq,
+              webhookId: m.webhook,
+              url: 'u',
+              headers: {},
+              body: '',
+              startBy: Date.now() + 3000,
+              startWithinMs: 3000,
+            }),
           ),
           deferred: [],
         };
@@ -24,7 +35,17 @@ describe('DeliveryRun under load', () => {
       },
       returnUnclaimed: async () => {},
     };
-    const items = Array.from({ length: 100 }, (_, i): DeliveryMessage => ({ app: String(1 + (i % 50)), seq: i + 1, deliveryId: `d${i}`, attempt: 1, release: 1, webhook: String(100 + (i % 50)) }));
+    const items = Array.from(
+      { length: 100 },
+      (_, i): DeliveryMessage => ({
+        app: String(1 + (i % 50)),
+        seq: i + 1,
+        deliveryId: `d${i}`,
+        attempt: 1,
+        release: 1,
+        webhook: String(100 + (i % 50)),
+      }),
+    );
     let acked = 0;
     const started = Date.now();
     await new DeliveryRun(
