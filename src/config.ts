@@ -16,6 +16,16 @@ const documented = <S extends z.ZodType>(schema: S, meta: SettingMeta): S => sch
 
 const int = (fallback: number, min = 0) =>
   documented(z.coerce.number().int().min(min).catch(fallback).default(fallback), { type: `integer ≥ ${min}`, default: String(fallback) });
+/** Free text; blank means unset. */
+const text = (type: string) =>
+  documented(
+    z
+      .string()
+      .optional()
+      .catch(undefined)
+      .transform((v) => v?.trim() || null),
+    { type, default: '' },
+  );
 const flag = documented(
   z
     .string()
@@ -77,6 +87,22 @@ const settingsSchema = z.object({
   SECRET_ROTATION_GRACE_HOURS: int(24, 0).describe(
     'After a consumer or signing secret rotation, the previous secret is still honoured this long.',
   ),
+  OAUTH_ACCESS_TOKEN_SECONDS: int(7200, 60).describe(
+    'A user access token issued by the OAuth 2.0 flow works this long (X: 2 hours); `offline.access` also gives a refresh token.',
+  ),
+  OAUTH_REFRESH_TOKEN_DAYS: int(90, 1).describe('An unused refresh token expires after this many days; each use rotates it.'),
+  OAUTH_CODE_SECONDS: int(60, 10).describe('An authorization code must be exchanged within this many seconds, and only once.'),
+  LOGIN_URL: text('absolute URL').describe(
+    "The platform's sign-in page: a browser with no session on the consent or Connected apps page is sent here with `return_to` and `nonce` (docs/operations.md).",
+  ),
+  LOGIN_ASSERTION_KEYS: text('JSON Web Key Set (public keys)').describe(
+    "The platform's public keys (a JWKS) that verify the signed user assertion its sign-in page sends back.",
+  ),
+  LOGIN_ASSERTION_ISSUER: text('string').describe('If set, the `iss` every sign-in assertion must carry.'),
+  USER_SESSION_HOURS: int(12, 1).describe("How long a user's sign-in on the consent and Connected apps pages lasts."),
+  DEV_LOGIN: flag.describe(
+    'Local development only: a sign-in page where you pick any user id (served on loopback hosts only). Never set it in production.',
+  ),
   RATE_LIMIT_WINDOW_SECONDS: int(900, 1).describe("The rate-limit window (X's is 15 minutes)."),
   RATE_LIMITS: documented(z.string().optional().catch(undefined).transform(limitsFrom), {
     type: 'JSON object: endpoint → requests per window',
@@ -133,6 +159,10 @@ export interface Settings {
   replayRatePerSecond: number;
   /** After a secret rotation, how long the previous secret is still honoured. */
   rotationGraceMs: number;
+  /** Lifetimes of what the OAuth 2.0 authorization-code flow issues. */
+  oauth: { accessTokenMs: number; refreshTokenMs: number; codeMs: number };
+  /** How users sign in to the consent and Connected apps pages: the platform's, or the development login. */
+  login: { url: string | null; assertionKeys: string | null; assertionIssuer: string | null; sessionMs: number; devLogin: boolean };
   /** Rate-limit window (X: 15 minutes). */
   rateLimitWindowMs: number;
   /** Requests per window by endpoint: the defaults with `RATE_LIMITS` over them. */
@@ -163,6 +193,18 @@ export function settings(env: Partial<Record<SettingName, unknown>>): Settings {
     replayRatePerSecond: s.REPLAY_RATE_PER_SECOND,
     activityDedupeMs: s.ACTIVITY_DEDUPE_DAYS * 24 * hours(1),
     rotationGraceMs: hours(s.SECRET_ROTATION_GRACE_HOURS),
+    oauth: {
+      accessTokenMs: s.OAUTH_ACCESS_TOKEN_SECONDS * 1000,
+      refreshTokenMs: s.OAUTH_REFRESH_TOKEN_DAYS * 24 * hours(1),
+      codeMs: s.OAUTH_CODE_SECONDS * 1000,
+    },
+    login: {
+      url: s.LOGIN_URL,
+      assertionKeys: s.LOGIN_ASSERTION_KEYS,
+      assertionIssuer: s.LOGIN_ASSERTION_ISSUER,
+      sessionMs: hours(s.USER_SESSION_HOURS),
+      devLogin: s.DEV_LOGIN,
+    },
     rateLimitWindowMs: s.RATE_LIMIT_WINDOW_SECONDS * 1000,
     rateLimits: s.RATE_LIMITS,
     maxBodyBytes: 64 * 1024,
