@@ -48,6 +48,19 @@ describe('console sign-in', () => {
     expect(home.text).not.toContain(PLATFORM_TOKEN);
   });
 
+  it('refuses every sign-in from an address past 10 failures, the right token included, and no one else', async () => {
+    const attempt = async (token: string, address: string) => {
+      const b = browser();
+      const form = await b.get('/console/sign-in');
+      return b.post('/console/sign-in', { csrf: hiddenField(form.text, 'csrf'), platform_token: token }, { 'cf-connecting-ip': address });
+    };
+    for (let i = 0; i < 10; i++) expect((await attempt(`aae_pt_guess${i}`, '203.0.113.50')).status).toBe(401);
+    const limited = await attempt(PLATFORM_TOKEN, '203.0.113.50');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.getAll('set-cookie').some((c) => c.startsWith('aae_console='))).toBe(false);
+    expect((await attempt(PLATFORM_TOKEN, '198.51.100.50')).status).toBe(303);
+  });
+
   it('refuses a sign-in without its form token', async () => {
     const b = browser();
     expect((await b.post('/console/sign-in', { platform_token: PLATFORM_TOKEN })).status).toBe(403);

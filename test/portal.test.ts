@@ -1,5 +1,8 @@
+import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
+import { appObject } from '../src/delivery/app-objects';
 import { ingest, testUser as u, uniqueId } from './support/activities';
+import { objectRows } from './support/app-object';
 import { activeApp, createApp, registerWebhook } from './support/apps';
 import { appWithWebhook } from './support/fixtures';
 import { call, platform } from './support/http';
@@ -78,6 +81,31 @@ describe('portal sign-in', () => {
     const foreign = await victim.post('/portal/sign-in', { ...creds, csrf: hiddenField(attackerForm.text, 'csrf') });
     expect(foreign.status).toBe(403);
     expect(victim.jar.has('aae_portal')).toBe(false);
+  });
+
+  it('slows down guessing: past 10 failures an app refuses even its right secret, and an address refuses every app', async () => {
+    const target = await activeApp({ name: 'Guessed At' });
+    const bystander = await activeApp({ name: 'Bystander' });
+    const attempt = async (app: { consumerKey: string }, secret: string, address: string) => {
+      const b = browser();
+      const form = await b.get('/portal/sign-in');
+      const from = { 'cf-connecting-ip': address };
+      return b.post(
+        '/portal/sign-in',
+        { csrf: hiddenField(form.text, 'csrf'), consumer_key: app.consumerKey, consumer_secret: secret },
+        from,
+      );
+    };
+    for (let i = 0; i < 10; i++) expect((await attempt(target, `aae_cs_guess${i}`, '203.0.113.9')).status).toBe(401);
+
+    const byApp = await attempt(target, target.consumerSecret, '198.51.100.7');
+    expect(byApp.status).toBe(429);
+    expect(Number(byApp.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(pageText(byApp.text)).toContain('Too many failed sign-ins: try again in');
+    expect(byApp.headers.getAll('set-cookie').some((c) => c.startsWith('aae_portal='))).toBe(false);
+    expect((await attempt(bystander, bystander.consumerSecret, '203.0.113.9')).status).toBe(429);
+    // Anyone else, anywhere else, is not held up.
+    expect((await attempt(bystander, bystander.consumerSecret, '198.51.100.7')).status).toBe(303);
   });
 
   it('ends every session when the consumer secret is rotated', async () => {
@@ -177,26 +205,43 @@ describe('portal webhooks', () => {
     expect(receivers.posts(hook.url)).toEqual([]);
   });
 
-  it("answers 404 for another app's webhook id, on every page and action, and changes nothing of it", async () => {
-    const { b, csrf } = await signedInDeveloper();
+  it("answers 404 for another app's webhook id and attempt, on every page and action, and changes nothing of theirs", async () => {
+    const { b, csrf, hook } = await signedInDeveloper();
     const other = await appWithWebhook({ app: { name: 'Someone Else' } });
     const theirs = other.hook.id;
+    const sent = await appObject(env, other.app.id).sendTestEvent(other.app.id, theirs);
+    expect(sent.ok).toBe(true);
+    await wait(() => expect(other.receivers.posts(other.url)).toHaveLength(1));
+    let theirAttempt = { id: 0 };
+    await wait(async () => {
+      [theirAttempt] = await objectRows<{ id: number }>(other.app.id, 'SELECT id FROM ledger');
+      expect(theirAttempt).toBeDefined();
+    });
     for (const path of [
       `/portal/webhooks/${theirs}`,
       `/portal/webhooks/${theirs}/deliveries`,
+      `/portal/webhooks/${theirs}/deliveries/${theirAttempt.id}`,
+      `/portal/webhooks/${hook.id}/deliveries/${theirAttempt.id}`,
       `/portal/webhooks/${theirs}/subscriptions`,
     ]) {
       const page = await b.get(path);
       expect(page.status, path).toBe(404);
       expect(page.text).not.toContain(other.url);
     }
-    for (const action of ['delete', 'rotate', 'validate', 'test']) {
-      expect((await b.post(`/portal/webhooks/${theirs}/${action}`, { csrf })).status, action).toBe(404);
+    const minute = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+    const actions: [string, Record<string, string>][] = [
+      ['delete', {}],
+      ['rotate', {}],
+      ['validate', {}],
+      ['test', {}],
+      ['replay', { from: minute(Date.now() - 3_600_000), to: minute(Date.now()) }],
+    ];
+    for (const [action, fields] of actions) {
+      expect((await b.post(`/portal/webhooks/${theirs}/${action}`, { csrf, ...fields })).status, action).toBe(404);
     }
-    const replay = await b.post(`/portal/webhooks/${theirs}/replay`, { csrf, from: '2020-01-01T00:00', to: '2020-01-01T01:00' });
-    expect(replay.status).toBeGreaterThanOrEqual(400);
     expect(await webhookUrls(other.app.bearer)).toEqual([other.url]);
-    expect(other.receivers.posts(other.url)).toEqual([]);
+    expect(other.receivers.posts(other.url)).toHaveLength(1);
+    expect(other.receivers.seen.filter((r) => r.method === 'GET' && r.url.href.startsWith(other.url))).toHaveLength(1); // its own CRC only
   });
 
   it('rotates a signing secret (shown once) and deletes a webhook', async () => {
