@@ -244,6 +244,28 @@ describe('portal webhooks', () => {
     expect(other.receivers.seen.filter((r) => r.method === 'GET' && r.url.href.startsWith(other.url))).toHaveLength(1); // its own CRC only
   });
 
+  it('re-validates: a failed CRC makes the webhook invalid and says why, a test event is then refused, a passing CRC makes it valid again', async () => {
+    const { b, csrf, hook, url, receivers, app } = await signedInDeveloper();
+    receivers.behave(url, 'wrong-token');
+    const failed = await b.post(`/portal/webhooks/${hook.id}/validate`, { csrf });
+    expect(failed.status).toBe(303);
+    expect(failed.location).toBe(`/portal/webhooks/${hook.id}?done=crc-failed`);
+    const page = await b.get(failed.location!);
+    expect(pageText(page.text)).toContain('CRC failed: the webhook is invalid');
+    expect(page.text).toMatch(/data-testid="last-crc">failed <time/);
+    expect((await call('GET', '/2/webhooks', { token: app.bearer })).body.data[0].valid).toBe(false);
+
+    const refused = await b.post(`/portal/webhooks/${hook.id}/test`, { csrf });
+    expect(refused.status).toBe(400);
+    expect(pageText(refused.text)).toContain('re-validate it');
+    expect(receivers.posts(url)).toEqual([]);
+
+    receivers.behave(url, 'ok');
+    const passed = await b.post(`/portal/webhooks/${hook.id}/validate`, { csrf });
+    expect(passed.location).toBe(`/portal/webhooks/${hook.id}?done=validated`);
+    expect((await call('GET', '/2/webhooks', { token: app.bearer })).body.data[0].valid).toBe(true);
+  });
+
   it('rotates a signing secret (shown once) and deletes a webhook', async () => {
     const { b, csrf, hook, app } = await signedInDeveloper();
     const rotated = await b.post(`/portal/webhooks/${hook.id}/rotate`, { csrf });
