@@ -1,5 +1,7 @@
+import { expect } from 'vitest';
+import { appWithWebhook } from './fixtures';
 import { PLATFORM_TOKEN } from './http';
-import { type Browser, hiddenField, type PageResponse } from './oauth';
+import { type Browser, browser, hiddenField, type PageResponse } from './oauth';
 
 /** Signs a browser in to the developer portal with an app's consumer key and secret; answers the page it lands on. */
 export async function portalSignIn(b: Browser, app: { consumerKey: string; consumerSecret: string }): Promise<PageResponse> {
@@ -35,3 +37,12 @@ export const pageText = (html: string) =>
     .replace(/&amp;/g, '&')
     .replace(/\s+/g, ' ')
     .trim();
+
+/** A developer signed in to the portal (a fresh browser), with their app's one webhook on a fake receiver. */
+export async function signedInDeveloper() {
+  const fx = await appWithWebhook({ app: { name: 'Portal Bot' } });
+  const b = browser();
+  const home = await portalSignIn(b, fx.app);
+  expect(home.status).toBe(200);
+  return { ...fx, b, home, csrf: hiddenField(home.text, 'csrf') };
+}
