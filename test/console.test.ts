@@ -57,6 +57,7 @@ describe('console sign-in', () => {
     for (let i = 0; i < 10; i++) expect((await attempt(`aae_pt_guess${i}`, '203.0.113.50')).status).toBe(401);
     const limited = await attempt(PLATFORM_TOKEN, '203.0.113.50');
     expect(limited.status).toBe(429);
+    expect(pageText(limited.text)).toContain('Too many failed sign-ins.');
     expect(limited.headers.getAll('set-cookie').some((c) => c.startsWith('aae_console='))).toBe(false);
     expect((await attempt(PLATFORM_TOKEN, '198.51.100.50')).status).toBe(303);
   });

@@ -91,7 +91,8 @@ describe('portal sign-in', () => {
     const byApp = await attempt(target, target.consumerSecret, '198.51.100.7');
     expect(byApp.status).toBe(429);
     expect(Number(byApp.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(pageText(byApp.text)).toContain('Too many failed sign-ins: try again in');
+    expect(pageText(byApp.text)).toMatch(/Too many failed sign-ins\. Try again in \d+ minutes?\./);
+    expect(hiddenField(byApp.text, 'csrf')).not.toBe(''); // the form again, to try later
     expect(byApp.headers.getAll('set-cookie').some((c) => c.startsWith('aae_portal='))).toBe(false);
     expect((await attempt(bystander, bystander.consumerSecret, '203.0.113.9')).status).toBe(429);
     // Anyone else, anywhere else, is not held up.

@@ -23,7 +23,7 @@ import { AuditPage, UserPage } from '../pages/console-lookup-pages';
 import { AppsPage, ReviewPage } from '../pages/console-pages';
 import { renderDocument } from '../pages/layout';
 import { MessagePage } from '../pages/message-page';
-import { SignInPage } from '../pages/sign-in-page';
+import { refusalMessage, SignInPage } from '../pages/sign-in-page';
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
@@ -69,15 +69,17 @@ export const consoleRouter = new Hono<HonoEnv>()
   })
   .post('/sign-in', async (c) => {
     const fields = parseWith(signInSchema, await signInFormFields(c, 'operator'), 'invalid sign-in form');
-    if (!(await signInOperator(c.env, c.get('settings'), fields.platform_token, clientAddress(c)))) {
+    const result = await signInOperator(c.env, c.get('settings'), fields.platform_token, clientAddress(c));
+    if (!result.ok) {
       const page = (
         <SignInPage
           surface="console"
           csrf={await openSignInForm(c, 'operator')}
-          error="That is not the platform token. Check it and try again."
+          error={refusalMessage('console', result.retryAfterSeconds)}
         />
       );
-      return c.html(await renderDocument(page), 401);
+      if (result.retryAfterSeconds !== null) c.header('retry-after', String(result.retryAfterSeconds));
+      return c.html(await renderDocument(page), result.retryAfterSeconds === null ? 401 : 429);
     }
     await beginSession(c, 'operator', 'platform', fields.platform_token, c.get('settings').pages.consoleSessionMs);
     return c.redirect(CONSOLE_HOME, 303);

@@ -17,7 +17,7 @@ import { renderDocument } from '../pages/layout';
 import { MessagePage } from '../pages/message-page';
 import { Notice } from '../pages/parts';
 import { LimitsPage, OverviewPage, SecretPage } from '../pages/portal-pages';
-import { SignInPage } from '../pages/sign-in-page';
+import { refusalMessage, SignInPage } from '../pages/sign-in-page';
 import { portalWebhooks } from './portal-webhooks';
 
 const signInSchema = z.object({
@@ -43,18 +43,21 @@ export const portalRouter = new Hono<HonoEnv>()
   .post('/sign-in', async (c) => {
     const fields = parseWith(signInSchema, await signInFormFields(c, 'developer'), 'invalid sign-in form');
     const settings = c.get('settings');
-    const app = await signInDeveloper(c.env, settings, { key: fields.consumer_key, secret: fields.consumer_secret }, clientAddress(c));
-    if (!app) {
+    const credentials = { key: fields.consumer_key, secret: fields.consumer_secret };
+    const result = await signInDeveloper(c.env, settings, credentials, clientAddress(c));
+    if (!result.ok) {
       const page = (
         <SignInPage
           surface="portal"
           csrf={await openSignInForm(c, 'developer')}
-          error="That consumer key and secret do not match an app. Check both and try again."
+          error={refusalMessage('portal', result.retryAfterSeconds)}
           values={{ consumer_key: fields.consumer_key }}
         />
       );
-      return c.html(await renderDocument(page), 401);
+      if (result.retryAfterSeconds !== null) c.header('retry-after', String(result.retryAfterSeconds));
+      return c.html(await renderDocument(page), result.retryAfterSeconds === null ? 401 : 429);
     }
+    const { app } = result;
     await beginSession(c, 'developer', app.id, app.consumerSecretHash, settings.pages.portalSessionMs);
     return c.redirect(PORTAL_HOME, 303);
   })
