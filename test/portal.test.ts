@@ -232,6 +232,10 @@ describe('portal webhooks', () => {
     }
     expect(await webhookUrls(other.app.bearer)).toEqual([other.url]);
     expect(other.receivers.posts(other.url)).toHaveLength(1);
+    // A malformed id is a 400 page naming it.
+    const malformed = await b.get('/portal/webhooks/abc/deliveries');
+    expect(malformed.status).toBe(400);
+    expect(pageText(malformed.text)).toContain('webhook_id: must be a numeric id');
     expect(other.receivers.seen.filter((r) => r.method === 'GET' && r.url.href.startsWith(other.url))).toHaveLength(1); // its own CRC only
   });
 

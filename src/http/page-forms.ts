@@ -1,4 +1,7 @@
+import type { MiddlewareHandler } from 'hono';
 import { z } from 'zod';
+import type { HonoEnv } from './types';
+import { parseWith } from './validation';
 
 /**
  * Form and query fields of the portal's and console's pages. Browsers send an empty field as '';
@@ -60,3 +63,27 @@ export const optionalId = z.preprocess(
 /** An optional choice among `values`. */
 export const optionalChoice = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.preprocess(blank, z.enum(values, { error: `must be one of ${values.join(', ')}` }).optional());
+
+/**
+ * A page's query, parsed with `schema` (then `c.req.valid('query')`); a bad one is a 400 page naming
+ * the field. Pages keep their own validation: they are not in the API's contracts.
+ */
+export const pageQuery =
+  <S extends z.ZodType>(
+    schema: S,
+  ): MiddlewareHandler<HonoEnv, string, { in: { query: Record<string, string> }; out: { query: z.output<S> } }> =>
+  async (c, next) => {
+    c.req.addValidatedData('query', parseWith(schema, c.req.query(), 'invalid query') as object);
+    await next();
+  };
+
+const numericId = z.string().regex(/^[0-9]{1,19}$/, 'must be a numeric id of 1-19 digits');
+
+/** The numeric ids in a page's path (then `c.req.valid('param')`); a malformed one is a 400 page naming it. */
+export const pageIds = <K extends string>(...names: K[]): MiddlewareHandler<HonoEnv, string, { out: { param: Record<K, string> } }> => {
+  const schema = z.object(Object.fromEntries(names.map((name) => [name, numericId])));
+  return async (c, next) => {
+    c.req.addValidatedData('param', parseWith(schema, c.req.param(), 'invalid path'));
+    await next();
+  };
+};

@@ -12,12 +12,12 @@ import { verifyPage } from '../delivery/audit-run';
 import { appForConsole, appsWithHealth, pendingApps } from '../delivery/console-data';
 import { invalid } from '../errors';
 import { CONSOLE_HOME, consoleForm, consoleSession, consoleSignedIn } from '../http/console-session';
-import { localFromUtc, optionalChoice, optionalId, optionalLocalTime } from '../http/page-forms';
+import { localFromUtc, optionalChoice, optionalId, optionalLocalTime, pageIds, pageQuery } from '../http/page-forms';
 import { pagesOf } from '../http/page-headers';
 import { beginSession, clientAddress, endSession, openSignInForm, signInFormFields } from '../http/page-session';
 import { byPlatform, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
-import { parseWith, pathIds, query } from '../http/validation';
+import { parseWith } from '../http/validation';
 import { AppPage } from '../pages/console-app-pages';
 import { AuditPage, UserPage } from '../pages/console-lookup-pages';
 import { AppsPage, ReviewPage } from '../pages/console-pages';
@@ -52,7 +52,7 @@ const auditQuery = z.object({
   ),
 });
 
-const appIdPath = pathIds({ app_id: undefined });
+const appIdPath = pageIds('app_id');
 const pages = rateLimit('platform:other', byPlatform);
 
 /**
@@ -98,7 +98,7 @@ export const consoleRouter = new Hono<HonoEnv>()
     );
   })
   /** The review queue: pending apps, newest first. */
-  .get('/', consoleSignedIn, pages, query(doneQuery), async (c) => {
+  .get('/', consoleSignedIn, pages, pageQuery(doneQuery), async (c) => {
     const q = c.req.valid('query');
     const [page, decided] = await Promise.all([
       pendingApps(c.env, q.before),
@@ -108,7 +108,7 @@ export const consoleRouter = new Hono<HonoEnv>()
     const done = q.done && decided ? { what: q.done, name: decided.name } : null;
     return c.html(await renderDocument(<ReviewPage csrf={c.get('csrf')!} pending={page.apps} nextHref={nextHref} done={done} />));
   })
-  .get('/apps', consoleSignedIn, pages, query(appsQuery), async (c) => {
+  .get('/apps', consoleSignedIn, pages, pageQuery(appsQuery), async (c) => {
     const q = c.req.valid('query');
     const { apps, nextToken } = await appsWithHealth(c.env, q);
     const next = new URLSearchParams({ ...(q.status ? { status: q.status } : {}), ...(nextToken ? { before: nextToken } : {}) });
@@ -117,7 +117,7 @@ export const consoleRouter = new Hono<HonoEnv>()
       await renderDocument(<AppsPage csrf={c.get('csrf')!} apps={apps} status={q.status} nextHref={nextHref} now={Date.now()} />),
     );
   })
-  .get('/apps/:app_id', consoleSignedIn, pages, appIdPath, query(doneQuery), async (c) => {
+  .get('/apps/:app_id', consoleSignedIn, pages, appIdPath, pageQuery(doneQuery), async (c) => {
     const data = await appForConsole(c.env, c.req.valid('param').app_id);
     return c.html(await renderDocument(<AppPage csrf={c.get('csrf')!} {...data} now={Date.now()} done={c.req.valid('query').done} />));
   })
@@ -134,7 +134,7 @@ export const consoleRouter = new Hono<HonoEnv>()
     return c.redirect(return_to === 'review' ? `/console?done=suspended&app=${appId}` : `/console/apps/${appId}?done=suspended`, 303);
   })
   /** A user's access report (GET /internal/users/:id/access as a page). */
-  .get('/users', consoleSignedIn, pages, query(userQuery), async (c) => {
+  .get('/users', consoleSignedIn, pages, pageQuery(userQuery), async (c) => {
     const { user_id } = c.req.valid('query');
     const report = user_id ? await accessReport(c.env, user_id) : null;
     return c.html(await renderDocument(<UserPage csrf={c.get('csrf')!} userId={user_id} report={report} />));
@@ -143,7 +143,7 @@ export const consoleRouter = new Hono<HonoEnv>()
    * The audit (GET /internal/audit/verify as a page), over a window given to the minute: `to`
    * includes its whole minute. Runs only when the form was sent; one bounded page at a time.
    */
-  .get('/audit', consoleSignedIn, pages, query(auditQuery), async (c) => {
+  .get('/audit', consoleSignedIn, pages, pageQuery(auditQuery), async (c) => {
     const q = c.req.valid('query');
     const now = Date.now();
     const to = q.to !== undefined ? q.to + MINUTE : now + 1;

@@ -10,17 +10,19 @@ import { revalidateWebhook } from '../delivery/crc-check';
 import { deliveryAttempt, deliveryLog, portalWebhook } from '../delivery/portal-data';
 import { deleteWebhook, rotateWebhookSecret } from '../delivery/webhook-changes';
 import { forbidden, invalid, notFound } from '../errors';
-import { localFromUtc, localTime, optionalChoice, optionalId, optionalLocalTime } from '../http/page-forms';
+import { localFromUtc, localTime, optionalChoice, optionalId, optionalLocalTime, pageIds, pageQuery } from '../http/page-forms';
 import { portalForm, portalSignedIn } from '../http/portal-session';
 import { byApp, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
-import { parseWith, pathIds, query, webhookIdPath } from '../http/validation';
+import { parseWith } from '../http/validation';
 import { renderDocument, Time } from '../pages/layout';
 import { Notice } from '../pages/parts';
 import { AttemptPage, DeliveriesPage } from '../pages/portal-delivery-pages';
 import { SecretPage } from '../pages/portal-pages';
 import { SubscriptionsPage, WebhookPage } from '../pages/portal-webhook-pages';
 import { startReplayWindow } from './replay';
+
+const webhookIdPath = pageIds('webhook_id');
 
 const LOG_PAGE = 50;
 const SUBSCRIBERS_PAGE = 100;
@@ -51,7 +53,7 @@ const TEST_REFUSALS = {
  * within the signed-in app only: another app's id is a 404, exactly like an id that does not exist.
  */
 export const portalWebhooks = new Hono<HonoEnv>()
-  .get('/:webhook_id', portalSignedIn, rateLimit('portal:pages', byApp), webhookIdPath, query(webhookQuery), async (c) => {
+  .get('/:webhook_id', portalSignedIn, rateLimit('portal:pages', byApp), webhookIdPath, pageQuery(webhookQuery), async (c) => {
     const { app } = c.get('portal')!;
     const webhook = await portalWebhook(c.env, app, c.req.valid('param').webhook_id);
     const { done, job } = c.req.valid('query');
@@ -69,7 +71,7 @@ export const portalWebhooks = new Hono<HonoEnv>()
     );
     return c.html(await renderDocument(page));
   })
-  .get('/:webhook_id/deliveries', portalSignedIn, rateLimit('portal:pages', byApp), webhookIdPath, query(logQuery), async (c) => {
+  .get('/:webhook_id/deliveries', portalSignedIn, rateLimit('portal:pages', byApp), webhookIdPath, pageQuery(logQuery), async (c) => {
     const { app } = c.get('portal')!;
     const webhook = await portalWebhook(c.env, app, c.req.valid('param').webhook_id);
     const q = c.req.valid('query');
@@ -106,7 +108,7 @@ export const portalWebhooks = new Hono<HonoEnv>()
     '/:webhook_id/deliveries/:attempt_id',
     portalSignedIn,
     rateLimit('portal:pages', byApp),
-    pathIds({ webhook_id: 'WebhookIdInvalid', attempt_id: undefined }),
+    pageIds('webhook_id', 'attempt_id'),
     async (c) => {
       const { app } = c.get('portal')!;
       const { webhook_id, attempt_id } = c.req.valid('param');
@@ -120,7 +122,7 @@ export const portalWebhooks = new Hono<HonoEnv>()
     portalSignedIn,
     rateLimit('portal:pages', byApp),
     webhookIdPath,
-    query(subscribersQuery),
+    pageQuery(subscribersQuery),
     async (c) => {
       const { app } = c.get('portal')!;
       const webhook = await portalWebhook(c.env, app, c.req.valid('param').webhook_id);
