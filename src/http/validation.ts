@@ -1,4 +1,6 @@
+import { type Hook, OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import { z } from 'zod';
 import { ApiError, type FieldError, invalid } from '../errors';
 import type { HonoEnv } from './types';
@@ -66,13 +68,10 @@ export function decodeUtf8(bytes: ArrayBuffer): string {
   }
 }
 
-/**
- * Parses a JSON body. An empty body is read as `{}` (X's clients send an empty body with a JSON
- * content type); a non-empty body must be declared JSON and be well-formed.
- */
-export function parseJsonBody(bytes: ArrayBuffer, contentType: string | undefined): unknown {
+/** A JSON body read by the rules every endpoint shares; `blank` says it was empty (or only whitespace). */
+function readJsonBody(bytes: ArrayBuffer, contentType: string | undefined): { value: unknown; blank: boolean } {
   const text = decodeUtf8(bytes);
-  if (text.trim() === '') return {};
+  if (text.trim() === '') return { value: {}, blank: true };
   const mediaType = (contentType ?? '').split(';')[0].trim();
   if (!JSON_MEDIA.test(mediaType)) {
     throw new ApiError('unsupported-media-type', 'request body must be application/json');
@@ -84,8 +83,61 @@ export function parseJsonBody(bytes: ArrayBuffer, contentType: string | undefine
     throw invalid('request body is not valid JSON');
   }
   checkJsonShape(parsed);
-  return parsed;
+  return { value: parsed, blank: false };
 }
+
+/**
+ * Parses a JSON body. An empty body is read as `{}` (X's clients send an empty body with a JSON
+ * content type); a non-empty body must be declared JSON and be well-formed.
+ */
+export function parseJsonBody(bytes: ArrayBuffer, contentType: string | undefined): unknown {
+  return readJsonBody(bytes, contentType).value;
+}
+
+/**
+ * The rules every JSON body meets before its route's schema sees it: declared JSON (else 415), UTF-8,
+ * well-formed, within the depth and string limits, each refused with our own problem. The schema
+ * itself is then checked by the route's validator (@hono/zod-openapi, `request.body` of the route),
+ * which re-reads the same bytes. An empty body stands for `{}` (X's clients send one, with or without
+ * a content type), so it is handed on as no body at all, which the validator reads as `{}`.
+ */
+export const jsonRequest = createMiddleware<HonoEnv>(async (c, next) => {
+  const { blank } = readJsonBody(await c.req.arrayBuffer(), c.req.header('content-type'));
+  if (blank) {
+    const headers = new Headers(c.req.raw.headers);
+    headers.delete('content-type');
+    headers.delete('content-length');
+    c.req.raw = new Request(c.req.url, { method: c.req.method, headers });
+    c.req.bodyCache = {};
+  }
+  await next();
+});
+
+/** X's failure name for a malformed path id, by parameter name. */
+const PATH_ID_REASONS: Record<string, string> = { webhook_id: 'WebhookIdInvalid' };
+
+/** The problem for a request that fails its route's schema, worded by where the bad input was. */
+export function validationProblem(target: string, error: z.ZodError): ApiError {
+  const errors = fieldErrors(error);
+  const { parameter, message } = errors[0];
+  if (target === 'query') return invalid(`invalid query: ${parameter}: ${message}`, 'QueryParamInvalid', errors);
+  if (target === 'param') return invalid(`${parameter} ${message}`, PATH_ID_REASONS[parameter], errors);
+  return invalid(`invalid request body: ${parameter}: ${message}`, undefined, errors);
+}
+
+/**
+ * What every router does with a request that fails its route's schema: throws the one error type,
+ * so app.ts renders it like any other problem (status, shape and headers unchanged).
+ */
+export const rejectInvalid: Hook<unknown, HonoEnv, string, void> = (result) => {
+  if (!result.success) throw validationProblem(result.target, result.error);
+};
+
+/**
+ * A router whose routes declare themselves (`router.openapi(route, handler)` with a route from
+ * `src/routes/contracts/`): the same zod schemas validate requests and make the OpenAPI document.
+ */
+export const apiRouter = () => new OpenAPIHono<HonoEnv>({ defaultHook: rejectInvalid });
 
 /** `jsonBody(schema)` then `c.req.valid('json')` in the handler, typed by the schema. */
 export const jsonBody =
