@@ -99,3 +99,48 @@ export const SECURITY: Record<'app' | 'user' | 'consumer' | 'oauthClient' | 'pla
     session: [{ UserSession: [] }],
     public: [],
   };
+
+/**
+ * Bodies their handler parses itself, because its errors must take a special form (RFC 6749 on the
+ * OAuth endpoints, per-activity errors on the ingest batch). The contract documents them from the
+ * very schema the handler parses with, by reference (src/openapi/document.ts adds the component),
+ * so the router does not validate them a second way.
+ */
+export const HANDLER_PARSED_SCHEMAS = new Map<string, z.ZodType>();
+export function parsedByHandler(id: string, schema: z.ZodType) {
+  HANDLER_PARSED_SCHEMAS.set(id, schema);
+  return { $ref: `#/components/schemas/${id}` };
+}
+
+/** A form body (the OAuth endpoints also take the same fields as JSON). */
+export const formBody = (id: string, schema: z.ZodType) => {
+  const ref = parsedByHandler(id, schema);
+  return { required: true, content: { 'application/x-www-form-urlencoded': { schema: ref }, 'application/json': { schema: ref } } };
+};
+
+/** The body of an OAuth 2.0 error (RFC 6749 §5.2): the problem fields plus `error` and `error_description`. */
+export const oauthProblemSchema = problemSchema
+  .extend({ error: z.string(), error_description: z.string() })
+  .meta({ id: 'OAuthProblem', description: 'An RFC 7807 problem that is also an RFC 6749 error response' });
+
+/** OAuth 2.0 errors (`application/json`, as OAuth clients expect); a malformed body is still a plain problem. */
+export function oauthProblems<S extends 400 | 401 | 403>(...statuses: S[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      {
+        description: DESCRIPTION_BY_STATUS[status],
+        content: {
+          'application/json': { schema: oauthProblemSchema },
+          'application/problem+json': { schema: problemSchema },
+        },
+      },
+    ]),
+  ) as Record<
+    S,
+    {
+      description: string;
+      content: { 'application/json': { schema: typeof oauthProblemSchema }; 'application/problem+json': { schema: typeof problemSchema } };
+    }
+  >;
+}
