@@ -1,4 +1,4 @@
-import { type Context, Hono } from 'hono';
+import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import { requestId } from 'hono/request-id';
@@ -6,6 +6,7 @@ import { settings } from './config';
 import { ApiError, type ProblemKind, problemBody } from './errors';
 import { rateLimitHeaders } from './http/rate-limit';
 import type { HonoEnv } from './http/types';
+import { apiRouter } from './http/validation';
 import { errorPageHtml } from './pages/error-page';
 import { accountActivityRouter } from './routes/account-activity';
 import { authorizeRouter } from './routes/authorize';
@@ -75,7 +76,7 @@ function bodyLimitFor(path: string, s: ReturnType<typeof settings>): number {
 }
 
 export function createApp() {
-  const app = new Hono<HonoEnv>();
+  const app = apiRouter();
 
   app.use(requestId({ headerName: 'x-request-id' }));
   // X's rate-limit headers on every response of a limited endpoint, errors included.
