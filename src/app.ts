@@ -11,6 +11,7 @@ import { errorPageHtml } from './pages/error-page';
 import { accountActivityRouter } from './routes/account-activity';
 import { authorizeRouter } from './routes/authorize';
 import { connectedAppsRouter } from './routes/connected-apps';
+import { serviceInfo } from './routes/contracts/service';
 import { internalActivity } from './routes/internal-activity';
 import { internalApps } from './routes/internal-apps';
 import { internalAudit } from './routes/internal-audit';
@@ -115,8 +116,11 @@ export function createApp() {
     await next();
   });
 
-  app.get('/', (c) =>
-    c.json({ service: 'account-activity-edge', status: 'ok', docs: 'README.md of the project; problem types under /problems/<kind>' }),
+  app.openapi(serviceInfo, (c) =>
+    c.json(
+      { service: 'account-activity-edge', status: 'ok' as const, docs: 'README.md of the project; problem types under /problems/<kind>' },
+      200,
+    ),
   );
   for (const [prefix, router] of Object.entries(ROUTERS)) app.route(prefix, router);
 

@@ -1,11 +1,13 @@
-import { Hono } from 'hono';
-import { PROBLEMS, type ProblemKind } from '../errors';
-import type { HonoEnv } from '../http/types';
+import { notFound, PROBLEMS, type ProblemKind } from '../errors';
+import { apiRouter } from '../http/validation';
+import { explainProblem } from './contracts/problems';
 
 /** The `type` URIs of problem bodies resolve here, to a short human explanation. */
-export const problems = new Hono<HonoEnv>().get('/:kind', (c) => {
-  const kind = c.req.param('kind') as ProblemKind;
-  if (!(kind in PROBLEMS)) return c.notFound();
+export const problems = apiRouter();
+problems.openapi(explainProblem, (c) => {
+  const kind = c.req.valid('param').kind as ProblemKind;
+  // Worded as the app's own 404 for a route that does not exist.
+  if (!(kind in PROBLEMS)) throw notFound(`no route for ${c.req.method} ${c.req.path}`);
   const { status, title, description } = PROBLEMS[kind];
-  return c.json({ type: kind, status, title, description });
+  return c.json({ type: kind, status, title, description }, 200);
 });
