@@ -144,3 +144,26 @@ export function oauthProblems<S extends 400 | 401 | 403>(...statuses: S[]) {
     }
   >;
 }
+
+/** A server-rendered page (the user pages and the API reference). */
+export const htmlPage = (description: string) => ({ description, content: { 'text/html': { schema: z.string() } } });
+
+/** A redirect (`location` says where). */
+export const redirect = (description: string) => ({
+  description,
+  headers: z.object({ location: z.string().meta({ description: 'Where the browser goes next' }) }),
+});
+
+/** On the user pages a problem is rendered as a page for the person reading it (same status). */
+export function pageProblems<S extends ProblemStatus>(...statuses: S[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [status, { ...htmlPage(`${DESCRIPTION_BY_STATUS[status]} Shown as a page.`) }]),
+  ) as Record<S, { description: string; content: { 'text/html': { schema: z.ZodString } } }>;
+}
+
+/** A form the page itself posts (CSRF-protected); documented for completeness, not for API clients. */
+export const pageForm = (fields: string) => ({
+  required: true,
+  description: `The page’s own form: ${fields}. Posted by the browser from this service’s page; a post from another origin or without the session’s CSRF token is refused.`,
+  content: { 'application/x-www-form-urlencoded': { schema: { type: 'object' as const } } },
+});
