@@ -21,6 +21,7 @@ import { internalUsers } from './routes/internal-users';
 import { oauth2 } from './routes/oauth2';
 import { oauth2User } from './routes/oauth2-user';
 import { problems } from './routes/problems';
+import { referenceRouter } from './routes/reference';
 import { sessionRouter } from './routes/session';
 import { webhooksRouter } from './routes/webhooks';
 
@@ -123,6 +124,8 @@ export function createApp() {
     ),
   );
   for (const [prefix, router] of Object.entries(ROUTERS)) app.route(prefix, router);
+  // The reference documents every route above, itself included.
+  app.route('/', referenceRouter(app));
 
   app.notFound((c) => renderProblem(c, new ApiError('not-found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {

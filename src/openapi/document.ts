@@ -1,0 +1,102 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { z } from 'zod';
+import pkg from '../../package.json';
+import type { HonoEnv } from '../http/types';
+import { HANDLER_PARSED_SCHEMAS } from '../routes/contracts/common';
+import { SECURITY_SCHEMES } from './security-schemes';
+
+export type OpenApiDocument = ReturnType<OpenAPIHono<HonoEnv>['getOpenAPI31Document']>;
+
+/** The groups of the reference, in reading order (each contract names its tag). */
+export const TAGS = [
+  { name: 'Webhooks', description: 'Register, validate and remove the app’s webhooks; replay; rotate signing secrets. X-compatible.' },
+  { name: 'Account Activity', description: 'Subscribe users to the app’s webhooks, list and count them, replay. X-compatible.' },
+  { name: 'Delivery log', description: 'What was sent to a webhook, attempt by attempt, from the app’s ledger.' },
+  { name: 'OAuth 2.0 (app)', description: 'App-only bearer tokens (client credentials) and their invalidation.' },
+  { name: 'OAuth 2.0 (user)', description: 'User tokens (authorization code with PKCE), refresh, revocation, the app’s redirect URIs.' },
+  { name: 'Platform: apps', description: 'The operator’s side (platform token): register, review, approve, suspend apps.' },
+  { name: 'Platform: authorizations', description: 'Grant and revoke a user’s authorization of an app.' },
+  { name: 'Platform: activity', description: 'Ingest the platform’s user activity for delivery.' },
+  { name: 'Platform: users', description: 'A user’s access report: which apps could see them and what they received.' },
+  { name: 'Platform: audit', description: 'Verify every app’s ledger against the rules.' },
+  { name: 'Platform: metrics', description: 'Work counters, for load tests.' },
+  { name: 'User pages', description: 'Server-rendered pages for people: consent, sign-in, Connected apps. Not for API clients.' },
+  { name: 'Service', description: 'What this service is, its problem types and this reference.' },
+];
+
+const DESCRIPTION = [
+  'A self-hostable, X-compatible Account Activity API: apps register webhooks, subscribe users who authorized them, and receive those users’ activity, signed, with a ledger of who received what.',
+  '',
+  'Every error is an RFC 7807 problem (`application/problem+json`) whose `detail` says what to change; its `type` URI resolves to an explanation. Rate-limited endpoints answer with X’s `x-rate-limit-*` headers.',
+].join('\n');
+
+/**
+ * The OpenAPI 3.1 document of an app, generated from its route contracts (the same zod schemas that
+ * validate requests). Bodies a handler parses itself are added as components from the schema it
+ * parses with. Independent of the request; `forOrigin` adds what depends on where it is served.
+ */
+export function buildDocument(app: OpenAPIHono<HonoEnv>): OpenApiDocument {
+  const document = app.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: { title: 'account-activity-edge', version: pkg.version, description: DESCRIPTION },
+    tags: TAGS,
+  });
+  const untagged = Object.entries(document.paths ?? {}).flatMap(([path, item]) =>
+    Object.entries(item as Record<string, { tags?: string[] }>)
+      .filter(([, op]) => !op.tags?.length || op.tags.some((tag) => !TAGS.some((t) => t.name === tag)))
+      .map(([method]) => `${method.toUpperCase()} ${path}`),
+  );
+  if (untagged.length > 0)
+    throw new Error(`operations without a known tag (add it to TAGS in src/openapi/document.ts): ${untagged.join(', ')}`);
+  document.components ??= {};
+  const components = document.components;
+  components.schemas ??= {};
+  const schemas = components.schemas;
+  for (const [id, schema] of HANDLER_PARSED_SCHEMAS) {
+    for (const [name, jsonSchema] of Object.entries(componentSchemas(id, schema))) {
+      if (schemas[name] && JSON.stringify(schemas[name]) !== JSON.stringify(jsonSchema)) {
+        throw new Error(`two different schemas are both named ${name} in the OpenAPI document`);
+      }
+      schemas[name] = jsonSchema as (typeof schemas)[string];
+    }
+  }
+  components.securitySchemes = SECURITY_SCHEMES as unknown as typeof components.securitySchemes;
+  return document;
+}
+
+/**
+ * A zod schema as components: itself under `id`, and each named schema inside it (zod puts those in
+ * `$defs`) as a component of its own, referenced from the document root rather than the schema.
+ */
+function componentSchemas(id: string, schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _, $defs, ...root } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+  const rooted = JSON.stringify({ ...$defs, [id]: root }).replaceAll('"#/$defs/', '"#/components/schemas/');
+  return JSON.parse(rooted);
+}
+
+/** The document as served at `origin`: that server, and the OAuth URLs made absolute (clients need them so). */
+export function forOrigin(document: OpenApiDocument, origin: string): OpenApiDocument {
+  const { flows } = SECURITY_SCHEMES.OAuth2UserToken;
+  const code = flows.authorizationCode;
+  return {
+    ...document,
+    servers: [{ url: origin }],
+    components: {
+      ...document.components,
+      securitySchemes: {
+        ...SECURITY_SCHEMES,
+        OAuth2UserToken: {
+          ...SECURITY_SCHEMES.OAuth2UserToken,
+          flows: {
+            authorizationCode: {
+              ...code,
+              authorizationUrl: `${origin}${code.authorizationUrl}`,
+              tokenUrl: `${origin}${code.tokenUrl}`,
+              refreshUrl: `${origin}${code.refreshUrl}`,
+            },
+          },
+        },
+      } as unknown as NonNullable<OpenApiDocument['components']>['securitySchemes'],
+    },
+  };
+}
