@@ -61,6 +61,7 @@ export function buildDocument(app: OpenAPIHono<HonoEnv>): OpenApiDocument {
     }
   }
   components.securitySchemes = SECURITY_SCHEMES as unknown as typeof components.securitySchemes;
+  inlineRequestOnlySchemas(document);
   return document;
 }
 
@@ -72,6 +73,48 @@ function componentSchemas(id: string, schema: z.ZodType): Record<string, unknown
   const { $schema: _, $defs, ...root } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
   const rooted = JSON.stringify({ ...$defs, [id]: root }).replaceAll('"#/$defs/', '"#/components/schemas/');
   return JSON.parse(rooted);
+}
+
+const REF = '#/components/schemas/';
+
+/**
+ * Request bodies whose schema is a component used nowhere else are written inline. Client
+ * generators (openapi-typescript) read a field with a `default` as always present unless the schema
+ * sits under a `requestBody`; inline, such a field stays optional for the caller, as it is.
+ */
+function inlineRequestOnlySchemas(document: OpenApiDocument): void {
+  const schemas = document.components?.schemas ?? {};
+  const bodies: { content: Record<string, { schema?: unknown }> }[] = [];
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const op of Object.values(item as Record<string, { requestBody?: { content?: Record<string, { schema?: unknown }> } }>)) {
+      if (op?.requestBody?.content) bodies.push({ content: op.requestBody.content });
+    }
+  }
+  const refsOutsideBodies = JSON.stringify({ ...document, paths: withoutRequestBodies(document) });
+  const usesInBodies = new Map<string, number>();
+  for (const { content } of bodies) {
+    for (const media of Object.values(content)) {
+      const ref = (media.schema as { $ref?: string } | undefined)?.$ref;
+      if (ref?.startsWith(REF)) usesInBodies.set(ref, (usesInBodies.get(ref) ?? 0) + 1);
+    }
+  }
+  for (const { content } of bodies) {
+    for (const media of Object.values(content)) {
+      const ref = (media.schema as { $ref?: string } | undefined)?.$ref;
+      if (!ref?.startsWith(REF) || refsOutsideBodies.includes(`"${ref}"`)) continue;
+      media.schema = { title: ref.slice(REF.length), ...(schemas[ref.slice(REF.length)] as object) };
+    }
+  }
+  for (const ref of usesInBodies.keys()) if (!refsOutsideBodies.includes(`"${ref}"`)) delete schemas[ref.slice(REF.length)];
+}
+
+function withoutRequestBodies(document: OpenApiDocument) {
+  return Object.fromEntries(
+    Object.entries(document.paths ?? {}).map(([path, item]) => [
+      path,
+      Object.fromEntries(Object.entries(item as Record<string, object>).map(([method, op]) => [method, { ...op, requestBody: undefined }])),
+    ]),
+  );
 }
 
 /** The document as served at `origin`: that server, and the OAuth URLs made absolute (clients need them so). */
