@@ -143,6 +143,34 @@ test("the X-compatible answers fit X's own schemas and ours, operation by operat
   assert.deepEqual([...checked].sort(), [...new Set(inX)].sort());
 });
 
+test('error answers are the ones documented: status, media type and Problem body', async () => {
+  const api = client(service.baseUrl, service.platformToken);
+  const app = await api.activeApp('errors');
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addSchema(document, 'ours');
+  /** @type {[string, string, string, import('../../scripts/lib/client.mjs').CallOptions, number][]} */
+  const cases = [
+    ['get', '/2/webhooks', '/2/webhooks', {}, 401],
+    ['post', '/2/webhooks', '/2/webhooks', { token: app.bearer, body: { url: 42 } }, 400],
+    ['put', '/2/webhooks/{webhook_id}', '/2/webhooks/not-a-number', { token: app.bearer }, 400],
+    ['delete', '/2/webhooks/{webhook_id}', '/2/webhooks/1', { token: app.bearer }, 404],
+    ['post', '/internal/apps', '/internal/apps', { token: service.platformToken, body: { name: '' } }, 400],
+    ['get', '/problems/{kind}', '/problems/no-such-kind', {}, 404],
+    ['post', '/oauth2/token', '/oauth2/token', { basic: [app.consumerKey, 'wrong'], form: { grant_type: 'client_credentials' } }, 401],
+  ];
+  for (const [method, template, path, options, status] of cases) {
+    const res = await api.call(method.toUpperCase(), path, options);
+    assert.equal(res.status, status, `${method} ${path}: ${res.text}`);
+    const documented = document.paths[template][method].responses[String(status)];
+    assert.ok(documented, `${method} ${template} documents ${status}`);
+    const media = res.headers.get('content-type')?.split(';')[0] ?? '';
+    assert.ok(documented.content?.[media], `${method} ${template} ${status} documents ${media}`);
+    const validate = ajv.getSchema(`ours${pointer('paths', template, method, 'responses', String(status), 'content', media, 'schema')}`);
+    assert.ok(validate?.(res.body), `${method} ${path} ${status} fits: ${JSON.stringify(validate?.errors)} ${res.text}`);
+  }
+});
+
 /**
  * The client code a developer would write with openapi-fetch and the types openapi-typescript
  * generates from /openapi.json. It is type-checked against the generated types (a wrong path, a
