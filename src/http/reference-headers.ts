@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory';
 import { sha256Base64 } from '../domain/crypto';
-import { REFERENCE_STYLESHEET } from '../pages/api-reference-page';
+import { REFERENCE_STYLESHEET } from '../pages/api-reference-styles';
 import type { HonoEnv } from './types';
 
 let stylesheetHash: Promise<string> | null = null;

@@ -1,6 +1,7 @@
 /** @jsxImportSource hono/jsx */
-import type { Child } from 'hono/jsx';
 import type { OpenApiDocument } from '../openapi/document';
+import { REFERENCE_STYLESHEET } from './api-reference-styles';
+import { type Json, type SchemaObject, SchemaView, schemaAnchor, Text, TypeOf } from './schema-view';
 
 /**
  * The API reference (`GET /docs`): the OpenAPI document, read by a person. Rendered on the server
@@ -8,138 +9,7 @@ import type { OpenApiDocument } from '../openapi/document';
  * inline stylesheet allowed by its hash, nothing loaded from anywhere else.
  */
 
-export const REFERENCE_STYLESHEET = `
-:root{--bg:#f6f7f9;--card:#fff;--text:#111827;--muted:#5b6472;--line:#e3e7ee;--brand:#1f5fd6;--code:#eef1f5;
---get:#067647;--post:#1f5fd6;--put:#8a5a00;--delete:#b42318;--patch:#6941c6;
-font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color-scheme:light dark}
-@media (prefers-color-scheme:dark){:root{--bg:#0f1420;--card:#171e2c;--text:#e8ecf3;--muted:#9aa4b5;--line:#2a3345;--brand:#7aa5f5;--code:#222b3c;
---get:#6fd3a0;--post:#7aa5f5;--put:#f3c969;--delete:#ff8a80;--patch:#b692f6}}
-*{box-sizing:border-box}
-body{margin:0;background:var(--bg);color:var(--text);font-size:15px;line-height:1.5}
-a{color:var(--brand)}
-.wrap{display:grid;grid-template-columns:250px 1fr;max-width:1200px;margin:0 auto}
-@media (max-width:820px){.wrap{grid-template-columns:1fr}nav{position:static!important;max-height:none!important;border-right:0!important}}
-nav{position:sticky;top:0;max-height:100vh;overflow:auto;padding:20px 16px;border-right:1px solid var(--line);font-size:.86rem}
-nav h2{font-size:.75rem;text-transform:uppercase;letter-spacing:.06em;color:var(--muted);margin:16px 0 6px}
-nav ul{list-style:none;margin:0;padding:0}
-nav li a{display:block;padding:2px 0;text-decoration:none;color:var(--text);overflow-wrap:anywhere}
-nav li a:hover{color:var(--brand)}
-main{padding:24px 28px 64px;min-width:0}
-h1{font-size:1.6rem;margin:0 0 4px}
-h2.tag{font-size:1.25rem;margin:40px 0 4px;padding-top:8px;border-top:1px solid var(--line)}
-h3{font-size:1.02rem;margin:0}
-h4{font-size:.75rem;text-transform:uppercase;letter-spacing:.06em;color:var(--muted);margin:16px 0 6px}
-p{margin:6px 0}
-.muted{color:var(--muted)}
-.op{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:16px 18px;margin:14px 0}
-.sig{display:flex;gap:10px;align-items:baseline;flex-wrap:wrap;margin-bottom:4px}
-.sig code.path{font-size:1rem;background:none;padding:0;overflow-wrap:anywhere}
-.m{font-weight:700;font-size:.75rem;letter-spacing:.04em;text-transform:uppercase;padding:2px 8px;border-radius:6px;border:1px solid currentColor}
-.m.get{color:var(--get)}.m.post{color:var(--post)}.m.put{color:var(--put)}.m.delete{color:var(--delete)}.m.patch{color:var(--patch)}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.86em;background:var(--code);padding:1px 5px;border-radius:5px}
-table{width:100%;border-collapse:collapse;font-size:.9rem}
-th{text-align:left;font-size:.72rem;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);font-weight:600;padding:4px 8px 4px 0;border-bottom:1px solid var(--line)}
-td{padding:5px 8px 5px 0;border-bottom:1px solid var(--line);vertical-align:top}
-tr:last-child td{border-bottom:0}
-td.name{white-space:nowrap}
-.req{color:var(--delete);font-size:.75rem;margin-left:4px}
-.type{color:var(--muted);font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.82rem;overflow-wrap:anywhere}
-ul.fields{list-style:none;margin:0;padding:0 0 0 14px;border-left:2px solid var(--line)}
-ul.fields>li{padding:3px 0}
-.status{font-weight:700;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;margin-right:6px}
-.status.ok{color:var(--get)}.status.err{color:var(--delete)}.status.other{color:var(--put)}
-details{margin:4px 0}
-summary{cursor:pointer}
-.sec{font-size:.88rem}
-`;
-
-type Json = Record<string, unknown>;
-type SchemaObject = Json & { $ref?: string; type?: string | string[]; properties?: Record<string, Json>; items?: Json };
-
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
-const schemaAnchor = (name: string) => `schema-${name}`;
-const refName = (ref: string) => ref.replace('#/components/schemas/', '');
-
-/** Descriptions use Markdown; here only its `code` spans are rendered, the rest stays text. */
-function Text(props: { text?: unknown }) {
-  if (typeof props.text !== 'string' || props.text === '') return null;
-  return <>{props.text.split('`').map((part, i) => (i % 2 === 1 ? <code>{part}</code> : part))}</>;
-}
-
-/** One line saying what a schema is: `string (date-time)`, `"a" | "b"`, `array of WebhookConfig`, a link for a reference. */
-function TypeOf(props: { schema: SchemaObject }): Child {
-  const s = props.schema;
-  if (s.$ref) return <a href={`#${schemaAnchor(refName(s.$ref))}`}>{refName(s.$ref)}</a>;
-  if (Array.isArray(s.enum)) return <span class="type">{s.enum.map((v) => JSON.stringify(v)).join(' | ')}</span>;
-  if ('const' in s) return <span class="type">{JSON.stringify(s.const)}</span>;
-  for (const key of ['anyOf', 'oneOf'] as const) {
-    const options = s[key];
-    if (Array.isArray(options)) {
-      return (
-        <span class="type">
-          {(options as SchemaObject[]).map((option, i) => (
-            <>
-              {i > 0 ? ' | ' : ''}
-              <TypeOf schema={option} />
-            </>
-          ))}
-        </span>
-      );
-    }
-  }
-  if (s.type === 'array' && s.items) {
-    return (
-      <span class="type">
-        array of <TypeOf schema={s.items as SchemaObject} />
-      </span>
-    );
-  }
-  const type = Array.isArray(s.type) ? s.type.join(' | ') : (s.type ?? 'any');
-  const details = [s.format, s.pattern ? `/${s.pattern}/` : null, range(s)].filter(Boolean).join(', ');
-  return <span class="type">{details ? `${type} (${details})` : type}</span>;
-}
-
-function range(s: Json): string | null {
-  const min = s.minimum ?? s.minLength ?? s.minItems;
-  const max = s.maximum ?? s.maxLength ?? s.maxItems;
-  if (min === undefined && max === undefined) return null;
-  return `${min ?? ''}…${max ?? ''}`;
-}
-
-/** An object's fields (nested objects inline, to a few levels), or the one-line type of anything else. */
-function SchemaView(props: { schema?: SchemaObject; depth?: number }): Child {
-  const s = props.schema;
-  if (!s) return <span class="muted">no body</span>;
-  const depth = props.depth ?? 0;
-  const itemObject = s.type === 'array' && s.items && !s.items.$ref && s.items.properties ? (s.items as SchemaObject) : null;
-  const target = s.properties ? s : itemObject;
-  if (!target?.properties || depth > 4) return <TypeOf schema={s} />;
-  const required = new Set(Array.isArray(target.required) ? (target.required as string[]) : []);
-  return (
-    <>
-      {itemObject ? <span class="type">array of objects:</span> : null}
-      <ul class="fields">
-        {Object.entries(target.properties).map(([name, field]) => {
-          const f = field as SchemaObject;
-          const nested = f.properties || (f.type === 'array' && (f.items as SchemaObject | undefined)?.properties);
-          return (
-            <li>
-              <code>{name}</code>
-              {required.has(name) ? <span class="req">required</span> : null} {nested ? null : <TypeOf schema={f} />}
-              {f.description ? (
-                <span class="muted">
-                  {' '}
-                  — <Text text={f.description} />
-                </span>
-              ) : null}
-              {nested ? <SchemaView schema={f} depth={depth + 1} /> : null}
-            </li>
-          );
-        })}
-      </ul>
-    </>
-  );
-}
 
 function Content(props: { content?: Record<string, { schema?: SchemaObject }> }) {
   if (!props.content) return null;
