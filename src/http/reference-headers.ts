@@ -1,6 +1,7 @@
 import { createMiddleware } from 'hono/factory';
 import { sha256Base64 } from '../domain/crypto';
 import { REFERENCE_STYLESHEET } from '../pages/api-reference-styles';
+import { setPageHeaders } from './page-headers';
 import type { HonoEnv } from './types';
 
 let stylesheetHash: Promise<string> | null = null;
@@ -20,10 +21,5 @@ export const referenceHeaders = createMiddleware<HonoEnv>(async (c, next) => {
     "frame-ancestors 'none'",
     "base-uri 'none'",
   ].join('; ');
-  const headers = c.res.headers;
-  headers.set('content-security-policy', csp);
-  headers.set('x-frame-options', 'DENY');
-  headers.set('x-content-type-options', 'nosniff');
-  headers.set('referrer-policy', 'no-referrer');
-  headers.set('cache-control', 'public, max-age=300');
+  setPageHeaders(c.res.headers, csp, 'public, max-age=300');
 });
