@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/app';
+import xDocument from './fixtures/x-openapi-aaa.json';
 import { call } from './support/http';
 
 /**
@@ -178,6 +179,53 @@ describe('GET /openapi.json', () => {
     const [a, b] = await Promise.all([call('GET', '/openapi.json'), call('GET', '/openapi.json')]);
     expect(JSON.stringify(a.body)).toBe(JSON.stringify(b.body));
     expect(a.headers.get('access-control-allow-origin')).toBe('*');
+  });
+});
+
+/** Fields of X's answers this service never sends, and why. */
+const NOT_SENT_X_FIELDS: Record<string, string> = {
+  errors: 'X’s partial errors next to `data`; here an operation either succeeds or answers with a problem body',
+};
+
+type JsonSchema = { $ref?: string; type?: string | string[]; properties?: Record<string, JsonSchema>; items?: JsonSchema };
+const resolve = (doc: { components: { schemas: Record<string, unknown> } }, schema: JsonSchema): JsonSchema => {
+  let s = schema;
+  while (s.$ref) s = doc.components.schemas[s.$ref.split('/').pop()!] as JsonSchema;
+  return s;
+};
+const jsonType = (s: JsonSchema) => [s.type ?? []].flat().find((t) => t !== 'null');
+
+/** Where our schema lacks a field of X's, or gives it another JSON type: `path: what`. */
+function differences(x: JsonSchema, ours: JsonSchema, doc: Doc, path: string): string[] {
+  const xs = resolve(xDocument as never, x);
+  const os = resolve(doc, ours);
+  if (xs.items) return jsonType(os) === 'array' && os.items ? differences(xs.items, os.items, doc, `${path}[]`) : [`${path}: not an array`];
+  return Object.entries(xs.properties ?? {}).flatMap(([name, field]) => {
+    const where = `${path}.${name}`;
+    const mine = os.properties?.[name];
+    if (!mine) return path === '' && name in NOT_SENT_X_FIELDS ? [] : [`${where}: missing`];
+    const [xf, of] = [resolve(xDocument as never, field), resolve(doc, mine)];
+    if (jsonType(xf) !== jsonType(of)) return [`${where}: ${jsonType(xf)} in X, ${jsonType(of)} here`];
+    return xf.properties || xf.items ? differences(xf, of, doc, where) : [];
+  });
+}
+
+describe("the X-compatible operations against X's own OpenAPI (test/fixtures/x-openapi-aaa.json)", () => {
+  it('has each of X’s operations at the same path and method, with X’s operationId, every field of X’s answer and its type', async () => {
+    const doc = await fetchDocument();
+    const xPaths = xDocument.paths as Record<string, Record<string, { operationId: string; responses: Record<string, unknown> }>>;
+    const found: string[] = [];
+    for (const [path, item] of Object.entries(xPaths)) {
+      for (const [method, xOp] of Object.entries(item)) {
+        const ours = doc.paths[path]?.[method];
+        expect(ours?.operationId, `${method.toUpperCase()} ${path}`).toBe(xOp.operationId);
+        const schemaOf = (op: { responses: Record<string, unknown> }) =>
+          (op.responses['200'] as { content: Record<string, { schema: JsonSchema }> }).content['application/json'].schema;
+        expect(differences(schemaOf(xOp), schemaOf(ours), doc, ''), xOp.operationId).toEqual([]);
+        found.push(xOp.operationId);
+      }
+    }
+    expect(found).toHaveLength(10);
   });
 });
 
