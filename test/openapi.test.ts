@@ -146,8 +146,9 @@ describe('GET /openapi.json', () => {
       }
       const takesInput = op.requestBody || op.parameters?.some((p) => p.in === 'path' || p.in === 'query');
       if (takesInput && !isPage && path !== '/problems/{kind}') expect(statuses, `${where} documents its 400`).toContain('400');
+      expect(statuses, `${where} documents its other errors`).toContain('default');
       for (const [status, response] of Object.entries(op.responses)) {
-        if (Number(status) < 400 || isPage) continue;
+        if ((status !== 'default' && Number(status) < 400) || isPage) continue;
         const problem = response.content?.['application/problem+json']?.schema;
         expect(problem?.$ref, `${where} ${status} is a problem body`).toBe('#/components/schemas/Problem');
       }

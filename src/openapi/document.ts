@@ -62,6 +62,7 @@ export function buildDocument(app: OpenAPIHono<HonoEnv>): OpenApiDocument {
   }
   components.securitySchemes = SECURITY_SCHEMES as unknown as typeof components.securitySchemes;
   inlineRequestOnlySchemas(document);
+  addDefaultResponses(document);
   return document;
 }
 
@@ -76,6 +77,27 @@ function componentSchemas(id: string, schema: z.ZodType): Record<string, unknown
 }
 
 const REF = '#/components/schemas/';
+
+type Responses = Record<string, { description?: string; content?: Record<string, unknown> }>;
+
+/**
+ * What any operation may answer besides its listed responses (a method it does not take, a body over
+ * the size limit, a bug): a problem body, or on a user page the same problem as a page.
+ */
+function addDefaultResponses(document: OpenApiDocument): void {
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const op of Object.values(item as Record<string, { responses?: Responses }>)) {
+      if (!op?.responses || op.responses.default) continue;
+      const isPage = Object.values(op.responses).some((r) => r.content?.['text/html']);
+      op.responses.default = isPage
+        ? { description: 'Any other error, shown as a page', content: { 'text/html': { schema: { type: 'string' } } } }
+        : {
+            description: 'Any other error (405 for another method, 413 for a body over the limit, 500 for a bug): a problem body',
+            content: { 'application/problem+json': { schema: { $ref: `${REF}Problem` } } },
+          };
+    }
+  }
+}
 
 /**
  * Request bodies whose schema is a component used nowhere else are written inline. Client
