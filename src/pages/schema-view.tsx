@@ -44,7 +44,8 @@ export function TypeOf(props: { schema: SchemaObject }): Child {
     );
   }
   const type = Array.isArray(s.type) ? s.type.join(' | ') : (s.type ?? 'any');
-  const details = [s.format, s.pattern ? `/${s.pattern}/` : null, range(s)].filter(Boolean).join(', ');
+  const byDefault = s.default === undefined ? null : `default ${JSON.stringify(s.default)}`;
+  const details = [s.format, s.pattern ? `/${s.pattern}/` : null, range(s), byDefault].filter(Boolean).join(', ');
   return <span class="type">{details ? `${type} (${details})` : type}</span>;
 }
 
