@@ -1,5 +1,4 @@
 import { type Hook, OpenAPIHono } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { z } from 'zod';
 import { ApiError, type FieldError, invalid } from '../errors';
@@ -138,55 +137,6 @@ export const rejectInvalid: Hook<unknown, HonoEnv, string, void> = (result) => {
  * `src/routes/contracts/`): the same zod schemas validate requests and make the OpenAPI document.
  */
 export const apiRouter = () => new OpenAPIHono<HonoEnv>({ defaultHook: rejectInvalid });
-
-/** `jsonBody(schema)` then `c.req.valid('json')` in the handler, typed by the schema. */
-export const jsonBody =
-  <S extends z.ZodType>(schema: S): MiddlewareHandler<HonoEnv, string, { in: { json: z.input<S> }; out: { json: z.output<S> } }> =>
-  async (c, next) => {
-    const body = parseJsonBody(await c.req.arrayBuffer(), c.req.header('content-type'));
-    c.req.addValidatedData('json', parseWith(schema, body, 'invalid request body') as object);
-    await next();
-  };
-
-/** Query parameters, validated the same way; X reports these with reason QueryParamInvalid. */
-export const query =
-  <S extends z.ZodType>(
-    schema: S,
-  ): MiddlewareHandler<HonoEnv, string, { in: { query: Record<string, string> }; out: { query: z.output<S> } }> =>
-  async (c, next) => {
-    const result = schema.safeParse(c.req.query());
-    if (!result.success) {
-      const errors = fieldErrors(result.error);
-      throw invalid(`invalid query: ${errors[0].parameter}: ${errors[0].message}`, 'QueryParamInvalid', errors);
-    }
-    c.req.addValidatedData('query', result.data as object);
-    await next();
-  };
-
-/**
- * Path ids are the service's own snowflake ids; anything else cannot name an object. Checks each
- * named path parameter (a bad one is reported with X's `reason` for it, if it has one) and hands them
- * on as `c.req.valid('param')`.
- */
-export const pathIds =
-  <K extends string>(reasons: Record<K, string | undefined>): MiddlewareHandler<HonoEnv, string, { out: { param: Record<K, string> } }> =>
-  async (c, next) => {
-    const ids = {} as Record<K, string>;
-    for (const name of Object.keys(reasons) as K[]) {
-      const value = c.req.param(name) ?? '';
-      if (!/^[0-9]{1,19}$/.test(value)) {
-        throw invalid(`${name} must be a numeric id of 1-19 digits`, reasons[name], [
-          { parameter: name, message: 'must be a numeric id of 1-19 digits' },
-        ]);
-      }
-      ids[name] = value;
-    }
-    c.req.addValidatedData('param', ids);
-    await next();
-  };
-
-/** The webhook id of X's webhook paths, reported as X does. */
-export const webhookIdPath = pathIds({ webhook_id: 'WebhookIdInvalid' });
 
 /** A time in a query: ISO-8601 or epoch milliseconds. */
 export const timeQuery = z.string().transform((value, ctx) => {
