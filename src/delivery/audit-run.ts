@@ -33,7 +33,7 @@ export async function appHistory(db: Database, appId: string): Promise<AppHistor
   };
 }
 
-/** One attempt the kept history does not justify: enough to name the app, the user and where the data went. */
+/** An attempt the kept history does not entitle: enough to tell the user what went where. */
 export interface AuditViolation {
   app_id: string;
   app_name: string;
