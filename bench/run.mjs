@@ -177,6 +177,8 @@ async function main() {
   }, TIME_LIMIT_MS * 4);
   hardStop.unref();
   let replay = null;
+  /** Ingest requests answered 503 by a local runtime restart and sent again (scripts/lib/client.mjs). */
+  let ingestRetries = 0;
   /** @type {any[]} */
   const noisyResults = [];
   const stateRoot = mkdtempSync(join(process.env.BENCH_STATE_ROOT ?? tmpdir(), 'aae-bench-'));
@@ -231,6 +233,7 @@ async function main() {
         }
       }
     } finally {
+      ingestRetries = api.ingestRetries;
       await service.stop();
       countProblems(receiver);
       await receiver.close();
@@ -278,6 +281,7 @@ async function main() {
         `A (receiver hangs, ${n.aBacklog} queued) delivered meanwhile: ${n.aDeliveredMeanwhile}`,
     );
   }
+  console.log(`\ningest requests sent again after a 503 (local runtime restart): ${ingestRetries}`);
   const problemCount = Object.values(problems).reduce((a, b) => a + b, 0);
   console.log(
     `\nreceiver problems (every service delivery verified, both signatures): ${problemCount ? JSON.stringify(problems) : 'none'}`,
@@ -286,7 +290,15 @@ async function main() {
   writeFileSync(
     join(ROOT, '.bench', 'delivery.json'),
     JSON.stringify(
-      { at: new Date().toISOString(), events: EVENTS, results, replay, noisyNeighbour: noisyResults, receiverProblems: problems },
+      {
+        at: new Date().toISOString(),
+        events: EVENTS,
+        results,
+        replay,
+        noisyNeighbour: noisyResults,
+        receiverProblems: problems,
+        ingestRetries,
+      },
       null,
       2,
     ),
