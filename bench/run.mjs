@@ -207,7 +207,7 @@ async function main() {
     const service = await startFastService({ stateDir: join(stateRoot, 'service') });
     const api = client(service.baseUrl, service.platformToken);
     try {
-      const scenarios = (process.env.BENCH_SCENARIOS ?? '1x1000,50x20').split(',').map((s) => s.split('x').map(Number));
+      const scenarios = (process.env.BENCH_SCENARIOS ?? '1x1000,50x20,200x5').split(',').map((s) => s.split('x').map(Number));
       for (const [apps, usersPerApp] of scenarios) {
         const label = `${apps} app${apps > 1 ? 's' : ''} x ${usersPerApp} users`;
         const setupStarted = Date.now();
