@@ -1,5 +1,5 @@
 import type { TimedActivity } from '../domain/activities';
-import { audienceOf, REQUIRED_SCOPE } from '../domain/audience';
+import { audienceOf, isAaa, REQUIRED_SCOPE } from '../domain/audience';
 import type { AttemptReport, ClaimResult, DeliveryMessage, DeliveryPath, HandOut, ReportResult } from '../domain/delivery-protocol';
 import { entitlementAt } from '../domain/entitlement';
 import { renderPayload } from '../domain/payloads';
@@ -58,6 +58,7 @@ export class TenantDelivery {
     let messages = 0;
     for (const { eventId, activity } of events) {
       if (!outbox.recordEvent(eventId, activity.id, activity.type, activity.created_at, now)) continue;
+      if (!isAaa(activity)) continue; // the activity types only the X Activity API has
       const requiredScope = REQUIRED_SCOPE[activity.type];
       for (const userId of audienceOf(activity)) {
         const entitled = mirror
