@@ -10,6 +10,7 @@ import { DeliverySigner } from './signer';
 import { AppStore } from './storage/app-store';
 import type { LedgerFilter } from './storage/ledger-store';
 import type { AppStatus } from './storage/mirror-store';
+import type { XaaSubscriptionRecord } from './storage/xaa-mirror-store';
 
 /** The slice of the settings the object's delivery logic runs on. */
 export function deliverySettings(env: Env): DeliverySettings {
@@ -23,6 +24,7 @@ export function deliverySettings(env: Env): DeliverySettings {
     retention: s.retention,
     replayRatePerSecond: s.replayRatePerSecond,
     slowWebhookMs: s.slowWebhookMs,
+    stream: s.stream,
   };
 }
 
@@ -54,6 +56,10 @@ export class AppDeliveryObject extends DurableObject<Env> {
           else await ctx.storage.setAlarm(at);
         },
         sign: signer.sign,
+        every: (ms, tick) => {
+          const timer = setInterval(tick, ms);
+          return () => clearInterval(timer);
+        },
       },
       deliverySettings(env),
     );
@@ -101,6 +107,21 @@ export class AppDeliveryObject extends DurableObject<Env> {
   }
   endSubscription(appId: string, webhookId: string, userId: string, subscriptionId?: string) {
     return this.api.endSubscription(appId, webhookId, userId, subscriptionId);
+  }
+  putXaaSubscription(appId: string, record: XaaSubscriptionRecord) {
+    return this.api.putXaaSubscription(appId, record);
+  }
+  endXaaSubscriptions(appId: string, subscriptions: { id: string; userId: string }[]) {
+    return this.api.endXaaSubscriptions(appId, subscriptions);
+  }
+  untargetXaaSubscription(appId: string, id: string, userId: string) {
+    return this.api.untargetXaaSubscription(appId, id, userId);
+  }
+  openStream(appId: string, options: { from: number | null; endAt: number | null }) {
+    return this.api.openStream(appId, options);
+  }
+  xaaMirrorRows(appId: string, ids: string[], range: { after: string; upTo: string | null }) {
+    return this.api.xaaMirrorRows(appId, ids, range);
   }
   ingest(appId: string, events: { eventId: string; activity: TimedActivity }[]) {
     return this.api.ingest(appId, events);

@@ -10,8 +10,10 @@ import { inGrace } from './signer';
 import type { AppStore } from './storage/app-store';
 import type { LedgerFilter } from './storage/ledger-store';
 import type { AddRefusal, AppStatus } from './storage/mirror-store';
+import type { XaaSubscriptionRecord } from './storage/xaa-mirror-store';
 import { alarmPass } from './sweep';
 import { TenantDelivery } from './tenant-delivery';
+import { XaaControl } from './xaa-control';
 
 /**
  * Everything an app's object answers, apart from the Durable Object runtime itself: the object class
@@ -21,6 +23,7 @@ import { TenantDelivery } from './tenant-delivery';
 export class AppObjectApi {
   readonly delivery: TenantDelivery;
   private readonly control: ControlPlane;
+  private readonly xaa: XaaControl;
 
   constructor(
     readonly store: AppStore,
@@ -29,6 +32,7 @@ export class AppObjectApi {
   ) {
     this.delivery = new TenantDelivery(store, ports, settings);
     this.control = new ControlPlane(this.delivery);
+    this.xaa = new XaaControl(this.delivery, this.control);
   }
 
   // ---- control plane mirror ---------------------------------------------------------------------
@@ -126,6 +130,34 @@ export class AppObjectApi {
     return this.control.endSubscription(appId, webhookId, userId, subscriptionId);
   }
 
+  // ---- X Activity API subscriptions and the stream (docs/xaa.md) --------------------------------
+
+  async putXaaSubscription(appId: string, record: XaaSubscriptionRecord): Promise<AddRefusal | null> {
+    return this.xaa.put(appId, record);
+  }
+
+  endXaaSubscriptions(appId: string, subscriptions: { id: string; userId: string }[]): Promise<Withdrawal> {
+    return this.xaa.end(appId, subscriptions);
+  }
+
+  untargetXaaSubscription(appId: string, id: string, userId: string): Promise<Withdrawal> {
+    return this.xaa.untarget(appId, id, userId);
+  }
+
+  /**
+   * A new connection to the app's stream, from the first line ingested at or after `from` (null: from
+   * now on); null when the app is not active or has its maximum of open connections.
+   */
+  async openStream(
+    appId: string,
+    options: { from: number | null; endAt: number | null },
+  ): Promise<{ stream: ReadableStream<Uint8Array> } | { refused: 'not_active' | 'too_many_connections' }> {
+    const tenant = this.delivery.tenantFor(appId);
+    if (tenant.status !== 'active') return { refused: 'not_active' };
+    const stream = this.delivery.streams.open(options);
+    return stream ? { stream } : { refused: 'too_many_connections' };
+  }
+
   // ---- data plane -------------------------------------------------------------------------------
 
   async ingest(appId: string, events: { eventId: string; activity: TimedActivity }[]) {
@@ -177,6 +209,11 @@ export class AppObjectApi {
   async mirrorRows(appId: string, table: 'authorizations' | 'subscriptions', ids: string[], range: { after: string; upTo: string | null }) {
     this.delivery.tenantFor(appId);
     return this.store.mirror.rowsFor(table, ids, range);
+  }
+
+  async xaaMirrorRows(appId: string, ids: string[], range: { after: string; upTo: string | null }) {
+    this.delivery.tenantFor(appId);
+    return this.store.mirror.xaa.rowsFor(ids, range);
   }
 
   applyReconcile(appId: string, actions: ReconcileActions): Promise<void> {

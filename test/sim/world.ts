@@ -23,6 +23,7 @@ export const SIM_SETTINGS: DeliverySettings = {
   retention: { payloadMs: 5 * 86_400_000, ledgerMs: 400 * 86_400_000 },
   replayRatePerSecond: 2_500,
   slowWebhookMs: 2_000,
+  stream: { maxConnections: 2, keepAliveMs: 15_000, maxLagBytes: 1_000_000 },
 };
 export const FENCE_MARGIN_MS = 1_000;
 /** The consumer's clock may be off from the objects' by up to this (well inside the margin). */
@@ -146,6 +147,8 @@ export class World {
     const live = () => app.gen === gen;
     const ports: ObjectPorts = {
       now: () => this.now,
+      // The simulator's streams are read step by step; keep-alives are not what it checks.
+      every: () => () => {},
       enqueue: (messages, path) => {
         const d = deferred<void>();
         this.pending.push({
