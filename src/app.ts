@@ -7,6 +7,7 @@ import { ApiError, type ProblemKind, problemBody } from './errors';
 import { rateLimitHeaders } from './http/rate-limit';
 import type { HonoEnv } from './http/types';
 import { accountActivityRouter } from './routes/account-activity';
+import { activityRouter } from './routes/activity';
 import { internalActivity } from './routes/internal-activity';
 import { internalApps } from './routes/internal-apps';
 import { internalAudit } from './routes/internal-audit';
@@ -18,10 +19,15 @@ import { webhooksRouter } from './routes/webhooks';
 
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 
+/** Paths whose problems speak X's vocabulary (the X Activity API, validated against X's schemas). */
+const X_PROBLEM_PREFIX = '/2/activity';
+
 function renderProblem(c: Context<HonoEnv>, err: ApiError): Response {
   const headers = new Headers(err.headers);
   headers.set('content-type', PROBLEM_TYPE);
-  return c.body(JSON.stringify(problemBody(err, new URL(c.req.url).origin)), err.status, Object.fromEntries(headers));
+  const path = c.req.path;
+  const dialect = path === X_PROBLEM_PREFIX || path.startsWith(`${X_PROBLEM_PREFIX}/`) ? 'x' : 'service';
+  return c.body(JSON.stringify(problemBody(err, new URL(c.req.url).origin, dialect)), err.status, Object.fromEntries(headers));
 }
 
 const KIND_BY_STATUS: Record<number, ProblemKind> = {
@@ -45,6 +51,7 @@ export const ROUTERS = {
   '/oauth2': oauth2,
   '/2/webhooks': webhooksRouter,
   '/2/account_activity': accountActivityRouter,
+  '/2/activity': activityRouter,
   '/internal/apps': internalApps,
   '/internal/authorizations': internalAuthorizations,
   '/internal/activity': internalActivity,

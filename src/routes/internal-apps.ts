@@ -2,6 +2,7 @@ import { and, desc, eq, isNull, lte, type SQL, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { requirePlatform } from '../auth/platform';
+import { XAA_TIERS } from '../config';
 import { appView, getApp } from '../db/apps';
 import { database } from '../db/client';
 import { APP_STATUSES, appStatusHistory, apps, appTokens } from '../db/schema';
@@ -20,6 +21,7 @@ const createAppSchema = z.strictObject({
   description: z.string().max(1000).optional(),
   max_webhooks: z.number().int().min(1).max(100).default(5),
   provisioned_subscriptions: z.number().int().min(1).max(1_000_000).default(500),
+  xaa_tier: z.enum(XAA_TIERS, { error: `must be one of ${XAA_TIERS.join(', ')}` }).default('self_serve'),
 });
 
 const appIdPath = pathIds({ app_id: undefined });
@@ -67,6 +69,7 @@ export const internalApps = new Hono<HonoEnv>()
       consumerSecretHash: await sha256Hex(consumerSecret),
       maxWebhooks: input.max_webhooks,
       provisionedSubscriptions: input.provisioned_subscriptions,
+      xaaTier: input.xaa_tier,
       createdAt: now,
       statusChangedAt: now,
     };
