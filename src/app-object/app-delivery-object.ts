@@ -120,6 +120,9 @@ export class AppDeliveryObject extends DurableObject<Env> {
   openStream(appId: string, options: { from: number | null; endAt: number | null }) {
     return this.api.openStream(appId, options);
   }
+  closeStream(appId: string, connectionId: string) {
+    return this.api.closeStream(appId, connectionId);
+  }
   xaaMirrorRows(appId: string, ids: string[], range: { after: string; upTo: string | null }) {
     return this.api.xaaMirrorRows(appId, ids, range);
   }

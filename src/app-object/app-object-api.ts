@@ -151,11 +151,16 @@ export class AppObjectApi {
   async openStream(
     appId: string,
     options: { from: number | null; endAt: number | null },
-  ): Promise<{ stream: ReadableStream<Uint8Array> } | { refused: 'not_active' | 'too_many_connections' }> {
+  ): Promise<{ id: string; stream: ReadableStream<Uint8Array> } | { refused: 'not_active' | 'too_many_connections' }> {
     const tenant = this.delivery.tenantFor(appId);
     if (tenant.status !== 'active') return { refused: 'not_active' };
-    const stream = this.delivery.streams.open(options);
-    return stream ? { stream } : { refused: 'too_many_connections' };
+    return this.delivery.streams.open(options) ?? { refused: 'too_many_connections' };
+  }
+
+  /** The stream's client went away: its connection is closed and no longer counts. */
+  async closeStream(appId: string, connectionId: string): Promise<void> {
+    this.delivery.tenantFor(appId);
+    this.delivery.streams.disconnect(connectionId);
   }
 
   // ---- data plane -------------------------------------------------------------------------------

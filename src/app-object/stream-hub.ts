@@ -82,16 +82,17 @@ export class StreamHub {
    * Opens a connection whose first line is the first one ingested at or after `from` (null: only
    * lines from now on). Null when the app already has its maximum of connections.
    */
-  open(options: { from: number | null; endAt: number | null }): ReadableStream<Uint8Array> | null {
+  open(options: { from: number | null; endAt: number | null }): { id: string; stream: ReadableStream<Uint8Array> } | null {
     if (this.connections.size >= this.settings.maxConnections) return null;
     const now = this.ports.now();
     const backlog = this.store.streams.backlogSince(options.from ?? Number.MAX_SAFE_INTEGER);
+    const id = crypto.randomUUID();
     let connection!: Connection;
     const stream = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
           connection = {
-            id: crypto.randomUUID(),
+            id,
             cursor: backlog.cursor,
             lagBytes: backlog.bytes,
             endAt: options.endAt,
@@ -109,7 +110,20 @@ export class StreamHub {
       // Nothing is read ahead: a line is produced only when the reader asks for one.
       { highWaterMark: 0 },
     );
-    return stream;
+    return { id, stream };
+  }
+
+  /** The reader went away (the Worker saw its client disconnect): the connection is forgotten at once. */
+  disconnect(id: string): void {
+    const connection = this.connections.get(id);
+    if (!connection) return;
+    try {
+      connection.controller.close();
+    } catch {
+      // already closed
+    }
+    this.forget(connection);
+    connection.waiting?.();
   }
 
   /** New lines were appended: each connection's backlog grows; a waiting reader gets them now. */

@@ -38,26 +38,38 @@ export const streamQuerySchema = z
 
 /**
  * Opens the app's stream at its object and answers with it: newline-delimited JSON, one envelope per
- * line (`\r\n`), keep-alive lines while idle. Too many open connections is X's 429.
+ * line (`\r\n`), keep-alive lines while idle. Too many open connections is X's 429. The object's
+ * stream is piped through here so that a client that went away is noticed (by the next line or
+ * keep-alive at the latest) and its connection closed in the object.
  */
 export async function openXaaStream(
   env: Env,
   appId: string,
   q: z.output<typeof streamQuerySchema>,
-  maxConnections: number,
+  options: { maxConnections: number; waitUntil: (promise: Promise<unknown>) => void },
 ): Promise<Response> {
   const now = Date.now();
   const from = q.backfill_minutes !== undefined ? now - q.backfill_minutes * 60_000 : (q.start_time ?? null);
-  const opened = await appObject(env, appId).openStream(appId, { from, endAt: q.end_time ?? null });
+  const object = appObject(env, appId);
+  const opened = await object.openStream(appId, { from, endAt: q.end_time ?? null });
   if ('refused' in opened) {
     if (opened.refused === 'not_active') throw new ApiError('forbidden', 'app is not active', { reason: 'AppNotActive' });
-    throw new ApiError('rate-limited', `this app already has ${maxConnections} open stream connections; close one first`, {
+    throw new ApiError('rate-limited', `this app already has ${options.maxConnections} open stream connections; close one first`, {
       reason: 'TooManyConnections',
       resource: { type: 'stream' },
       headers: { 'retry-after': '10' },
     });
   }
-  return new Response(opened.stream, {
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  // However the pipe ends (the client went away, or the object ended the stream), the object forgets
+  // the connection: an RPC stream's cancel does not reach the object by itself.
+  options.waitUntil(
+    opened.stream
+      .pipeTo(writable)
+      .catch(() => {})
+      .finally(() => object.closeStream(appId, opened.id).catch(() => {})),
+  );
+  return new Response(readable, {
     status: 200,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
   });

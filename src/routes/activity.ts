@@ -101,5 +101,8 @@ export const activityRouter = new Hono<HonoEnv>()
   })
   /** The app's persistent stream: one envelope per line, held open by the app's object. */
   .get('/stream', rateLimit('activity:stream', byApp), query(streamQuerySchema), async (c) =>
-    openXaaStream(c.env, c.get('app').id, c.req.valid('query'), c.get('settings').stream.maxConnections),
+    openXaaStream(c.env, c.get('app').id, c.req.valid('query'), {
+      maxConnections: c.get('settings').stream.maxConnections,
+      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    }),
   );
