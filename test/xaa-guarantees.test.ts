@@ -33,14 +33,22 @@ describe('the object is never wider than D1, whatever order writes land in', () 
     expect(await stub.putXaaSubscription(app.id, record('901'))).toBe('ended');
   });
 
-  it('a creation that arrives after its webhook was taken away cannot bring the old webhook back', async () => {
+  it("a creation that arrives after its webhook was taken away cannot bring the old webhook back; the move's new version can", async () => {
     const { app, hook } = await appWithWebhook();
     const stub = appObject(env, app.id);
     const old = Date.now() - 1000;
-    await stub.untargetXaaSubscription(app.id, '902', '1');
+    await stub.untargetXaaSubscription(app.id, '902', '1', old);
     expect(await stub.putXaaSubscription(app.id, record('902', { webhookId: hook.id, at: old }))).toBeNull();
+    const [placeholder] = await objectRows<{ webhook_id: string | null }>(
+      app.id,
+      'SELECT webhook_id FROM xaa_subscriptions WHERE id = ?',
+      '902',
+    );
+    expect(placeholder.webhook_id).toBeNull();
+    // The move's next version does apply.
+    expect(await stub.putXaaSubscription(app.id, record('902', { webhookId: hook.id, at: old + 1 }))).toBeNull();
     const [row] = await objectRows<{ webhook_id: string | null }>(app.id, 'SELECT webhook_id FROM xaa_subscriptions WHERE id = ?', '902');
-    expect(row.webhook_id).toBeNull();
+    expect(row.webhook_id).toBe(hook.id);
   });
 
   it("a private event's creation racing a revoke is refused, and the route ends it in D1", async () => {

@@ -114,8 +114,8 @@ export class AppDeliveryObject extends DurableObject<Env> {
   endXaaSubscriptions(appId: string, subscriptions: { id: string; userId: string }[]) {
     return this.api.endXaaSubscriptions(appId, subscriptions);
   }
-  untargetXaaSubscription(appId: string, id: string, userId: string) {
-    return this.api.untargetXaaSubscription(appId, id, userId);
+  untargetXaaSubscription(appId: string, id: string, userId: string, asOf: number) {
+    return this.api.untargetXaaSubscription(appId, id, userId, asOf);
   }
   openStream(appId: string, options: { from: number | null; endAt: number | null }) {
     return this.api.openStream(appId, options);

@@ -140,8 +140,8 @@ export class AppObjectApi {
     return this.xaa.end(appId, subscriptions);
   }
 
-  untargetXaaSubscription(appId: string, id: string, userId: string): Promise<Withdrawal> {
-    return this.xaa.untarget(appId, id, userId);
+  untargetXaaSubscription(appId: string, id: string, userId: string, asOf: number): Promise<Withdrawal> {
+    return this.xaa.untarget(appId, id, userId, asOf);
   }
 
   /**

@@ -50,8 +50,9 @@ export async function applyReconcile(delivery: TenantDelivery, control: ControlP
     mirror.endRow('subscriptions', s.id, now);
     users.add(s.userId);
   }
-  // D1 is the truth here: its version is applied as of now, over whatever the object held.
-  for (const record of actions.xaaPuts ?? []) mirror.xaa.put({ ...record, at: Math.max(record.at, now) }, now);
+  // D1 is the truth here: its version is applied over whatever the object held, even a narrowing of
+  // that same version whose move never finished (reconcile is not fenced: docs/delivery.md).
+  for (const record of actions.xaaPuts ?? []) mirror.xaa.put({ ...record, at: record.at + 0.75 }, now);
   mirror.xaa.end(actions.endXaa ?? [], now);
   for (const s of actions.endXaa ?? []) users.add(s.userId);
   for (const record of actions.xaaPuts ?? []) users.add(record.userId);

@@ -31,7 +31,12 @@ export class XaaControl {
     if (known?.ended_at != null) return 'ended';
     if (record.webhookId !== null && known?.webhook_id !== record.webhookId) {
       const webhook = this.mirror.webhook(record.webhookId);
-      if (!webhook || webhook.deleted_at !== null) return 'webhook_gone';
+      if (!webhook || webhook.deleted_at !== null) {
+        // D1 has it delivering to a webhook that is gone: it ends, as the webhook's delete would have
+        // ended it had it reached it first (D1 ends it too, on this answer).
+        this.mirror.xaa.end([{ id: record.id, userId: record.userId }], now);
+        return 'webhook_gone';
+      }
     }
     // A private event's subscription starts only under the live authorization it was created under.
     if (!known && xaaScopeOf(record.eventType) !== null) {
@@ -55,11 +60,14 @@ export class XaaControl {
     });
   }
 
-  /** Before a new target is recorded: the subscription delivers to the stream only, and its webhook's undelivered messages are dropped. */
-  async untarget(appId: string, id: string, userId: string): Promise<Withdrawal> {
+  /**
+   * Before a new target is recorded: the subscription (as of D1 version `asOf`) delivers to the stream
+   * only, and its webhook's undelivered messages are dropped.
+   */
+  async untarget(appId: string, id: string, userId: string, asOf: number): Promise<Withdrawal> {
     this.delivery.tenantFor(appId);
     const now = this.delivery.ports.now();
-    this.mirror.xaa.untarget(id, userId, now);
+    this.mirror.xaa.untarget(id, userId, asOf, now);
     const withdrawn = this.delivery.store.outbox
       .outboxWhere({ xaaSubscriptionIds: [id] })
       .filter((m) => this.delivery.lanes.entitlement(m, now) === 'withdrawn');

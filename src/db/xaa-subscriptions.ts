@@ -126,9 +126,10 @@ export async function duplicateOf(db: Database, row: XaaSubscriptionRow): Promis
 }
 
 /**
- * A new tag and/or target, with the target's change recorded in the kept history (when the old one
- * was taken away, if it was, and when the new one began), all in one transaction; false if the
- * subscription ended meanwhile.
+ * A new tag and/or target as the next version of `row` (`change.at` > `row.updatedAt`), with the
+ * target's change recorded in the kept history (when the old one was taken away, if it was, and when
+ * the new one began), all in one transaction; only if `row` is still the live version, so concurrent
+ * changes apply one after the other. False if another change (or the end) came first.
  */
 export async function updateXaaSubscription(
   env: { DB: D1Database },
@@ -141,12 +142,9 @@ export async function updateXaaSubscription(
     ).bind(row.id, row.appId, webhookId, at);
   const moved = change.webhookId !== row.webhookId;
   const [updated] = await env.DB.batch([
-    env.DB.prepare('UPDATE xaa_subscriptions SET tag = ?, webhook_id = ?, updated_at = ? WHERE id = ? AND ended_at IS NULL').bind(
-      change.tag,
-      change.webhookId,
-      change.at,
-      row.id,
-    ),
+    env.DB.prepare(
+      'UPDATE xaa_subscriptions SET tag = ?, webhook_id = ?, updated_at = ? WHERE id = ? AND ended_at IS NULL AND updated_at = ?',
+    ).bind(change.tag, change.webhookId, change.at, row.id, row.updatedAt),
     ...(moved && change.untargetedAt !== null ? [history(null, change.untargetedAt)] : []),
     ...(moved ? [history(change.webhookId, change.at)] : []),
   ]);

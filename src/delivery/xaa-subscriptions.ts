@@ -14,7 +14,6 @@ import {
   ownLiveAmong,
   updateXaaSubscription,
   type XaaSubscriptionRow,
-  xaaNotFound,
   xaaRecordOf,
 } from '../db/xaa-subscriptions';
 import { hasScope } from '../domain/audience';
@@ -160,7 +159,11 @@ export async function createXaaSubscription(
   return { subscription: row, total: await liveXaaCount(database(env), app.id) };
 }
 
-/** A new tag and/or webhook. Moving to another webhook takes the old one away first (a withdrawal). */
+/**
+ * A new tag and/or webhook. Moving to another webhook takes the old one away in the object first (a
+ * withdrawal, as of the version read), then D1 records the next version only if it is still the one
+ * read (a concurrent change went first: start over from it), then the object takes it.
+ */
 export async function updateXaaSubscriptionFor(
   env: Env,
   app: AppRow,
@@ -168,21 +171,26 @@ export async function updateXaaSubscriptionFor(
   change: { tag?: string; webhook_id?: string },
 ): Promise<{ subscription: XaaSubscriptionRow; total: number }> {
   const db = database(env);
-  const row = await getOwnXaaSubscription(db, app.id, id);
-  const webhookId = change.webhook_id !== undefined ? await targetWebhook(env, app.id, change.webhook_id) : row.webhookId;
   const object = appObject(env, app.id);
-  const untargeted =
-    webhookId !== row.webhookId && row.webhookId !== null ? await object.untargetXaaSubscription(app.id, id, row.userId) : null;
-  const at = Math.max(Date.now(), untargeted?.effectiveAt ?? 0);
-  const tag = change.tag ?? row.tag;
-  if (!(await updateXaaSubscription(env, row, { tag, webhookId, at, untargetedAt: untargeted?.effectiveAt ?? null }))) {
-    throw xaaNotFound(id);
+  const webhookId = change.webhook_id !== undefined ? await targetWebhook(env, app.id, change.webhook_id) : undefined;
+  for (let round = 0; round < 5; round++) {
+    const row = await getOwnXaaSubscription(db, app.id, id);
+    const target = webhookId ?? row.webhookId;
+    const untargeted =
+      target !== row.webhookId && row.webhookId !== null
+        ? await object.untargetXaaSubscription(app.id, id, row.userId, row.updatedAt)
+        : null;
+    const at = Math.max(Date.now(), untargeted?.effectiveAt ?? 0, row.updatedAt + 1);
+    const tag = change.tag ?? row.tag;
+    const updated: XaaSubscriptionRow = { ...row, tag, webhookId: target, updatedAt: at };
+    const recorded = await updateXaaSubscription(env, row, { tag, webhookId: target, at, untargetedAt: untargeted?.effectiveAt ?? null });
+    if (untargeted) await awaitFence(env, untargeted);
+    if (!recorded) continue;
+    const refused = await object.putXaaSubscription(app.id, xaaRecordOf(updated));
+    if (refused) await refusedByObject(env, updated, refused);
+    return { subscription: updated, total: await liveXaaCount(db, app.id) };
   }
-  if (untargeted) await awaitFence(env, untargeted);
-  const updated: XaaSubscriptionRow = { ...row, tag, webhookId, updatedAt: at };
-  const refused = await object.putXaaSubscription(app.id, xaaRecordOf(updated));
-  if (refused) await refusedByObject(env, updated, refused);
-  return { subscription: updated, total: await liveXaaCount(db, app.id) };
+  throw conflict(`subscription ${id} was changed concurrently by other requests; send the change again`, 'SubscriptionConflict');
 }
 
 /**

@@ -82,6 +82,8 @@ export function statusAt(history: AppHistory, t: number): string | null {
 export function historyView(history: AppHistory): EntitlementView {
   return {
     appStatusAt: (t) => statusAt(history, t),
+    appActiveThroughout: (since, t) =>
+      statusAt(history, since) === 'active' && !history.statusChanges.some((c) => c.at > since && c.at <= t && c.status !== 'active'),
     webhookAt: (webhookId, t) => {
       const webhook = history.webhooks.find((w) => w.id === webhookId);
       if (!webhook || webhook.createdAt > t || (webhook.deletedAt !== null && webhook.deletedAt <= t)) return null;

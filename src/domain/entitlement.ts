@@ -30,6 +30,8 @@ export interface DeliveryScope {
 /** The control plane as one party knows it, at any time `t` it keeps history for. */
 export interface EntitlementView {
   appStatusAt(t: number): string | null;
+  /** Whether the app was active the whole time from `since` through `t`. */
+  appActiveThroughout(since: number, t: number): boolean;
   /** The webhook as it was at `t`, or null if it did not exist (not yet created, or deleted). */
   webhookAt(webhookId: string, t: number): { valid: boolean } | null;
   /** Whether one subscription of the user on the webhook was live from `since` through `t`. */
@@ -63,6 +65,9 @@ export function entitlementAt(view: EntitlementView, delivery: DeliveryScope, t:
   const status = view.appStatusAt(t);
   if (status !== 'active') return withdrawn(`app was not active (${status ?? 'not yet created'})`);
   const onStream = isOnStream(delivery.kind);
+  // A suspension drops what webhooks had not been sent; the stream's lines are not dropped, so a line
+  // goes out only if the app was active from its ingest on.
+  if (onStream && !view.appActiveThroughout(delivery.ingestedAt, t)) return withdrawn('app was not active throughout since the event');
   const webhook = onStream ? { valid: true } : view.webhookAt(delivery.webhookId, t);
   if (!webhook) return withdrawn('webhook did not exist');
   if (isUserEvent(delivery.kind)) {

@@ -384,6 +384,10 @@ export class MirrorStore {
   view(): EntitlementView {
     return {
       appStatusAt: () => this.tenant()?.status ?? null,
+      appActiveThroughout: (since) => {
+        const tenant = this.tenant();
+        return tenant?.status === 'active' && tenant.statusChangedAt <= since;
+      },
       webhookAt: (webhookId) => {
         const webhook = this.webhook(webhookId);
         return webhook && webhook.deleted_at === null ? { valid: webhook.valid === 1 } : null;

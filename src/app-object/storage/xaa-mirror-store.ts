@@ -5,9 +5,12 @@ import type { Direction } from '../../domain/xaa-events';
  * Activity mirror in mirror-store.ts and under the same rules (docs/delivery.md, "D1 and the objects
  * agree"): rows are keyed by D1 id and never wider than D1. Widening writes (create, a new target
  * webhook, a tag) reach D1 first and arrive here as a `put` of D1's row; narrowing ones (delete, a
- * target taken away, revoke, webhook delete) happen here first. Every write carries the time of the
- * D1 version it stands for and an older one never overwrites a newer one, so racing calls converge
- * whatever order they land in; an end is never undone.
+ * target taken away, revoke, webhook delete) happen here first. Each D1 version of a row has a
+ * strictly larger `updated_at` (D1 changes a row only from the version it read), and the object
+ * keeps the version it holds: a put applies only if it is newer, and taking the webhook away "as of
+ * version v" counts as v + ½, so it outranks v (a move's old target, still on its way) but not
+ * v + 1 (the move's new target). Racing calls converge whatever order they land in; an end is never
+ * undone.
  */
 export type XaaMirrorRow = {
   id: string;
@@ -38,9 +41,12 @@ export interface XaaSubscriptionRecord {
   tag: string | null;
   webhookId: string | null;
   authorizationId: string | null;
-  /** When D1 recorded this version (creation or update). */
+  /** The D1 version: when D1 recorded it (creation or update), strictly increasing per row. */
   at: number;
 }
+
+/** Taking the webhook away as of version v outranks v, not v + 1. */
+const AFTER = 0.5;
 
 export class XaaMirrorStore {
   constructor(private readonly sql: SqlStorage) {}
@@ -75,7 +81,7 @@ export class XaaMirrorStore {
       );
       return null;
     }
-    if (known.version_at > record.at) return null;
+    if (known.version_at >= record.at) return null;
     // A placeholder learns what it is; a live row takes the new tag and, if it moved, the new target.
     const moved = known.webhook_id !== record.webhookId;
     this.sql.exec(
@@ -96,11 +102,12 @@ export class XaaMirrorStore {
   }
 
   /**
-   * Takes the webhook away (the subscription delivers to the stream only) as of `at`, before D1
-   * records a new target. An id this object has not seen yet is recorded as a placeholder, so its late
-   * creation cannot bring the old target back.
+   * Takes the webhook away (the subscription delivers to the stream only) at `at`, as of D1 version
+   * `asOf`, before D1 records a new target. An id this object has not seen yet is recorded as a
+   * placeholder, so its late creation cannot bring the old target back.
    */
-  untarget(id: string, userId: string, at: number): void {
+  untarget(id: string, userId: string, asOf: number, at: number): void {
+    const version = asOf + AFTER;
     const known = this.get(id);
     if (!known) {
       this.sql.exec(
@@ -109,15 +116,18 @@ export class XaaMirrorStore {
         userId,
         at,
         at,
-        at,
+        version,
       );
       return;
     }
-    if (known.ended_at !== null || known.webhook_id === null) return;
+    if (known.ended_at !== null) return;
+    // Even with no webhook now, the version moves on: a creation or move older than this, still on
+    // its way, must not bring a webhook back.
     this.sql.exec(
-      'UPDATE xaa_subscriptions SET webhook_id = NULL, target_changed_at = ?, version_at = MAX(version_at, ?) WHERE id = ?',
+      `UPDATE xaa_subscriptions SET target_changed_at = CASE WHEN webhook_id IS NULL THEN target_changed_at ELSE ? END,
+         webhook_id = NULL, version_at = MAX(version_at, ?) WHERE id = ?`,
       at,
-      at,
+      version,
       id,
     );
   }
