@@ -27,6 +27,10 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             PLATFORM_TOKEN: 'aae_pt_test-platform-token',
             ALLOW_INSECURE_WEBHOOKS: 'true',
+            // The user pages: sessions are signed with this; the development login is on (tests also
+            // call the app with it off, and on a non-loopback host, where it must not exist).
+            SESSION_SECRET: 'test-session-secret-0123456789abcdefghijklmnop',
+            DEV_LOGIN: 'true',
             // Retries are exercised with real waits in the pool, so the schedule (a setting) is short
             // here; the production schedule itself is unit-tested in test/domain/retry.test.ts.
             RETRY_SCHEDULE_SECONDS: '1,1,1',

@@ -81,9 +81,17 @@ async function main() {
   const platformToken = `aae_pt_chaos${Math.random().toString(36).slice(2)}`;
   let service = await startServiceProcess({ stateDir, port, vars: VARS, platformToken });
   const api = client(service.baseUrl, platformToken);
-  const receiver = await startReceiver({ answer: faultFor });
+  /** Every request a receiver got, whatever it answered: each must be on its app's ledger. @type {{ app: string | null, id: string }[]} */
+  const received = [];
+  const receiver = await startReceiver({
+    answer: (d) => {
+      received.push({ app: d.app, id: String(d.headers['webhook-id']) });
+      return faultFor(d);
+    },
+  });
   const downReceiver = await startReceiver({
-    answer: () => {
+    answer: (d) => {
+      received.push({ app: d.app, id: String(d.headers['webhook-id']) });
       if (Date.now() >= outage.from && Date.now() < outage.to) {
         injected.outage++;
         return 'close';
@@ -271,7 +279,34 @@ async function main() {
     const lost = [...expected.keys()].filter((k) => !delivered.has(k));
     latencies.sort((x, y) => x - y);
     const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? null;
-    const audit = await api.platform('GET', `/internal/audit/verify?from=${started - 60_000}&to=${Date.now() + 1}`);
+    // The audit, page by page.
+    const audit = { checked: 0, violations: 0, pages: 0 };
+    for (let cursor = ''; ; ) {
+      const page = await api.platform(
+        'GET',
+        `/internal/audit/verify?from=${started - 60_000}&to=${Date.now() + 1}${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      if (page.status !== 200) throw new Error(`audit: HTTP ${page.status} ${page.text}`);
+      audit.checked += page.body.data.checked;
+      audit.violations += page.body.data.violations.length;
+      audit.pages++;
+      cursor = page.body.meta?.next_cursor ?? '';
+      if (!cursor) break;
+    }
+    // Recorded before it acts: every request any receiver got is on its app's ledger.
+    const onLedger = new Set();
+    for (const t of tenants) {
+      for (let token = ''; ; ) {
+        const page = await api.platform(
+          'GET',
+          `/internal/apps/${t.app.id}/deliveries?max_results=500${token ? `&pagination_token=${token}` : ''}`,
+        );
+        for (const e of page.body.data) if (e.destination) onLedger.add(`${t.app.name}|${e.delivery_id}`);
+        token = page.body.meta?.next_token ?? '';
+        if (!token) break;
+      }
+    }
+    const missingFromLedger = received.filter((r) => !onLedger.has(`${r.app}|${r.id}`)).length;
     const result = {
       apps: APPS,
       users: USERS,
@@ -289,9 +324,9 @@ async function main() {
       deliveriesPerSecond: Math.round(delivered.size / ((last - first) / 1000)),
       p50Ms: pct(50),
       p99Ms: pct(99),
-      audit: audit.body?.data
-        ? { checked: audit.body.data.checked, violations: audit.body.data.violations.length }
-        : { error: audit.status },
+      audit,
+      requestsReceived: received.length,
+      attemptsMissingFromLedger: missingFromLedger,
       lostSample: lost.slice(0, 10),
     };
     console.log('\n| verdict | value |\n|---|---|');
@@ -301,10 +336,15 @@ async function main() {
     writeFileSync(join(ROOT, '.bench', 'chaos.json'), JSON.stringify(result, null, 2));
     console.log('\nJSON: .bench/chaos.json');
     const failed =
-      result.lost > 0 || result.crossTenant > 0 || result.outOfOrder > 0 || result.badSignatures > 0 || (result.audit.violations ?? 1) > 0;
+      result.lost > 0 ||
+      result.crossTenant > 0 ||
+      result.outOfOrder > 0 ||
+      result.badSignatures > 0 ||
+      result.audit.violations > 0 ||
+      result.attemptsMissingFromLedger > 0;
     if (failed) {
       console.error(
-        `chaos: FAILED (lost ${result.lost}, cross-tenant ${result.crossTenant}, out of order ${result.outOfOrder}, bad signatures ${result.badSignatures}, audit violations ${result.audit.violations})`,
+        `chaos: FAILED (lost ${result.lost}, cross-tenant ${result.crossTenant}, out of order ${result.outOfOrder}, bad signatures ${result.badSignatures}, audit violations ${result.audit.violations}, attempts missing from the ledger ${result.attemptsMissingFromLedger})`,
       );
       process.exitCode = 1;
     }

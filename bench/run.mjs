@@ -177,6 +177,8 @@ async function main() {
   }, TIME_LIMIT_MS * 4);
   hardStop.unref();
   let replay = null;
+  /** @type {any[]} */
+  const noisyResults = [];
   const stateRoot = mkdtempSync(join(process.env.BENCH_STATE_ROOT ?? tmpdir(), 'aae-bench-'));
   const results = [];
   /** @type {Record<string, number>} what the receivers found wrong with what arrived, by kind */
@@ -209,15 +211,21 @@ async function main() {
         const tenants = await setUpTenants(api, receiver, apps, usersPerApp);
         console.error(`bench: ${label}: set up in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
         const tag = `s${apps}`;
+        await resetWork(api);
         const flood = await serviceRun(api, tenants, EVENTS, false, `${tag}f`);
         await waitUntil(() => flood.ids.every((id) => receiver.arrivals.has(id)), 60_000);
         results.push({
           ...summarize(`service ${label} (flood)`, flood.sentAt, receiver.arrivals, EVENTS),
           ingestSeconds: flood.ingestSeconds,
+          work: await workPerDelivery(api),
         });
+        await resetWork(api);
         const paced = await serviceRun(api, tenants, PACED_RATE * PACED_SECONDS, true, `${tag}p`);
         await waitUntil(() => paced.ids.every((id) => receiver.arrivals.has(id)), 60_000);
-        results.push(summarize(`service ${label} (paced ${PACED_RATE}/s)`, paced.sentAt, receiver.arrivals, paced.ids.length));
+        results.push({
+          ...summarize(`service ${label} (paced ${PACED_RATE}/s)`, paced.sentAt, receiver.arrivals, paced.ids.length),
+          work: await workPerDelivery(api),
+        });
         if (apps === 1 && process.env.BENCH_REPLAY !== '0') {
           replay = await replayRun(api, receiver, tenants[0], flood.ids.length + paced.ids.length);
         }
@@ -226,6 +234,13 @@ async function main() {
       await service.stop();
       countProblems(receiver);
       await receiver.close();
+    }
+    if (process.env.BENCH_NOISY !== '0') {
+      for (const afterFirstHang of [true, false]) {
+        const noisy = await noisyNeighbourRun(stateRoot, afterFirstHang);
+        noisyResults.push(noisy);
+        results.push(noisy);
+      }
     }
   } finally {
     rmSync(stateRoot, { recursive: true, force: true });
@@ -247,6 +262,22 @@ async function main() {
         `live traffic during the replay (${replay.live.delivered} at ${LIVE_DURING_REPLAY}/s): p50 ${replay.live.p50} ms, p99 ${replay.live.p99} ms`,
     );
   }
+  console.log(
+    '\n| run | DO requests | queue msgs written | queue msgs read | D1 rows read | D1 rows written | object rows read | object rows written | outbound |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const r of results.filter((x) => x.work)) {
+    const p = r.work.perDelivery;
+    console.log(
+      `| ${r.name} | ${p.do_requests} | ${p.queue_messages_written} | ${p.queue_messages_read} | ${p.d1_rows_read} | ${p.d1_rows_written} | ${p.object_rows_read} | ${p.object_rows_written} | ${p.outbound_requests} |`,
+    );
+  }
+  for (const n of noisyResults) {
+    console.log(
+      `\n${n.name}: p50 ${n.p50} ms, p99 ${n.p99} ms; B attempts not delivered: ${n.bAttemptsNotDelivered}; ` +
+        `A (receiver hangs, ${n.aBacklog} queued) delivered meanwhile: ${n.aDeliveredMeanwhile}`,
+    );
+  }
   const problemCount = Object.values(problems).reduce((a, b) => a + b, 0);
   console.log(
     `\nreceiver problems (every service delivery verified, both signatures): ${problemCount ? JSON.stringify(problems) : 'none'}`,
@@ -254,7 +285,11 @@ async function main() {
   mkdirSync(join(ROOT, '.bench'), { recursive: true });
   writeFileSync(
     join(ROOT, '.bench', 'delivery.json'),
-    JSON.stringify({ at: new Date().toISOString(), events: EVENTS, results, replay, receiverProblems: problems }, null, 2),
+    JSON.stringify(
+      { at: new Date().toISOString(), events: EVENTS, results, replay, noisyNeighbour: noisyResults, receiverProblems: problems },
+      null,
+      2,
+    ),
   );
   console.log(`\nJSON: .bench/delivery.json`);
   /** @type {{ name: string }[]} */
@@ -271,6 +306,86 @@ async function main() {
 }
 
 const LIVE_DURING_REPLAY = 100;
+const NOISY_BACKLOG = Number(process.env.BENCH_NOISY_BACKLOG ?? 2000);
+const NOISY_B_RATE = 200;
+const NOISY_B_SECONDS = Number(process.env.BENCH_NOISY_SECONDS ?? 15);
+
+/**
+ * Noisy neighbour (docs/testing.md): app A's receiver never answers within the 10 s timeout and has
+ * `NOISY_BACKLOG` events queued, while app B is ingested at 200 activities/s. B's ingest→receipt
+ * p99, and whether any of B's attempts was anything but delivered (a timeout that was really a wait
+ * for a connection would show as a retry). `afterFirstHang`: B starts once the service has seen A
+ * hang (A is on the slow queue); otherwise B starts together with A's backlog.
+ */
+async function noisyNeighbourRun(stateRoot, afterFirstHang) {
+  const hangMs = 15_000;
+  const arrivals = new Map();
+  const receiver = await startReceiver({
+    keep: false,
+    answer: (d) => (d.path === '/noisy' ? { status: 200, afterMs: hangMs } : 200),
+    onDelivery: (d) => {
+      if (d.path === '/quiet' && d.json?.tweet_create_events) arrivals.set(d.json.tweet_create_events[0].text, d.at);
+    },
+  });
+  const service = await startFastService({ stateDir: join(stateRoot, `noisy-${afterFirstHang ? 'steady' : 'onset'}`) });
+  const svc = client(service.baseUrl, service.platformToken);
+  try {
+    const make = async (name, path) => {
+      const app = await svc.activeApp(name, { provisioned_subscriptions: 20 });
+      receiver.trustApp(app.name, app.consumerSecret);
+      const hook = await svc.registerWebhook(app, receiver.url(path));
+      receiver.trustWebhook(hook.id, app.name, hook.signing_secret);
+      const users = Array.from({ length: 20 }, (_, i) => String((path === '/noisy' ? 7_000_000 : 8_000_000) + i));
+      for (const user of users) await svc.subscribe(app, hook.id, user, ['tweet.read']);
+      return { app, hook, users };
+    };
+    const noisy = await make('noisy-a', '/noisy');
+    const quiet = await make('quiet-b', '/quiet');
+    const tweetBy = (user, text) => ({
+      id: text,
+      type: 'tweet_create',
+      tweet: { id: '1', text, author: { id: user, name: 'n', screen_name: 's' } },
+    });
+    for (let i = 0; i < NOISY_BACKLOG; i += 100) {
+      await svc.ingest(Array.from({ length: 100 }, (_, j) => tweetBy(noisy.users[(i + j) % noisy.users.length], `a-${i + j}`)));
+    }
+    if (afterFirstHang) await sleep(12_000); // A's first requests hung and timed out: the service knows A is slow
+    const sentAt = new Map();
+    const ids = [];
+    const started = Date.now();
+    for (let i = 0; i < NOISY_B_RATE * NOISY_B_SECONDS; i++) {
+      const due = started + (i * 1000) / NOISY_B_RATE;
+      if (due > Date.now()) await sleep(due - Date.now());
+      const id = `b-${i}`;
+      ids.push(id);
+      sentAt.set(id, Date.now());
+      void svc.ingest([tweetBy(quiet.users[i % quiet.users.length], id)]);
+    }
+    await waitUntil(() => ids.every((id) => arrivals.has(id)), 60_000);
+    const summary = summarize(
+      `noisy neighbour: B at ${NOISY_B_RATE}/s ${afterFirstHang ? 'while A hangs' : 'from the first hang'}`,
+      sentAt,
+      arrivals,
+      ids.length,
+    );
+    // Every attempt B made: anything but delivered means B paid for A.
+    let notDelivered = 0;
+    for (const status of ['retrying', 'not_sent', 'unknown', 'failed']) {
+      const log = await svc.call('GET', `/2/account_activity/webhooks/${quiet.hook.id}/deliveries?status=${status}&max_results=500`, {
+        token: quiet.app.bearer,
+      });
+      notDelivered += log.body?.data?.length ?? 0;
+    }
+    const aLog = await svc.call('GET', `/2/account_activity/webhooks/${noisy.hook.id}/deliveries?max_results=500`, {
+      token: noisy.app.bearer,
+    });
+    const aDelivered = (aLog.body?.data ?? []).filter((/** @type {{ outcome: string }} */ e) => e.outcome === 'delivered').length;
+    return { ...summary, bAttemptsNotDelivered: notDelivered, aDeliveredMeanwhile: aDelivered, aBacklog: NOISY_BACKLOG };
+  } finally {
+    await service.stop();
+    await receiver.close();
+  }
+}
 
 /**
  * Replays everything the tenant's webhook received, with live traffic beside it. Replay windows have
@@ -321,6 +436,27 @@ async function replayRun(api, receiver, tenant, expected) {
     statusArrived: receiver.replayStatusAt() !== null,
     live: { delivered: live.delivered, p50: live.p50, p99: live.p99 },
   };
+}
+
+/** Zeroes the service's billable-work counters (src/observability/work-counters.ts). */
+async function resetWork(api) {
+  await api.platform('DELETE', '/internal/metrics/work');
+}
+
+/**
+ * The billable work since the last reset, per delivery: counted by the service itself, so the figures
+ * do not drift with a noisy machine. Waits a moment for reports still on their way.
+ */
+async function workPerDelivery(api) {
+  await sleep(1500);
+  const res = await api.platform('GET', '/internal/metrics/work');
+  const counts = res.body.data;
+  const per = Object.fromEntries(
+    Object.entries(counts)
+      .filter(([k]) => k !== 'deliveries')
+      .map(([k, v]) => [k, Number(/** @type {number} */ (v / Math.max(1, counts.deliveries)).toFixed(3))]),
+  );
+  return { deliveries: counts.deliveries, perDelivery: per };
 }
 
 async function waitUntil(predicate, timeoutMs) {

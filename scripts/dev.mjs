@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run dev`: first-run setup (.dev.vars with a random platform token), local D1 migrations, then
+// `npm run dev`: first-run setup (.dev.vars with a random platform token and session secret, the
+// development login on; lines a later version needs are added), local D1 migrations, then
 // `wrangler dev` on http://127.0.0.1:8787. PORT overrides the port; AAE_STATE_DIR keeps local state
 // (D1, Durable Objects, queues) in another folder than .wrangler/state (tests use a fresh one).
 import { spawn, spawnSync } from 'node:child_process';
@@ -16,17 +17,36 @@ const port = process.env.PORT ?? '8787';
 const devVars = join(root, '.dev.vars');
 const persist = process.env.AAE_STATE_DIR ? ['--persist-to', process.env.AAE_STATE_DIR] : [];
 
-if (!existsSync(devVars)) {
-  const token = `aae_pt_${randomBytes(32).toString('base64url')}`;
-  writeFileSync(
-    devVars,
-    `# Local secrets and settings for wrangler dev (git-ignored). Created by npm run dev.\n` +
-      `PLATFORM_TOKEN=${token}\n` +
-      `# Local development only: lets webhooks be http://127.0.0.1:<port>/... (never set this in production).\n` +
-      `ALLOW_INSECURE_WEBHOOKS=true\n`,
-    { mode: 0o600 },
-  );
-  console.log('Created .dev.vars with a new platform token.');
+/**
+ * What local development needs in .dev.vars: each line's comment, name and first value.
+ * @type {{ comment: string, name: string, value: () => string }[]}
+ */
+const DEV_VARS = [
+  { comment: '', name: 'PLATFORM_TOKEN', value: () => `aae_pt_${randomBytes(32).toString('base64url')}` },
+  {
+    comment: '# Local development only: lets webhooks be http://127.0.0.1:<port>/... (never set this in production).',
+    name: 'ALLOW_INSECURE_WEBHOOKS',
+    value: () => 'true',
+  },
+  {
+    comment: '# Signs user sessions on the consent and Connected apps pages.',
+    name: 'SESSION_SECRET',
+    value: () => randomBytes(32).toString('base64url'),
+  },
+  {
+    comment: '# Local development only: a sign-in page where you pick a user id (never set this in production).',
+    name: 'DEV_LOGIN',
+    value: () => 'true',
+  },
+];
+const existing = existsSync(devVars) ? readFileSync(devVars, 'utf8') : null;
+const missing = DEV_VARS.filter(({ name }) => !new RegExp(`^${name}=`, 'm').test(existing ?? ''));
+if (missing.length > 0) {
+  const lines = missing.map(({ comment, name, value }) => `${comment ? `${comment}\n` : ''}${name}=${value()}\n`).join('');
+  const header = existing === null ? '# Local secrets and settings for wrangler dev (git-ignored). Created by npm run dev.\n' : '';
+  const separator = existing && !existing.endsWith('\n') ? '\n' : '';
+  writeFileSync(devVars, `${existing ?? ''}${separator}${header}${lines}`, { mode: 0o600 });
+  console.log(`${existing === null ? 'Created' : 'Added to'} .dev.vars: ${missing.map(({ name }) => name).join(', ')}.`);
 }
 const token = readFileSync(devVars, 'utf8')
   .match(/^PLATFORM_TOKEN=(.*)$/m)?.[1]

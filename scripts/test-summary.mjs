@@ -10,8 +10,9 @@ for (const file of ['.test-results/vitest.json', '.test-results/sim.json']) {
   passed += v.numPassedTests;
   failed += v.numFailedTests;
 }
-if (existsSync('.test-results/e2e.tap')) {
-  const tap = readFileSync('.test-results/e2e.tap', 'utf8');
+for (const file of ['.test-results/e2e.tap', '.test-results/browser.tap']) {
+  if (!existsSync(file)) continue;
+  const tap = readFileSync(file, 'utf8');
   passed += Number(/^# pass (\d+)/m.exec(tap)?.[1] ?? 0);
   failed += Number(/^# fail (\d+)/m.exec(tap)?.[1] ?? 0);
 }

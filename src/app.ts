@@ -6,25 +6,36 @@ import { settings } from './config';
 import { ApiError, type ProblemKind, problemBody } from './errors';
 import { rateLimitHeaders } from './http/rate-limit';
 import type { HonoEnv } from './http/types';
+import { errorPageHtml } from './pages/error-page';
 import { accountActivityRouter } from './routes/account-activity';
 import { activityRouter } from './routes/activity';
+import { authorizeRouter } from './routes/authorize';
+import { connectedAppsRouter } from './routes/connected-apps';
 import { internalActivity } from './routes/internal-activity';
 import { internalApps } from './routes/internal-apps';
 import { internalAudit } from './routes/internal-audit';
 import { internalAuthorizations } from './routes/internal-authorizations';
+import { internalMetrics } from './routes/internal-metrics';
 import { internalUsers } from './routes/internal-users';
 import { oauth2 } from './routes/oauth2';
+import { oauth2User } from './routes/oauth2-user';
 import { problems } from './routes/problems';
+import { sessionRouter } from './routes/session';
 import { webhooksRouter } from './routes/webhooks';
 
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
+const OAUTH_ERROR_TYPE = 'application/json; charset=utf-8';
 
 /** Paths whose problems speak X's vocabulary (the X Activity API, validated against X's schemas). */
 const X_PROBLEM_PREFIX = '/2/activity';
 
-function renderProblem(c: Context<HonoEnv>, err: ApiError): Response {
+async function renderProblem(c: Context<HonoEnv>, err: ApiError): Promise<Response> {
+  // On a user page a person reads the error: the same problem, as a page.
+  if (c.get('page')) return c.html(await errorPageHtml(err), err.status, err.headers);
   const headers = new Headers(err.headers);
-  headers.set('content-type', PROBLEM_TYPE);
+  // OAuth clients parse errors as RFC 6749 JSON (the body carries both shapes).
+  headers.set('content-type', err.oauthError ? OAUTH_ERROR_TYPE : PROBLEM_TYPE);
+  if (err.oauthError) headers.set('cache-control', 'no-store');
   const path = c.req.path;
   const dialect = path === X_PROBLEM_PREFIX || path.startsWith(`${X_PROBLEM_PREFIX}/`) ? 'x' : 'service';
   return c.body(JSON.stringify(problemBody(err, new URL(c.req.url).origin, dialect)), err.status, Object.fromEntries(headers));
@@ -49,6 +60,10 @@ const KIND_BY_STATUS: Record<number, ProblemKind> = {
  */
 export const ROUTERS = {
   '/oauth2': oauth2,
+  '/2/oauth2': oauth2User,
+  '/i/oauth2': authorizeRouter,
+  '/i/session': sessionRouter,
+  '/i/connected_apps': connectedAppsRouter,
   '/2/webhooks': webhooksRouter,
   '/2/account_activity': accountActivityRouter,
   '/2/activity': activityRouter,
@@ -57,6 +72,7 @@ export const ROUTERS = {
   '/internal/activity': internalActivity,
   '/internal/users': internalUsers,
   '/internal/audit': internalAudit,
+  '/internal/metrics': internalMetrics,
   '/problems': problems,
 } as const;
 
@@ -82,8 +98,11 @@ export function createApp() {
   app.use(
     methodNotAllowed({
       app,
-      onMethodNotAllowed: (c, methods) => {
-        const res = renderProblem(c, new ApiError('method-not-allowed', `${c.req.method} is not allowed here; use ${methods.join(', ')}`));
+      onMethodNotAllowed: async (c, methods) => {
+        const res = await renderProblem(
+          c,
+          new ApiError('method-not-allowed', `${c.req.method} is not allowed here; use ${methods.join(', ')}`),
+        );
         res.headers.set('allow', methods.join(', '));
         return res;
       },

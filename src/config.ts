@@ -20,6 +20,16 @@ const documented = <S extends z.ZodType>(schema: S, meta: SettingMeta): S => sch
 
 const int = (fallback: number, min = 0) =>
   documented(z.coerce.number().int().min(min).catch(fallback).default(fallback), { type: `integer ≥ ${min}`, default: String(fallback) });
+/** Free text; blank means unset. */
+const text = (type: string) =>
+  documented(
+    z
+      .string()
+      .optional()
+      .catch(undefined)
+      .transform((v) => v?.trim() || null),
+    { type, default: '' },
+  );
 const flag = documented(
   z
     .string()
@@ -93,6 +103,22 @@ const settingsSchema = z.object({
   XAA_STREAM_MAX_LAG_BYTES: int(8 * 1024 * 1024, 65_536).describe(
     'A stream reader whose unread lines add up to more than this is sent a reason line and disconnected.',
   ),
+  OAUTH_ACCESS_TOKEN_SECONDS: int(7200, 60).describe(
+    'A user access token issued by the OAuth 2.0 flow works this long (X: 2 hours); `offline.access` also gives a refresh token.',
+  ),
+  OAUTH_REFRESH_TOKEN_DAYS: int(90, 1).describe('An unused refresh token expires after this many days; each use rotates it.'),
+  OAUTH_CODE_SECONDS: int(60, 10).describe('An authorization code must be exchanged within this many seconds, and only once.'),
+  LOGIN_URL: text('absolute URL').describe(
+    "The platform's sign-in page: a browser with no session on the consent or Connected apps page is sent here with `return_to` and `nonce` (docs/operations.md).",
+  ),
+  LOGIN_ASSERTION_KEYS: text('JSON Web Key Set (public keys)').describe(
+    "The platform's public keys (a JWKS) that verify the signed user assertion its sign-in page sends back.",
+  ),
+  LOGIN_ASSERTION_ISSUER: text('string').describe('If set, the `iss` every sign-in assertion must carry.'),
+  USER_SESSION_HOURS: int(12, 1).describe("How long a user's sign-in on the consent and Connected apps pages lasts."),
+  DEV_LOGIN: flag.describe(
+    'Local development only: a sign-in page where you pick any user id (served on loopback hosts only). Never set it in production.',
+  ),
   RATE_LIMIT_WINDOW_SECONDS: int(900, 1).describe("The rate-limit window (X's is 15 minutes)."),
   RATE_LIMITS: documented(z.string().optional().catch(undefined).transform(limitsFrom), {
     type: 'JSON object: endpoint → requests per window',
@@ -153,6 +179,10 @@ export interface Settings {
   xaaSubscriptionLimits: Record<XaaTier, number>;
   /** The app's XAA streams: open connections, keep-alive interval, how far a reader may fall behind. */
   stream: { maxConnections: number; keepAliveMs: number; maxLagBytes: number };
+  /** Lifetimes of what the OAuth 2.0 authorization-code flow issues. */
+  oauth: { accessTokenMs: number; refreshTokenMs: number; codeMs: number };
+  /** How users sign in to the consent and Connected apps pages: the platform's, or the development login. */
+  login: { url: string | null; assertionKeys: string | null; assertionIssuer: string | null; sessionMs: number; devLogin: boolean };
   /** Rate-limit window (X: 15 minutes). */
   rateLimitWindowMs: number;
   /** Requests per window by endpoint: the defaults with `RATE_LIMITS` over them. */
@@ -192,6 +222,18 @@ export function settings(env: Partial<Record<SettingName, unknown>>): Settings {
       maxConnections: s.XAA_STREAM_CONNECTIONS,
       keepAliveMs: Math.min(20, s.XAA_STREAM_KEEPALIVE_SECONDS) * 1000,
       maxLagBytes: s.XAA_STREAM_MAX_LAG_BYTES,
+    },
+    oauth: {
+      accessTokenMs: s.OAUTH_ACCESS_TOKEN_SECONDS * 1000,
+      refreshTokenMs: s.OAUTH_REFRESH_TOKEN_DAYS * 24 * hours(1),
+      codeMs: s.OAUTH_CODE_SECONDS * 1000,
+    },
+    login: {
+      url: s.LOGIN_URL,
+      assertionKeys: s.LOGIN_ASSERTION_KEYS,
+      assertionIssuer: s.LOGIN_ASSERTION_ISSUER,
+      sessionMs: hours(s.USER_SESSION_HOURS),
+      devLogin: s.DEV_LOGIN,
     },
     rateLimitWindowMs: s.RATE_LIMIT_WINDOW_SECONDS * 1000,
     rateLimits: s.RATE_LIMITS,

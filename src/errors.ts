@@ -23,6 +23,16 @@ export const PROBLEMS = {
 
 export type ProblemKind = keyof typeof PROBLEMS;
 
+/** RFC 6749 §5.2 error codes, which OAuth clients read from the token and revoke endpoints' answers. */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'unsupported_token_type'
+  | 'invalid_scope';
+
 /**
  * The single error type of the service. Anything thrown that is not an ApiError is a bug and is
  * rendered as a 500 problem without details (app.ts logs it with the request id).
@@ -34,11 +44,19 @@ export class ApiError extends Error {
   readonly headers?: Record<string, string>;
   /** What the problem is about, for X's problem shape (`resource_type`, `resource_id`). */
   readonly resource?: { type: string; id?: string };
+  /** Set on the OAuth endpoints: the body then also carries RFC 6749's `error` and `error_description`. */
+  readonly oauthError?: OAuthErrorCode;
 
   constructor(
     kind: ProblemKind,
     detail: string,
-    options: { reason?: string; errors?: FieldError[]; headers?: Record<string, string>; resource?: { type: string; id?: string } } = {},
+    options: {
+      reason?: string;
+      errors?: FieldError[];
+      headers?: Record<string, string>;
+      resource?: { type: string; id?: string };
+      oauthError?: OAuthErrorCode;
+    } = {},
   ) {
     super(detail);
     this.name = 'ApiError';
@@ -47,6 +65,7 @@ export class ApiError extends Error {
     this.errors = options.errors;
     this.headers = options.headers;
     this.resource = options.resource;
+    this.oauthError = options.oauthError;
   }
 
   get status(): ContentfulStatusCode {
@@ -59,6 +78,16 @@ export const invalid = (detail: string, reason?: string, errors?: FieldError[]) 
 export const notFound = (detail: string, reason?: string) => new ApiError('not-found', detail, { reason });
 export const conflict = (detail: string, reason: string) => new ApiError('conflict', detail, { reason });
 export const forbidden = (detail: string, reason?: string) => new ApiError('forbidden', detail, { reason });
+/**
+ * An OAuth 2.0 error (RFC 6749 §5.2): 401 for a client that failed to authenticate, else 400. `basic`
+ * says the client tried HTTP Basic, so the 401 challenges for it.
+ */
+export const oauthError = (code: OAuthErrorCode, detail: string, options: { basic?: boolean; errors?: FieldError[] } = {}) =>
+  new ApiError(code === 'invalid_client' ? 'unauthorized' : 'invalid-request', detail, {
+    oauthError: code,
+    errors: options.errors,
+    headers: code === 'invalid_client' ? { 'www-authenticate': options.basic ? 'Basic realm="oauth2"' : 'Bearer' } : undefined,
+  });
 export const unauthorized = (detail: string) => new ApiError('unauthorized', detail, { headers: { 'www-authenticate': 'Bearer' } });
 
 /**
@@ -94,6 +123,7 @@ export function problemBody(err: ApiError, origin: string, dialect: ProblemDiale
     detail: err.message,
     ...(err.reason ? { reason: err.reason } : {}),
     ...(err.errors?.length ? { errors: err.errors } : {}),
+    ...(err.oauthError ? { error: err.oauthError, error_description: err.message } : {}),
   };
   if (dialect === 'service') return { type: `${origin}/problems/${err.kind}`, ...common };
   const x = X_PROBLEMS[err.kind];

@@ -3,6 +3,7 @@ import { revalidateDueWebhooks } from './delivery/cron';
 import { purgeActivities, retryFanOuts } from './delivery/fan-out';
 import { consumeDeliveries } from './delivery/queue-consumer';
 import { reconcileDueApps } from './delivery/reconcile';
+import { purgeExpiredOAuthRecords } from './oauth/tokens';
 
 export { AppDeliveryObject } from './app-object/app-delivery-object';
 export { RateLimiterObject } from './limits/rate-limiter-object';
@@ -27,9 +28,12 @@ export default {
       return;
     }
     ctx.waitUntil(
-      Promise.all([retryFanOuts(env, now), purgeActivities(env, now)]).then(([fanOuts, purged]) => {
-        if (fanOuts.retried > 0 || purged > 0) console.log('cron fan-out', JSON.stringify({ ...fanOuts, activitiesForgotten: purged }));
-      }),
+      Promise.all([retryFanOuts(env, now), purgeActivities(env, now), purgeExpiredOAuthRecords(env, now)]).then(
+        ([fanOuts, purged, oauthForgotten]) => {
+          if (fanOuts.retried > 0 || purged > 0) console.log('cron fan-out', JSON.stringify({ ...fanOuts, activitiesForgotten: purged }));
+          if (oauthForgotten > 0) console.log('cron oauth', JSON.stringify({ codesAndTokensForgotten: oauthForgotten }));
+        },
+      ),
     );
   },
 } satisfies ExportedHandler<Env>;

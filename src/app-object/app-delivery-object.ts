@@ -3,6 +3,7 @@ import { settings } from '../config';
 import { enqueueDeliveries } from '../delivery/enqueue';
 import type { TimedActivity } from '../domain/activities';
 import type { AttemptReport, DeliveryMessage, DeliveryPath } from '../domain/delivery-protocol';
+import { countingCalls, countingSql } from '../observability/work-counters';
 import { AppObjectApi } from './app-object-api';
 import type { DeliverySettings } from './ports';
 import type { ReconcileActions } from './reconcile';
@@ -39,29 +40,32 @@ export class AppDeliveryObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const store = new AppStore(ctx.storage.sql);
+    const store = new AppStore(countingSql(ctx.storage.sql));
     const signer = new DeliverySigner();
-    this.api = new AppObjectApi(
-      store,
-      {
-        now: () => Date.now(),
-        enqueue: (messages: DeliveryMessage[], path: DeliveryPath) =>
-          enqueueDeliveries(path === 'slow' ? env.DELIVERY_SLOW_QUEUE : env.DELIVERY_QUEUE, messages),
-        wakeBy: async (at) => {
-          const current = await ctx.storage.getAlarm();
-          if (current === null || current > at) await ctx.storage.setAlarm(at);
+    // Every RPC call and alarm reaches the object through `api`: each is a billed request, counted.
+    this.api = countingCalls(
+      new AppObjectApi(
+        store,
+        {
+          now: () => Date.now(),
+          enqueue: (messages: DeliveryMessage[], path: DeliveryPath) =>
+            enqueueDeliveries(path === 'slow' ? env.DELIVERY_SLOW_QUEUE : env.DELIVERY_QUEUE, messages),
+          wakeBy: async (at) => {
+            const current = await ctx.storage.getAlarm();
+            if (current === null || current > at) await ctx.storage.setAlarm(at);
+          },
+          setAlarm: async (at) => {
+            if (at === null) await ctx.storage.deleteAlarm();
+            else await ctx.storage.setAlarm(at);
+          },
+          sign: signer.sign,
+          every: (ms, tick) => {
+            const timer = setInterval(tick, ms);
+            return () => clearInterval(timer);
+          },
         },
-        setAlarm: async (at) => {
-          if (at === null) await ctx.storage.deleteAlarm();
-          else await ctx.storage.setAlarm(at);
-        },
-        sign: signer.sign,
-        every: (ms, tick) => {
-          const timer = setInterval(tick, ms);
-          return () => clearInterval(timer);
-        },
-      },
-      deliverySettings(env),
+        deliverySettings(env),
+      ),
     );
     ctx.blockConcurrencyWhile(async () => store.migrate());
   }

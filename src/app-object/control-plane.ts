@@ -40,7 +40,7 @@ export class ControlPlane {
   ): Promise<Withdrawal> {
     const out: Release[] = [...extra];
     this.delivery.lanes.dropAndAdvance(messages, reason, now, out);
-    const fenceUntil = this.store.ledger.openHandOutsUntil(scope, now);
+    const fenceUntil = this.store.ledger.openHandOutsUntil(scope, now, this.delivery.settings.handOutStartWindowMs);
     await this.delivery.send(out);
     return { effectiveAt: now, fenceWaitMs: Math.max(0, fenceUntil - now), ended };
   }

@@ -1,7 +1,7 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, or } from 'drizzle-orm';
 import { createMiddleware } from 'hono/factory';
 import { database } from '../db/client';
-import { type AppRow, apps, appTokens, authorizations } from '../db/schema';
+import { type AppRow, apps, appTokens, authorizations, oauthTokens } from '../db/schema';
 import { sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { ApiError, forbidden, unauthorized } from '../errors';
 import type { HonoEnv } from '../http/types';
@@ -24,11 +24,25 @@ async function resolveToken(env: Env, token: string) {
     return row ? { app: row.app, authorization: null } : null;
   }
   if (token.startsWith(TOKEN_PREFIX.userToken)) {
+    // A user token is the one the platform's grant issued with the authorization (it lives as long as
+    // the authorization), or an access token of the OAuth flow tied to it (unexpired and unrevoked).
+    // Either way it works only while its authorization is live.
+    const issuedByOAuth = db
+      .select({ id: oauthTokens.authorizationId })
+      .from(oauthTokens)
+      .where(
+        and(
+          eq(oauthTokens.tokenHash, hash),
+          eq(oauthTokens.kind, 'access'),
+          isNull(oauthTokens.revokedAt),
+          gt(oauthTokens.expiresAt, Date.now()),
+        ),
+      );
     const [row] = await db
       .select({ app: apps, authorization: authorizations })
       .from(authorizations)
       .innerJoin(apps, eq(apps.id, authorizations.appId))
-      .where(and(eq(authorizations.tokenHash, hash), isNull(authorizations.endedAt)))
+      .where(and(or(eq(authorizations.tokenHash, hash), inArray(authorizations.id, issuedByOAuth)), isNull(authorizations.endedAt)))
       .limit(1);
     return row ?? null;
   }
@@ -51,7 +65,7 @@ export const requireApp = createMiddleware<HonoEnv>(async (c, next) => {
   await next();
 });
 
-/** User context: a user access token issued by POST /internal/authorizations. */
+/** User context: a user access token (from POST /internal/authorizations or the OAuth 2.0 flow). */
 export const requireUser = createMiddleware<HonoEnv>(async (c, next) => {
   const token = bearerToken(c.req.header('authorization'));
   if (!token) throw unauthorized('missing bearer token');

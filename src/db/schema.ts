@@ -71,6 +71,70 @@ export const authorizations = sqliteTable(
   ],
 );
 
+/** OAuth 2.0 client settings of an app: what kind of client it is and its exact redirect URIs. */
+export const OAUTH_CLIENT_TYPES = ['confidential', 'public'] as const;
+export const oauthClients = sqliteTable('oauth_clients', {
+  appId: text('app_id').primaryKey(),
+  /** Confidential clients authenticate at the token endpoint with the consumer secret; public ones cannot keep a secret. */
+  clientType: text('client_type', { enum: OAUTH_CLIENT_TYPES }).notNull(),
+  /** JSON array of the registered redirect URIs, compared exactly. */
+  redirectUris: text('redirect_uris').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+/**
+ * Authorization codes (stored hashed): single use, short-lived, bound to the app, the redirect URI,
+ * the PKCE challenge and the authorization the user's consent produced. `family_id` is the token
+ * family the code was redeemed for, so a replayed code can revoke what it issued.
+ */
+export const oauthCodes = sqliteTable(
+  'oauth_codes',
+  {
+    codeHash: text('code_hash').primaryKey(),
+    appId: text('app_id').notNull(),
+    userId: text('user_id').notNull(),
+    authorizationId: text('authorization_id').notNull(),
+    redirectUri: text('redirect_uri').notNull(),
+    codeChallenge: text('code_challenge').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+    familyId: text('family_id'),
+  },
+  (t) => [index('oauth_codes_expiry').on(t.expiresAt)],
+);
+
+export const OAUTH_TOKEN_KINDS = ['access', 'refresh'] as const;
+/**
+ * User tokens issued by the OAuth flow (stored hashed), each tied to one authorization: an access
+ * token works only while that authorization is live and the token is unexpired and unrevoked. A
+ * family is what one code exchange started and its refresh rotations continued; a refresh token is
+ * spent when it is rotated, and presenting a spent one revokes its whole family.
+ */
+export const oauthTokens = sqliteTable(
+  'oauth_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    kind: text('kind', { enum: OAUTH_TOKEN_KINDS }).notNull(),
+    appId: text('app_id').notNull(),
+    userId: text('user_id').notNull(),
+    authorizationId: text('authorization_id').notNull(),
+    familyId: text('family_id').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    /** When a refresh token was rotated, and the hash of the refresh token that replaced it. */
+    spentAt: integer('spent_at'),
+    replacedBy: text('replaced_by'),
+    revokedAt: integer('revoked_at'),
+    revokeReason: text('revoke_reason', { enum: ['refresh_reuse', 'code_replay'] }),
+  },
+  (t) => [
+    index('oauth_tokens_family').on(t.familyId),
+    index('oauth_tokens_authorization').on(t.authorizationId),
+    index('oauth_tokens_expiry').on(t.expiresAt),
+  ],
+);
+
 export const webhooks = sqliteTable(
   'webhooks',
   {
@@ -209,3 +273,5 @@ export const webhookHistory = sqliteTable(
 export type AppRow = typeof apps.$inferSelect;
 export type WebhookRow = typeof webhooks.$inferSelect;
 export type AuthorizationRow = typeof authorizations.$inferSelect;
+export type OAuthClientRow = typeof oauthClients.$inferSelect;
+export type OAuthTokenRow = typeof oauthTokens.$inferSelect;

@@ -5,6 +5,7 @@ import { type WebhookRow, webhooks } from '../db/schema';
 import { webhookHistoryRow } from '../db/webhooks';
 import { type CrcOutcome, validityAfterCrc } from '../domain/crc';
 import { classifyCrcAnswer, classifyCrcError } from '../domain/crc-failures';
+import { countWork } from '../observability/work-counters';
 import { appObject } from './app-objects';
 
 /** The most of a CRC response we read: a correct answer is ~70 bytes. */
@@ -40,6 +41,7 @@ interface CrcApp {
  */
 export async function runCrc(env: Env, app: CrcApp, url: string, timeoutMs: number): Promise<CrcOutcome> {
   const challenge = await appObject(env, app.id).prepareCrc(app.id);
+  countWork('outbound_requests');
   const context = { url, appId: app.id, consumerKey: app.consumerKey, timeoutMs };
   const target = new URL(url);
   target.searchParams.append('crc_token', challenge.crcToken);

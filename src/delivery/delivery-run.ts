@@ -3,6 +3,8 @@ import type { AttemptResult } from '../domain/retry';
 
 /** Cloudflare lets one invocation have at most this many connections open at once; more would queue unsent. */
 export const MAX_CONNECTIONS = 6;
+/** Hand-outs claimed ahead of a free connection, so the connections never wait for the object. */
+export const PREFETCH = 24;
 
 /** What one consumer invocation may do to an app's object (its RPC stub, or the simulator's). */
 export interface ObjectApi {
@@ -41,15 +43,16 @@ const RETRY_DELAY_SECONDS = 5;
 
 /**
  * One consumer invocation (docs/delivery.md, "Fairness"). It never has more than MAX_CONNECTIONS
- * POSTs in flight, and claims a message only when a connection is free for it, so a hand-out starts
- * at once, well before its deadline; one it cannot start in time is reported unsent. A free
- * connection goes to the webhook with the fewest requests in flight, so a webhook that hangs can
- * hold at most its share; a webhook seen answering slowly is given no new connection here, and its
- * remaining messages go back to its object, which sends them on the slow queue. Reports are
- * coalesced per app; a report hands back the next message of the lanes it advanced.
+ * POSTs in flight. To keep them busy it claims ahead: up to PREFETCH hand-outs wait, ready to start,
+ * which is safe because a hand-out that cannot start before its deadline is reported unsent instead.
+ * A free connection goes to the ready request whose webhook has the fewest requests in flight, so a
+ * webhook that hangs holds at most its share; a webhook seen answering slowly gets no new connection
+ * here, and its remaining messages go back to its object, which sends them on the slow queue.
+ * Reports are coalesced per app; a report hands back the next message of the lanes it advanced.
  */
 export class DeliveryRun {
   private readonly pending = new Map<string, RunItem[]>();
+  private readonly ready: { appId: string; handOut: HandOut; startBy: number }[] = [];
   private readonly inFlightByWebhook = new Map<string, number>();
   private readonly slowWebhooks = new Map<string, Set<string>>();
   private readonly finished = new Map<string, AttemptReport[]>();
@@ -57,8 +60,9 @@ export class DeliveryRun {
   private readonly gone = new Map<string, { ids: Set<string>; at: number }>();
   private readonly deadline: number;
   private inFlight = 0;
-  private reserved = 0;
-  private claiming = 0;
+  /** Hand-outs asked for and not yet answered (claims and chained reports). */
+  private expected = 0;
+  private calls = 0;
   private done: () => void = () => {};
 
   constructor(
@@ -88,33 +92,69 @@ export class DeliveryRun {
     );
   }
 
-  private free(): number {
-    return MAX_CONNECTIONS - this.inFlight - this.reserved;
-  }
-
   private withinBudget(): boolean {
     return this.ports.now() < this.deadline;
   }
 
-  /** Picks messages for the free connections, fewest-in-flight webhook first, and claims them per app. */
+  /** How many more hand-outs to ask for, to keep PREFETCH ready or on their way. */
+  private wanted(): number {
+    return this.withinBudget() ? Math.max(0, PREFETCH - this.ready.length - this.expected) : 0;
+  }
+
+  private isSlow(appId: string, webhookId: string): boolean {
+    return this.slowWebhooks.get(appId)?.has(webhookId) ?? false;
+  }
+
+  private load(webhookId: string): number {
+    return this.inFlightByWebhook.get(webhookId) ?? 0;
+  }
+
+  /**
+   * Each webhook's share of the connections: they are split evenly among the webhooks this run has
+   * work for, so one that hangs cannot take them all while another waits for its claim to come back.
+   */
+  private share(): number {
+    const active = new Set<string>();
+    for (const [webhook, n] of this.inFlightByWebhook) if (n > 0) active.add(webhook);
+    for (const r of this.ready) active.add(r.handOut.webhookId);
+    for (const [appId, items] of this.pending)
+      for (const item of items) if (!this.isSlow(appId, item.body.webhook)) active.add(item.body.webhook);
+    return Math.max(1, Math.floor(MAX_CONNECTIONS / Math.max(1, active.size)));
+  }
+
+  /** Starts ready requests on free connections, fewest-in-flight webhook first, then claims ahead. */
   private pump(): void {
-    if (this.withinBudget()) {
-      const picks = this.pick(this.free());
-      for (const [appId, items] of picks) void this.claim(appId, items);
+    const share = this.share();
+    while (this.inFlight < MAX_CONNECTIONS && this.ready.length > 0) {
+      let best = -1;
+      for (let i = 0; i < this.ready.length; i++) {
+        const entry = this.ready[i];
+        // Requests that will not start (deadline passed, webhook turned slow) are reported at once.
+        const dead = !this.startAllowed(this.ports.now(), entry.startBy) || this.isSlow(entry.appId, entry.handOut.webhookId);
+        if (!dead && this.load(entry.handOut.webhookId) >= share) continue;
+        if (best === -1 || dead || this.load(entry.handOut.webhookId) < this.load(this.ready[best].handOut.webhookId)) best = i;
+        if (dead) break;
+      }
+      if (best === -1) break;
+      const [next] = this.ready.splice(best, 1);
+      this.start(next.appId, next.handOut, next.startBy);
     }
+    const want = this.wanted();
+    if (want > 0) for (const [appId, items] of this.pick(want)) void this.claim(appId, items);
     this.maybeDone();
   }
 
-  private pick(slots: number): Map<string, RunItem[]> {
+  /** Messages to claim, fairly: each goes to the webhook with the fewest requests in flight or ready. */
+  private pick(count: number): Map<string, RunItem[]> {
     const picks = new Map<string, RunItem[]>();
     const load = new Map(this.inFlightByWebhook);
-    for (let slot = 0; slot < slots; slot++) {
+    for (const r of this.ready) load.set(r.handOut.webhookId, (load.get(r.handOut.webhookId) ?? 0) + 1);
+    for (let n = 0; n < count; n++) {
       let best: { appId: string; index: number; webhook: string; load: number } | null = null;
       for (const [appId, items] of this.pending) {
-        const slow = this.slowWebhooks.get(appId);
         items.forEach((item, index) => {
           const webhook = item.body.webhook;
-          if (slow?.has(webhook)) return;
+          if (this.isSlow(appId, webhook)) return;
           const l = load.get(webhook) ?? 0;
           if (!best || l < best.load) best = { appId, index, webhook, load: l };
         });
@@ -131,8 +171,8 @@ export class DeliveryRun {
   }
 
   private async claim(appId: string, items: RunItem[]): Promise<void> {
-    this.reserved += items.length;
-    this.claiming++;
+    this.expected += items.length;
+    this.calls++;
     try {
       const result = await this.ports.object(appId).claim(
         appId,
@@ -144,14 +184,13 @@ export class DeliveryRun {
         if (deferred.has(item.body.seq)) this.requeue(appId, item);
         else item.ack(); // handed out (the object owns its fate now), or no longer live
       }
-      this.reserved -= items.length;
-      this.start(appId, result.handOuts);
+      this.accept(appId, result.handOuts);
     } catch (err) {
-      this.reserved -= items.length;
       this.ports.log(`app ${appId}: claim failed; its messages come back in ${RETRY_DELAY_SECONDS} s`, err);
       for (const item of items) item.retry(RETRY_DELAY_SECONDS);
     } finally {
-      this.claiming--;
+      this.expected -= items.length;
+      this.calls--;
       this.pump();
     }
   }
@@ -162,38 +201,37 @@ export class DeliveryRun {
     this.pending.set(appId, list);
   }
 
-  /** Starts each hand-out now if its deadline allows; otherwise reports it unsent. */
-  private start(appId: string, handOuts: HandOut[]): void {
+  /** Hand-outs received: each must start before the earlier of its two deadlines. */
+  private accept(appId: string, handOuts: HandOut[]): void {
     const receivedAt = this.ports.now();
     for (const handOut of handOuts) {
-      const startBy = Math.min(handOut.startBy, receivedAt + handOut.startWithinMs);
-      const ref = { seq: handOut.seq, deliveryId: handOut.deliveryId, attempt: handOut.attempt, handOutId: handOut.handOutId };
-      const now = this.ports.now();
-      if (!this.startAllowed(now, startBy) || this.free() <= 0) {
-        this.finish(appId, { ...ref, startedAt: null, result: null });
-        continue;
-      }
-      this.inFlight++;
-      this.inFlightByWebhook.set(handOut.webhookId, (this.inFlightByWebhook.get(handOut.webhookId) ?? 0) + 1);
-      const onSlow = () => this.markSlow(appId, handOut.webhookId);
-      void this.ports
-        .post(handOut, onSlow)
-        .catch(
-          (err): AttemptResult => ({ error: `network: ${(err as Error)?.message ?? 'request failed'}`, latencyMs: this.ports.now() - now }),
-        )
-        .then((result) => {
-          this.inFlight--;
-          this.inFlightByWebhook.set(handOut.webhookId, (this.inFlightByWebhook.get(handOut.webhookId) ?? 1) - 1);
-          this.finish(appId, { ...ref, startedAt: now, result });
-        });
+      this.ready.push({ appId, handOut, startBy: Math.min(handOut.startBy, receivedAt + handOut.startWithinMs) });
     }
   }
 
-  /**
-   * A request to this webhook went unanswered past the slow threshold: it gets no new connection in
-   * this invocation, its object is told at once, and its unclaimed messages go back to be released on
-   * the slow queue instead of waiting here behind the hanging ones.
-   */
+  /** Starts one hand-out now if its deadline allows and its webhook is not slow; otherwise reports it unsent. */
+  private start(appId: string, handOut: HandOut, startBy: number): void {
+    const ref = { seq: handOut.seq, deliveryId: handOut.deliveryId, attempt: handOut.attempt, handOutId: handOut.handOutId };
+    const now = this.ports.now();
+    if (!this.startAllowed(now, startBy) || this.isSlow(appId, handOut.webhookId)) {
+      this.finish(appId, { ...ref, startedAt: null, result: null });
+      return;
+    }
+    this.inFlight++;
+    this.inFlightByWebhook.set(handOut.webhookId, this.load(handOut.webhookId) + 1);
+    const onSlow = () => this.markSlow(appId, handOut.webhookId);
+    void this.ports
+      .post(handOut, onSlow)
+      .catch(
+        (err): AttemptResult => ({ error: `network: ${(err as Error)?.message ?? 'request failed'}`, latencyMs: this.ports.now() - now }),
+      )
+      .then((result) => {
+        this.inFlight--;
+        this.inFlightByWebhook.set(handOut.webhookId, this.load(handOut.webhookId) - 1);
+        this.finish(appId, { ...ref, startedAt: now, result });
+      });
+  }
+
   /** A hand-out may start only before its deadline (the simulator's mutants override this to prove the fence needs it). */
   protected startAllowed(now: number, startBy: number): boolean {
     return now < startBy;
@@ -210,7 +248,7 @@ export class DeliveryRun {
       appId,
       items.filter((i) => i.body.webhook !== webhookId),
     );
-    this.claiming++;
+    this.calls++;
     const object = this.ports.object(appId);
     object
       .report(appId, [], { slowWebhooks: [webhookId] })
@@ -232,7 +270,7 @@ export class DeliveryRun {
         },
       )
       .finally(() => {
-        this.claiming--;
+        this.calls--;
         this.pump();
       });
   }
@@ -251,31 +289,30 @@ export class DeliveryRun {
     if (this.reporting.has(appId) || !batch || batch.length === 0) return;
     this.finished.delete(appId);
     this.reporting.add(appId);
-    const chain = this.withinBudget();
-    const capacity = chain ? Math.max(0, Math.min(this.free(), batch.length)) : 0;
-    this.reserved += capacity;
+    const capacity = this.wanted();
+    const chain = capacity > 0;
+    this.expected += capacity;
     const slowWebhooks = [...(this.slowWebhooks.get(appId) ?? [])];
     this.ports
       .object(appId)
       .report(appId, batch, { chain, capacity, slowWebhooks })
       .then(
         ({ goneWebhooks, at, next }) => {
-          this.reserved -= capacity;
           if (goneWebhooks.length > 0) {
             const gone = this.gone.get(appId) ?? { ids: new Set<string>(), at };
             for (const id of goneWebhooks) gone.ids.add(id);
             gone.at = Math.max(gone.at, at);
             this.gone.set(appId, gone);
           }
-          this.start(appId, next);
+          this.accept(appId, next);
         },
         (err) => {
-          this.reserved -= capacity;
           // The attempts stay on the ledger as outcome unknown; the object's lease takes it from there.
           this.ports.log(`app ${appId}: report of ${batch.length} attempts failed`, err);
         },
       )
       .finally(() => {
+        this.expected -= capacity;
         this.reporting.delete(appId);
         this.flush(appId);
         this.pump();
@@ -283,7 +320,8 @@ export class DeliveryRun {
   }
 
   private maybeDone(): void {
-    const idle = this.inFlight === 0 && this.claiming === 0 && this.reporting.size === 0 && this.finished.size === 0;
+    const idle =
+      this.inFlight === 0 && this.calls === 0 && this.ready.length === 0 && this.reporting.size === 0 && this.finished.size === 0;
     if (!idle) return;
     const eligible =
       this.withinBudget() &&

@@ -5,6 +5,7 @@ import { webhooks } from '../db/schema';
 import { webhookHistoryRow } from '../db/webhooks';
 import { deliveryMessageSchema, type HandOut } from '../domain/delivery-protocol';
 import type { AttemptResult } from '../domain/retry';
+import { countWork } from '../observability/work-counters';
 import { appObject } from './app-objects';
 import { DeliveryRun, type RunItem, type RunPorts } from './delivery-run';
 
@@ -16,6 +17,7 @@ const BUDGET_MS = { fast: 20_000, slow: 60_000 };
  * request really starts (the run never starts more than it has connections for).
  */
 export async function postHandOut(handOut: HandOut, timeoutMs: number, slowMs: number, onSlow: () => void): Promise<AttemptResult> {
+  countWork('outbound_requests');
   const started = Date.now();
   const slowTimer = setTimeout(onSlow, slowMs);
   try {
@@ -27,6 +29,7 @@ export async function postHandOut(handOut: HandOut, timeoutMs: number, slowMs: n
       signal: AbortSignal.timeout(timeoutMs),
     });
     const result = { status: response.status, latencyMs: Date.now() - started, retryAfter: response.headers.get('retry-after') };
+    if (response.status >= 200 && response.status < 300) countWork('deliveries');
     await response.body?.cancel();
     return result;
   } catch (err) {
@@ -48,6 +51,7 @@ export async function postHandOut(handOut: HandOut, timeoutMs: number, slowMs: n
  */
 export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const config = settings(env);
+  countWork('queue_messages_read', batch.messages.length);
   const items: RunItem[] = [];
   for (const message of batch.messages) {
     const parsed = deliveryMessageSchema.safeParse(message.body);

@@ -30,6 +30,16 @@ export function randomAlnum(length: number): string {
   return out.join('');
 }
 
+/** SHA-256 of the UTF-8 text as base64url without padding (PKCE's S256, RFC 7636 §4.2). */
+export async function sha256Base64Url(value: string): Promise<string> {
+  return toBase64Url(new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(value))));
+}
+
+/** SHA-256 as standard base64 (a CSP hash source). */
+export async function sha256Base64(value: string): Promise<string> {
+  return toBase64(new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(value))));
+}
+
 export async function sha256Hex(value: string): Promise<string> {
   return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(value))));
 }
@@ -66,6 +76,8 @@ export const TOKEN_PREFIX = {
   appToken: 'aae_at_',
   userToken: 'aae_ut_',
   platformToken: 'aae_pt_',
+  refreshToken: 'aae_rt_',
+  authorizationCode: 'aae_ac_',
 } as const;
 
 /** Standard Webhooks signing secret: `whsec_` + base64 of 32 random bytes. */

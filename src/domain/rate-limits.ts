@@ -23,6 +23,9 @@ export const DEFAULT_LIMITS = {
   'activity:stream': 50,
   'oauth2:token': 60,
   'oauth2:invalidate': 60,
+  'oauth2:user-token': 20_000,
+  'oauth2:revoke': 20_000,
+  'oauth2:client': 60,
   'platform:ingest': 60_000,
   'platform:other': 10_000,
 } as const;

@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { decide, type LimitDecision } from '../domain/rate-limits';
+import { countWork } from '../observability/work-counters';
 
 /**
  * Request counters of one subject (an app, or the platform): one row per endpoint with the current
@@ -34,4 +35,7 @@ export class RateLimiterObject extends DurableObject<Env> {
   }
 }
 
-export const rateLimiter = (env: Env, subject: string) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`rate:${subject}`));
+export const rateLimiter = (env: Env, subject: string) => {
+  countWork('do_requests');
+  return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`rate:${subject}`));
+};

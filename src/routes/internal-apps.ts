@@ -15,6 +15,7 @@ import { readLedgerPage } from '../http/ledger-view';
 import { byPlatform, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
 import { jsonBody, ledgerPage, pathIds, query, timeQuery } from '../http/validation';
+import { clientSettings, clientSettingsSchema, clientView, saveClientSettings } from '../oauth/clients';
 
 const createAppSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
@@ -189,6 +190,17 @@ export const internalApps = new Hono<HonoEnv>()
     return c.json({ data: { id: app.id, status: 'suspended' } });
   })
   /** The drift check: how this app's object differs from D1, without changing anything. */
+  /** The app as an OAuth 2.0 client: its type and the exact redirect URIs its codes may go to. */
+  .get('/:app_id/oauth2-client', appIdPath, async (c) => {
+    const db = database(c.env);
+    const app = await getApp(db, c.req.valid('param').app_id);
+    return c.json({ data: clientView(app, await clientSettings(db, app.id)) });
+  })
+  .put('/:app_id/oauth2-client', jsonBody(clientSettingsSchema), appIdPath, async (c) => {
+    const db = database(c.env);
+    const app = await getApp(db, c.req.valid('param').app_id);
+    return c.json({ data: clientView(app, await saveClientSettings(db, app.id, c.req.valid('json'))) });
+  })
   .get('/:app_id/drift', appIdPath, async (c) => {
     const app = await getApp(database(c.env), c.req.valid('param').app_id);
     return c.json({ data: await reconcileApp(c.env, app.id, false) });

@@ -2,67 +2,19 @@ import { and, asc, count, eq, isNull } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { z } from 'zod';
+import { authenticateConsumer } from '../auth/consumer';
 import { assertActive } from '../auth/developer';
-import { type Database, database } from '../db/client';
-import { type AppRow, apps, appTokens } from '../db/schema';
-import { constantTimeEqual, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
-import { ApiError, invalid, notFound } from '../errors';
+import { database } from '../db/client';
+import { appTokens } from '../db/schema';
+import { randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
+import { notFound } from '../errors';
+import { formFields } from '../http/form';
 import { byApp, rateLimit } from '../http/rate-limit';
 import type { HonoEnv } from '../http/types';
-import { checkJsonShape, decodeUtf8, parseWith } from '../http/validation';
+import { parseWith } from '../http/validation';
 
 /** An app may hold this many live bearer tokens; issuing one more retires the oldest. */
 const MAX_LIVE_APP_TOKENS = 20;
-
-const basicUnauthorized = (detail: string) =>
-  new ApiError('unauthorized', detail, { headers: { 'www-authenticate': 'Basic realm="oauth2"' } });
-
-/** HTTP Basic with the app's consumer key and secret; the secret is checked against its stored hash. */
-async function authenticateConsumer(db: Database, authorization: string | undefined): Promise<AppRow> {
-  const match = authorization?.match(/^Basic\s+([A-Za-z0-9+/=]+)\s*$/i);
-  if (!match) throw basicUnauthorized('missing HTTP Basic credentials (consumer key and secret)');
-  let decoded: string;
-  try {
-    decoded = atob(match[1]);
-  } catch {
-    throw basicUnauthorized('malformed HTTP Basic credentials');
-  }
-  const colon = decoded.indexOf(':');
-  let key: string;
-  let secret: string;
-  try {
-    // RFC 6749 §2.3.1: client id and secret are form-urlencoded before the Basic encoding.
-    key = decodeURIComponent(colon < 0 ? decoded : decoded.slice(0, colon));
-    secret = colon < 0 ? '' : decodeURIComponent(decoded.slice(colon + 1));
-  } catch {
-    throw basicUnauthorized('malformed HTTP Basic credentials');
-  }
-  const [app] = await db.select().from(apps).where(eq(apps.consumerKey, key)).limit(1);
-  // Hash even when the key is unknown so both failures take the same time.
-  const ok = await constantTimeEqual(await sha256Hex(secret), app?.consumerSecretHash ?? '');
-  if (!app || !ok) throw basicUnauthorized('invalid consumer key or secret');
-  return app;
-}
-
-/** A form (or, as some clients send it, JSON) request body as flat fields. */
-function formFields(bytes: ArrayBuffer, contentType: string | undefined): Record<string, string> {
-  const mediaType = (contentType ?? '').split(';')[0].trim().toLowerCase();
-  const text = decodeUtf8(bytes);
-  if (mediaType === 'application/json') {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text || '{}');
-    } catch {
-      throw invalid('request body is not valid JSON');
-    }
-    checkJsonShape(parsed);
-    return parsed as Record<string, string>;
-  }
-  if (text && mediaType !== 'application/x-www-form-urlencoded') {
-    throw new ApiError('unsupported-media-type', 'request body must be application/x-www-form-urlencoded');
-  }
-  return Object.fromEntries(new URLSearchParams(text));
-}
 
 const tokenRequest = z.object({
   grant_type: z.literal('client_credentials', { error: 'grant_type must be client_credentials' }),

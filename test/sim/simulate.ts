@@ -20,6 +20,17 @@ export interface SimResult {
  * may be lost and D1 and every object must agree.
  */
 export async function simulate(options: { seed: number; steps: number; mutation?: Mutation; trace?: boolean }): Promise<SimResult> {
+  // The faults are injected on purpose; the code under test logs them (a failed queue send, say).
+  const logError = console.error;
+  console.error = () => {};
+  try {
+    return await run(options);
+  } finally {
+    console.error = logError;
+  }
+}
+
+async function run(options: { seed: number; steps: number; mutation?: Mutation; trace?: boolean }): Promise<SimResult> {
   const started = Date.now();
   const world = await World.create(options.seed, options.mutation);
   const platform = new Platform(world, 8);

@@ -163,9 +163,15 @@ export class LedgerStore {
    * ledger, not the outbox, so it also covers hand-outs whose message a previous, half-answered
    * withdrawal already dropped. 0 when none.
    */
-  openHandOutsUntil(scope: { webhookId?: string; userId?: string; xaaSubscriptionIds?: string[] }, now: number): number {
-    const clauses = ["outcome = 'unknown'", 'start_by > ?'];
-    const args: (string | number)[] = [now];
+  openHandOutsUntil(
+    scope: { webhookId?: string; userId?: string; xaaSubscriptionIds?: string[] },
+    now: number,
+    startWindowMs: number,
+  ): number {
+    // A hand-out whose deadline is still ahead was handed out less than one start window ago: the
+    // time index keeps this to the last few seconds of the ledger.
+    const clauses = ['at > ?', "outcome = 'unknown'", 'start_by > ?'];
+    const args: (string | number)[] = [now - startWindowMs, now];
     if (scope.xaaSubscriptionIds !== undefined) {
       if (scope.xaaSubscriptionIds.length === 0) return 0;
       clauses.push(`xaa_subscription_id IN (${scope.xaaSubscriptionIds.map(() => '?').join(', ')})`);

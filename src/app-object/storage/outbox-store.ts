@@ -169,7 +169,7 @@ export class Outbox {
   /** Hand-outs whose outcome never came back within their lease. */
   unreportedHandOuts(startByBefore: number, limit: number): OutboxRow[] {
     return this.sql
-      .exec<OutboxRow>(`SELECT * FROM outbox WHERE state = 'handed' AND start_by <= ? ORDER BY seq LIMIT ?`, startByBefore, limit)
+      .exec<OutboxRow>(`SELECT * FROM outbox WHERE state = 'handed' AND not_before <= ? ORDER BY seq LIMIT ?`, startByBefore, limit)
       .toArray();
   }
 
@@ -185,8 +185,15 @@ export class Outbox {
       .one().release;
   }
 
+  /** Handed out: the start deadline is kept in `not_before` too, so the due index serves the hand-out lease. */
   markHanded(seq: number, handOutId: number, startBy: number): void {
-    this.sql.exec(`UPDATE outbox SET state = 'handed', hand_out_id = ?, start_by = ? WHERE seq = ?`, handOutId, startBy, seq);
+    this.sql.exec(
+      `UPDATE outbox SET state = 'handed', hand_out_id = ?, start_by = ?, not_before = ? WHERE seq = ?`,
+      handOutId,
+      startBy,
+      startBy,
+      seq,
+    );
   }
 
   /** Back to waiting (a retry, an unsent hand-out, a failed release); `attempt` and `notBefore` say which and when. */
@@ -221,7 +228,7 @@ export class Outbox {
         `SELECT MIN(t) AS t FROM (
            SELECT MIN(not_before) AS t FROM outbox WHERE state = 'waiting' AND not_before > ?
            UNION ALL SELECT MIN(released_at) + ? AS t FROM outbox WHERE state = 'released'
-           UNION ALL SELECT MIN(start_by) + ? AS t FROM outbox WHERE state = 'handed')`,
+           UNION ALL SELECT MIN(not_before) + ? AS t FROM outbox WHERE state = 'handed')`,
         now,
         leases.releaseMs,
         leases.handOutMs,

@@ -161,7 +161,22 @@ ALTER TABLE tenant ADD COLUMN staged_previous_until INTEGER;
 `;
 
 /**
- * Version 3: the X Activity API beside Account Activity (docs/xaa.md).
+ * Version 3: fewer index entries written per delivery (each one is a billed row written; see
+ * docs/scaling.md). A handed-out row keeps its start deadline in `not_before`, so the one `outbox_due`
+ * index serves both the due sweep and the hand-out lease; withdrawals and the fence read the outbox
+ * and the recent ledger without indexes of their own (they are rare, and reads cost little).
+ */
+const V3 = `
+DROP INDEX IF EXISTS outbox_handed;
+DROP INDEX IF EXISTS outbox_scope;
+DROP INDEX IF EXISTS ledger_seq;
+DROP INDEX IF EXISTS ledger_open;
+DROP INDEX IF EXISTS messages_webhook_created;
+UPDATE outbox SET not_before = start_by WHERE state = 'handed' AND start_by IS NOT NULL;
+`;
+
+/**
+ * Version 4: the X Activity API beside Account Activity (docs/xaa.md).
  * - xaa_subscriptions: the object's mirror of the app's XAA subscriptions, keyed by D1 id, with the
  *   webhook each targets (null: the stream only) and since when, and the time of the D1 version it
  *   holds (`version_at`: an older write never overwrites a newer one). An end before the start leaves
@@ -169,7 +184,7 @@ ALTER TABLE tenant ADD COLUMN staged_previous_until INTEGER;
  * - messages and ledger rows name the XAA subscription they were rendered for; the stream's lines are
  *   messages of kind `stream` / `stream_notice` (no outbox row: each connection reads them in order).
  */
-const V3 = `
+const V4 = `
 CREATE TABLE IF NOT EXISTS xaa_subscriptions (
   id TEXT PRIMARY KEY,
   event_type TEXT NOT NULL,
@@ -192,7 +207,7 @@ CREATE INDEX IF NOT EXISTS messages_xaa ON messages (xaa_subscription_id) WHERE 
 CREATE INDEX IF NOT EXISTS messages_stream ON messages (seq) WHERE kind IN ('stream', 'stream_notice');
 `;
 
-const MIGRATIONS = [V1, V2, V3];
+const MIGRATIONS = [V1, V2, V3, V4];
 
 /** Brings the object's database to the current schema; cheap when it is already there. */
 export function migrate(sql: SqlStorage): void {

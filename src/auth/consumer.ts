@@ -1,0 +1,43 @@
+import { eq } from 'drizzle-orm';
+import type { Database } from '../db/client';
+import { type AppRow, apps } from '../db/schema';
+import { constantTimeEqual, sha256Hex } from '../domain/crypto';
+import { ApiError } from '../errors';
+
+const basicUnauthorized = (detail: string) =>
+  new ApiError('unauthorized', detail, { headers: { 'www-authenticate': 'Basic realm="oauth2"' } });
+
+/** Whether the request presents HTTP Basic credentials at all (a public OAuth client presents none). */
+export const hasBasicCredentials = (authorization: string | undefined): boolean => /^Basic(\s|$)/i.test(authorization ?? '');
+
+/** The consumer key and secret of an HTTP Basic header; a 401 if it is missing or malformed. */
+export function basicCredentials(authorization: string | undefined): { key: string; secret: string } {
+  const match = authorization?.match(/^Basic\s+([A-Za-z0-9+/=]+)\s*$/i);
+  if (!match) throw basicUnauthorized('missing HTTP Basic credentials (consumer key and secret)');
+  let decoded: string;
+  try {
+    decoded = atob(match[1]);
+  } catch {
+    throw basicUnauthorized('malformed HTTP Basic credentials');
+  }
+  const colon = decoded.indexOf(':');
+  try {
+    // RFC 6749 §2.3.1: client id and secret are form-urlencoded before the Basic encoding.
+    return {
+      key: decodeURIComponent(colon < 0 ? decoded : decoded.slice(0, colon)),
+      secret: colon < 0 ? '' : decodeURIComponent(decoded.slice(colon + 1)),
+    };
+  } catch {
+    throw basicUnauthorized('malformed HTTP Basic credentials');
+  }
+}
+
+/** HTTP Basic with the app's consumer key and secret; the secret is checked against its stored hash. */
+export async function authenticateConsumer(db: Database, authorization: string | undefined): Promise<AppRow> {
+  const { key, secret } = basicCredentials(authorization);
+  const [app] = await db.select().from(apps).where(eq(apps.consumerKey, key)).limit(1);
+  // Hash even when the key is unknown so both failures take the same time.
+  const ok = await constantTimeEqual(await sha256Hex(secret), app?.consumerSecretHash ?? '');
+  if (!app || !ok) throw basicUnauthorized('invalid consumer key or secret');
+  return app;
+}

@@ -1,0 +1,32 @@
+import { createMiddleware } from 'hono/factory';
+import { stylesheetSource } from '../pages/styles';
+import type { HonoEnv } from './types';
+
+/**
+ * The headers of every user page (consent, sign-in, Connected apps), errors included: a strict
+ * Content-Security-Policy (no script at all, the one stylesheet by its hash, forms only to this
+ * service and, on the consent page, to the app's registered redirect URI, which the decision
+ * redirects to), never framed, never cached, no referrer (the authorize URL carries `state`).
+ * Also marks the request as a page, so errors render as HTML (src/app.ts).
+ */
+export const pageHeaders = createMiddleware<HonoEnv>(async (c, next) => {
+  const page = { formActions: [] as string[] };
+  c.set('page', page);
+  await next();
+  const csp = [
+    "default-src 'none'",
+    `style-src ${await stylesheetSource()}`,
+    "img-src 'self' data:",
+    `form-action 'self'${page.formActions.map((s) => ` ${s}`).join('')}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+  const headers = c.res.headers;
+  headers.set('content-security-policy', csp);
+  headers.set('x-frame-options', 'DENY');
+  headers.set('x-content-type-options', 'nosniff');
+  headers.set('referrer-policy', 'no-referrer');
+  headers.set('cache-control', 'no-store');
+  headers.set('cross-origin-opener-policy', 'same-origin');
+  headers.set('permissions-policy', 'camera=(), microphone=(), geolocation=(), payment=()');
+});

@@ -1,0 +1,50 @@
+import { getCookie } from 'hono/cookie';
+import { createMiddleware } from 'hono/factory';
+import { beginSignIn, SIGN_IN_WINDOW_MS } from '../auth/login';
+import { cookieHeader, cookiePolicy, csrfToken, csrfTokenMatches, readSession } from '../auth/session';
+import type { Settings } from '../config';
+import { ApiError } from '../errors';
+import { formFields } from './form';
+import type { HonoEnv } from './types';
+
+/** Loads the signed-in user, if any, and their CSRF token. */
+export const userSession = createMiddleware<HonoEnv>(async (c, next) => {
+  const session = await readSession(c.env, getCookie(c, cookiePolicy(c.req.url).session));
+  if (session) {
+    c.set('session', session);
+    c.set('csrf', await csrfToken(c.env, session));
+  }
+  await next();
+});
+
+/** Where to send a browser with no session, and the cookie that remembers its sign-in attempt. */
+export async function signInRedirect(env: Env, settings: Settings, requestUrl: string, returnPath: string) {
+  const { location, cookieValue } = await beginSignIn(env, settings, new URL(requestUrl).origin, returnPath);
+  return { location, setCookie: cookieHeader(requestUrl, cookiePolicy(requestUrl).login, cookieValue, SIGN_IN_WINDOW_MS / 1000) };
+}
+
+/** A page a browser navigates to: without a session it is sent to sign in, then back to `returnPath`. */
+export const signedIn = (returnPath: (url: URL) => string) =>
+  createMiddleware<HonoEnv>(async (c, next) => {
+    if (c.get('session')) return next();
+    const url = new URL(c.req.url);
+    const { location, setCookie } = await signInRedirect(c.env, c.get('settings'), c.req.url, returnPath(url));
+    c.header('set-cookie', setCookie);
+    return c.redirect(location, 302);
+  });
+
+/**
+ * A form post of a signed-in user: it needs the session and that session's CSRF token in its `csrf`
+ * field. Without either it is refused, not sent to sign in: its data would not survive the round
+ * trip, and it may not be the user's.
+ */
+export const signedInForm = createMiddleware<HonoEnv>(async (c, next) => {
+  const session = c.get('session');
+  if (!session) throw new ApiError('unauthorized', 'your sign-in has expired: go back and start again');
+  const fields = formFields(await c.req.arrayBuffer(), c.req.header('content-type'));
+  if (!(await csrfTokenMatches(c.env, session, fields.csrf))) {
+    throw new ApiError('forbidden', 'this form was not sent from your own session: reload the page and try again');
+  }
+  c.set('form', fields);
+  await next();
+});
