@@ -53,6 +53,8 @@ describe('GET /2/activity/stream', () => {
     const withWebhook = await xaaSubscribe(fx.app.bearer, 'profile.update.bio', '1', { webhook_id: fx.hook.id });
     const stream = await openStream(fx.app.bearer);
     expect(stream.res.headers.get('content-type')).toBe('application/json');
+    // Never gzipped on the way (a compressor would hold lines and keep-alives back).
+    expect(stream.res.headers.get('content-encoding')).toBe('identity');
     await ingest(tweet('1', 'on the stream'), {
       id: uniqueId('pu'),
       type: 'profile_update',

@@ -71,6 +71,13 @@ export async function openXaaStream(
   );
   return new Response(readable, {
     status: 200,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
+    headers: {
+      'content-type': 'application/json',
+      'cache-control': 'no-store, no-transform',
+      // Cloudflare's edge (and wrangler dev, which imitates it) gzips application/json for clients that
+      // accept it, buffering lines and keep-alives in the compressor: a declared encoding is left alone.
+      'content-encoding': 'identity',
+      'x-content-type-options': 'nosniff',
+    },
   });
 }
