@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeliveryRun, type ObjectApi } from '../src/delivery/delivery-run';
+import { afterTimeout, DeliveryRun, type ObjectApi } from '../src/delivery/delivery-run';
 import type { DeliveryMessage, HandOut } from '../src/domain/delivery-protocol';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,10 +60,11 @@ describe('DeliveryRun under load', () => {
           return { status: 200, latencyMs: 2 };
         },
         markGone: async () => {},
+        after: afterTimeout,
         log: () => {},
       },
       items.map((body) => ({ body, ack: () => acked++, retry: () => {} })),
-      { budgetMs: 20_000 },
+      { budgetMs: 20_000, path: 'fast' },
     ).run();
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(acked).toBe(100);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeliveryRun, MAX_CONNECTIONS, type ObjectApi, type RunItem } from '../src/delivery/delivery-run';
+import { afterTimeout, DeliveryRun, MAX_CONNECTIONS, type ObjectApi, type RunItem } from '../src/delivery/delivery-run';
 import type { AttemptReport, DeliveryMessage, HandOut } from '../src/domain/delivery-protocol';
 import type { AttemptResult } from '../src/domain/retry';
 
@@ -77,9 +77,14 @@ function setup(options: { hangs: (webhook: string) => boolean; claimDelayMs?: nu
   };
   const items = (messages: DeliveryMessage[]): RunItem[] => messages.map((body) => ({ body, ack: () => {}, retry: () => {} }));
   const run = (messages: DeliveryMessage[]) =>
-    new DeliveryRun({ now: () => h.now, object: () => object, post, markGone: async () => {}, log: () => {} }, items(messages), {
-      budgetMs: 20_000,
-    }).run();
+    new DeliveryRun(
+      { now: () => h.now, object: () => object, post, markGone: async () => {}, after: afterTimeout, log: () => {} },
+      items(messages),
+      {
+        budgetMs: 20_000,
+        path: 'fast',
+      },
+    ).run();
   return { h, run };
 }
 

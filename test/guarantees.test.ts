@@ -2,7 +2,7 @@ import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { appObject } from '../src/delivery/app-objects';
-import { DeliveryRun } from '../src/delivery/delivery-run';
+import { afterTimeout, DeliveryRun } from '../src/delivery/delivery-run';
 import { retryFanOuts } from '../src/delivery/fan-out';
 import { postHandOut } from '../src/delivery/queue-consumer';
 import type { HandOut } from '../src/domain/delivery-protocol';
@@ -38,6 +38,7 @@ async function startLate(appId: string, handOut: HandOut, post: () => void) {
         return { status: 200, latencyMs: 1 };
       },
       markGone: async () => {},
+      after: afterTimeout,
       log: () => {},
     },
     [
@@ -47,7 +48,7 @@ async function startLate(appId: string, handOut: HandOut, post: () => void) {
         retry() {},
       },
     ],
-    { budgetMs: 10_000 },
+    { budgetMs: 10_000, path: 'fast' },
   ).run();
 }
 

@@ -2,6 +2,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it, vi } from 'vitest';
+import { forgetMirrorCache } from '../src/app-object/storage/mirror-cache';
 import { appObject } from '../src/delivery/app-objects';
 import { hmacSha256Base64 } from '../src/domain/crypto';
 import { ingest, testUser as u, uniqueId } from './support/activities';
@@ -21,6 +22,7 @@ async function endGrace(appId: string) {
   await runInDurableObject(appObject(env, appId), (_object, state) => {
     state.storage.sql.exec('UPDATE tenant SET previous_consumer_secret_until = 1');
     state.storage.sql.exec('UPDATE webhooks SET previous_signing_secret_until = 1');
+    forgetMirrorCache(state.storage.sql);
   });
 }
 

@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { settings } from '../config';
 import { enqueueDeliveries } from '../delivery/enqueue';
 import type { TimedActivity } from '../domain/activities';
-import type { AttemptReport, DeliveryMessage, DeliveryPath } from '../domain/delivery-protocol';
+import type { AttemptReport, DeliveryMessage, DeliveryPath, ReportOptions } from '../domain/delivery-protocol';
 import { countingCalls, countingSql } from '../observability/work-counters';
 import { AppObjectApi } from './app-object-api';
 import type { DeliverySettings } from './ports';
@@ -133,10 +133,10 @@ export class AppDeliveryObject extends DurableObject<Env> {
   ingest(appId: string, events: { eventId: string; activity: TimedActivity }[]) {
     return this.api.ingest(appId, events);
   }
-  claim(appId: string, items: DeliveryMessage[], capacity: number) {
-    return this.api.claim(appId, items, capacity);
+  claim(appId: string, items: DeliveryMessage[], capacity: number, pull?: DeliveryPath) {
+    return this.api.claim(appId, items, capacity, pull);
   }
-  report(appId: string, reports: AttemptReport[], options: { chain?: boolean; capacity?: number; slowWebhooks?: string[] } = {}) {
+  report(appId: string, reports: AttemptReport[], options: ReportOptions = {}) {
     return this.api.report(appId, reports, options);
   }
   returnUnclaimed(appId: string, items: DeliveryMessage[]) {

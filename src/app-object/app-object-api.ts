@@ -1,7 +1,15 @@
 import type { TimedActivity } from '../domain/activities';
 import { type CrcChallenge, crcRequestSignature, crcResponseToken } from '../domain/crc';
 import { newWebhookSigningSecret, randomToken } from '../domain/crypto';
-import type { AttemptReport, ClaimResult, DeliveryMessage, ReportResult, Withdrawal } from '../domain/delivery-protocol';
+import type {
+  AttemptReport,
+  ClaimResult,
+  DeliveryMessage,
+  DeliveryPath,
+  ReportOptions,
+  ReportResult,
+  Withdrawal,
+} from '../domain/delivery-protocol';
 import { ControlPlane } from './control-plane';
 import type { DeliverySettings, ObjectPorts } from './ports';
 import { applyReconcile, type ReconcileActions } from './reconcile';
@@ -173,15 +181,11 @@ export class AppObjectApi {
     return result;
   }
 
-  claim(appId: string, items: DeliveryMessage[], capacity: number): Promise<ClaimResult> {
-    return this.delivery.claim(appId, items, capacity);
+  claim(appId: string, items: DeliveryMessage[], capacity: number, pull?: DeliveryPath): Promise<ClaimResult> {
+    return this.delivery.claim(appId, items, capacity, pull);
   }
 
-  report(
-    appId: string,
-    reports: AttemptReport[],
-    options: { chain?: boolean; capacity?: number; slowWebhooks?: string[] } = {},
-  ): Promise<ReportResult> {
+  report(appId: string, reports: AttemptReport[], options: ReportOptions = {}): Promise<ReportResult> {
     return this.delivery.report(appId, reports, options);
   }
 

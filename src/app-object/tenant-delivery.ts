@@ -1,5 +1,13 @@
 import type { TimedActivity } from '../domain/activities';
-import type { AttemptReport, ClaimResult, DeliveryMessage, DeliveryPath, HandOut, ReportResult } from '../domain/delivery-protocol';
+import type {
+  AttemptReport,
+  ClaimResult,
+  DeliveryMessage,
+  DeliveryPath,
+  HandOut,
+  ReportOptions,
+  ReportResult,
+} from '../domain/delivery-protocol';
 import { describeResult, judgeAttempt } from '../domain/retry';
 import { ingestAaaEvent } from './aaa-delivery';
 import { markSlow, observeAttempt } from './health';
@@ -76,7 +84,7 @@ export class TenantDelivery {
    * here; up to `capacity` live ones are written to the ledger and handed out, signed now, with a
    * start deadline; the rest stay released (`deferred`) for the consumer to claim when it has room.
    */
-  async claim(appId: string, items: DeliveryMessage[], capacity: number): Promise<ClaimResult> {
+  async claim(appId: string, items: DeliveryMessage[], capacity: number, pull?: DeliveryPath): Promise<ClaimResult> {
     this.tenantFor(appId);
     const { outbox } = this.store;
     const now = this.ports.now();
@@ -107,9 +115,36 @@ export class TenantDelivery {
         deferred.push(row.seq);
       }
     }
+    if (pull) this.pullReleased(candidates, capacity, pull, seen, now, out);
     const handOuts = await this.handOut(candidates);
     await this.send(out);
     return { handOuts, deferred };
+  }
+
+  /**
+   * Fills `into` up to `capacity` with other released lane heads of webhooks on `path`, oldest
+   * release first, so one call hands out several of the app's deliveries (docs/scaling.md). Their
+   * queue messages find nothing left to claim. The rule is asked again for each, like any claim.
+   */
+  private pullReleased(into: OutboxRow[], capacity: number, path: DeliveryPath, skip: Set<number>, now: number, out: Release[]): void {
+    const want = capacity - into.length;
+    if (want <= 0) return;
+    const { outbox, mirror } = this.store;
+    for (const row of outbox.releasedRows(2 * want + skip.size)) {
+      if (into.length >= capacity) return;
+      if (skip.has(row.seq) || (mirror.webhook(row.webhook_id)?.path ?? 'fast') !== path) continue;
+      skip.add(row.seq);
+      const message = outbox.message(row.seq)!;
+      const entitlement = this.lanes.entitlement(message, now);
+      if (entitlement === 'withdrawn') {
+        this.lanes.drop(message, 'no longer entitled', now, out);
+        this.lanes.releaseLane(row.lane, now, out);
+      } else if (entitlement === 'hold') {
+        outbox.markHeld(row.seq);
+      } else {
+        into.push(row);
+      }
+    }
   }
 
   /**
@@ -155,11 +190,7 @@ export class TenantDelivery {
    * never started, releases it again as the same attempt. With `chain`, up to `capacity` lane heads
    * this report released come back handed out in `next`, so a busy lane moves at the receiver's pace.
    */
-  async report(
-    appId: string,
-    reports: AttemptReport[],
-    options: { chain?: boolean; capacity?: number; slowWebhooks?: string[] } = {},
-  ): Promise<ReportResult> {
+  async report(appId: string, reports: AttemptReport[], options: ReportOptions = {}): Promise<ReportResult> {
     this.tenantFor(appId);
     const { outbox, ledger, mirror } = this.store;
     const now = this.ports.now();
@@ -216,9 +247,11 @@ export class TenantDelivery {
     for (const webhookId of options.slowWebhooks ?? []) markSlow(mirror, webhookId);
     const capacity = options.chain ? Math.max(0, options.capacity ?? 0) : 0;
     const chained = out.splice(0, capacity);
-    const next = await this.handOut(
-      chained.map((r) => outbox.outboxRow(r.seq)).filter((row): row is OutboxRow => row?.state === 'released'),
-    );
+    const candidates = chained.map((r) => outbox.outboxRow(r.seq)).filter((row): row is OutboxRow => row?.state === 'released');
+    if (options.pull && capacity > 0) {
+      this.pullReleased(candidates, capacity, options.pull, new Set(out.map((r) => r.seq).concat(candidates.map((r) => r.seq))), now, out);
+    }
+    const next = await this.handOut(candidates);
     // A chained head that could not be handed out after all still needs its queue message.
     const handed = new Set(next.map((h) => h.seq));
     for (const r of chained) {

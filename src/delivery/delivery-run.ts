@@ -1,19 +1,21 @@
-import type { AttemptReport, ClaimResult, DeliveryMessage, HandOut, ReportResult } from '../domain/delivery-protocol';
+import { appShare, LatencyEstimate, MAX_CONNECTIONS, REPORT_LINGER_MS } from '../domain/consumer-pacing';
+import type {
+  AttemptReport,
+  ClaimResult,
+  DeliveryMessage,
+  DeliveryPath,
+  HandOut,
+  ReportOptions,
+  ReportResult,
+} from '../domain/delivery-protocol';
 import type { AttemptResult } from '../domain/retry';
 
-/** Cloudflare lets one invocation have at most this many connections open at once; more would queue unsent. */
-export const MAX_CONNECTIONS = 6;
-/** Hand-outs claimed ahead of a free connection, so the connections never wait for the object. */
-export const PREFETCH = 24;
+export { MAX_CONNECTIONS };
 
 /** What one consumer invocation may do to an app's object (its RPC stub, or the simulator's). */
 export interface ObjectApi {
-  claim(appId: string, items: DeliveryMessage[], capacity: number): Promise<ClaimResult>;
-  report(
-    appId: string,
-    reports: AttemptReport[],
-    options: { chain?: boolean; capacity?: number; slowWebhooks?: string[] },
-  ): Promise<ReportResult>;
+  claim(appId: string, items: DeliveryMessage[], capacity: number, pull?: DeliveryPath): Promise<ClaimResult>;
+  report(appId: string, reports: AttemptReport[], options: ReportOptions): Promise<ReportResult>;
   returnUnclaimed(appId: string, items: DeliveryMessage[]): Promise<void>;
 }
 
@@ -30,37 +32,58 @@ export interface RunPorts {
   /** Starts the POST now and resolves with its result; `onSlow` fires if no answer came within the slow threshold. */
   post(handOut: HandOut, onSlow: () => void): Promise<AttemptResult>;
   markGone(appId: string, webhookIds: string[], at: number): Promise<void>;
+  /** Runs `fn` after `ms` unless cancelled with the returned function. */
+  after(ms: number, fn: () => void): () => void;
   log(message: string, err?: unknown): void;
 }
 
 export interface RunOptions {
   /** Stop claiming and chaining after this long; what is left goes back to its object. */
   budgetMs: number;
+  /** The queue this invocation serves: objects add released work of their webhooks on this path. */
+  path: DeliveryPath;
+}
+
+/** RunPorts.after on the runtime's timers. */
+export function afterTimeout(ms: number, fn: () => void): () => void {
+  const timer = setTimeout(fn, ms);
+  return () => clearTimeout(timer);
 }
 
 /** When an app's object cannot be reached, its messages come back after this. */
 const RETRY_DELAY_SECONDS = 5;
+/** Assumed until a hand-out says otherwise. */
+const DEFAULT_START_WINDOW_MS = 3_000;
 
 /**
  * One consumer invocation (docs/delivery.md, "Fairness"). It never has more than MAX_CONNECTIONS
- * POSTs in flight. To keep them busy it claims ahead: up to PREFETCH hand-outs wait, ready to start,
- * which is safe because a hand-out that cannot start before its deadline is reported unsent instead.
- * A free connection goes to the ready request whose webhook has the fewest requests in flight, so a
- * webhook that hangs holds at most its share; a webhook seen answering slowly gets no new connection
- * here, and its remaining messages go back to its object, which sends them on the slow queue.
- * Reports are coalesced per app; a report hands back the next message of the lanes it advanced.
+ * POSTs in flight. To keep them busy it claims ahead (domain/consumer-pacing.ts): as many hand-outs
+ * as its connections would start in half a start window, which is safe because a hand-out that
+ * cannot start before its deadline is reported unsent instead. Each app with work may hold an even
+ * share of that, and a claim or report asks its object for the app's whole share, so one call
+ * carries several deliveries. A free connection goes to the ready request whose webhook has the
+ * fewest requests in flight, so a webhook that hangs holds at most its share; a webhook seen
+ * answering slowly gets no new connection here, and its remaining messages go back to its object,
+ * which sends them on the slow queue. Finished attempts are reported per app, lingering a moment
+ * while more of the app's requests are about to finish; a report hands back the app's next work.
  */
 export class DeliveryRun {
   private readonly pending = new Map<string, RunItem[]>();
   private readonly ready: { appId: string; handOut: HandOut; startBy: number }[] = [];
   private readonly inFlightByWebhook = new Map<string, number>();
+  private readonly inFlightByApp = new Map<string, number>();
+  /** Hand-outs asked of each app (claims and chained reports) and not yet answered. */
+  private readonly askedByApp = new Map<string, number>();
   private readonly slowWebhooks = new Map<string, Set<string>>();
   private readonly finished = new Map<string, AttemptReport[]>();
+  private readonly lingering = new Map<string, () => void>();
   private readonly reporting = new Set<string>();
   private readonly gone = new Map<string, { ids: Set<string>; at: number }>();
+  private readonly latency = new LatencyEstimate();
   private readonly deadline: number;
+  private startWindowMs = DEFAULT_START_WINDOW_MS;
   private inFlight = 0;
-  /** Hand-outs asked for and not yet answered (claims and chained reports). */
+  /** Hand-outs asked for and not yet answered, over all apps. */
   private expected = 0;
   private calls = 0;
   private done: () => void = () => {};
@@ -68,14 +91,10 @@ export class DeliveryRun {
   constructor(
     private readonly ports: RunPorts,
     items: RunItem[],
-    options: RunOptions,
+    private readonly options: RunOptions,
   ) {
     this.deadline = ports.now() + options.budgetMs;
-    for (const item of items) {
-      const list = this.pending.get(item.body.app) ?? [];
-      list.push(item);
-      this.pending.set(item.body.app, list);
-    }
+    for (const item of items) this.requeue(item.body.app, item);
   }
 
   /** Runs until every claimed request finished and was reported, and what is left was handed back. */
@@ -96,9 +115,18 @@ export class DeliveryRun {
     return this.ports.now() < this.deadline;
   }
 
-  /** How many more hand-outs to ask for, to keep PREFETCH ready or on their way. */
+  private prefetch(): number {
+    return this.latency.prefetch(this.startWindowMs);
+  }
+
+  /** How many more hand-outs to ask for, to keep the prefetch ready or on their way. */
   private wanted(): number {
-    return this.withinBudget() ? Math.max(0, PREFETCH - this.ready.length - this.expected) : 0;
+    return this.withinBudget() ? Math.max(0, this.prefetch() - this.ready.length - this.expected) : 0;
+  }
+
+  /** Too little ready or coming to keep the connections busy: reports should not wait. */
+  private starving(): boolean {
+    return this.ready.length + this.expected < MAX_CONNECTIONS;
   }
 
   private isSlow(appId: string, webhookId: string): boolean {
@@ -109,11 +137,35 @@ export class DeliveryRun {
     return this.inFlightByWebhook.get(webhookId) ?? 0;
   }
 
+  private readyOf(appId: string): number {
+    let n = 0;
+    for (const r of this.ready) if (r.appId === appId) n++;
+    return n;
+  }
+
+  /** What one app holds in this run: ready, in flight, or asked for. */
+  private held(appId: string): number {
+    return this.readyOf(appId) + (this.inFlightByApp.get(appId) ?? 0) + (this.askedByApp.get(appId) ?? 0);
+  }
+
+  private claimable(appId: string): RunItem[] {
+    return (this.pending.get(appId) ?? []).filter((i) => !this.isSlow(appId, i.body.webhook));
+  }
+
+  /** Each app's share of the prefetch, among the apps this run has work for. */
+  private appShare(): number {
+    const apps = new Set<string>();
+    for (const [appId] of this.pending) if (this.claimable(appId).length > 0) apps.add(appId);
+    for (const r of this.ready) apps.add(r.appId);
+    for (const [appId, n] of this.inFlightByApp) if (n > 0) apps.add(appId);
+    return appShare(this.prefetch(), apps.size);
+  }
+
   /**
    * Each webhook's share of the connections: they are split evenly among the webhooks this run has
    * work for, so one that hangs cannot take them all while another waits for its claim to come back.
    */
-  private share(): number {
+  private connectionShare(): number {
     const active = new Set<string>();
     for (const [webhook, n] of this.inFlightByWebhook) if (n > 0) active.add(webhook);
     for (const r of this.ready) active.add(r.handOut.webhookId);
@@ -124,7 +176,7 @@ export class DeliveryRun {
 
   /** Starts ready requests on free connections, fewest-in-flight webhook first, then claims ahead. */
   private pump(): void {
-    const share = this.share();
+    const share = this.connectionShare();
     while (this.inFlight < MAX_CONNECTIONS && this.ready.length > 0) {
       let best = -1;
       for (let i = 0; i < this.ready.length; i++) {
@@ -140,44 +192,55 @@ export class DeliveryRun {
       this.start(next.appId, next.handOut, next.startBy);
     }
     const want = this.wanted();
-    if (want > 0) for (const [appId, items] of this.pick(want)) void this.claim(appId, items);
+    if (want > 0) for (const [appId, claim] of this.pick(want)) void this.claim(appId, claim.items, claim.capacity);
+    if (this.starving()) for (const appId of [...this.finished.keys()]) this.flush(appId);
     this.maybeDone();
   }
 
-  /** Messages to claim, fairly: each goes to the webhook with the fewest requests in flight or ready. */
-  private pick(count: number): Map<string, RunItem[]> {
-    const picks = new Map<string, RunItem[]>();
-    const load = new Map(this.inFlightByWebhook);
-    for (const r of this.ready) load.set(r.handOut.webhookId, (load.get(r.handOut.webhookId) ?? 0) + 1);
-    for (let n = 0; n < count; n++) {
-      let best: { appId: string; index: number; webhook: string; load: number } | null = null;
-      for (const [appId, items] of this.pending) {
-        items.forEach((item, index) => {
-          const webhook = item.body.webhook;
-          if (this.isSlow(appId, webhook)) return;
-          const l = load.get(webhook) ?? 0;
-          if (!best || l < best.load) best = { appId, index, webhook, load: l };
-        });
+  /**
+   * Claims to make, up to `count` hand-outs: apps holding the least first, each asked for its whole
+   * remaining share with all of its messages in the batch (the object adds other released work of
+   * the app to fill the share).
+   */
+  private pick(count: number): Map<string, { items: RunItem[]; capacity: number }> {
+    const picks = new Map<string, { items: RunItem[]; capacity: number }>();
+    const share = this.appShare();
+    const apps = [...this.pending.keys()]
+      .filter((appId) => this.claimable(appId).length > 0)
+      .map((appId) => ({ appId, held: this.held(appId) }))
+      .sort((a, b) => a.held - b.held);
+    for (const { appId, held } of apps) {
+      if (count <= 0) break;
+      const room = Math.min(count, share - held);
+      if (room <= 0) continue;
+      const list = this.pending.get(appId)!;
+      const items: RunItem[] = [];
+      const rest: RunItem[] = [];
+      for (const item of list) {
+        if (items.length < room && !this.isSlow(appId, item.body.webhook)) items.push(item);
+        else rest.push(item);
       }
-      if (!best) break;
-      const { appId, index, webhook } = best as { appId: string; index: number; webhook: string };
-      const [item] = this.pending.get(appId)!.splice(index, 1);
-      load.set(webhook, (load.get(webhook) ?? 0) + 1);
-      const list = picks.get(appId) ?? [];
-      list.push(item);
-      picks.set(appId, list);
+      this.pending.set(appId, rest);
+      picks.set(appId, { items, capacity: room });
+      count -= room;
     }
     return picks;
   }
 
-  private async claim(appId: string, items: RunItem[]): Promise<void> {
-    this.expected += items.length;
+  private ask(appId: string, n: number): void {
+    this.expected += n;
+    this.askedByApp.set(appId, (this.askedByApp.get(appId) ?? 0) + n);
+  }
+
+  private async claim(appId: string, items: RunItem[], capacity: number): Promise<void> {
+    this.ask(appId, capacity);
     this.calls++;
     try {
       const result = await this.ports.object(appId).claim(
         appId,
         items.map((i) => i.body),
-        items.length,
+        capacity,
+        this.options.path,
       );
       const deferred = new Set(result.deferred);
       for (const item of items) {
@@ -189,7 +252,7 @@ export class DeliveryRun {
       this.ports.log(`app ${appId}: claim failed; its messages come back in ${RETRY_DELAY_SECONDS} s`, err);
       for (const item of items) item.retry(RETRY_DELAY_SECONDS);
     } finally {
-      this.expected -= items.length;
+      this.ask(appId, -capacity);
       this.calls--;
       this.pump();
     }
@@ -205,6 +268,7 @@ export class DeliveryRun {
   private accept(appId: string, handOuts: HandOut[]): void {
     const receivedAt = this.ports.now();
     for (const handOut of handOuts) {
+      this.startWindowMs = handOut.startWithinMs;
       this.ready.push({ appId, handOut, startBy: Math.min(handOut.startBy, receivedAt + handOut.startWithinMs) });
     }
   }
@@ -219,6 +283,7 @@ export class DeliveryRun {
     }
     this.inFlight++;
     this.inFlightByWebhook.set(handOut.webhookId, this.load(handOut.webhookId) + 1);
+    this.inFlightByApp.set(appId, (this.inFlightByApp.get(appId) ?? 0) + 1);
     const onSlow = () => this.markSlow(appId, handOut.webhookId);
     void this.ports
       .post(handOut, onSlow)
@@ -228,6 +293,8 @@ export class DeliveryRun {
       .then((result) => {
         this.inFlight--;
         this.inFlightByWebhook.set(handOut.webhookId, this.load(handOut.webhookId) - 1);
+        this.inFlightByApp.set(appId, (this.inFlightByApp.get(appId) ?? 0) - 1);
+        this.latency.observe(result.latencyMs);
         this.finish(appId, { ...ref, startedAt: now, result });
       });
   }
@@ -279,23 +346,46 @@ export class DeliveryRun {
     const list = this.finished.get(appId) ?? [];
     list.push(report);
     this.finished.set(appId, list);
-    this.flush(appId);
+    this.flushSoon(appId);
     this.pump();
+  }
+
+  /**
+   * Reports at once when nothing more of the app is about to finish, when the run is short of work,
+   * or when the budget is spent; otherwise lingers REPORT_LINGER_MS so attempts finishing meanwhile
+   * share the call.
+   */
+  private flushSoon(appId: string): void {
+    if (this.reporting.has(appId) || this.lingering.has(appId) || !this.finished.get(appId)?.length) return;
+    const outstanding = this.readyOf(appId) + (this.inFlightByApp.get(appId) ?? 0);
+    if (outstanding === 0 || this.starving() || !this.withinBudget()) {
+      this.flush(appId);
+      return;
+    }
+    this.lingering.set(
+      appId,
+      this.ports.after(REPORT_LINGER_MS, () => {
+        this.lingering.delete(appId);
+        this.flush(appId);
+        this.pump();
+      }),
+    );
   }
 
   /** One report call per app at a time; attempts finishing meanwhile ride on the next one. */
   private flush(appId: string): void {
     const batch = this.finished.get(appId);
     if (this.reporting.has(appId) || !batch || batch.length === 0) return;
+    this.lingering.get(appId)?.();
+    this.lingering.delete(appId);
     this.finished.delete(appId);
     this.reporting.add(appId);
-    const capacity = this.wanted();
-    const chain = capacity > 0;
-    this.expected += capacity;
+    const capacity = Math.max(0, Math.min(this.wanted(), this.appShare() - this.held(appId)));
+    this.ask(appId, capacity);
     const slowWebhooks = [...(this.slowWebhooks.get(appId) ?? [])];
     this.ports
       .object(appId)
-      .report(appId, batch, { chain, capacity, slowWebhooks })
+      .report(appId, batch, { chain: capacity > 0, capacity, slowWebhooks, pull: this.options.path })
       .then(
         ({ goneWebhooks, at, next }) => {
           if (goneWebhooks.length > 0) {
@@ -312,9 +402,9 @@ export class DeliveryRun {
         },
       )
       .finally(() => {
-        this.expected -= capacity;
+        this.ask(appId, -capacity);
         this.reporting.delete(appId);
-        this.flush(appId);
+        this.flushSoon(appId);
         this.pump();
       });
   }
@@ -323,9 +413,7 @@ export class DeliveryRun {
     const idle =
       this.inFlight === 0 && this.calls === 0 && this.ready.length === 0 && this.reporting.size === 0 && this.finished.size === 0;
     if (!idle) return;
-    const eligible =
-      this.withinBudget() &&
-      [...this.pending].some(([appId, items]) => items.some((i) => !this.slowWebhooks.get(appId)?.has(i.body.webhook)));
+    const eligible = this.withinBudget() && [...this.pending.keys()].some((appId) => this.claimable(appId).length > 0);
     if (!eligible) this.done();
   }
 

@@ -7,7 +7,7 @@ import { deliveryMessageSchema, type HandOut } from '../domain/delivery-protocol
 import type { AttemptResult } from '../domain/retry';
 import { countWork } from '../observability/work-counters';
 import { appObject } from './app-objects';
-import { DeliveryRun, type RunItem, type RunPorts } from './delivery-run';
+import { afterTimeout, DeliveryRun, type RunItem, type RunPorts } from './delivery-run';
 
 /** How long one invocation keeps claiming and following busy lanes; slow-path invocations wait on slow receivers. */
 const BUDGET_MS = { fast: 20_000, slow: 60_000 };
@@ -67,10 +67,11 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env):
     object: (appId) => appObject(env, appId),
     post: (handOut, onSlow) => postHandOut(handOut, config.deliveryTimeoutMs, config.slowWebhookMs, onSlow),
     markGone: (appId, webhookIds, at) => markGone(env, appId, webhookIds, at),
+    after: afterTimeout,
     log: (message, err) => console.error(message, err ?? ''),
   };
   const slow = batch.queue.endsWith('-slow');
-  await new DeliveryRun(ports, items, { budgetMs: slow ? BUDGET_MS.slow : BUDGET_MS.fast }).run();
+  await new DeliveryRun(ports, items, { budgetMs: slow ? BUDGET_MS.slow : BUDGET_MS.fast, path: slow ? 'slow' : 'fast' }).run();
 }
 
 /**

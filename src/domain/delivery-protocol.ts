@@ -63,6 +63,19 @@ export interface ClaimResult {
   deferred: number[];
 }
 
+export interface ReportOptions {
+  /** Hand out up to `capacity` of the app's next work with the answer. */
+  chain?: boolean;
+  capacity?: number;
+  /** Webhooks the consumer saw answer slowly: their releases move to the slow queue. */
+  slowWebhooks?: string[];
+  /**
+   * The consumer's queue: besides the lane heads this report released, other released work of
+   * webhooks on this path may fill `capacity` (their queue messages then find nothing to claim).
+   */
+  pull?: DeliveryPath;
+}
+
 export interface ReportResult {
   /** Webhooks that answered 410 Gone: the Worker marks them invalid in D1 too, as of `at`. */
   goneWebhooks: string[];

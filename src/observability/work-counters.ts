@@ -7,6 +7,8 @@
  * The counters live in the isolate. Locally (`wrangler dev`) the Worker and every app object share
  * one isolate, so they cover the whole pipeline; in production each isolate counts its own share.
  */
+import { WRAPPED_SQL } from '../app-object/storage/mirror-cache';
+
 export type WorkKind =
   | 'do_requests'
   | 'queue_messages_written'
@@ -61,6 +63,7 @@ export function countingCalls<T extends object>(api: T): T {
 export function countingSql(sql: SqlStorage): SqlStorage {
   return new Proxy(sql, {
     get(target, property, receiver) {
+      if (property === WRAPPED_SQL) return target;
       if (property !== 'exec') return Reflect.get(target, property, receiver);
       return (query: string, ...bindings: unknown[]) => {
         const cursor = target.exec(query, ...bindings);

@@ -169,9 +169,12 @@ export function checkMirrorWithinD1(app: SimApp, d1: D1Model): void {
   if (tenant?.status === 'active' && d1App?.status !== 'active') {
     throw new InvariantViolation('mirror', `app ${app.id} is active in its object but ${d1App?.status} in D1`);
   }
-  const { authorizations, subscriptions } = app.store.mirror.rows();
+  // Live rows only (ended ones cannot be wider), read straight from the object's tables: this runs after every step.
+  const authorizations = app.sql
+    .exec<{ user_id: string; scope: string }>('SELECT user_id, scope FROM authorizations WHERE ended_at IS NULL')
+    .toArray();
+  const subscriptions = app.sql.exec<{ id: string | null }>('SELECT id FROM subscriptions WHERE ended_at IS NULL').toArray();
   for (const a of authorizations) {
-    if (a.ended_at !== null) continue;
     const live = d1.liveAuthorization(app.id, a.user_id);
     const d1Scopes = new Set(live?.scope.split(' ') ?? []);
     if (!live || a.scope.split(' ').some((s) => s !== '' && !d1Scopes.has(s))) {
@@ -182,7 +185,6 @@ export function checkMirrorWithinD1(app: SimApp, d1: D1Model): void {
     }
   }
   for (const s of subscriptions) {
-    if (s.ended_at !== null) continue;
     const live = s.id ? d1.subscriptions.get(s.id) : undefined;
     if (!live || live.end !== null)
       throw new InvariantViolation('mirror', `app ${app.id}: subscription ${s.id} is live in the object but not in D1`);
@@ -198,7 +200,9 @@ export function checkMirrorWithinD1(app: SimApp, d1: D1Model): void {
         `app ${app.id}: XAA subscription ${x.id} targets ${x.webhook_id} in the object, ${live.webhookId} in D1`,
       );
   }
-  for (const w of app.store.mirror.webhooks()) {
+  for (const w of app.sql
+    .exec<{ id: string; deleted_at: number | null; valid: number }>('SELECT id, deleted_at, valid FROM webhooks')
+    .toArray()) {
     const d1Webhook = d1.webhooks.get(w.id);
     if (!d1Webhook) continue; // registered in the object first; nothing can subscribe to it before D1 has it
     if (w.deleted_at === null && w.valid === 1 && (d1Webhook.deleted || !d1Webhook.valid)) {

@@ -406,6 +406,7 @@ export class Platform {
   ) {
     this.world.stats.withdrawals++;
     const skipFence = this.world.mutation === 'no-fence';
+    if (w.fenceWaitMs > 0) this.world.stats.fencedWithdrawals++;
     if (w.fenceWaitMs > 0 && !skipFence) await this.world.sleepUntil(this.world.now + w.fenceWaitMs + FENCE_MARGIN_MS);
     this.world.withdrawals.push({ ...scope, effectiveAt: w.effectiveAt, returnedAt: this.world.now });
   }

@@ -19,7 +19,16 @@ export interface SimResult {
  * checked as things happen and after every step. Then faults stop, everything drains, and nothing
  * may be lost and D1 and every object must agree.
  */
-export async function simulate(options: { seed: number; steps: number; mutation?: Mutation; trace?: boolean }): Promise<SimResult> {
+export interface SimOptions {
+  seed: number;
+  steps: number;
+  mutation?: Mutation;
+  trace?: boolean;
+  /** Weight of control-plane changes (withdrawals among them) per step; 2 unless a run wants more races. */
+  changeWeight?: number;
+}
+
+export async function simulate(options: SimOptions): Promise<SimResult> {
   // The faults are injected on purpose; the code under test logs them (a failed queue send, say).
   const logError = console.error;
   console.error = () => {};
@@ -30,7 +39,7 @@ export async function simulate(options: { seed: number; steps: number; mutation?
   }
 }
 
-async function run(options: { seed: number; steps: number; mutation?: Mutation; trace?: boolean }): Promise<SimResult> {
+async function run(options: SimOptions): Promise<SimResult> {
   const started = Date.now();
   const world = await World.create(options.seed, options.mutation);
   const platform = new Platform(world, 8);
@@ -56,7 +65,7 @@ async function run(options: { seed: number; steps: number; mutation?: Mutation; 
     const ready = world.queues.fast.length + world.queues.slow.length > 0;
     const action = rng.weighted({
       ingest: 8,
-      change: 2,
+      change: options.changeWeight ?? 2,
       batch: ready ? 6 : 0,
       pending: world.pending.length > 0 ? 40 : 0,
       timer: dueTimers.length > 0 ? 5 : 0,

@@ -36,6 +36,8 @@ export interface SimStats {
   postsStarted: number;
   notSent: number;
   withdrawals: number;
+  /** Withdrawals that found hand-outs in their scope still able to start (the fence had to wait). */
+  fencedWithdrawals: number;
   restarts: number;
   consumerDeaths: number;
   lostMessages: number;
@@ -106,6 +108,7 @@ export class World {
     postsStarted: 0,
     notSent: 0,
     withdrawals: 0,
+    fencedWithdrawals: 0,
     restarts: 0,
     consumerDeaths: 0,
     lostMessages: 0,
@@ -343,7 +346,7 @@ export class World {
       },
     }));
     const objectApi = (appId: string): ObjectApi => ({
-      claim: (app, messages, capacity) => this.call(appId, id, (api) => api.claim(app, messages, capacity)),
+      claim: (app, messages, capacity, pull) => this.call(appId, id, (api) => api.claim(app, messages, capacity, pull)),
       report: (app, reports, options) => this.call(appId, id, (api) => api.report(app, reports, options)),
       returnUnclaimed: (app, messages) => this.call(appId, id, (api) => api.returnUnclaimed(app, messages)),
     });
@@ -362,10 +365,18 @@ export class World {
             }
           }
         },
+        after: (ms, fn) => {
+          const timer = { at: this.now + ms, fire: () => !this.deadOwners.has(id) && fn() };
+          this.timers.push(timer);
+          return () => {
+            const i = this.timers.indexOf(timer);
+            if (i >= 0) this.timers.splice(i, 1);
+          };
+        },
         log: () => {},
       },
       items,
-      { budgetMs: path === 'fast' ? 20_000 : 60_000 },
+      { budgetMs: path === 'fast' ? 20_000 : 60_000, path },
     );
     this.invocations.set(id, {
       kill: () => {

@@ -1,5 +1,6 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
+import { forgetMirrorCache } from '../../src/app-object/storage/mirror-cache';
 import { appObject } from '../../src/delivery/app-objects';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -26,5 +27,6 @@ export async function ageApp(appId: string, ms: number) {
     sql.exec('UPDATE messages SET created_at = created_at - ?', ms);
     sql.exec('UPDATE ledger SET at = at - ?, ingested_at = ingested_at - ?', ms, ms);
     sql.exec('UPDATE events SET ingested_at = ingested_at - ?', ms);
+    forgetMirrorCache(sql); // mirror rows changed behind MirrorStore's back
   });
 }

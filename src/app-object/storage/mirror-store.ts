@@ -1,5 +1,6 @@
 import type { EntitlementView } from '../../domain/entitlement';
 import { xaaScopeOf } from '../../domain/xaa-events';
+import { boundUsers, forgetGrants, type MirrorCache, mirrorCacheOf } from './mirror-cache';
 import type { XaaMirrorStore } from './xaa-mirror-store';
 
 /**
@@ -65,13 +66,22 @@ const ids = (rows: { id: string | null }[]) => rows.map((r) => r.id).filter((id)
 export type AddRefusal = 'ended' | 'webhook_gone' | 'authorization_not_live';
 
 export class MirrorStore {
+  private readonly cache: MirrorCache;
+
   constructor(
     private readonly sql: SqlStorage,
     /** The app's XAA subscriptions: webhook deletes and revokes end them too, and the view answers for them. */
     readonly xaa: XaaMirrorStore,
-  ) {}
+  ) {
+    this.cache = mirrorCacheOf(sql);
+  }
 
   tenant(): Tenant | null {
+    if (this.cache.tenant === undefined) this.cache.tenant = this.readTenant();
+    return this.cache.tenant;
+  }
+
+  private readTenant(): Tenant | null {
     const row = this.sql
       .exec<{
         app_id: string;
@@ -95,6 +105,7 @@ export class MirrorStore {
   }
 
   provision(appId: string, consumerSecret: string, status: AppStatus, at: number): void {
+    this.cache.tenant = undefined;
     this.sql.exec(
       `INSERT INTO tenant (singleton, app_id, consumer_secret, status, status_changed_at) VALUES (1, ?, ?, ?, ?)
        ON CONFLICT (singleton) DO UPDATE SET consumer_secret = excluded.consumer_secret`,
@@ -122,6 +133,7 @@ export class MirrorStore {
 
   /** Commits the staged secret if it is `secret`; true if the consumer secret is now `secret`. */
   commitConsumerSecret(secret: string): boolean {
+    this.cache.tenant = undefined;
     this.sql.exec(
       `UPDATE tenant SET previous_consumer_secret = consumer_secret, previous_consumer_secret_until = staged_previous_until,
          consumer_secret = staged_consumer_secret, staged_consumer_secret = NULL, staged_previous_until = NULL
@@ -135,11 +147,13 @@ export class MirrorStore {
   setStatus(status: AppStatus, at: number): boolean {
     const tenant = this.tenant();
     if (!tenant || at < tenant.statusChangedAt) return false;
+    this.cache.tenant = undefined;
     this.sql.exec('UPDATE tenant SET status = ?, status_changed_at = ? WHERE singleton = 1', status, at);
     return true;
   }
 
   addWebhook(webhook: { id: string; url: string; createdAt: number }, signingSecret: string): void {
+    this.cache.webhooks.delete(webhook.id);
     this.sql.exec(
       `INSERT INTO webhooks (id, url, valid, signing_secret, created_at, valid_changed_at) VALUES (?, ?, 1, ?, ?, ?)
        ON CONFLICT (id) DO NOTHING`,
@@ -152,6 +166,7 @@ export class MirrorStore {
   }
 
   rotateSigningSecret(webhookId: string, secret: string, previousUntil: number): void {
+    this.cache.webhooks.delete(webhookId);
     this.sql.exec(
       `UPDATE webhooks SET previous_signing_secret = signing_secret, previous_signing_secret_until = ?, signing_secret = ?
        WHERE id = ? AND deleted_at IS NULL`,
@@ -163,6 +178,7 @@ export class MirrorStore {
 
   /** Validity as of `at`; an older change than the one applied is ignored. True if it applied. */
   setWebhookValid(webhookId: string, valid: boolean, at: number): boolean {
+    this.cache.webhooks.delete(webhookId);
     return (
       this.sql.exec(
         `UPDATE webhooks SET valid = ?, valid_changed_at = ?
@@ -177,11 +193,14 @@ export class MirrorStore {
 
   /** Health steers which queue a webhook's releases take (docs/delivery.md, "Fairness"). */
   setPath(webhookId: string, path: WebhookPath, fastStreak: number): void {
+    this.cache.webhooks.delete(webhookId);
     this.sql.exec('UPDATE webhooks SET path = ?, fast_streak = ? WHERE id = ?', path, fastStreak, webhookId);
   }
 
   /** Deleting a webhook ends every subscription on it, XAA subscriptions that deliver to it included. */
   deleteWebhook(webhookId: string, at: number): EndedRows {
+    this.cache.webhooks.delete(webhookId);
+    forgetGrants(this.cache);
     this.sql.exec('UPDATE webhooks SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL', at, webhookId);
     this.sql.exec('UPDATE subscriptions SET ended_at = ? WHERE webhook_id = ? AND ended_at IS NULL', at, webhookId);
     this.xaa.endForWebhook(webhookId, at);
@@ -189,7 +208,12 @@ export class MirrorStore {
   }
 
   webhook(webhookId: string): MirrorWebhook | undefined {
-    return this.sql.exec<MirrorWebhook>('SELECT * FROM webhooks WHERE id = ?', webhookId).toArray()[0];
+    let webhook = this.cache.webhooks.get(webhookId);
+    if (webhook === undefined) {
+      webhook = this.sql.exec<MirrorWebhook>('SELECT * FROM webhooks WHERE id = ?', webhookId).toArray()[0] ?? null;
+      this.cache.webhooks.set(webhookId, webhook);
+    }
+    return webhook ?? undefined;
   }
 
   webhooks(): MirrorWebhook[] {
@@ -210,6 +234,7 @@ export class MirrorStore {
    * grant).
    */
   grantAuthorization(authorizationId: string, userId: string, scope: string, at: number, supersedes: string[] = []): AddRefusal | null {
+    forgetGrants(this.cache);
     for (const id of supersedes) {
       if (id === authorizationId) continue;
       this.sql.exec('UPDATE authorizations SET ended_at = ? WHERE id = ? AND ended_at IS NULL', at, id);
@@ -229,6 +254,7 @@ export class MirrorStore {
    * anything.
    */
   restrictAuthorization(userId: string, scope: string, previousId: string | undefined, at: number): void {
+    forgetGrants(this.cache);
     if (previousId !== undefined && this.sql.exec('SELECT 1 FROM authorizations WHERE id = ?', previousId).toArray().length === 0) {
       this.grantAuthorization(previousId, userId, '', at);
       return;
@@ -241,6 +267,7 @@ export class MirrorStore {
       .filter((s) => allowed.has(s))
       .join(' ');
     this.sql.exec('UPDATE authorizations SET scope = ? WHERE user_id = ? AND ended_at IS NULL', narrowed, userId);
+    forgetGrants(this.cache); // the read above cached the row as it was before this write
   }
 
   /**
@@ -250,6 +277,7 @@ export class MirrorStore {
    * so its grant, if it arrives late, is refused.
    */
   revokeAuthorization(userId: string, at: number, authorizationId?: string): EndedRows {
+    forgetGrants(this.cache);
     this.sql.exec('UPDATE authorizations SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL', at, userId);
     this.sql.exec('UPDATE subscriptions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL', at, userId);
     this.xaa.endForUser(userId, at, (row) => xaaScopeOf(row.event_type) !== null);
@@ -262,6 +290,7 @@ export class MirrorStore {
    * it was created under is not live here: a late start never resurrects what a withdrawal ended.
    */
   addSubscription(sub: { id: string; webhookId: string; userId: string; authorizationId: string; at: number }): AddRefusal | null {
+    forgetGrants(this.cache);
     const known = this.sql.exec<MirrorSubscription>('SELECT * FROM subscriptions WHERE id = ?', sub.id).toArray()[0];
     if (known) return known.ended_at === null ? null : 'ended';
     const webhook = this.webhook(sub.webhookId);
@@ -282,6 +311,7 @@ export class MirrorStore {
 
   /** Ends the user's live subscription on the webhook; with an id this object never saw, a tombstone. */
   endSubscription(webhookId: string, userId: string, at: number, id?: string): EndedRows {
+    forgetGrants(this.cache);
     this.sql.exec('UPDATE subscriptions SET ended_at = ? WHERE webhook_id = ? AND user_id = ? AND ended_at IS NULL', at, webhookId, userId);
     if (id !== undefined) this.tombstone('subscriptions', id, userId, at, { webhook_id: webhookId });
     return this.endedIn({ webhookId, userId });
@@ -334,7 +364,31 @@ export class MirrorStore {
   }
 
   liveAuthorization(userId: string): MirrorAuthorization | undefined {
-    return this.sql.exec<MirrorAuthorization>('SELECT * FROM authorizations WHERE user_id = ? AND ended_at IS NULL', userId).toArray()[0];
+    let live = this.cache.authorizations.get(userId);
+    if (live === undefined) {
+      boundUsers(this.cache);
+      live =
+        this.sql.exec<MirrorAuthorization>('SELECT * FROM authorizations WHERE user_id = ? AND ended_at IS NULL', userId).toArray()[0] ??
+        null;
+      this.cache.authorizations.set(userId, live);
+    }
+    return live ?? undefined;
+  }
+
+  /** The user's live subscriptions (webhook and start), whether or not their webhook still exists. */
+  private liveSubscriptionRows(userId: string): { webhook_id: string; started_at: number }[] {
+    let rows = this.cache.subscriptions.get(userId);
+    if (rows === undefined) {
+      boundUsers(this.cache);
+      rows = this.sql
+        .exec<{ webhook_id: string; started_at: number }>(
+          'SELECT webhook_id, started_at FROM subscriptions WHERE user_id = ? AND ended_at IS NULL',
+          userId,
+        )
+        .toArray();
+      this.cache.subscriptions.set(userId, rows);
+    }
+    return rows;
   }
 
   /** The user's live authorization scope in this app, or null. */
@@ -344,28 +398,17 @@ export class MirrorStore {
 
   /** Live subscriptions of a user on webhooks that still exist, with each webhook's validity. */
   liveSubscriptionsOf(userId: string): { webhookId: string; valid: boolean }[] {
-    return this.sql
-      .exec<{ webhook_id: string; valid: number }>(
-        `SELECT s.webhook_id, w.valid FROM subscriptions s JOIN webhooks w ON w.id = s.webhook_id
-         WHERE s.user_id = ? AND s.ended_at IS NULL AND w.deleted_at IS NULL`,
-        userId,
-      )
-      .toArray()
-      .map((r) => ({ webhookId: r.webhook_id, valid: r.valid === 1 }));
+    const live: { webhookId: string; valid: boolean }[] = [];
+    for (const { webhook_id } of this.liveSubscriptionRows(userId)) {
+      const webhook = this.webhook(webhook_id);
+      if (webhook && webhook.deleted_at === null) live.push({ webhookId: webhook_id, valid: webhook.valid === 1 });
+    }
+    return live;
   }
 
   /** The subscription live now began at or before `at` (so it covered an event ingested then). */
   subscribedSince(webhookId: string, userId: string, at: number): boolean {
-    return (
-      this.sql
-        .exec(
-          'SELECT 1 FROM subscriptions WHERE webhook_id = ? AND user_id = ? AND ended_at IS NULL AND started_at <= ?',
-          webhookId,
-          userId,
-          at,
-        )
-        .toArray().length > 0
-    );
+    return this.liveSubscriptionRows(userId).some((s) => s.webhook_id === webhookId && s.started_at <= at);
   }
 
   /** Every authorization and subscription row (live, ended and tombstones), for the drift check. */
@@ -422,11 +465,13 @@ export class MirrorStore {
 
   /** Sets a live authorization's scope to D1's (the reconcile, after a re-grant that stopped half-way). */
   setAuthorizationScope(authorizationId: string, scope: string): void {
+    forgetGrants(this.cache);
     this.sql.exec('UPDATE authorizations SET scope = ? WHERE id = ? AND ended_at IS NULL', scope, authorizationId);
   }
 
   /** Ends one row by id (the reconcile narrowing an object that was wider than D1). */
   endRow(table: 'authorizations' | 'subscriptions', id: string, at: number): void {
+    forgetGrants(this.cache);
     this.sql.exec(`UPDATE ${table} SET ended_at = ? WHERE id = ? AND ended_at IS NULL`, at, id);
   }
 }

@@ -159,6 +159,11 @@ export class Outbox {
       .toArray();
   }
 
+  /** Released rows, oldest release first (markReleased keeps the release time in `not_before`, so the due index orders them). */
+  releasedRows(limit: number): OutboxRow[] {
+    return this.sql.exec<OutboxRow>(`SELECT * FROM outbox WHERE state = 'released' ORDER BY not_before LIMIT ?`, limit).toArray();
+  }
+
   /** Releases not claimed within the lease (their queue message may be lost): released again. */
   staleReleases(before: number, limit: number): OutboxRow[] {
     return this.sql
@@ -177,8 +182,9 @@ export class Outbox {
   markReleased(seq: number, now: number): number {
     return this.sql
       .exec<{ release: number }>(
-        `UPDATE outbox SET state = 'released', release = release + 1, released_at = ?, hand_out_id = NULL, start_by = NULL
+        `UPDATE outbox SET state = 'released', release = release + 1, released_at = ?, not_before = ?, hand_out_id = NULL, start_by = NULL
          WHERE seq = ? RETURNING release`,
+        now,
         now,
         seq,
       )
