@@ -1,4 +1,4 @@
-import { type Context, Hono } from 'hono';
+import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import { requestId } from 'hono/request-id';
@@ -6,11 +6,13 @@ import { settings } from './config';
 import { ApiError, type ProblemKind, problemBody } from './errors';
 import { rateLimitHeaders } from './http/rate-limit';
 import type { HonoEnv } from './http/types';
+import { apiRouter } from './http/validation';
 import { errorPageHtml } from './pages/error-page';
 import { accountActivityRouter } from './routes/account-activity';
 import { activityRouter } from './routes/activity';
 import { authorizeRouter } from './routes/authorize';
 import { connectedAppsRouter } from './routes/connected-apps';
+import { serviceInfo } from './routes/contracts/service';
 import { internalActivity } from './routes/internal-activity';
 import { internalApps } from './routes/internal-apps';
 import { internalAudit } from './routes/internal-audit';
@@ -20,6 +22,7 @@ import { internalUsers } from './routes/internal-users';
 import { oauth2 } from './routes/oauth2';
 import { oauth2User } from './routes/oauth2-user';
 import { problems } from './routes/problems';
+import { referenceRouter } from './routes/reference';
 import { sessionRouter } from './routes/session';
 import { webhooksRouter } from './routes/webhooks';
 
@@ -82,7 +85,7 @@ function bodyLimitFor(path: string, s: ReturnType<typeof settings>): number {
 }
 
 export function createApp() {
-  const app = new Hono<HonoEnv>();
+  const app = apiRouter();
 
   app.use(requestId({ headerName: 'x-request-id' }));
   // X's rate-limit headers on every response of a limited endpoint, errors included.
@@ -121,10 +124,15 @@ export function createApp() {
     await next();
   });
 
-  app.get('/', (c) =>
-    c.json({ service: 'account-activity-edge', status: 'ok', docs: 'README.md of the project; problem types under /problems/<kind>' }),
+  app.openapi(serviceInfo, (c) =>
+    c.json(
+      { service: 'account-activity-edge', status: 'ok' as const, docs: 'README.md of the project; problem types under /problems/<kind>' },
+      200,
+    ),
   );
   for (const [prefix, router] of Object.entries(ROUTERS)) app.route(prefix, router);
+  // The reference documents every route above, itself included.
+  app.route('/', referenceRouter(app));
 
   app.notFound((c) => renderProblem(c, new ApiError('not-found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {

@@ -6,20 +6,52 @@ export interface FieldError {
   message: string;
 }
 
-/** The kinds of problem the API reports; each maps to one status, a title and a stable type URI slug. */
+/**
+ * The kinds of problem the API reports; each maps to one status, a title, a stable type URI slug
+ * (`/problems/<kind>` explains it) and what it means to a client (also used by the API reference).
+ */
 export const PROBLEMS = {
-  'invalid-request': { status: 400, title: 'Invalid Request' },
-  unauthorized: { status: 401, title: 'Unauthorized' },
-  forbidden: { status: 403, title: 'Forbidden' },
-  'not-found': { status: 404, title: 'Not Found' },
-  'method-not-allowed': { status: 405, title: 'Method Not Allowed' },
-  conflict: { status: 409, title: 'Conflict' },
-  'payload-too-large': { status: 413, title: 'Payload Too Large' },
-  'unsupported-media-type': { status: 415, title: 'Unsupported Media Type' },
-  'rate-limited': { status: 429, title: 'Too Many Requests' },
-  'internal-error': { status: 500, title: 'Internal Error' },
-  'service-unavailable': { status: 503, title: 'Service Unavailable' },
-} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+  'invalid-request': {
+    status: 400,
+    title: 'Invalid Request',
+    description:
+      "The request was malformed or failed validation. `errors` names each offending parameter; `reason` carries X's failure name where one applies.",
+  },
+  unauthorized: { status: 401, title: 'Unauthorized', description: 'Credentials are missing or invalid for this endpoint.' },
+  forbidden: {
+    status: 403,
+    title: 'Forbidden',
+    description: 'The credentials are valid but not allowed to do this (app not active, wrong token kind, a limit reached).',
+  },
+  'not-found': {
+    status: 404,
+    title: 'Not Found',
+    description: 'No such route or object for these credentials. Objects of other tenants are reported as not found.',
+  },
+  'method-not-allowed': {
+    status: 405,
+    title: 'Method Not Allowed',
+    description: 'The route exists but not with this method; see the Allow header.',
+  },
+  conflict: { status: 409, title: 'Conflict', description: 'The request conflicts with the current state (a duplicate, a running job).' },
+  'payload-too-large': { status: 413, title: 'Payload Too Large', description: 'The request body is larger than this endpoint accepts.' },
+  'unsupported-media-type': {
+    status: 415,
+    title: 'Unsupported Media Type',
+    description: 'The request body is not in a format this endpoint accepts.',
+  },
+  'rate-limited': {
+    status: 429,
+    title: 'Too Many Requests',
+    description: 'Too many requests; retry after the time in the retry-after header.',
+  },
+  'internal-error': { status: 500, title: 'Internal Error', description: 'An unexpected error. It is a bug: report the x-request-id.' },
+  'service-unavailable': {
+    status: 503,
+    title: 'Service Unavailable',
+    description: 'A dependency did not answer. Nothing was lost: send the same request again after retry-after.',
+  },
+} as const satisfies Record<string, { status: ContentfulStatusCode; title: string; description: string }>;
 
 export type ProblemKind = keyof typeof PROBLEMS;
 

@@ -1,8 +1,11 @@
 import { eq } from 'drizzle-orm';
-import type { Database } from '../db/client';
+import { createMiddleware } from 'hono/factory';
+import { type Database, database } from '../db/client';
 import { type AppRow, apps } from '../db/schema';
 import { constantTimeEqual, sha256Hex } from '../domain/crypto';
 import { ApiError } from '../errors';
+import type { HonoEnv } from '../http/types';
+import { assertActive } from './developer';
 
 const basicUnauthorized = (detail: string) =>
   new ApiError('unauthorized', detail, { headers: { 'www-authenticate': 'Basic realm="oauth2"' } });
@@ -41,3 +44,17 @@ export async function authenticateConsumer(db: Database, authorization: string |
   if (!app || !ok) throw basicUnauthorized('invalid consumer key or secret');
   return app;
 }
+
+/** The consumer's credentials, checked before anything else (and before the request is counted). */
+export const consumerCredentials = createMiddleware<HonoEnv>(async (c, next) => {
+  c.set('app', await authenticateConsumer(database(c.env), c.req.header('authorization')));
+  await next();
+});
+
+/** The developer's own credentials (consumer key and secret) of an active app. */
+export const activeConsumer = createMiddleware<HonoEnv>(async (c, next) => {
+  const app = await authenticateConsumer(database(c.env), c.req.header('authorization'));
+  assertActive(app);
+  c.set('app', app);
+  await next();
+});

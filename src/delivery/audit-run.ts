@@ -57,9 +57,30 @@ export async function appHistory(db: Database, appId: string): Promise<AppHistor
   };
 }
 
+/** An attempt the kept history does not entitle: enough to tell the user what went where. */
+export interface AuditViolation {
+  app_id: string;
+  app_name: string;
+  for_user_id: string | null;
+  event_type: string;
+  event_id: string;
+  delivery_id: string;
+  /** null for a line on the app's XAA stream. */
+  webhook_id: string | null;
+  /** The XAA subscription the delivery was for. */
+  subscription_id?: string;
+  destination: string | null;
+  attempt: number;
+  outcome: string;
+  ingested_at: string | null;
+  attempted_at: string | null;
+  started_at: string | null;
+  reason: string;
+}
+
 export interface VerifyPage {
   checked: number;
-  violations: Record<string, unknown>[];
+  violations: AuditViolation[];
   /** Pass it back as `cursor` to go on; null when the window is fully checked. */
   nextCursor: string | null;
 }

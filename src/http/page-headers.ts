@@ -21,12 +21,16 @@ export const pageHeaders = createMiddleware<HonoEnv>(async (c, next) => {
     "frame-ancestors 'none'",
     "base-uri 'none'",
   ].join('; ');
-  const headers = c.res.headers;
+  setPageHeaders(c.res.headers, csp, 'no-store');
+});
+
+/** What every page of the service sends: its CSP, never framed, no sniffing, no referrer, no powerful features. */
+export function setPageHeaders(headers: Headers, csp: string, cacheControl: string): void {
   headers.set('content-security-policy', csp);
   headers.set('x-frame-options', 'DENY');
   headers.set('x-content-type-options', 'nosniff');
   headers.set('referrer-policy', 'no-referrer');
-  headers.set('cache-control', 'no-store');
+  headers.set('cache-control', cacheControl);
   headers.set('cross-origin-opener-policy', 'same-origin');
   headers.set('permissions-policy', 'camera=(), microphone=(), geolocation=(), payment=()');
-});
+}

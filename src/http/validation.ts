@@ -1,4 +1,5 @@
-import type { MiddlewareHandler } from 'hono';
+import { type Hook, OpenAPIHono } from '@hono/zod-openapi';
+import { createMiddleware } from 'hono/factory';
 import { z } from 'zod';
 import { ApiError, type FieldError, invalid } from '../errors';
 import type { HonoEnv } from './types';
@@ -66,13 +67,10 @@ export function decodeUtf8(bytes: ArrayBuffer): string {
   }
 }
 
-/**
- * Parses a JSON body. An empty body is read as `{}` (X's clients send an empty body with a JSON
- * content type); a non-empty body must be declared JSON and be well-formed.
- */
-export function parseJsonBody(bytes: ArrayBuffer, contentType: string | undefined): unknown {
+/** A JSON body read by the rules every endpoint shares; `blank` says it was empty (or only whitespace). */
+function readJsonBody(bytes: ArrayBuffer, contentType: string | undefined): { value: unknown; blank: boolean } {
   const text = decodeUtf8(bytes);
-  if (text.trim() === '') return {};
+  if (text.trim() === '') return { value: {}, blank: true };
   const mediaType = (contentType ?? '').split(';')[0].trim();
   if (!JSON_MEDIA.test(mediaType)) {
     throw new ApiError('unsupported-media-type', 'request body must be application/json');
@@ -84,57 +82,61 @@ export function parseJsonBody(bytes: ArrayBuffer, contentType: string | undefine
     throw invalid('request body is not valid JSON');
   }
   checkJsonShape(parsed);
-  return parsed;
+  return { value: parsed, blank: false };
 }
 
-/** `jsonBody(schema)` then `c.req.valid('json')` in the handler, typed by the schema. */
-export const jsonBody =
-  <S extends z.ZodType>(schema: S): MiddlewareHandler<HonoEnv, string, { in: { json: z.input<S> }; out: { json: z.output<S> } }> =>
-  async (c, next) => {
-    const body = parseJsonBody(await c.req.arrayBuffer(), c.req.header('content-type'));
-    c.req.addValidatedData('json', parseWith(schema, body, 'invalid request body') as object);
-    await next();
-  };
-
-/** Query parameters, validated the same way; X reports these with reason QueryParamInvalid. */
-export const query =
-  <S extends z.ZodType>(
-    schema: S,
-  ): MiddlewareHandler<HonoEnv, string, { in: { query: Record<string, string> }; out: { query: z.output<S> } }> =>
-  async (c, next) => {
-    const result = schema.safeParse(c.req.query());
-    if (!result.success) {
-      const errors = fieldErrors(result.error);
-      throw invalid(`invalid query: ${errors[0].parameter}: ${errors[0].message}`, 'QueryParamInvalid', errors);
-    }
-    c.req.addValidatedData('query', result.data as object);
-    await next();
-  };
+/**
+ * Parses a JSON body. An empty body is read as `{}` (X's clients send an empty body with a JSON
+ * content type); a non-empty body must be declared JSON and be well-formed.
+ */
+export function parseJsonBody(bytes: ArrayBuffer, contentType: string | undefined): unknown {
+  return readJsonBody(bytes, contentType).value;
+}
 
 /**
- * Path ids are the service's own snowflake ids; anything else cannot name an object. Checks each
- * named path parameter (a bad one is reported with X's `reason` for it, if it has one) and hands them
- * on as `c.req.valid('param')`.
+ * The rules every JSON body meets before its route's schema sees it: declared JSON (else 415), UTF-8,
+ * well-formed, within the depth and string limits, each refused with our own problem. The schema
+ * itself is then checked by the route's validator (@hono/zod-openapi, `request.body` of the route),
+ * which re-reads the same bytes. An empty body stands for `{}` (X's clients send one, with or without
+ * a content type), so it is handed on as no body at all, which the validator reads as `{}`.
  */
-export const pathIds =
-  <K extends string>(reasons: Record<K, string | undefined>): MiddlewareHandler<HonoEnv, string, { out: { param: Record<K, string> } }> =>
-  async (c, next) => {
-    const ids = {} as Record<K, string>;
-    for (const name of Object.keys(reasons) as K[]) {
-      const value = c.req.param(name) ?? '';
-      if (!/^[0-9]{1,19}$/.test(value)) {
-        throw invalid(`${name} must be a numeric id of 1-19 digits`, reasons[name], [
-          { parameter: name, message: 'must be a numeric id of 1-19 digits' },
-        ]);
-      }
-      ids[name] = value;
-    }
-    c.req.addValidatedData('param', ids);
-    await next();
-  };
+export const jsonRequest = createMiddleware<HonoEnv>(async (c, next) => {
+  const { blank } = readJsonBody(await c.req.arrayBuffer(), c.req.header('content-type'));
+  if (blank) {
+    const headers = new Headers(c.req.raw.headers);
+    headers.delete('content-type');
+    headers.delete('content-length');
+    c.req.raw = new Request(c.req.url, { method: c.req.method, headers });
+    c.req.bodyCache = {};
+  }
+  await next();
+});
 
-/** The webhook id of X's webhook paths, reported as X does. */
-export const webhookIdPath = pathIds({ webhook_id: 'WebhookIdInvalid' });
+/** X's failure name for a malformed path id, by parameter name. */
+const PATH_ID_REASONS: Record<string, string> = { webhook_id: 'WebhookIdInvalid', subscription_id: 'SubscriptionIdInvalid' };
+
+/** The problem for a request that fails its route's schema, worded by where the bad input was. */
+export function validationProblem(target: string, error: z.ZodError): ApiError {
+  const errors = fieldErrors(error);
+  const { parameter, message } = errors[0];
+  if (target === 'query') return invalid(`invalid query: ${parameter}: ${message}`, 'QueryParamInvalid', errors);
+  if (target === 'param') return invalid(`${parameter} ${message}`, PATH_ID_REASONS[parameter], errors);
+  return invalid(`invalid request body: ${parameter}: ${message}`, undefined, errors);
+}
+
+/**
+ * What every router does with a request that fails its route's schema: throws the one error type,
+ * so app.ts renders it like any other problem (status, shape and headers unchanged).
+ */
+export const rejectInvalid: Hook<unknown, HonoEnv, string, void> = (result) => {
+  if (!result.success) throw validationProblem(result.target, result.error);
+};
+
+/**
+ * A router whose routes declare themselves (`router.openapi(route, handler)` with a route from
+ * `src/routes/contracts/`): the same zod schemas validate requests and make the OpenAPI document.
+ */
+export const apiRouter = () => new OpenAPIHono<HonoEnv>({ defaultHook: rejectInvalid });
 
 /** A time in a query: ISO-8601 or epoch milliseconds. */
 export const timeQuery = z.string().transform((value, ctx) => {

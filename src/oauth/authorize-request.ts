@@ -21,7 +21,7 @@ export interface AuthorizeRequest {
  */
 export type AuthorizeCheck = { ok: true; request: AuthorizeRequest } | { ok: false; redirectTo: string };
 
-const MAX_STATE_LENGTH = 1024;
+export const MAX_STATE_LENGTH = 1024;
 
 /** One value per parameter: RFC 6749 §3.1 forbids repeating one. */
 function single(query: Record<string, string[]>, name: string): string | undefined {

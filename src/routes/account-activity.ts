@@ -1,7 +1,4 @@
 import { and, asc, count, eq, gt, isNull, like, sql } from 'drizzle-orm';
-import { Hono } from 'hono';
-import { z } from 'zod';
-import { requireApp, requireUser } from '../auth/developer';
 import { database } from '../db/client';
 import { authorizations, subscriptions } from '../db/schema';
 import { getOwnWebhook } from '../db/webhooks';
@@ -11,127 +8,97 @@ import { awaitFence } from '../delivery/withdrawal';
 import { newId } from '../domain/ids';
 import { ApiError, conflict, forbidden, notFound } from '../errors';
 import { readLedgerPage } from '../http/ledger-view';
-import { byApp, rateLimit } from '../http/rate-limit';
-import type { HonoEnv } from '../http/types';
-import { jsonBody, ledgerPage, pathIds, query, timeQuery, webhookIdPath } from '../http/validation';
-import { replayQuerySchema, startReplayJob } from './replay';
-
-/** X sends `{}` (or nothing); the body carries no fields. */
-const subscribeSchema = z.object({});
-
-const listQuery = z.object({
-  max_results: z.coerce.number().int().min(1).max(1000).default(1000),
-  pagination_token: z
-    .string()
-    .regex(/^[0-9]{1,19}$/, 'pagination_token is not one this API issued')
-    .optional(),
-});
-
-const OUTCOMES = ['delivered', 'retrying', 'failed', 'gone', 'dropped', 'unknown', 'not_sent'] as const;
-
-const deliveryLogQuery = z.object({
-  status: z.enum(OUTCOMES, { error: `status must be one of ${OUTCOMES.join(', ')}` }).optional(),
-  user_id: z
-    .string()
-    .regex(/^[0-9]{1,19}$/, 'must be a numeric id of 1-19 digits')
-    .optional(),
-  since: timeQuery.optional(),
-  until: timeQuery.optional(),
-  ...ledgerPage,
-});
+import { apiRouter } from '../http/validation';
+import {
+  checkSubscription,
+  countSubscriptions,
+  deliveryLog,
+  listSubscriptions,
+  replayByQuery,
+  subscribeUser,
+  unsubscribeUser,
+} from './contracts/account-activity';
+import { startReplayJob } from './replay';
 
 /** Everything under /2/account_activity: subscriptions, the query form of replay, the delivery log. */
-export const accountActivityRouter = new Hono<HonoEnv>()
+export const accountActivityRouter = apiRouter();
+accountActivityRouter
   /** Subscribes the token's user to the webhook (user context, X's POST …/subscriptions/all). */
-  .post(
-    '/webhooks/:webhook_id/subscriptions/all',
-    requireUser,
-    rateLimit('subscriptions:create', byApp),
-    jsonBody(subscribeSchema),
-    webhookIdPath,
-    async (c) => {
-      const app = c.get('app');
-      const authorization = c.get('authorization')!;
-      const db = database(c.env);
-      const webhook = await getOwnWebhook(db, app.id, c.req.valid('param').webhook_id);
-      if (!webhook.valid) {
-        throw new ApiError('invalid-request', 'the webhook is not valid; re-validate it with PUT /2/webhooks/:id', {
-          reason: 'CrcValidationFailed',
-        });
-      }
-      const userId = authorization.userId;
-      const now = Date.now();
-      const subscriptionId = newId(now);
-      // One statement checks the limit and that the authorization is still live while it inserts;
-      // the partial unique index rejects a duplicate.
-      const result = await db.run(sql`
+  .openapi(subscribeUser, async (c) => {
+    const app = c.get('app');
+    const authorization = c.get('authorization')!;
+    const db = database(c.env);
+    const webhook = await getOwnWebhook(db, app.id, c.req.valid('param').webhook_id);
+    if (!webhook.valid) {
+      throw new ApiError('invalid-request', 'the webhook is not valid; re-validate it with PUT /2/webhooks/:id', {
+        reason: 'CrcValidationFailed',
+      });
+    }
+    const userId = authorization.userId;
+    const now = Date.now();
+    const subscriptionId = newId(now);
+    // One statement checks the limit and that the authorization is still live while it inserts;
+    // the partial unique index rejects a duplicate.
+    const result = await db.run(sql`
       INSERT OR IGNORE INTO subscriptions (id, app_id, webhook_id, user_id, created_at)
       SELECT ${subscriptionId}, ${app.id}, ${webhook.id}, ${userId}, ${now}
       WHERE (SELECT count(*) FROM subscriptions WHERE app_id = ${app.id} AND ended_at IS NULL) < ${app.provisionedSubscriptions}
         AND EXISTS (SELECT 1 FROM authorizations WHERE id = ${authorization.id} AND ended_at IS NULL)`);
-      if (result.meta.changes !== 1) {
-        const [live] = await db
-          .select({ id: subscriptions.id })
-          .from(subscriptions)
-          .where(and(eq(subscriptions.webhookId, webhook.id), eq(subscriptions.userId, userId), isNull(subscriptions.endedAt)));
-        if (live) throw conflict(`user ${userId} is already subscribed to webhook ${webhook.id}`, 'DuplicateSubscriptionFailed');
-        const [{ n }] = await db
-          .select({ n: count() })
-          .from(authorizations)
-          .where(and(eq(authorizations.id, authorization.id), isNull(authorizations.endedAt)));
-        if (n === 0) throw forbidden('the user authorization was revoked', 'AuthorizationRevoked');
-        throw forbidden(`this app may have at most ${app.provisionedSubscriptions} subscriptions`, 'SubscriptionLimitExceeded');
-      }
-      // Widening: D1 first, then the object, which refuses if a withdrawal it already applied ended
-      // this subscription, its webhook or its authorization (the request raced an unsubscribe, a
-      // delete or a revoke). Then D1 is ended too, so both agree the user is not subscribed.
-      const refused = await appObject(c.env, app.id).addSubscription(app.id, {
-        id: subscriptionId,
-        webhookId: webhook.id,
-        userId,
-        authorizationId: authorization.id,
-        at: now,
-      });
-      if (refused) {
-        const endReason = refused === 'webhook_gone' ? 'webhook_deleted' : refused === 'ended' ? 'unsubscribed' : 'authorization_revoked';
-        await db
-          .update(subscriptions)
-          .set({ endedAt: Date.now(), endReason })
-          .where(and(eq(subscriptions.id, subscriptionId), isNull(subscriptions.endedAt)));
-        if (refused === 'webhook_gone') throw notFound(`no webhook ${webhook.id} for this app`, 'WebhookIdInvalid');
-        if (refused === 'authorization_not_live') throw forbidden('the user authorization was revoked', 'AuthorizationRevoked');
-        throw conflict(
-          `user ${userId} was unsubscribed from webhook ${webhook.id} while subscribing; subscribe again`,
-          'SubscriptionWithdrawn',
-        );
-      }
-      return c.json({ data: { subscribed: true } });
-    },
-  )
-  /** X's replay request, query form: `?from_date=yyyymmddhhmm&to_date=yyyymmddhhmm`. */
-  .post(
-    '/replay/webhooks/:webhook_id/subscriptions/all',
-    requireApp,
-    rateLimit('replay', byApp),
-    query(replayQuerySchema),
-    webhookIdPath,
-    async (c) => {
-      const job = await startReplayJob(
-        c.env,
-        {
-          appId: c.get('app').id,
-          webhookId: c.req.valid('param').webhook_id,
-          dates: c.req.valid('query'),
-          now: Date.now(),
-          retentionMs: c.get('settings').retention.payloadMs,
-        },
-        'QueryParamInvalid',
+    if (result.meta.changes !== 1) {
+      const [live] = await db
+        .select({ id: subscriptions.id })
+        .from(subscriptions)
+        .where(and(eq(subscriptions.webhookId, webhook.id), eq(subscriptions.userId, userId), isNull(subscriptions.endedAt)));
+      if (live) throw conflict(`user ${userId} is already subscribed to webhook ${webhook.id}`, 'DuplicateSubscriptionFailed');
+      const [{ n }] = await db
+        .select({ n: count() })
+        .from(authorizations)
+        .where(and(eq(authorizations.id, authorization.id), isNull(authorizations.endedAt)));
+      if (n === 0) throw forbidden('the user authorization was revoked', 'AuthorizationRevoked');
+      throw forbidden(`this app may have at most ${app.provisionedSubscriptions} subscriptions`, 'SubscriptionLimitExceeded');
+    }
+    // Widening: D1 first, then the object, which refuses if a withdrawal it already applied ended
+    // this subscription, its webhook or its authorization (the request raced an unsubscribe, a
+    // delete or a revoke). Then D1 is ended too, so both agree the user is not subscribed.
+    const refused = await appObject(c.env, app.id).addSubscription(app.id, {
+      id: subscriptionId,
+      webhookId: webhook.id,
+      userId,
+      authorizationId: authorization.id,
+      at: now,
+    });
+    if (refused) {
+      const endReason = refused === 'webhook_gone' ? 'webhook_deleted' : refused === 'ended' ? 'unsubscribed' : 'authorization_revoked';
+      await db
+        .update(subscriptions)
+        .set({ endedAt: Date.now(), endReason })
+        .where(and(eq(subscriptions.id, subscriptionId), isNull(subscriptions.endedAt)));
+      if (refused === 'webhook_gone') throw notFound(`no webhook ${webhook.id} for this app`, 'WebhookIdInvalid');
+      if (refused === 'authorization_not_live') throw forbidden('the user authorization was revoked', 'AuthorizationRevoked');
+      throw conflict(
+        `user ${userId} was unsubscribed from webhook ${webhook.id} while subscribing; subscribe again`,
+        'SubscriptionWithdrawn',
       );
-      return c.json({ data: job });
-    },
-  )
+    }
+    return c.json({ data: { subscribed: true } }, 200);
+  })
+  /** X's replay request, query form: `?from_date=yyyymmddhhmm&to_date=yyyymmddhhmm`. */
+  .openapi(replayByQuery, async (c) => {
+    const job = await startReplayJob(
+      c.env,
+      {
+        appId: c.get('app').id,
+        webhookId: c.req.valid('param').webhook_id,
+        dates: c.req.valid('query'),
+        now: Date.now(),
+        retentionMs: c.get('settings').retention.payloadMs,
+      },
+      'QueryParamInvalid',
+    );
+    return c.json({ data: job }, 200);
+  })
   /** Whether the token's user is subscribed to the webhook. */
-  .get('/webhooks/:webhook_id/subscriptions/all', requireUser, rateLimit('subscriptions:check', byApp), webhookIdPath, async (c) => {
+  .openapi(checkSubscription, async (c) => {
     const app = c.get('app');
     const db = database(c.env);
     const webhook = await getOwnWebhook(db, app.id, c.req.valid('param').webhook_id);
@@ -145,34 +112,29 @@ export const accountActivityRouter = new Hono<HonoEnv>()
           isNull(subscriptions.endedAt),
         ),
       );
-    return c.json({ data: { subscribed: Boolean(live) } });
+    return c.json({ data: { subscribed: Boolean(live) } }, 200);
   })
   /** The webhook's subscribed users, oldest first; `pagination_token` pages through large lists. */
-  .get(
-    '/webhooks/:webhook_id/subscriptions/all/list',
-    requireApp,
-    rateLimit('subscriptions:list', byApp),
-    query(listQuery),
-    webhookIdPath,
-    async (c) => {
-      const app = c.get('app');
-      const { max_results, pagination_token } = c.req.valid('query');
-      const db = database(c.env);
-      const webhook = await getOwnWebhook(db, app.id, c.req.valid('param').webhook_id);
-      const rows = await db
-        .select({ id: subscriptions.id, userId: subscriptions.userId })
-        .from(subscriptions)
-        .where(
-          and(
-            eq(subscriptions.webhookId, webhook.id),
-            isNull(subscriptions.endedAt),
-            pagination_token ? gt(subscriptions.id, pagination_token) : undefined,
-          ),
-        )
-        .orderBy(asc(subscriptions.id))
-        .limit(max_results + 1);
-      const page = rows.slice(0, max_results);
-      return c.json({
+  .openapi(listSubscriptions, async (c) => {
+    const app = c.get('app');
+    const { max_results, pagination_token } = c.req.valid('query');
+    const db = database(c.env);
+    const webhook = await getOwnWebhook(db, app.id, c.req.valid('param').webhook_id);
+    const rows = await db
+      .select({ id: subscriptions.id, userId: subscriptions.userId })
+      .from(subscriptions)
+      .where(
+        and(
+          eq(subscriptions.webhookId, webhook.id),
+          isNull(subscriptions.endedAt),
+          pagination_token ? gt(subscriptions.id, pagination_token) : undefined,
+        ),
+      )
+      .orderBy(asc(subscriptions.id))
+      .limit(max_results + 1);
+    const page = rows.slice(0, max_results);
+    return c.json(
+      {
         data: {
           application_id: app.id,
           webhook_id: webhook.id,
@@ -183,36 +145,31 @@ export const accountActivityRouter = new Hono<HonoEnv>()
           result_count: page.length,
           ...(rows.length > max_results ? { next_token: page[page.length - 1].id } : {}),
         },
-      });
-    },
-  )
+      },
+      200,
+    );
+  })
   /** Ends one user's subscription to the webhook (app context). */
-  .delete(
-    '/webhooks/:webhook_id/subscriptions/:user_id/all',
-    requireApp,
-    rateLimit('subscriptions:delete', byApp),
-    pathIds({ webhook_id: 'WebhookIdInvalid', user_id: undefined }),
-    async (c) => {
-      const app = c.get('app');
-      const db = database(c.env);
-      const webhook = await getOwnWebhook(db, app.id, c.req.valid('param').webhook_id);
-      const userId = c.req.valid('param').user_id;
-      const live = and(eq(subscriptions.webhookId, webhook.id), eq(subscriptions.userId, userId), isNull(subscriptions.endedAt));
-      const [existing] = await db.select({ id: subscriptions.id }).from(subscriptions).where(live);
-      if (!existing) throw notFound(`user ${userId} is not subscribed to webhook ${webhook.id}`, 'SubscriptionNotFound');
-      // Withdrawal: the app's object stops first; D1 records when it took effect there; the answer
-      // waits until nothing handed out before can still start.
-      const withdrawal = await appObject(c.env, app.id).endSubscription(app.id, webhook.id, userId, existing.id);
-      await recordWithdrawal(db, withdrawal, { subscription: 'unsubscribed' });
-      await awaitFence(c.env, withdrawal);
-      return c.json({ data: { subscribed: false } });
-    },
-  )
+  .openapi(unsubscribeUser, async (c) => {
+    const app = c.get('app');
+    const db = database(c.env);
+    const webhook = await getOwnWebhook(db, app.id, c.req.valid('param').webhook_id);
+    const userId = c.req.valid('param').user_id;
+    const live = and(eq(subscriptions.webhookId, webhook.id), eq(subscriptions.userId, userId), isNull(subscriptions.endedAt));
+    const [existing] = await db.select({ id: subscriptions.id }).from(subscriptions).where(live);
+    if (!existing) throw notFound(`user ${userId} is not subscribed to webhook ${webhook.id}`, 'SubscriptionNotFound');
+    // Withdrawal: the app's object stops first; D1 records when it took effect there; the answer
+    // waits until nothing handed out before can still start.
+    const withdrawal = await appObject(c.env, app.id).endSubscription(app.id, webhook.id, userId, existing.id);
+    await recordWithdrawal(db, withdrawal, { subscription: 'unsubscribed' });
+    await awaitFence(c.env, withdrawal);
+    return c.json({ data: { subscribed: false } }, 200);
+  })
   /**
    * X's subscription count. `subscriptions_count_direct_messages` counts the live subscriptions whose
    * user's authorization includes `dm.read` (those that can receive direct message events).
    */
-  .get('/subscriptions/count', requireApp, rateLimit('subscriptions:count', byApp), async (c) => {
+  .openapi(countSubscriptions, async (c) => {
     const app = c.get('app');
     const db = database(c.env);
     const liveInApp = and(eq(subscriptions.appId, app.id), isNull(subscriptions.endedAt));
@@ -231,32 +188,29 @@ export const accountActivityRouter = new Hono<HonoEnv>()
         )
         .where(and(liveInApp, like(authorizations.scope, '%dm.read%'))),
     ]);
-    return c.json({
-      data: {
-        account_name: app.name,
-        provisioned_count: String(app.provisionedSubscriptions),
-        subscriptions_count_all: String(all.n),
-        subscriptions_count_direct_messages: String(dm.n),
+    return c.json(
+      {
+        data: {
+          account_name: app.name,
+          provisioned_count: String(app.provisionedSubscriptions),
+          subscriptions_count_all: String(all.n),
+          subscriptions_count_direct_messages: String(dm.n),
+        },
       },
-    });
+      200,
+    );
   })
   /**
    * The developer's delivery log (an extension to X's API): every attempt to one of this app's
    * webhooks, newest first, with the receiver's answer and what happens next. Read from the app's own
    * ledger, so it can only ever show this app's deliveries.
    */
-  .get(
-    '/webhooks/:webhook_id/deliveries',
-    requireApp,
-    rateLimit('deliveries', byApp),
-    query(deliveryLogQuery),
-    webhookIdPath,
-    async (c) => {
-      const app = c.get('app');
-      const webhook = await getOwnWebhook(database(c.env), app.id, c.req.valid('param').webhook_id);
-      const q = c.req.valid('query');
-      return c.json(
-        await readLedgerPage(c.env, app.id, { webhookId: webhook.id, userId: q.user_id, outcome: q.status, from: q.since, to: q.until }, q),
-      );
-    },
-  );
+  .openapi(deliveryLog, async (c) => {
+    const app = c.get('app');
+    const webhook = await getOwnWebhook(database(c.env), app.id, c.req.valid('param').webhook_id);
+    const q = c.req.valid('query');
+    return c.json(
+      await readLedgerPage(c.env, app.id, { webhookId: webhook.id, userId: q.user_id, outcome: q.status, from: q.since, to: q.until }, q),
+      200,
+    );
+  });

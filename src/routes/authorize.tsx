@@ -1,5 +1,4 @@
 /** @jsxImportSource hono/jsx */
-import { Hono } from 'hono';
 import { csrf } from 'hono/csrf';
 import { signForPurpose, verifyForPurpose } from '../auth/session';
 import { getApp } from '../db/apps';
@@ -7,14 +6,15 @@ import { database } from '../db/client';
 import { cspSourceFor, withQuery } from '../domain/redirect-uri';
 import { forbidden, invalid } from '../errors';
 import { pageHeaders } from '../http/page-headers';
-import type { HonoEnv } from '../http/types';
-import { signedInForm, signInRedirect, userSession } from '../http/user-session';
+import { signInRedirect, userSession } from '../http/user-session';
+import { apiRouter } from '../http/validation';
 import { checkAuthorizeRequest } from '../oauth/authorize-request';
 import { clientSettings } from '../oauth/clients';
 import { authorizeApp, liveGrant } from '../oauth/consent';
 import { issueCode } from '../oauth/tokens';
 import { ConsentPage } from '../pages/consent-page';
 import { renderDocument } from '../pages/layout';
+import { decideConsent, showConsent } from './contracts/authorize';
 
 /** How long the consent page may stay open before its decision is refused. */
 const CONSENT_WINDOW_MS = 15 * 60_000;
@@ -31,9 +31,10 @@ const queryLists = (url: string): Record<string, string[]> => {
  * The decision redirects the browser to the app's registered redirect URI with a single-use code
  * and the app's `state`, or with `error=access_denied` when the user cancels.
  */
-export const authorizeRouter = new Hono<HonoEnv>()
-  .use(pageHeaders, userSession, csrf({ origin: (origin, c) => origin === new URL(c.req.url).origin }))
-  .get('/authorize', async (c) => {
+export const authorizeRouter = apiRouter();
+authorizeRouter.use(pageHeaders, userSession, csrf({ origin: (origin, c) => origin === new URL(c.req.url).origin }));
+authorizeRouter
+  .openapi(showConsent, async (c) => {
     // The request is checked before anyone is asked to sign in: a bad one never reaches the sign-in page.
     const check = await checkAuthorizeRequest(database(c.env), queryLists(c.req.url));
     if (!check.ok) return c.redirect(check.redirectTo, 302);
@@ -75,7 +76,7 @@ export const authorizeRouter = new Hono<HonoEnv>()
       ),
     );
   })
-  .post('/authorize', signedInForm, async (c) => {
+  .openapi(decideConsent, async (c) => {
     const session = c.get('session')!;
     const form = c.get('form')!;
     const claims = form.consent ? await verifyForPurpose(c.env, 'consent', form.consent) : null;

@@ -1,5 +1,3 @@
-import { Hono } from 'hono';
-import { requirePlatform } from '../auth/platform';
 import { fanOut } from '../delivery/fan-out';
 import { activitySchema, type TimedActivity } from '../domain/activities';
 import { isAaa } from '../domain/audience';
@@ -7,11 +5,9 @@ import { renderPayload } from '../domain/payloads';
 import { xaaEventsOf } from '../domain/xaa-events';
 import { largestXaaEnvelopeBytes } from '../domain/xaa-payloads';
 import { ApiError, type FieldError, invalid } from '../errors';
-import { byPlatform, rateLimit } from '../http/rate-limit';
-import type { HonoEnv } from '../http/types';
-import { fieldErrors, parseJsonBody } from '../http/validation';
+import { apiRouter, fieldErrors, parseJsonBody } from '../http/validation';
+import { ingestActivity, MAX_BATCH } from './contracts/internal-activity';
 
-const MAX_BATCH = 100;
 /** A rendered payload must fit one Cloudflare Queue message (128 KB), whatever carries it. */
 const MAX_PAYLOAD_BYTES = 128 * 1024;
 const encoder = new TextEncoder();
@@ -53,7 +49,8 @@ function parseActivities(body: unknown, now: number): TimedActivity[] {
   return parsed;
 }
 
-export const internalActivity = new Hono<HonoEnv>().post('/', requirePlatform, rateLimit('platform:ingest', byPlatform), async (c) => {
+export const internalActivity = apiRouter();
+internalActivity.openapi(ingestActivity, async (c) => {
   const now = Date.now();
   const list = parseActivities(parseJsonBody(await c.req.arrayBuffer(), c.req.header('content-type')), now);
   const { eventIds, duplicates } = await fanOut(c.env, list, now, c.get('requestId'));

@@ -1,11 +1,8 @@
 import { and, desc, eq, isNull, lte, type SQL, sql } from 'drizzle-orm';
-import { Hono } from 'hono';
-import { z } from 'zod';
 import { requirePlatform } from '../auth/platform';
-import { XAA_TIERS } from '../config';
 import { appView, getApp } from '../db/apps';
 import { database } from '../db/client';
-import { APP_STATUSES, appStatusHistory, apps, appTokens } from '../db/schema';
+import { appStatusHistory, apps, appTokens } from '../db/schema';
 import { appObject } from '../delivery/app-objects';
 import { reconcileApp } from '../delivery/reconcile';
 import { awaitFence } from '../delivery/withdrawal';
@@ -13,50 +10,17 @@ import { randomAlnum, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/cr
 import { newId } from '../domain/ids';
 import { readLedgerPage } from '../http/ledger-view';
 import { byPlatform, rateLimit } from '../http/rate-limit';
-import type { HonoEnv } from '../http/types';
-import { jsonBody, ledgerPage, pathIds, query, timeQuery } from '../http/validation';
-import { clientSettings, clientSettingsSchema, clientView, saveClientSettings } from '../oauth/clients';
-
-const createAppSchema = z.strictObject({
-  name: z.string().trim().min(1).max(100),
-  description: z.string().max(1000).optional(),
-  max_webhooks: z.number().int().min(1).max(100).default(5),
-  provisioned_subscriptions: z.number().int().min(1).max(1_000_000).default(500),
-  xaa_tier: z.enum(XAA_TIERS, { error: `must be one of ${XAA_TIERS.join(', ')}` }).default('self_serve'),
-});
-
-const appIdPath = pathIds({ app_id: undefined });
-
-const suspendSchema = z.strictObject({ reason: z.string().trim().min(1).max(1000) });
-
-const PAGE_SIZE = 'must be an integer from 1 to 100';
-
-/** Strict: a misspelt filter must not silently list every app. */
-const listQuery = z.strictObject({
-  status: z.enum(APP_STATUSES, { error: `must be one of ${APP_STATUSES.join(', ')}` }).optional(),
-  max_results: z.coerce.number({ error: PAGE_SIZE }).int(PAGE_SIZE).min(1, PAGE_SIZE).max(100, PAGE_SIZE).default(100),
-  pagination_token: z
-    .string()
-    .regex(/^[0-9]{1,19}$/, 'is not one this API issued')
-    .optional(),
-});
+import { apiRouter } from '../http/validation';
+import { clientSettings, clientView, saveClientSettings } from '../oauth/clients';
+import * as routes from './contracts/internal-apps';
 
 /** Ids are decimal snowflakes: compared as numbers, they order apps by creation. */
 const numericId = sql`CAST(${apps.id} AS INTEGER)`;
 
-const ledgerQuery = z.object({
-  user_id: z
-    .string()
-    .regex(/^[0-9]{1,19}$/, 'must be a numeric id of 1-19 digits')
-    .optional(),
-  from: timeQuery.optional(),
-  to: timeQuery.optional(),
-  ...ledgerPage,
-});
-
-export const internalApps = new Hono<HonoEnv>()
-  .use(requirePlatform, rateLimit('platform:other', byPlatform))
-  .post('/', jsonBody(createAppSchema), async (c) => {
+export const internalApps = apiRouter();
+internalApps.use(requirePlatform, rateLimit('platform:other', byPlatform));
+internalApps
+  .openapi(routes.createApp, async (c) => {
     const input = c.req.valid('json');
     const now = Date.now();
     const id = newId(now);
@@ -81,7 +45,7 @@ export const internalApps = new Hono<HonoEnv>()
     return c.json({ data: { ...appView({ ...row, statusReason: null, reconciledAt: null }), consumer_secret: consumerSecret } }, 201);
   })
   /** The apps, newest first, optionally of one status; `pagination_token` pages through them. */
-  .get('/', query(listQuery), async (c) => {
+  .openapi(routes.listApps, async (c) => {
     const { status, max_results, pagination_token } = c.req.valid('query');
     const conditions: SQL[] = [];
     if (status) conditions.push(eq(apps.status, status));
@@ -93,25 +57,28 @@ export const internalApps = new Hono<HonoEnv>()
       .orderBy(desc(numericId))
       .limit(max_results + 1);
     const page = rows.slice(0, max_results);
-    return c.json({
-      data: page.map(appView),
-      meta: {
-        result_count: page.length,
-        ...(rows.length > max_results ? { next_token: page[page.length - 1].id } : {}),
+    return c.json(
+      {
+        data: page.map(appView),
+        meta: {
+          result_count: page.length,
+          ...(rows.length > max_results ? { next_token: page[page.length - 1].id } : {}),
+        },
       },
-    });
+      200,
+    );
   })
-  .get('/:app_id', appIdPath, async (c) => {
+  .openapi(routes.getApp, async (c) => {
     const app = await getApp(database(c.env), c.req.valid('param').app_id);
-    return c.json({ data: appView(app) });
+    return c.json({ data: appView(app) }, 200);
   })
   /** An app's delivery ledger, newest first. */
-  .get('/:app_id/deliveries', query(ledgerQuery), appIdPath, async (c) => {
+  .openapi(routes.appLedger, async (c) => {
     const app = await getApp(database(c.env), c.req.valid('param').app_id);
     const q = c.req.valid('query');
-    return c.json(await readLedgerPage(c.env, app.id, { userId: q.user_id, from: q.from, to: q.to }, q));
+    return c.json(await readLedgerPage(c.env, app.id, { userId: q.user_id, from: q.from, to: q.to }, q), 200);
   })
-  .post('/:app_id/approve', appIdPath, async (c) => {
+  .openapi(routes.approveApp, async (c) => {
     const db = database(c.env);
     const app = await getApp(db, c.req.valid('param').app_id);
     // Widening: D1 first, then the object. The object call is made even when D1 already says active,
@@ -126,14 +93,14 @@ export const internalApps = new Hono<HonoEnv>()
       ]);
     }
     await appObject(c.env, app.id).setAppStatus(app.id, 'active', at);
-    return c.json({ data: { id: app.id, status: 'active' } });
+    return c.json({ data: { id: app.id, status: 'active' as const } }, 200);
   })
   /**
    * Issues a new consumer secret (shown once). Deliveries are signed with it at once; CRC answers made
    * with the previous secret are accepted through the grace window; every app bearer token is revoked
    * and the previous secret no longer obtains new ones.
    */
-  .post('/:app_id/rotate-secret', appIdPath, async (c) => {
+  .openapi(routes.rotateConsumerSecret, async (c) => {
     const db = database(c.env);
     const app = await getApp(db, c.req.valid('param').app_id);
     const now = Date.now();
@@ -157,16 +124,19 @@ export const internalApps = new Hono<HonoEnv>()
       // D1 holds the new secret, so the developer must get it; the reconcile commits it in the object.
       console.error(`app ${app.id}: consumer secret recorded but not yet committed in its object; reconcile will finish it`);
     }
-    return c.json({
-      data: {
-        id: app.id,
-        consumer_key: app.consumerKey,
-        consumer_secret: consumerSecret,
-        previous_secret_valid_until: new Date(previousUntil).toISOString(),
+    return c.json(
+      {
+        data: {
+          id: app.id,
+          consumer_key: app.consumerKey,
+          consumer_secret: consumerSecret,
+          previous_secret_valid_until: new Date(previousUntil).toISOString(),
+        },
       },
-    });
+      200,
+    );
   })
-  .post('/:app_id/suspend', jsonBody(suspendSchema), appIdPath, async (c) => {
+  .openapi(routes.suspendApp, async (c) => {
     const db = database(c.env);
     const app = await getApp(db, c.req.valid('param').app_id);
     const { reason } = c.req.valid('json');
@@ -187,27 +157,26 @@ export const internalApps = new Hono<HonoEnv>()
         .where(and(eq(appTokens.appId, app.id), isNull(appTokens.revokedAt))),
     ]);
     await awaitFence(c.env, withdrawal);
-    return c.json({ data: { id: app.id, status: 'suspended' } });
+    return c.json({ data: { id: app.id, status: 'suspended' as const } }, 200);
   })
-  /** The drift check: how this app's object differs from D1, without changing anything. */
   /** The app as an OAuth 2.0 client: its type and the exact redirect URIs its codes may go to. */
-  .get('/:app_id/oauth2-client', appIdPath, async (c) => {
+  .openapi(routes.getAppClient, async (c) => {
     const db = database(c.env);
     const app = await getApp(db, c.req.valid('param').app_id);
-    return c.json({ data: clientView(app, await clientSettings(db, app.id)) });
+    return c.json({ data: clientView(app, await clientSettings(db, app.id)) }, 200);
   })
-  .put('/:app_id/oauth2-client', jsonBody(clientSettingsSchema), appIdPath, async (c) => {
+  .openapi(routes.putAppClient, async (c) => {
     const db = database(c.env);
     const app = await getApp(db, c.req.valid('param').app_id);
-    return c.json({ data: clientView(app, await saveClientSettings(db, app.id, c.req.valid('json'))) });
+    return c.json({ data: clientView(app, await saveClientSettings(db, app.id, c.req.valid('json'))) }, 200);
   })
-  .get('/:app_id/drift', appIdPath, async (c) => {
+  .openapi(routes.appDrift, async (c) => {
     const app = await getApp(database(c.env), c.req.valid('param').app_id);
-    return c.json({ data: await reconcileApp(c.env, app.id, false) });
+    return c.json({ data: await reconcileApp(c.env, app.id, false) }, 200);
   })
   /** Brings this app's object and D1 together (the cron does this for every app in turn). */
-  .post('/:app_id/reconcile', appIdPath, async (c) => {
+  .openapi(routes.reconcileApp, async (c) => {
     const app = await getApp(database(c.env), c.req.valid('param').app_id);
     const report = await reconcileApp(c.env, app.id, true);
-    return c.json({ data: { ...report, reconciled: true } });
+    return c.json({ data: { ...report, reconciled: true as const } }, 200);
   });

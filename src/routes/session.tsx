@@ -1,5 +1,4 @@
 /** @jsxImportSource hono/jsx */
-import { Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { csrf } from 'hono/csrf';
 import { devLoginAssertion, devLoginAvailable, finishSignIn, LOGIN_CALLBACK_PATH } from '../auth/login';
@@ -7,11 +6,12 @@ import { cookieHeader, cookiePolicy, newSession } from '../auth/session';
 import { invalid, notFound } from '../errors';
 import { formFields } from '../http/form';
 import { pageHeaders } from '../http/page-headers';
-import type { HonoEnv } from '../http/types';
-import { signedInForm, userSession } from '../http/user-session';
+import { userSession } from '../http/user-session';
+import { apiRouter } from '../http/validation';
 import { DevLoginPage } from '../pages/dev-login-page';
 import { renderDocument } from '../pages/layout';
 import { MessagePage } from '../pages/message-page';
+import { devLogin, devLoginPage, signInCallback, signOut } from './contracts/session';
 
 const NONCE = /^[A-Za-z0-9_-]{16,128}$/;
 const origin = (url: string) => new URL(url).origin;
@@ -20,9 +20,10 @@ const origin = (url: string) => new URL(url).origin;
  * Sign-in and sign-out of the user pages. `GET /callback` is where the platform's sign-in page sends
  * the browser back with its signed assertion; `/dev-login` is the development stand-in for that page.
  */
-export const sessionRouter = new Hono<HonoEnv>()
-  .use(pageHeaders, userSession, csrf({ origin: (o, c) => o === origin(c.req.url) }))
-  .get('/callback', async (c) => {
+export const sessionRouter = apiRouter();
+sessionRouter.use(pageHeaders, userSession, csrf({ origin: (o, c) => o === origin(c.req.url) }));
+sessionRouter
+  .openapi(signInCallback, async (c) => {
     const names = cookiePolicy(c.req.url);
     const { userId, returnPath } = await finishSignIn(
       c.env,
@@ -39,7 +40,7 @@ export const sessionRouter = new Hono<HonoEnv>()
     return c.redirect(returnPath, 303);
   })
   // The development login is a 404 unless DEV_LOGIN is on and the browser is on this machine.
-  .get('/dev-login', async (c) => {
+  .openapi(devLoginPage, async (c) => {
     if (!devLoginAvailable(c.get('settings'), origin(c.req.url))) throw notFound(`no route for GET ${c.req.path}`);
     const returnTo = c.req.query('return_to') ?? '';
     const nonce = c.req.query('nonce') ?? '';
@@ -48,7 +49,7 @@ export const sessionRouter = new Hono<HonoEnv>()
     }
     return c.html(await renderDocument(<DevLoginPage returnTo={returnTo} nonce={nonce} />));
   })
-  .post('/dev-login', async (c) => {
+  .openapi(devLogin, async (c) => {
     if (!devLoginAvailable(c.get('settings'), origin(c.req.url))) throw notFound(`no route for POST ${c.req.path}`);
     const form = formFields(await c.req.arrayBuffer(), c.req.header('content-type'));
     const callback = `${origin(c.req.url)}${LOGIN_CALLBACK_PATH}`;
@@ -58,7 +59,7 @@ export const sessionRouter = new Hono<HonoEnv>()
     const assertion = await devLoginAssertion(c.env, origin(c.req.url), form.user_id, form.nonce);
     return c.redirect(`${callback}?${new URLSearchParams({ assertion })}`, 303);
   })
-  .post('/logout', signedInForm, async (c) => {
+  .openapi(signOut, async (c) => {
     c.header('set-cookie', cookieHeader(c.req.url, cookiePolicy(c.req.url).session, '', 0));
     return c.html(
       await renderDocument(

@@ -1,6 +1,4 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
-import { Hono } from 'hono';
-import { z } from 'zod';
 import { requireApp } from '../auth/developer';
 import { database } from '../db/client';
 import { subscriptions, webhooks } from '../db/schema';
@@ -11,20 +9,18 @@ import { awaitFence } from '../delivery/withdrawal';
 import { newId } from '../domain/ids';
 import { checkWebhookUrl } from '../domain/webhook-url';
 import { conflict, forbidden, invalid, notFound } from '../errors';
-import { byApp, rateLimit } from '../http/rate-limit';
-import type { HonoEnv } from '../http/types';
-import { jsonBody, webhookIdPath } from '../http/validation';
-import { replayBodySchema, startReplayJob } from './replay';
+import { apiRouter } from '../http/validation';
+import { createWebhook, deleteWebhook, listWebhooks, replayByBody, rotateWebhookSecret, validateWebhook } from './contracts/webhooks';
+import { startReplayJob } from './replay';
 
-const createSchema = z.object({ url: z.string({ error: 'url is required and must be a string' }) });
-
-export const webhooksRouter = new Hono<HonoEnv>()
-  .use(requireApp)
+export const webhooksRouter = apiRouter();
+webhooksRouter.use(requireApp);
+webhooksRouter
   /**
    * Registers a webhook after a CRC passes; nothing is saved when it fails. The response carries the
    * webhook's Standard Webhooks `signing_secret`, shown this once.
    */
-  .post('/', rateLimit('webhooks:create', byApp), jsonBody(createSchema), async (c) => {
+  .openapi(createWebhook, async (c) => {
     const app = c.get('app');
     const settings = c.get('settings');
     const checked = checkWebhookUrl(c.req.valid('json').url, {
@@ -61,12 +57,15 @@ export const webhooksRouter = new Hono<HonoEnv>()
       throw conflict('another registration of this app changed its webhooks; try again', 'DuplicateUrlFailed');
     }
     await webhookHistoryRow(db, { id, appId: app.id, url }, { valid: true, at: now });
-    return c.json({
-      data: { id, url, valid: true, created_at: new Date(now).toISOString(), signing_secret: signingSecret },
-    });
+    return c.json(
+      {
+        data: { id, url, valid: true, created_at: new Date(now).toISOString(), signing_secret: signingSecret },
+      },
+      200,
+    );
   })
   /** X's `POST /2/webhooks/replay` (body form of a replay request). */
-  .post('/replay', rateLimit('replay', byApp), jsonBody(replayBodySchema), async (c) => {
+  .openapi(replayByBody, async (c) => {
     const { webhook_id, ...dates } = c.req.valid('json');
     const job = await startReplayJob(c.env, {
       appId: c.get('app').id,
@@ -75,18 +74,18 @@ export const webhooksRouter = new Hono<HonoEnv>()
       now: Date.now(),
       retentionMs: c.get('settings').retention.payloadMs,
     });
-    return c.json({ data: job });
+    return c.json({ data: job }, 200);
   })
-  .get('/', rateLimit('webhooks:list', byApp), async (c) => {
+  .openapi(listWebhooks, async (c) => {
     const rows = await database(c.env)
       .select()
       .from(webhooks)
       .where(and(eq(webhooks.appId, c.get('app').id), isNull(webhooks.deletedAt)))
       .orderBy(webhooks.createdAt);
-    return c.json({ data: rows.map(webhookView), meta: { result_count: rows.length } });
+    return c.json({ data: rows.map(webhookView), meta: { result_count: rows.length } }, 200);
   })
   /** Re-runs the CRC now: success makes the webhook valid, any failure makes it invalid. */
-  .put('/:webhook_id', rateLimit('webhooks:validate', byApp), webhookIdPath, async (c) => {
+  .openapi(validateWebhook, async (c) => {
     const app = c.get('app');
     const settings = c.get('settings');
     const db = database(c.env);
@@ -99,24 +98,27 @@ export const webhooksRouter = new Hono<HonoEnv>()
       consumerKey: app.consumerKey,
     });
     if (outcome.kind !== 'ok') throw invalid(`CRC failed: ${outcome.reason}`, 'CrcValidationFailed');
-    return c.json({ data: { valid: true } });
+    return c.json({ data: { valid: true } }, 200);
   })
   /**
    * A new Standard Webhooks signing secret for this webhook (shown once). Through the grace window
    * every delivery carries signatures under both the new and the previous secret.
    */
-  .post('/:webhook_id/rotate-secret', rateLimit('webhooks:rotate-secret', byApp), webhookIdPath, async (c) => {
+  .openapi(rotateWebhookSecret, async (c) => {
     const app = c.get('app');
     const webhook = await getOwnWebhook(database(c.env), app.id, c.req.valid('param').webhook_id);
     const previousUntil = Date.now() + c.get('settings').rotationGraceMs;
     const signingSecret = await appObject(c.env, app.id).rotateSigningSecret(app.id, webhook.id, previousUntil);
     if (!signingSecret) throw notFound(`no webhook ${webhook.id} for this app`, 'WebhookIdInvalid');
-    return c.json({
-      data: { id: webhook.id, signing_secret: signingSecret, previous_secret_valid_until: new Date(previousUntil).toISOString() },
-    });
+    return c.json(
+      {
+        data: { id: webhook.id, signing_secret: signingSecret, previous_secret_valid_until: new Date(previousUntil).toISOString() },
+      },
+      200,
+    );
   })
   /** Deletes the webhook and ends its subscriptions. */
-  .delete('/:webhook_id', rateLimit('webhooks:delete', byApp), webhookIdPath, async (c) => {
+  .openapi(deleteWebhook, async (c) => {
     const app = c.get('app');
     const db = database(c.env);
     const webhook = await getOwnWebhook(db, app.id, c.req.valid('param').webhook_id);
@@ -133,5 +135,5 @@ export const webhooksRouter = new Hono<HonoEnv>()
         .where(and(eq(subscriptions.webhookId, webhook.id), isNull(subscriptions.endedAt))),
     ]);
     await awaitFence(c.env, withdrawal);
-    return c.json({ data: { deleted: true } });
+    return c.json({ data: { deleted: true } }, 200);
   });
