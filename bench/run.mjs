@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { client } from '../scripts/lib/client.mjs';
 import { startReceiver } from '../scripts/lib/receiver.mjs';
 import { freePort, ROOT, sleep, startFastService } from '../scripts/lib/service.mjs';
+import { billPerMillionDeliveries, PRICES_CHECKED_ON } from './prices.mjs';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5000);
 const PACED_RATE = Number(process.env.BENCH_PACED_RATE ?? 500); // activities/s for the latency run
@@ -177,6 +178,8 @@ async function main() {
   }, TIME_LIMIT_MS * 4);
   hardStop.unref();
   let replay = null;
+  /** Ingest requests answered 503 by a local runtime restart and sent again (scripts/lib/client.mjs). */
+  let ingestRetries = 0;
   /** @type {any[]} */
   const noisyResults = [];
   const stateRoot = mkdtempSync(join(process.env.BENCH_STATE_ROOT ?? tmpdir(), 'aae-bench-'));
@@ -231,6 +234,7 @@ async function main() {
         }
       }
     } finally {
+      ingestRetries = api.ingestRetries;
       await service.stop();
       countProblems(receiver);
       await receiver.close();
@@ -263,13 +267,13 @@ async function main() {
     );
   }
   console.log(
-    '\n| run | DO requests | queue msgs written | queue msgs read | D1 rows read | D1 rows written | object rows read | object rows written | outbound |',
+    '\n| run | Worker requests | DO requests | queue msgs written | queue msgs read | D1 rows read | D1 rows written | object rows read | object rows written | outbound | $ per million deliveries |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results.filter((x) => x.work)) {
     const p = r.work.perDelivery;
     console.log(
-      `| ${r.name} | ${p.do_requests} | ${p.queue_messages_written} | ${p.queue_messages_read} | ${p.d1_rows_read} | ${p.d1_rows_written} | ${p.object_rows_read} | ${p.object_rows_written} | ${p.outbound_requests} |`,
+      `| ${r.name} | ${p.worker_invocations} | ${p.do_requests} | ${p.queue_messages_written} | ${p.queue_messages_read} | ${p.d1_rows_read} | ${p.d1_rows_written} | ${p.object_rows_read} | ${p.object_rows_written} | ${p.outbound_requests} | ${r.work.usdPerMillionDeliveries.total} |`,
     );
   }
   for (const n of noisyResults) {
@@ -278,6 +282,8 @@ async function main() {
         `A (receiver hangs, ${n.aBacklog} queued) delivered meanwhile: ${n.aDeliveredMeanwhile}`,
     );
   }
+  console.log(`\nprices: Cloudflare list prices checked on ${PRICES_CHECKED_ON} (bench/prices.mjs, docs/scaling.md)`);
+  console.log(`\ningest requests sent again after a 503 (local runtime restart): ${ingestRetries}`);
   const problemCount = Object.values(problems).reduce((a, b) => a + b, 0);
   console.log(
     `\nreceiver problems (every service delivery verified, both signatures): ${problemCount ? JSON.stringify(problems) : 'none'}`,
@@ -286,7 +292,15 @@ async function main() {
   writeFileSync(
     join(ROOT, '.bench', 'delivery.json'),
     JSON.stringify(
-      { at: new Date().toISOString(), events: EVENTS, results, replay, noisyNeighbour: noisyResults, receiverProblems: problems },
+      {
+        at: new Date().toISOString(),
+        events: EVENTS,
+        results,
+        replay,
+        noisyNeighbour: noisyResults,
+        receiverProblems: problems,
+        ingestRetries,
+      },
       null,
       2,
     ),
@@ -456,7 +470,7 @@ async function workPerDelivery(api) {
       .filter(([k]) => k !== 'deliveries')
       .map(([k, v]) => [k, Number(/** @type {number} */ (v / Math.max(1, counts.deliveries)).toFixed(3))]),
   );
-  return { deliveries: counts.deliveries, perDelivery: per };
+  return { deliveries: counts.deliveries, perDelivery: per, usdPerMillionDeliveries: billPerMillionDeliveries(per) };
 }
 
 async function waitUntil(predicate, timeoutMs) {

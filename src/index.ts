@@ -4,6 +4,7 @@ import { purgeActivities, retryFanOuts } from './delivery/fan-out';
 import { consumeDeliveries } from './delivery/queue-consumer';
 import { reconcileDueApps } from './delivery/reconcile';
 import { purgeExpiredOAuthRecords } from './oauth/tokens';
+import { countWork } from './observability/work-counters';
 
 export { AppDeliveryObject } from './app-object/app-delivery-object';
 export { RateLimiterObject } from './limits/rate-limiter-object';
@@ -13,8 +14,12 @@ const app = createApp();
 const CRC_CRON = '*/30 * * * *';
 
 export default {
-  fetch: app.fetch,
+  fetch(request, env, ctx) {
+    countWork('worker_invocations');
+    return app.fetch(request, env, ctx);
+  },
   async queue(batch, env) {
+    countWork('worker_invocations');
     await consumeDeliveries(batch, env);
   },
   async scheduled(controller, env, ctx) {

@@ -1,6 +1,6 @@
 /**
- * Counts the billable work the service does (docs/scaling.md, "What a delivery costs"): Durable
- * Object requests, queue messages written and read, D1 rows read and written, object storage rows
+ * Counts the billable work the service does (docs/scaling.md, "What a delivery costs"): Worker
+ * invocations (HTTP requests and queue batches), Durable Object requests, queue messages written and read, D1 rows read and written, object storage rows
  * read and written, outbound requests, and deliveries. Counted, not timed, so the figures do not drift
  * with a noisy machine; `npm run bench` divides them by deliveries and prices them.
  *
@@ -10,6 +10,7 @@
 import { WRAPPED_SQL } from '../app-object/storage/mirror-cache';
 
 export type WorkKind =
+  | 'worker_invocations'
   | 'do_requests'
   | 'queue_messages_written'
   | 'queue_messages_read'
@@ -28,6 +29,7 @@ export function countWork(kind: WorkKind, n = 1): void {
 
 export function workCounters(): Record<WorkKind, number> {
   const kinds: WorkKind[] = [
+    'worker_invocations',
     'do_requests',
     'queue_messages_written',
     'queue_messages_read',
