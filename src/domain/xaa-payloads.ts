@@ -84,10 +84,11 @@ export function renderXaaPayload(activity: TimedActivity, eventType: XaaEventTyp
           liked_tweet_id: tweet.id,
           liked_tweet_author_id: tweet.author.id,
         },
-        // A protected author's post is never carried, not even inside a like.
+        // A protected author's post is never carried, not even inside a like. X's OpenAPI names the
+        // expanded posts `posts` (its Expansions schema), which wins over older docs' `tweets`.
         includes: {
           users: user.id === tweet.author.id ? [v2User(user)] : [v2User(user), v2User(tweet.author)],
-          ...(tweet.author.protected ? {} : { tweets: [v2Post(tweet, at)] }),
+          ...(tweet.author.protected ? {} : { posts: [v2Post(tweet, at)] }),
         },
       };
     }

@@ -123,10 +123,12 @@ describe('envelopes', () => {
     for (let i = 0; i < 200; i++) expect(eventUuid(String(i), 'sub')).toMatch(/^[0-9]{1,19}$/);
   });
 
-  it("keeps a protected author's post out of a like's includes", () => {
+  it("keeps a protected author's post out of a like's includes, and carries anyone else's under X's `posts`", () => {
+    const open = renderXaaPayload(activity({ type: 'favorite', user: u('1'), tweet: tweet('11', u('3')) }), 'like.create');
+    expect(open.includes?.posts).toEqual([expect.objectContaining({ id: '11', author_id: '3' })]);
     const like = activity({ type: 'favorite', user: u('1'), tweet: tweet('10', u('2', { protected: true })) });
     const rendered = renderXaaPayload(like, 'like.create');
-    expect(rendered.includes?.tweets).toBeUndefined();
+    expect(rendered.includes?.posts).toBeUndefined();
     expect(rendered.payload).toMatchObject({ liked_tweet_id: '10', liked_tweet_author_id: '2', timestamp_ms: AT });
   });
 
