@@ -177,7 +177,17 @@ export const activityStream = createRoute({
               event_type: z.string(),
               tag: z.string().optional(),
               payload: z.record(z.string(), z.unknown()),
-              includes: z.record(z.string(), z.array(z.unknown())).optional(),
+              includes: z
+                .object({
+                  users: z.array(z.record(z.string(), z.unknown())).optional(),
+                  posts: z.array(z.record(z.string(), z.unknown())).optional(),
+                  media: z.array(z.record(z.string(), z.unknown())).optional(),
+                  places: z.array(z.record(z.string(), z.unknown())).optional(),
+                  polls: z.array(z.record(z.string(), z.unknown())).optional(),
+                  topics: z.array(z.record(z.string(), z.unknown())).optional(),
+                })
+                .optional()
+                .meta({ description: 'Objects the payload refers to, where the activity carried them (users and posts)' }),
             })
             .optional(),
           errors: z.array(z.record(z.string(), z.unknown())).optional(),
