@@ -12,6 +12,7 @@ import { accountActivityRouter } from './routes/account-activity';
 import { activityRouter } from './routes/activity';
 import { authorizeRouter } from './routes/authorize';
 import { connectedAppsRouter } from './routes/connected-apps';
+import { consoleRouter } from './routes/console';
 import { serviceInfo } from './routes/contracts/service';
 import { internalActivity } from './routes/internal-activity';
 import { internalApps } from './routes/internal-apps';
@@ -21,6 +22,7 @@ import { internalMetrics } from './routes/internal-metrics';
 import { internalUsers } from './routes/internal-users';
 import { oauth2 } from './routes/oauth2';
 import { oauth2User } from './routes/oauth2-user';
+import { portalRouter } from './routes/portal';
 import { problems } from './routes/problems';
 import { referenceRouter } from './routes/reference';
 import { sessionRouter } from './routes/session';
@@ -34,7 +36,8 @@ const X_PROBLEM_PREFIX = '/2/activity';
 
 async function renderProblem(c: Context<HonoEnv>, err: ApiError): Promise<Response> {
   // On a user page a person reads the error: the same problem, as a page.
-  if (c.get('page')) return c.html(await errorPageHtml(err), err.status, err.headers);
+  const page = c.get('page');
+  if (page) return c.html(await errorPageHtml(err, page.surface), err.status, err.headers);
   const headers = new Headers(err.headers);
   // OAuth clients parse errors as RFC 6749 JSON (the body carries both shapes).
   headers.set('content-type', err.oauthError ? OAUTH_ERROR_TYPE : PROBLEM_TYPE);
@@ -76,6 +79,8 @@ export const ROUTERS = {
   '/internal/users': internalUsers,
   '/internal/audit': internalAudit,
   '/internal/metrics': internalMetrics,
+  '/portal': portalRouter,
+  '/console': consoleRouter,
   '/problems': problems,
 } as const;
 

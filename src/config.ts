@@ -116,6 +116,12 @@ const settingsSchema = z.object({
   ),
   LOGIN_ASSERTION_ISSUER: text('string').describe('If set, the `iss` every sign-in assertion must carry.'),
   USER_SESSION_HOURS: int(12, 1).describe("How long a user's sign-in on the consent and Connected apps pages lasts."),
+  PORTAL_SESSION_HOURS: int(8, 1).describe(
+    "How long a developer's sign-in to the developer portal lasts (rotating the consumer secret ends it sooner).",
+  ),
+  CONSOLE_SESSION_HOURS: int(2, 1).describe(
+    "How long the operator's sign-in to the operator console lasts (changing PLATFORM_TOKEN ends it sooner).",
+  ),
   DEV_LOGIN: flag.describe(
     'Local development only: a sign-in page where you pick any user id (served on loopback hosts only). Never set it in production.',
   ),
@@ -183,6 +189,8 @@ export interface Settings {
   oauth: { accessTokenMs: number; refreshTokenMs: number; codeMs: number };
   /** How users sign in to the consent and Connected apps pages: the platform's, or the development login. */
   login: { url: string | null; assertionKeys: string | null; assertionIssuer: string | null; sessionMs: number; devLogin: boolean };
+  /** How long the developer portal's and the operator console's sign-ins last. */
+  pages: { portalSessionMs: number; consoleSessionMs: number };
   /** Rate-limit window (X: 15 minutes). */
   rateLimitWindowMs: number;
   /** Requests per window by endpoint: the defaults with `RATE_LIMITS` over them. */
@@ -235,6 +243,7 @@ export function settings(env: Partial<Record<SettingName, unknown>>): Settings {
       sessionMs: hours(s.USER_SESSION_HOURS),
       devLogin: s.DEV_LOGIN,
     },
+    pages: { portalSessionMs: hours(s.PORTAL_SESSION_HOURS), consoleSessionMs: hours(s.CONSOLE_SESSION_HOURS) },
     rateLimitWindowMs: s.RATE_LIMIT_WINDOW_SECONDS * 1000,
     rateLimits: s.RATE_LIMITS,
     maxBodyBytes: 64 * 1024,

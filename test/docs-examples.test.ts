@@ -4,7 +4,7 @@ import eventsDoc from '../docs/events.md?raw';
 import { activitySchema } from '../src/domain/activities';
 import { audienceOf, isAaa, REQUIRED_SCOPE } from '../src/domain/audience';
 import { crcRequestSignature, crcResponseToken } from '../src/domain/crc';
-import { renderPayload, renderReplayJobStatus, renderRevoke } from '../src/domain/payloads';
+import { renderPayload, renderReplayJobStatus, renderRevoke, renderTestEvent } from '../src/domain/payloads';
 import { signDelivery } from '../src/domain/signing';
 
 /**
@@ -46,8 +46,8 @@ function parts(examples: Map<string, Example>, name: string) {
 const ACTIVITY_TYPES = Object.keys(REQUIRED_SCOPE) as (keyof typeof REQUIRED_SCOPE)[];
 
 describe('docs/events.md examples are what the renderer sends', () => {
-  it('has an example for every activity type and both app-level notices, and nothing else', () => {
-    expect([...events.keys()].sort()).toEqual([...ACTIVITY_TYPES, 'replay_job_status', 'user_event'].sort());
+  it('has an example for every activity type and every app-level notice, and nothing else', () => {
+    expect([...events.keys()].sort()).toEqual([...ACTIVITY_TYPES, 'replay_job_status', 'test_event', 'user_event'].sort());
   });
 
   it.each(ACTIVITY_TYPES)('%s', (type) => {
@@ -77,6 +77,12 @@ describe('docs/events.md examples are what the renderer sends', () => {
       complete: input.complete,
       description: input.description,
     });
+    expect(compact(output), shouldShow(wire)).toBe(wire);
+  });
+
+  it('test_event', () => {
+    const { input, output } = parts(events, 'test_event');
+    const wire = renderTestEvent({ appId: input.app_id, webhookId: input.webhook_id, eventId: input.event_id, at: input.at });
     expect(compact(output), shouldShow(wire)).toBe(wire);
   });
 

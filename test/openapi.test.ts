@@ -15,7 +15,14 @@ import { call } from './support/http';
  * every JSON endpoint must be declared. `METHOD /path` with Hono's `:param` syntax; a path ending in
  * `/*` stands for everything under it.
  */
-const NOT_IN_DOCUMENT: Record<string, string> = {};
+const NOT_IN_DOCUMENT: Record<string, string> = {
+  'GET /portal': 'the developer portal (docs/portal.md): HTML pages for a person, over the API operations documented here',
+  'GET /portal/*': 'the developer portal: HTML pages',
+  'POST /portal/*': "the developer portal's forms (session cookie and CSRF token, not an API credential)",
+  'GET /console': 'the operator console (docs/portal.md): HTML pages for a person, over the /internal operations documented here',
+  'GET /console/*': 'the operator console: HTML pages',
+  'POST /console/*': "the operator console's forms (session cookie and CSRF token, not an API credential)",
+};
 
 const HOW_TO_DECLARE = `Declare each route in the OpenAPI document:
   1. write its contract with createRoute({ method, path, operationId, tags, summary, security, request, responses })

@@ -145,6 +145,9 @@ export class AppDeliveryObject extends DurableObject<Env> {
   startReplay(appId: string, job: { jobId: string; webhookId: string; from: number; to: number }) {
     return this.api.startReplay(appId, job);
   }
+  sendTestEvent(appId: string, webhookId: string) {
+    return this.api.sendTestEvent(appId, webhookId);
+  }
   mirrorSummary(appId: string) {
     return this.api.mirrorSummary(appId);
   }
@@ -159,6 +162,12 @@ export class AppDeliveryObject extends DurableObject<Env> {
   }
   ledger(appId: string, filter: LedgerFilter) {
     return this.api.ledger(appId, filter);
+  }
+  ledgerEntry(appId: string, id: number) {
+    return this.api.ledgerEntry(appId, id);
+  }
+  webhookHealth(appId: string) {
+    return this.api.webhookHealth(appId);
   }
   userSummary(appId: string, userId: string) {
     return this.api.userSummary(appId, userId);

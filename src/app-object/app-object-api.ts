@@ -11,6 +11,7 @@ import type {
   Withdrawal,
 } from '../domain/delivery-protocol';
 import { ControlPlane } from './control-plane';
+import { type WebhookHealth, webhookHealth } from './health';
 import type { DeliverySettings, ObjectPorts } from './ports';
 import { applyReconcile, type ReconcileActions } from './reconcile';
 import { startReplay } from './replay';
@@ -21,6 +22,7 @@ import type { AddRefusal, AppStatus } from './storage/mirror-store';
 import type { XaaSubscriptionRecord } from './storage/xaa-mirror-store';
 import { alarmPass } from './sweep';
 import { TenantDelivery } from './tenant-delivery';
+import { queueTestEvent, type TestEventResult } from './test-event';
 import { XaaControl } from './xaa-control';
 
 /**
@@ -197,6 +199,11 @@ export class AppObjectApi {
     return startReplay(this.delivery, appId, job);
   }
 
+  /** A developer's test event to one webhook: synthetic, signed, on the ledger (test-event.ts). */
+  sendTestEvent(appId: string, webhookId: string): Promise<TestEventResult> {
+    return queueTestEvent(this.delivery, appId, webhookId);
+  }
+
   alarm(): Promise<void> {
     return alarmPass(this.delivery);
   }
@@ -234,6 +241,18 @@ export class AppObjectApi {
   async ledger(appId: string, filter: LedgerFilter) {
     this.delivery.tenantFor(appId);
     return this.store.ledger.entries(filter);
+  }
+
+  /** One ledger entry of this app by its id (the portal's attempt detail), or null. */
+  async ledgerEntry(appId: string, id: number) {
+    this.delivery.tenantFor(appId);
+    return this.store.ledger.entry(id) ?? null;
+  }
+
+  /** Every live webhook's validity, failing streak and backlog (read-only). */
+  async webhookHealth(appId: string): Promise<WebhookHealth[]> {
+    this.delivery.tenantFor(appId);
+    return webhookHealth(this.store);
   }
 
   async userSummary(appId: string, userId: string) {

@@ -222,7 +222,7 @@ export class TenantDelivery {
         latencyMs: report.result.latencyMs,
       });
       outbox.recordAttempt(report.seq, report.startedAt, statusCode, error, report.attempt);
-      observeAttempt(mirror, message.webhook_id, report.result, this.settings.slowWebhookMs);
+      observeAttempt(mirror, message.webhook_id, report.result, this.settings.slowWebhookMs, now);
       if (!current) continue; // late: withdrawn meanwhile, or given up as unknown and retried
       switch (verdict.kind) {
         case 'delivered':

@@ -35,13 +35,32 @@ export function basicCredentials(authorization: string | undefined): { key: stri
   }
 }
 
-/** HTTP Basic with the app's consumer key and secret; the secret is checked against its stored hash. */
+/**
+ * The app whose consumer key and secret these are, or null: the secret is checked against its stored
+ * hash in constant time, hashed even when the key is unknown so both failures take the same time.
+ */
+export async function appByConsumerCredentials(db: Database, key: string, secret: string): Promise<AppRow | null> {
+  const app = await appByConsumerKey(db, key);
+  return (await consumerSecretMatches(app, secret)) ? app! : null;
+}
+
+/** The app a consumer key names (an identifier, not a credential: the secret must still be checked). */
+export async function appByConsumerKey(db: Database, key: string): Promise<AppRow | undefined> {
+  const [app] = await db.select().from(apps).where(eq(apps.consumerKey, key)).limit(1);
+  return app;
+}
+
+/** Whether `secret` is the app's consumer secret; hashed and compared even when there is no app. */
+export async function consumerSecretMatches(app: AppRow | undefined, secret: string): Promise<boolean> {
+  const ok = await constantTimeEqual(await sha256Hex(secret), app?.consumerSecretHash ?? '');
+  return Boolean(app) && ok;
+}
+
+/** HTTP Basic with the app's consumer key and secret. */
 export async function authenticateConsumer(db: Database, authorization: string | undefined): Promise<AppRow> {
   const { key, secret } = basicCredentials(authorization);
-  const [app] = await db.select().from(apps).where(eq(apps.consumerKey, key)).limit(1);
-  // Hash even when the key is unknown so both failures take the same time.
-  const ok = await constantTimeEqual(await sha256Hex(secret), app?.consumerSecretHash ?? '');
-  if (!app || !ok) throw basicUnauthorized('invalid consumer key or secret');
+  const app = await appByConsumerCredentials(db, key, secret);
+  if (!app) throw basicUnauthorized('invalid consumer key or secret');
   return app;
 }
 

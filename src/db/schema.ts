@@ -4,6 +4,7 @@ import { XAA_TIERS } from '../config';
 
 /** An app's lifecycle: created pending, approved to active, suspended by the operator. */
 export const APP_STATUSES = ['pending', 'active', 'suspended'] as const;
+export type AppStatus = (typeof APP_STATUSES)[number];
 
 /**
  * The control plane. Times are epoch milliseconds. Nothing that decides who was entitled to what is
@@ -29,13 +30,17 @@ export const apps = sqliteTable('apps', {
   xaaTier: text('xaa_tier', { enum: XAA_TIERS }).notNull().default('self_serve'),
 });
 
-/** Every status an app has had, so the audit knows whether it was active at any past moment. */
+/**
+ * Every status an app has had, so the audit knows whether it was active at any past moment, and the
+ * operator's reason for a suspension (the console shows the history with its reasons).
+ */
 export const appStatusHistory = sqliteTable(
   'app_status_history',
   {
     appId: text('app_id').notNull(),
     status: text('status', { enum: APP_STATUSES }).notNull(),
     at: integer('at').notNull(),
+    reason: text('reason'),
   },
   (t) => [index('app_status_history_app').on(t.appId, t.at)],
 );

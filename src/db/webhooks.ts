@@ -1,4 +1,4 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNull } from 'drizzle-orm';
 import { notFound } from '../errors';
 import type { Database } from './client';
 import { type WebhookRow, webhookHistory, webhooks } from './schema';
@@ -12,6 +12,15 @@ export async function getOwnWebhook(db: Database, appId: string, webhookId: stri
     .limit(1);
   if (!row) throw notFound(`no webhook ${webhookId} for this app`, 'WebhookIdInvalid');
   return row;
+}
+
+/** The app's live webhooks, oldest first. */
+export function liveWebhooks(db: Database, appId: string): Promise<WebhookRow[]> {
+  return db
+    .select()
+    .from(webhooks)
+    .where(and(eq(webhooks.appId, appId), isNull(webhooks.deletedAt)))
+    .orderBy(asc(webhooks.createdAt));
 }
 
 export const webhookView = (w: WebhookRow) => ({

@@ -107,7 +107,7 @@ export function historyView(history: AppHistory): EntitlementView {
   };
 }
 
-const KINDS: readonly string[] = ['event', 'replay', 'revoke', 'replay_status', 'stream', 'stream_notice'] satisfies DeliveryKind[];
+const KINDS: readonly string[] = ['event', 'replay', 'revoke', 'replay_status', 'test', 'stream', 'stream_notice'] satisfies DeliveryKind[];
 
 /** The scope a user event needs, null when public; undefined for an event type the service does not have. */
 function requiredScopeOf(entry: AuditedAttempt): string | null | undefined {

@@ -7,7 +7,7 @@ import { hasScope } from './audience';
  * kept history. Both see the same question through an `EntitlementView`, so there is one rule and
  * two independent sources of facts. Pure.
  */
-export type DeliveryKind = 'event' | 'replay' | 'revoke' | 'replay_status' | 'stream' | 'stream_notice';
+export type DeliveryKind = 'event' | 'replay' | 'revoke' | 'replay_status' | 'test' | 'stream' | 'stream_notice';
 
 /**
  * What is delivered: a user's event (`event`, a `replay` copy, or a line on the XAA stream, `stream`),
@@ -17,7 +17,7 @@ export interface DeliveryScope {
   kind: DeliveryKind;
   /** The destination webhook; '' on the stream. */
   webhookId: string;
-  /** The user the event is for (an XAA subscription's filter user); '' for app-level notices. */
+  /** The user the event is for (an XAA subscription's filter user); '' for app-level notices (revoke, replay status, a developer's test event). */
   userId: string;
   /** The authorization scope the event needs; null when it needs none (XAA's public events). */
   requiredScope: string | null;

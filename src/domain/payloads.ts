@@ -154,3 +154,18 @@ export const renderReplayJobStatus = (status: { webhookId: string; jobId: string
       job_id: status.jobId,
     },
   });
+
+/**
+ * A developer's test event (docs/events.md, "test_event"): synthetic, about no user, so it carries
+ * nothing but the ids of the app, the webhook and itself. Signed and recorded like any delivery.
+ */
+export const renderTestEvent = (test: { appId: string; webhookId: string; eventId: string; at: number }): string =>
+  JSON.stringify({
+    test_event: {
+      id: test.eventId,
+      created_timestamp: String(test.at),
+      app_id: test.appId,
+      webhook_id: test.webhookId,
+      description: 'A test event sent from the developer portal. It carries no user data.',
+    },
+  });

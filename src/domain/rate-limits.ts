@@ -1,7 +1,9 @@
 /**
  * Per-endpoint request limits per 15-minute window, in X's style (its Account Activity figures are
  * the defaults for the developer surface); the platform's own endpoints have their own, higher ones.
- * Each endpoint is counted on its own. Pure.
+ * Each endpoint is counted on its own. The developer portal's actions count against the limits of the
+ * API calls they mirror; its pages, its test events and failed sign-ins have limits of their own.
+ * Pure.
  */
 export const DEFAULT_LIMITS = {
   'webhooks:create': 15,
@@ -21,6 +23,10 @@ export const DEFAULT_LIMITS = {
   'activity:subscriptions:update': 500,
   'activity:subscriptions:delete': 500,
   'activity:stream': 50,
+  'webhooks:test': 30,
+  'portal:pages': 600,
+  'portal:sign-in-failures': 10,
+  'console:sign-in-failures': 10,
   'oauth2:token': 60,
   'oauth2:invalidate': 60,
   'oauth2:user-token': 20_000,
@@ -74,4 +80,9 @@ export function decide(
     decision: { allowed, limit, remaining: Math.max(0, limit - used), resetAt: windowStart + windowMs },
     next: { windowStart, count: used },
   };
+}
+
+/** The decision one more request would get, without counting it. */
+export function peek(stored: WindowCount | null, limit: number, windowMs: number, now: number): LimitDecision {
+  return decide(stored, limit, windowMs, now).decision;
 }

@@ -1,4 +1,5 @@
 import type { LedgerEntry, LedgerFilter } from '../app-object/storage/ledger-store';
+import { USER_AGENT } from '../config';
 import { appObject } from '../delivery/app-objects';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -7,7 +8,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * What happens next to the delivery an attempt belongs to, so a developer can tell why an event
  * has not arrived (yet).
  */
-function nextStep(e: LedgerEntry): { state: string; at?: string | null; hint?: string } {
+export function nextStep(e: LedgerEntry): { state: string; at?: string | null; hint?: string } {
   switch (e.message_state) {
     case 'delivered':
       return { state: 'delivered' };
@@ -67,4 +68,33 @@ export async function readLedgerPage(
     limit: page.max_results,
   });
   return { data: entries.map(ledgerEntryView), meta: ledgerPageMeta(entries.length, nextBefore) };
+}
+
+/** One request header of an attempt as the portal shows it: its value, or why the value is not shown. */
+export interface ShownHeader {
+  name: string;
+  value: string | null;
+  note?: string;
+}
+
+/**
+ * The headers an attempt's request carried (src/app-object/signer.ts), without secrets: signature
+ * values are never kept, so they are named, not shown. `webhook-timestamp` is the second the request
+ * was signed, which is the second it was handed out give or take the signing itself.
+ */
+export function attemptHeaders(e: LedgerEntry): ShownHeader[] {
+  if (e.url === null) return []; // a drop: no request was made
+  return [
+    { name: 'content-type', value: 'application/json' },
+    { name: 'user-agent', value: USER_AGENT },
+    { name: 'x-twitter-webhooks-signature', value: null, note: 'HMAC-SHA256 of the body with your consumer secret' },
+    { name: 'webhook-id', value: e.delivery_id },
+    { name: 'webhook-timestamp', value: String(Math.floor(e.at / 1000)), note: 'when it was signed' },
+    {
+      name: 'webhook-signature',
+      value: null,
+      note: "v1 signature with the webhook's signing secret (and the previous one during a rotation)",
+    },
+    ...(e.replay_job_id ? [{ name: 'x-replay-job-id', value: e.replay_job_id }] : []),
+  ];
 }

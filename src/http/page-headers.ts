@@ -1,28 +1,32 @@
 import { createMiddleware } from 'hono/factory';
 import { stylesheetSource } from '../pages/styles';
-import type { HonoEnv } from './types';
+import type { HonoEnv, PageSurface } from './types';
 
 /**
- * The headers of every user page (consent, sign-in, Connected apps), errors included: a strict
- * Content-Security-Policy (no script at all, the one stylesheet by its hash, forms only to this
- * service and, on the consent page, to the app's registered redirect URI, which the decision
- * redirects to), never framed, never cached, no referrer (the authorize URL carries `state`).
- * Also marks the request as a page, so errors render as HTML (src/app.ts).
+ * The headers of every page (the user pages, the developer portal, the operator console), errors
+ * included: a strict Content-Security-Policy (no script at all, the one stylesheet by its hash, forms
+ * only to this service and, on the consent page, to the app's registered redirect URI, which the
+ * decision redirects to), never framed, never cached, no referrer (the authorize URL carries
+ * `state`). Also marks the request as a page of `surface`, so errors render as its HTML (src/app.ts).
  */
-export const pageHeaders = createMiddleware<HonoEnv>(async (c, next) => {
-  const page = { formActions: [] as string[] };
-  c.set('page', page);
-  await next();
-  const csp = [
-    "default-src 'none'",
-    `style-src ${await stylesheetSource()}`,
-    "img-src 'self' data:",
-    `form-action 'self'${page.formActions.map((s) => ` ${s}`).join('')}`,
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-  ].join('; ');
-  setPageHeaders(c.res.headers, csp, 'no-store');
-});
+export const pagesOf = (surface: PageSurface) =>
+  createMiddleware<HonoEnv>(async (c, next) => {
+    const page = { formActions: [] as string[], surface };
+    c.set('page', page);
+    await next();
+    const csp = [
+      "default-src 'none'",
+      `style-src ${await stylesheetSource()}`,
+      "img-src 'self' data:",
+      `form-action 'self'${page.formActions.map((s) => ` ${s}`).join('')}`,
+      "frame-ancestors 'none'",
+      "base-uri 'none'",
+    ].join('; ');
+    setPageHeaders(c.res.headers, csp, 'no-store');
+  });
+
+/** The user pages' headers (consent, sign-in, Connected apps). */
+export const pageHeaders = pagesOf('user');
 
 /** What every page of the service sends: its CSP, never framed, no sniffing, no referrer, no powerful features. */
 export function setPageHeaders(headers: Headers, csp: string, cacheControl: string): void {

@@ -1,10 +1,9 @@
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import { beginSignIn, SIGN_IN_WINDOW_MS } from '../auth/login';
-import { cookieHeader, cookiePolicy, csrfToken, csrfTokenMatches, readSession } from '../auth/session';
+import { cookieHeader, cookiePolicy, csrfToken, readSession } from '../auth/session';
 import type { Settings } from '../config';
-import { ApiError } from '../errors';
-import { formFields } from './form';
+import { sessionForm } from './page-session';
 import type { HonoEnv } from './types';
 
 /** Loads the signed-in user, if any, and their CSRF token. */
@@ -35,16 +34,6 @@ export const signedIn = (returnPath: (url: URL) => string) =>
 
 /**
  * A form post of a signed-in user: it needs the session and that session's CSRF token in its `csrf`
- * field. Without either it is refused, not sent to sign in: its data would not survive the round
- * trip, and it may not be the user's.
+ * field (src/http/page-session.ts).
  */
-export const signedInForm = createMiddleware<HonoEnv>(async (c, next) => {
-  const session = c.get('session');
-  if (!session) throw new ApiError('unauthorized', 'your sign-in has expired: go back and start again');
-  const fields = formFields(await c.req.arrayBuffer(), c.req.header('content-type'));
-  if (!(await csrfTokenMatches(c.env, session, fields.csrf))) {
-    throw new ApiError('forbidden', 'this form was not sent from your own session: reload the page and try again');
-  }
-  c.set('form', fields);
-  await next();
-});
+export const signedInForm = sessionForm((c) => c.get('session'), 'your sign-in has expired: go back and start again');

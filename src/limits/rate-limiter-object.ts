@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { decide, type LimitDecision } from '../domain/rate-limits';
+import { decide, type LimitDecision, peek } from '../domain/rate-limits';
 import { countWork } from '../observability/work-counters';
 
 /**
@@ -17,12 +17,31 @@ export class RateLimiterObject extends DurableObject<Env> {
     });
   }
 
-  async hit(endpoint: string, limit: number, windowMs: number): Promise<LimitDecision> {
-    const sql = this.ctx.storage.sql;
-    const row = sql
+  private stored(endpoint: string) {
+    const row = this.ctx.storage.sql
       .exec<{ window_start: number; count: number }>('SELECT window_start, count FROM counters WHERE endpoint = ?', endpoint)
       .toArray()[0];
-    const { decision, next } = decide(row ? { windowStart: row.window_start, count: row.count } : null, limit, windowMs, Date.now());
+    return row ? { windowStart: row.window_start, count: row.count } : null;
+  }
+
+  /** Whether one more request would be allowed, without counting it (sign-in counts only its failures). */
+  async peek(endpoint: string, limit: number, windowMs: number): Promise<LimitDecision> {
+    return peek(this.stored(endpoint), limit, windowMs, Date.now());
+  }
+
+  /** The current window's count of every endpoint this subject has used (the portal's usage page). */
+  async usage(): Promise<{ endpoint: string; windowStart: number; count: number }[]> {
+    return this.ctx.storage.sql
+      .exec<{ endpoint: string; window_start: number; count: number }>(
+        'SELECT endpoint, window_start, count FROM counters ORDER BY endpoint',
+      )
+      .toArray()
+      .map((r) => ({ endpoint: r.endpoint, windowStart: r.window_start, count: r.count }));
+  }
+
+  async hit(endpoint: string, limit: number, windowMs: number): Promise<LimitDecision> {
+    const sql = this.ctx.storage.sql;
+    const { decision, next } = decide(this.stored(endpoint), limit, windowMs, Date.now());
     if (decision.allowed) {
       sql.exec(
         'INSERT INTO counters (endpoint, window_start, count) VALUES (?, ?, ?) ON CONFLICT (endpoint) DO UPDATE SET window_start = excluded.window_start, count = excluded.count',

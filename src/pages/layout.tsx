@@ -8,8 +8,23 @@ export interface HeaderUser {
   csrf: string;
 }
 
+/** Who is signed in, as any page's header shows it: a label, a name, and where Sign out posts. */
+export interface HeaderWho {
+  label: string;
+  name: string;
+  csrf: string;
+  signOutAction: string;
+}
+
+/** The pages' sections as tabs under the header; `current` is the one shown. */
+export interface NavItem {
+  href: string;
+  label: string;
+  current?: boolean;
+}
+
 /** A stroked 24×24 icon from its path data (inline SVG: nothing to load, nothing for the CSP to allow). */
-function Icon(props: { paths: string[] }) {
+export function Icon(props: { paths: string[] }) {
   return (
     <svg
       viewBox="0 0 24 24"
@@ -33,8 +48,28 @@ export const WarningIcon = () => (
 );
 export const CheckIcon = () => <Icon paths={['M20 6L9 17l-5-5']} />;
 
-/** Every page: no script, one inline stylesheet (allowed by hash), readable on a phone. */
-export function Layout(props: { title: string; user?: HeaderUser | null; narrow?: boolean; children: Child }) {
+const USER_FOOTER = 'You decide which apps use your account. You can take access back at any time.';
+
+/**
+ * Every page: no script, one inline stylesheet (allowed by hash), readable on a phone. The user pages
+ * pass `user`; the portal and the console name their section (`brand`), who is signed in (`who`) and
+ * their tabs (`nav`). `wide` gives tables room on a desktop.
+ */
+export function Layout(props: {
+  title: string;
+  user?: HeaderUser | null;
+  who?: HeaderWho | null;
+  brand?: string;
+  nav?: NavItem[];
+  footer?: string | null;
+  narrow?: boolean;
+  wide?: boolean;
+  children: Child;
+}) {
+  const who: HeaderWho | null =
+    props.who ??
+    (props.user ? { label: 'User', name: props.user.userId, csrf: props.user.csrf, signOutAction: '/i/session/logout' } : null);
+  const footer = props.footer === undefined ? USER_FOOTER : props.footer;
   return (
     <html lang="en">
       <head>
@@ -48,16 +83,16 @@ export function Layout(props: { title: string; user?: HeaderUser | null; narrow?
         <header class="topbar">
           <div class="brand">
             <ShieldMark />
-            <span>Account access</span>
+            <span>{props.brand ?? 'Account access'}</span>
           </div>
-          {props.user ? (
+          {who ? (
             <div class="who">
               <span>
-                <span class="label">User </span>
-                <strong>{props.user.userId}</strong>
+                <span class="label">{who.label} </span>
+                <strong>{who.name}</strong>
               </span>
-              <form method="post" action="/i/session/logout">
-                <input type="hidden" name="csrf" value={props.user.csrf} />
+              <form method="post" action={who.signOutAction}>
+                <input type="hidden" name="csrf" value={who.csrf} />
                 <button type="submit" class="linkish">
                   Sign out
                 </button>
@@ -65,8 +100,17 @@ export function Layout(props: { title: string; user?: HeaderUser | null; narrow?
             </div>
           ) : null}
         </header>
-        <main class={props.narrow ? 'narrow' : undefined}>{props.children}</main>
-        <footer>You decide which apps use your account. You can take access back at any time.</footer>
+        {props.nav?.length ? (
+          <nav class="tabs" aria-label="Sections">
+            {props.nav.map((item) => (
+              <a href={item.href} aria-current={item.current ? 'page' : undefined}>
+                {item.label}
+              </a>
+            ))}
+          </nav>
+        ) : null}
+        <main class={props.narrow ? 'narrow' : props.wide ? 'wide' : undefined}>{props.children}</main>
+        {footer ? <footer>{footer}</footer> : null}
       </body>
     </html>
   );

@@ -8,14 +8,16 @@ export function MessagePage(props: {
   tone?: 'error' | 'info';
   user?: HeaderUser | null;
   action?: { href: string; label: string };
+  /** The portal's and console's pages name themselves; the user pages keep theirs. */
+  surface?: { brand: string; eyebrow: string };
 }) {
   return (
-    <Layout title={props.title} user={props.user} narrow>
+    <Layout title={props.title} user={props.user} brand={props.surface?.brand} footer={props.surface ? null : undefined} narrow>
       <div class="card" role={props.tone === 'error' ? 'alert' : undefined}>
         <div class="message-head">
           {props.tone === 'error' ? <WarningIcon /> : null}
           <div>
-            <p class="eyebrow">{props.tone === 'error' ? 'Something went wrong' : 'Account access'}</p>
+            <p class="eyebrow">{props.tone === 'error' ? 'Something went wrong' : (props.surface?.eyebrow ?? 'Account access')}</p>
             <h1>{props.title}</h1>
           </div>
         </div>

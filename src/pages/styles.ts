@@ -1,7 +1,7 @@
 import { sha256Base64 } from '../domain/crypto';
 
 /**
- * The one stylesheet of the user pages, inlined and allowed by its hash in the Content-Security-Policy
+ * The one stylesheet of every page (user pages, developer portal, operator console), inlined and allowed by its hash in the Content-Security-Policy
  * (no 'unsafe-inline', no extra request, no build step). Mobile first; light and dark.
  */
 export const STYLESHEET = `
@@ -102,6 +102,57 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:
 .message-head{display:flex;gap:12px;align-items:flex-start}
 .message-head svg{flex:0 0 auto;width:28px;height:28px;margin-top:2px;color:var(--danger)}
 footer{text-align:center;color:var(--muted);font-size:.8rem;padding:0 16px 32px}
+main.wide{max-width:1040px}
+nav.tabs{display:flex;gap:4px;overflow-x:auto;padding:0 12px;background:var(--card);border-bottom:1px solid var(--line)}
+nav.tabs a{padding:10px 12px;color:var(--muted);text-decoration:none;font-weight:600;font-size:.93rem;border-bottom:3px solid transparent;white-space:nowrap}
+nav.tabs a[aria-current=page]{color:var(--text);border-bottom-color:var(--brand)}
+input[type=password],input[type=url],input[type=search],input[type=datetime-local],select,textarea{width:100%;min-height:44px;font:inherit;padding:10px 12px;border-radius:10px;border:1px solid var(--line);background:var(--card);color:var(--text)}
+textarea{min-height:88px;resize:vertical}
+input:focus,select:focus,textarea:focus{outline:3px solid var(--brand-soft);border-color:var(--brand)}
+.badge.warn{background:var(--warn-soft);color:var(--warn)}
+.stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;margin:0;padding:0;list-style:none}
+.stats li{background:var(--bg);border:1px solid var(--line);border-radius:12px;padding:12px 14px}
+.stats strong{display:block;font-size:1.35rem;font-variant-numeric:tabular-nums}
+.stats span{font-size:.85rem;color:var(--muted)}
+.row{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center;justify-content:space-between}
+.row h2{margin:0;overflow-wrap:anywhere}
+.url{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9rem;overflow-wrap:anywhere}
+.health{margin:10px 0 0;font-size:.93rem}
+.tools{display:flex;flex-wrap:wrap;gap:8px;margin-top:14px}
+.tools form{margin:0}
+.btn.small{min-height:36px;padding:6px 14px;font-size:.9rem}
+details.confirm-box{display:inline-block}
+details.confirm-box>summary{list-style:none}
+details.confirm-box>summary::-webkit-details-marker{display:none}
+details.confirm-box[open]{display:block;width:100%}
+details.confirm-box[open]>summary{margin-bottom:10px}
+.secret{display:block;padding:12px 14px;border-radius:10px;background:var(--bg);border:1px dashed var(--warn);font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9rem;word-break:break-all;user-select:all}
+dl.kv{display:grid;grid-template-columns:minmax(110px,max-content) 1fr;gap:6px 16px;margin:0;font-size:.93rem}
+dl.kv dt{color:var(--muted)}
+dl.kv dd{margin:0;overflow-wrap:anywhere}
+table.list{width:100%;border-collapse:collapse;font-size:.9rem}
+table.list th{font-size:.72rem;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);font-weight:600;text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);white-space:nowrap}
+table.list td{padding:8px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+table.list tr:last-child td{border-bottom:0}
+table.list td.num{text-align:right;font-variant-numeric:tabular-nums}
+table.list .nowrap{white-space:nowrap}
+@media (max-width:640px){table.list thead{display:none}table.list tr{display:block;padding:8px 0;border-bottom:1px solid var(--line)}
+table.list td{display:flex;gap:12px;justify-content:space-between;border:0;padding:2px 0;text-align:right}
+table.list td::before{content:attr(data-label);color:var(--muted);font-size:.85rem;text-align:left}
+table.list td.num{text-align:right}}
+.filters{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:0 12px;align-items:start}
+.filters label{margin-top:8px}
+.filters .actions{margin-top:12px}
+.pager{display:flex;justify-content:flex-end;margin-top:12px}
+.split{display:grid;gap:16px;margin-top:16px}
+.split>*{min-width:0}
+.split+.card,.card+.split{margin-top:16px}
+@media (min-width:860px){.split{grid-template-columns:minmax(0,1fr) minmax(0,1fr)}.split>.card+.card{margin-top:0}}
+.card>h2:first-child,.card>section>h2:first-child{margin-top:0}
+h1.url{font-size:1.2rem}
+main>.alert{margin:0 0 16px}
+.card>.alert:first-child{margin-top:0}
+.filters>.actions{align-self:end}
 `;
 
 let stylesheetHash: Promise<string> | null = null;

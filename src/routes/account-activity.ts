@@ -1,6 +1,7 @@
-import { and, asc, count, eq, gt, isNull, like, sql } from 'drizzle-orm';
+import { and, count, eq, isNull, sql } from 'drizzle-orm';
 import { database } from '../db/client';
 import { authorizations, subscriptions } from '../db/schema';
+import { subscriptionCounts, webhookSubscribers } from '../db/subscriptions';
 import { getOwnWebhook } from '../db/webhooks';
 import { recordWithdrawal } from '../db/withdrawals';
 import { appObject } from '../delivery/app-objects';
@@ -120,31 +121,16 @@ accountActivityRouter
     const { max_results, pagination_token } = c.req.valid('query');
     const db = database(c.env);
     const webhook = await getOwnWebhook(db, app.id, c.req.valid('param').webhook_id);
-    const rows = await db
-      .select({ id: subscriptions.id, userId: subscriptions.userId })
-      .from(subscriptions)
-      .where(
-        and(
-          eq(subscriptions.webhookId, webhook.id),
-          isNull(subscriptions.endedAt),
-          pagination_token ? gt(subscriptions.id, pagination_token) : undefined,
-        ),
-      )
-      .orderBy(asc(subscriptions.id))
-      .limit(max_results + 1);
-    const page = rows.slice(0, max_results);
+    const page = await webhookSubscribers(db, webhook.id, { after: pagination_token, limit: max_results });
     return c.json(
       {
         data: {
           application_id: app.id,
           webhook_id: webhook.id,
           webhook_url: webhook.url,
-          subscriptions: page.map((r) => ({ user_id: r.userId })),
+          subscriptions: page.subscribers.map((s) => ({ user_id: s.userId })),
         },
-        meta: {
-          result_count: page.length,
-          ...(rows.length > max_results ? { next_token: page[page.length - 1].id } : {}),
-        },
+        meta: { result_count: page.subscribers.length, ...(page.nextToken ? { next_token: page.nextToken } : {}) },
       },
       200,
     );
@@ -171,30 +157,14 @@ accountActivityRouter
    */
   .openapi(countSubscriptions, async (c) => {
     const app = c.get('app');
-    const db = database(c.env);
-    const liveInApp = and(eq(subscriptions.appId, app.id), isNull(subscriptions.endedAt));
-    const [[all], [dm]] = await Promise.all([
-      db.select({ n: count() }).from(subscriptions).where(liveInApp),
-      db
-        .select({ n: count() })
-        .from(subscriptions)
-        .innerJoin(
-          authorizations,
-          and(
-            eq(authorizations.appId, subscriptions.appId),
-            eq(authorizations.userId, subscriptions.userId),
-            isNull(authorizations.endedAt),
-          ),
-        )
-        .where(and(liveInApp, like(authorizations.scope, '%dm.read%'))),
-    ]);
+    const counts = await subscriptionCounts(database(c.env), app.id);
     return c.json(
       {
         data: {
           account_name: app.name,
           provisioned_count: String(app.provisionedSubscriptions),
-          subscriptions_count_all: String(all.n),
-          subscriptions_count_direct_messages: String(dm.n),
+          subscriptions_count_all: String(counts.all),
+          subscriptions_count_direct_messages: String(counts.directMessages),
         },
       },
       200,

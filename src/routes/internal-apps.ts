@@ -1,11 +1,11 @@
-import { and, desc, eq, isNull, lte, type SQL, sql } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import { requirePlatform } from '../auth/platform';
-import { appView, getApp } from '../db/apps';
+import { appView, getApp, listApps } from '../db/apps';
 import { database } from '../db/client';
 import { appStatusHistory, apps, appTokens } from '../db/schema';
 import { appObject } from '../delivery/app-objects';
+import { approveApp, suspendApp } from '../delivery/app-status';
 import { reconcileApp } from '../delivery/reconcile';
-import { awaitFence } from '../delivery/withdrawal';
 import { randomAlnum, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { newId } from '../domain/ids';
 import { readLedgerPage } from '../http/ledger-view';
@@ -13,9 +13,6 @@ import { byPlatform, rateLimit } from '../http/rate-limit';
 import { apiRouter } from '../http/validation';
 import { clientSettings, clientView, saveClientSettings } from '../oauth/clients';
 import * as routes from './contracts/internal-apps';
-
-/** Ids are decimal snowflakes: compared as numbers, they order apps by creation. */
-const numericId = sql`CAST(${apps.id} AS INTEGER)`;
 
 export const internalApps = apiRouter();
 internalApps.use(requirePlatform, rateLimit('platform:other', byPlatform));
@@ -47,23 +44,11 @@ internalApps
   /** The apps, newest first, optionally of one status; `pagination_token` pages through them. */
   .openapi(routes.listApps, async (c) => {
     const { status, max_results, pagination_token } = c.req.valid('query');
-    const conditions: SQL[] = [];
-    if (status) conditions.push(eq(apps.status, status));
-    if (pagination_token) conditions.push(sql`${numericId} < CAST(${pagination_token} AS INTEGER)`);
-    const rows = await database(c.env)
-      .select()
-      .from(apps)
-      .where(and(...conditions))
-      .orderBy(desc(numericId))
-      .limit(max_results + 1);
-    const page = rows.slice(0, max_results);
+    const page = await listApps(database(c.env), { status, before: pagination_token, limit: max_results });
     return c.json(
       {
-        data: page.map(appView),
-        meta: {
-          result_count: page.length,
-          ...(rows.length > max_results ? { next_token: page[page.length - 1].id } : {}),
-        },
+        data: page.apps.map(appView),
+        meta: { result_count: page.apps.length, ...(page.nextToken ? { next_token: page.nextToken } : {}) },
       },
       200,
     );
@@ -79,21 +64,9 @@ internalApps
     return c.json(await readLedgerPage(c.env, app.id, { userId: q.user_id, from: q.from, to: q.to }, q), 200);
   })
   .openapi(routes.approveApp, async (c) => {
-    const db = database(c.env);
-    const app = await getApp(db, c.req.valid('param').app_id);
-    // Widening: D1 first, then the object. The object call is made even when D1 already says active,
-    // so approving again completes an approval whose object call failed (the object ignores a change
-    // older than the one it has).
-    let at = app.statusChangedAt;
-    if (app.status !== 'active') {
-      at = Date.now();
-      await db.batch([
-        db.update(apps).set({ status: 'active', statusReason: null, statusChangedAt: at }).where(eq(apps.id, app.id)),
-        db.insert(appStatusHistory).values({ appId: app.id, status: 'active', at }),
-      ]);
-    }
-    await appObject(c.env, app.id).setAppStatus(app.id, 'active', at);
-    return c.json({ data: { id: app.id, status: 'active' as const } }, 200);
+    const appId = c.req.valid('param').app_id;
+    await approveApp(c.env, appId);
+    return c.json({ data: { id: appId, status: 'active' as const } }, 200);
   })
   /**
    * Issues a new consumer secret (shown once). Deliveries are signed with it at once; CRC answers made
@@ -137,27 +110,9 @@ internalApps
     );
   })
   .openapi(routes.suspendApp, async (c) => {
-    const db = database(c.env);
-    const app = await getApp(db, c.req.valid('param').app_id);
-    const { reason } = c.req.valid('json');
-    // Withdrawal: the object stops delivering first; D1 records the moment it took effect there, and
-    // the answer waits until nothing the object handed out before can still start.
-    const withdrawal = await appObject(c.env, app.id).setAppStatus(app.id, 'suspended', Date.now());
-    const now = withdrawal.effectiveAt;
-    await db.batch([
-      // Newer wins, as in the object: an approval recorded meanwhile is not overwritten.
-      db
-        .update(apps)
-        .set({ status: 'suspended', statusReason: reason, statusChangedAt: now })
-        .where(and(eq(apps.id, app.id), lte(apps.statusChangedAt, now))),
-      db.insert(appStatusHistory).values({ appId: app.id, status: 'suspended', at: now }),
-      db
-        .update(appTokens)
-        .set({ revokedAt: now })
-        .where(and(eq(appTokens.appId, app.id), isNull(appTokens.revokedAt))),
-    ]);
-    await awaitFence(c.env, withdrawal);
-    return c.json({ data: { id: app.id, status: 'suspended' as const } }, 200);
+    const appId = c.req.valid('param').app_id;
+    await suspendApp(c.env, appId, c.req.valid('json').reason);
+    return c.json({ data: { id: appId, status: 'suspended' as const } }, 200);
   })
   /** The app as an OAuth 2.0 client: its type and the exact redirect URIs its codes may go to. */
   .openapi(routes.getAppClient, async (c) => {

@@ -33,24 +33,38 @@ export async function startReplayJob(
   request: { appId: string; webhookId: string; dates: { from_date: string; to_date: string }; now: number; retentionMs: number },
   reason?: string,
 ): Promise<{ job_id: string; created_at: string }> {
-  const { appId, webhookId, dates, now, retentionMs: windowMs } = request;
+  const { dates, ...rest } = request;
   const errors: FieldError[] = [];
   const from = parseReplayDate(dates.from_date);
   const to = parseReplayDate(dates.to_date);
   if (from === null) errors.push({ parameter: 'from_date', message: 'is not a real UTC date and time' });
   if (to === null) errors.push({ parameter: 'to_date', message: 'is not a real UTC date and time' });
-  if (from !== null && to !== null) {
-    if (from >= to) errors.push({ parameter: 'from_date', message: 'must be before to_date' });
-    if (to > now) errors.push({ parameter: 'to_date', message: 'must not be in the future' });
-    if (from < now - windowMs) {
-      errors.push({ parameter: 'from_date', message: `must be within the last ${Math.round(windowMs / 86_400_000)} days` });
-    }
+  if (errors.length) throw invalid(`invalid replay window: ${errors[0].parameter} ${errors[0].message}`, reason, errors);
+  return startReplayWindow(env, { ...rest, from: from!, to: to! }, reason);
+}
+
+/**
+ * Starts a replay over [from, to) in epoch ms: `from` before `to`, `to` not in the future, `from`
+ * within the payload retention. `names` are the fields the caller took the window from, for errors.
+ */
+export async function startReplayWindow(
+  env: Env,
+  request: { appId: string; webhookId: string; from: number; to: number; now: number; retentionMs: number },
+  reason?: string,
+  names = { from: 'from_date', to: 'to_date' },
+): Promise<{ job_id: string; created_at: string }> {
+  const { appId, webhookId, from, to, now, retentionMs: windowMs } = request;
+  const errors: FieldError[] = [];
+  if (from >= to) errors.push({ parameter: names.from, message: `must be before ${names.to}` });
+  if (to > now) errors.push({ parameter: names.to, message: 'must not be in the future' });
+  if (from < now - windowMs) {
+    errors.push({ parameter: names.from, message: `must be within the last ${Math.round(windowMs / 86_400_000)} days` });
   }
   if (errors.length) throw invalid(`invalid replay window: ${errors[0].parameter} ${errors[0].message}`, reason, errors);
 
   const webhook = await getOwnWebhook(database(env), appId, webhookId);
   const jobId = newId(now);
-  const result = await appObject(env, appId).startReplay(appId, { jobId, webhookId: webhook.id, from: from!, to: to! });
+  const result = await appObject(env, appId).startReplay(appId, { jobId, webhookId: webhook.id, from, to });
   if (!result.ok) {
     if (result.reason === 'conflict') {
       throw conflict('a replay job for this webhook is still running', 'ReplayConflictError');

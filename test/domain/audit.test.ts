@@ -52,6 +52,10 @@ describe('violationOf', () => {
 
   it('app-level notices need only an active app and a live webhook', () => {
     expect(violationOf(attempt({ kind: 'revoke', eventType: 'user_event', forUserId: '' }), history)).toBeNull();
+    expect(violationOf(attempt({ kind: 'test', eventType: 'test_event', forUserId: '' }), history)).toBeNull();
+    expect(violationOf(attempt({ kind: 'test', eventType: 'test_event', forUserId: '', ingestedAt: 910, at: 920 }), history)).toContain(
+      'not active',
+    );
     expect(violationOf(attempt({ kind: 'revoke', eventType: 'user_event', forUserId: '', ingestedAt: 910, at: 920 }), history)).toContain(
       'not active',
     );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderPayload, renderReplayJobStatus, renderRevoke, twitterDate } from '../../src/domain/payloads';
+import { renderPayload, renderReplayJobStatus, renderRevoke, renderTestEvent, twitterDate } from '../../src/domain/payloads';
 import { AT, aaaActivity, tweet, u } from './fixtures';
 
 const render = (input: Record<string, unknown>, forUser = '1') => JSON.parse(renderPayload(aaaActivity(input), forUser));
@@ -142,6 +142,18 @@ describe('payload shapes (docs/events.md)', () => {
   it('replay_job_status', () => {
     expect(JSON.parse(renderReplayJobStatus({ webhookId: '5', jobId: '9', complete: true, description: 'done' }))).toEqual({
       replay_job_status: { webhook_id: '5', job_state: 'Complete', job_state_description: 'done', job_id: '9' },
+    });
+  });
+
+  it('test_event names only the app, the webhook and itself: no for_user_id, no user data', () => {
+    expect(JSON.parse(renderTestEvent({ appId: '42', webhookId: '5', eventId: '77', at: AT }))).toEqual({
+      test_event: {
+        id: '77',
+        created_timestamp: String(AT),
+        app_id: '42',
+        webhook_id: '5',
+        description: 'A test event sent from the developer portal. It carries no user data.',
+      },
     });
   });
 });

@@ -217,7 +217,7 @@ export function checkQuiescent(app: SimApp, d1: D1Model): void {
   if (outbox > 0) throw new InvariantViolation('nothing-lost', `app ${app.id} still has ${outbox} messages in its outbox after draining`);
   const unrecorded = app.sql
     .exec<{ seq: number; state: string }>(
-      `SELECT m.seq, m.state FROM messages m WHERE m.kind IN ('event', 'revoke')
+      `SELECT m.seq, m.state FROM messages m WHERE m.kind IN ('event', 'revoke', 'test')
          AND (m.state NOT IN ('delivered', 'failed', 'dropped')
               OR NOT EXISTS (SELECT 1 FROM ledger l WHERE l.seq = m.seq AND (
                    (m.state = 'delivered' AND l.outcome = 'delivered') OR (m.state = 'dropped' AND l.outcome = 'dropped')

@@ -180,6 +180,7 @@ export class Platform {
       xaaCreate: 2,
       xaaDelete: 1,
       xaaMove: 1,
+      test: 0.5,
     });
     switch (change) {
       case 'subscribe':
@@ -207,6 +208,10 @@ export class Platform {
         return;
       case 'validate':
         if (webhook) await this.setValid(appId, webhook.id, true);
+        return;
+      case 'test':
+        // A developer's test event: the portal's route calls the object alone (no D1 write).
+        if (webhook) await this.retry(() => this.world.call(appId, ROUTE, (api) => api.sendTestEvent(appId, webhook.id)));
         return;
       case 'xaaCreate':
         return this.xaaCreate(appId, user);

@@ -17,7 +17,7 @@ describe('the delivery protocol under the simulator', () => {
     const result = await simulate({ seed, steps: STEPS, trace: process.env.SIM_TRACE === '1' });
     console.log(
       `sim seed ${seed}: ${result.stats.steps} steps in ${result.ms} ms (${Math.round((result.stats.steps * 1000) / result.ms)} steps/s), ` +
-        `${result.stats.postsStarted} POSTs, ${result.stats.withdrawals} withdrawals (${result.stats.fencedWithdrawals} fenced), ${result.stats.restarts} restarts, ` +
+        `${result.stats.postsStarted} POSTs (${result.stats.testPosts} test events), ${result.stats.withdrawals} withdrawals (${result.stats.fencedWithdrawals} fenced), ${result.stats.restarts} restarts, ` +
         `${result.stats.consumerDeaths} consumer deaths, ${result.stats.lostMessages} lost and ${result.stats.duplicatedMessages} duplicated queue messages, ` +
         `${result.stats.streamLines} stream lines read`,
     );
@@ -27,6 +27,7 @@ describe('the delivery protocol under the simulator', () => {
     expect(result.stats.postsStarted).toBeGreaterThan(0);
     expect(result.stats.withdrawals).toBeGreaterThan(0);
     expect(result.stats.streamLines).toBeGreaterThan(0);
+    expect(result.stats.testPosts).toBeGreaterThan(0);
   });
 });
 

@@ -34,6 +34,8 @@ export interface SimStats {
   ingested: number;
   handOuts: number;
   postsStarted: number;
+  /** POSTs of developers' test events (app-level messages like revoke notices). */
+  testPosts: number;
   notSent: number;
   withdrawals: number;
   /** Withdrawals that found hand-outs in their scope still able to start (the fence had to wait). */
@@ -106,6 +108,7 @@ export class World {
     ingested: 0,
     handOuts: 0,
     postsStarted: 0,
+    testPosts: 0,
     notSent: 0,
     withdrawals: 0,
     fencedWithdrawals: 0,
@@ -412,6 +415,7 @@ export class World {
       return Promise.reject(new Error('unreachable'));
     }
     this.stats.postsStarted++;
+    if (app.store.outbox.message(handOut.seq)?.kind === 'test') this.stats.testPosts++;
     this.guard(() => checkPostStart(app, this.d1, handOut, this.now, this.withdrawals, this.startedByLane));
     const started = this.now;
     const d = deferred<AttemptResult>();

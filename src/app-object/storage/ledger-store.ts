@@ -18,6 +18,13 @@ export interface LedgerFilter {
   limit: number;
 }
 
+/** Ledger rows with what happens next to their delivery: its message, its outbox row, its webhook's validity. */
+const ENTRY_WITH_NEXT = `SELECT l.*, m.state AS message_state, o.not_before AS next_attempt_at, o.state AS outbox_state, w.valid AS webhook_valid
+  FROM ledger l
+  LEFT JOIN messages m ON m.seq = l.seq
+  LEFT JOIN outbox o ON o.seq = m.seq
+  LEFT JOIN webhooks w ON w.id = l.webhook_id`;
+
 export type LedgerEntry = {
   id: number;
   seq: number;
@@ -54,7 +61,8 @@ export type LedgerEntry = {
  * the app's open XAA streams (nobody acknowledges a line: it may have been read); the rest are
  * reported outcomes.
  */
-export type LedgerOutcome = 'unknown' | 'not_sent' | 'delivered' | 'retrying' | 'failed' | 'gone' | 'dropped' | 'streamed';
+export const LEDGER_OUTCOMES = ['delivered', 'retrying', 'failed', 'gone', 'dropped', 'unknown', 'not_sent', 'streamed'] as const;
+export type LedgerOutcome = (typeof LEDGER_OUTCOMES)[number];
 
 /** Outcomes of attempts that did or may have reached the receiver: what the audit and access report count. */
 export const SENT_OUTCOMES = ['delivered', 'retrying', 'failed', 'gone', 'unknown', 'streamed'] as const;
@@ -227,20 +235,14 @@ export class LedgerStore {
     add('l.at < ?', filter.to);
     add('l.id < ?', filter.before);
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
-    const rows = this.sql
-      .exec<LedgerEntry>(
-        `SELECT l.*, m.state AS message_state, o.not_before AS next_attempt_at, o.state AS outbox_state, w.valid AS webhook_valid
-         FROM ledger l
-         LEFT JOIN messages m ON m.seq = l.seq
-         LEFT JOIN outbox o ON o.seq = m.seq
-         LEFT JOIN webhooks w ON w.id = l.webhook_id
-         ${where} ORDER BY l.id DESC LIMIT ?`,
-        ...args,
-        filter.limit + 1,
-      )
-      .toArray();
+    const rows = this.sql.exec<LedgerEntry>(`${ENTRY_WITH_NEXT} ${where} ORDER BY l.id DESC LIMIT ?`, ...args, filter.limit + 1).toArray();
     const page = rows.slice(0, filter.limit);
     return { entries: page, nextBefore: rows.length > filter.limit ? page[page.length - 1].id : null };
+  }
+
+  /** One entry by its id, with what happens next to its delivery (as in `entries`). */
+  entry(id: number): LedgerEntry | undefined {
+    return this.sql.exec<LedgerEntry>(`${ENTRY_WITH_NEXT} WHERE l.id = ?`, id).toArray()[0];
   }
 
   /** Per event type: what of the user's data this app received or may have received, first and last time. */

@@ -42,6 +42,11 @@ export type MirrorWebhook = {
   valid_changed_at: number | null;
   path: WebhookPath;
   fast_streak: number;
+  /** Reported attempts in a row that failed (non-2xx or no answer), since `failing_since`; 0 when healthy. */
+  failures: number;
+  failing_since: number | null;
+  last_failure_at: number | null;
+  last_error: string | null;
 };
 
 export type MirrorRow = { id: string | null; user_id: string; started_at: number; ended_at: number | null };
@@ -195,6 +200,25 @@ export class MirrorStore {
   setPath(webhookId: string, path: WebhookPath, fastStreak: number): void {
     this.cache.webhooks.delete(webhookId);
     this.sql.exec('UPDATE webhooks SET path = ?, fast_streak = ? WHERE id = ?', path, fastStreak, webhookId);
+  }
+
+  /** One more failed attempt in the webhook's failing streak (the streak starts at its first failure). */
+  recordFailure(webhookId: string, at: number, error: string): void {
+    this.sql.exec(
+      `UPDATE webhooks SET failures = failures + 1, failing_since = COALESCE(failing_since, ?), last_failure_at = ?, last_error = ?
+       WHERE id = ?`,
+      at,
+      at,
+      error,
+      webhookId,
+    );
+    this.cache.webhooks.delete(webhookId);
+  }
+
+  /** A delivered attempt ends the failing streak; the last error stays on record. */
+  endFailingStreak(webhookId: string): void {
+    this.sql.exec('UPDATE webhooks SET failures = 0, failing_since = NULL WHERE id = ?', webhookId);
+    this.cache.webhooks.delete(webhookId);
   }
 
   /** Deleting a webhook ends every subscription on it, XAA subscriptions that deliver to it included. */

@@ -286,6 +286,28 @@ export class Outbox {
       .toArray();
   }
 
+  /**
+   * A webhook's undelivered messages: how many (counting at most `cap`, so a huge backlog costs no
+   * more than that many rows read) and when the first of those counted entered the outbox. Its
+   * lanes are `<webhook>|…`, a range of the lane index.
+   */
+  backlog(webhookId: string, cap: number): { undelivered: number; capped: boolean; oldestAt: number | null } {
+    const row = this.sql
+      .exec<{ n: number; first: number | null }>(
+        `SELECT count(*) AS n, MIN(seq) AS first FROM (SELECT seq FROM outbox WHERE lane >= ? AND lane < ? LIMIT ?)`,
+        `${webhookId}|`,
+        `${webhookId}}`,
+        cap + 1,
+      )
+      .one();
+    const oldestAt =
+      row.first === null
+        ? null
+        : (this.sql.exec<{ created_at: number }>('SELECT created_at FROM messages WHERE seq = ?', row.first).toArray()[0]?.created_at ??
+          null);
+    return { undelivered: Math.min(row.n, cap), capped: row.n > cap, oldestAt };
+  }
+
   /** Releases on the queue or hand-outs not yet reported back. */
   inFlightCount(): number {
     return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM outbox WHERE state IN ('released', 'handed')`).one().n;

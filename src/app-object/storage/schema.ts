@@ -176,7 +176,19 @@ UPDATE outbox SET not_before = start_by WHERE state = 'handed' AND start_by IS N
 `;
 
 /**
- * Version 4: the X Activity API beside Account Activity (docs/xaa.md).
+ * Version 4: each webhook's failing streak, for the developer portal and the operator console: how
+ * many reported attempts in a row failed, since when, and the last error. Written only when an
+ * attempt fails, or when the first success ends a streak, so a healthy webhook costs no extra write.
+ */
+const V4 = `
+ALTER TABLE webhooks ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE webhooks ADD COLUMN failing_since INTEGER;
+ALTER TABLE webhooks ADD COLUMN last_failure_at INTEGER;
+ALTER TABLE webhooks ADD COLUMN last_error TEXT;
+`;
+
+/**
+ * Version 5: the X Activity API beside Account Activity (docs/xaa.md).
  * - xaa_subscriptions: the object's mirror of the app's XAA subscriptions, keyed by D1 id, with the
  *   webhook each targets (null: the stream only) and since when, and the time of the D1 version it
  *   holds (`version_at`: an older write never overwrites a newer one). An end before the start leaves
@@ -184,7 +196,7 @@ UPDATE outbox SET not_before = start_by WHERE state = 'handed' AND start_by IS N
  * - messages and ledger rows name the XAA subscription they were rendered for; the stream's lines are
  *   messages of kind `stream` / `stream_notice` (no outbox row: each connection reads them in order).
  */
-const V4 = `
+const V5 = `
 CREATE TABLE IF NOT EXISTS xaa_subscriptions (
   id TEXT PRIMARY KEY,
   event_type TEXT NOT NULL,
@@ -207,7 +219,7 @@ CREATE INDEX IF NOT EXISTS messages_xaa ON messages (xaa_subscription_id) WHERE 
 CREATE INDEX IF NOT EXISTS messages_stream ON messages (seq) WHERE kind IN ('stream', 'stream_notice');
 `;
 
-const MIGRATIONS = [V1, V2, V3, V4];
+const MIGRATIONS = [V1, V2, V3, V4, V5];
 
 /** Brings the object's database to the current schema; cheap when it is already there. */
 export function migrate(sql: SqlStorage): void {

@@ -1,0 +1,1 @@
+ALTER TABLE `app_status_history` ADD `reason` text;
