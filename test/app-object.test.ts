@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { appObject } from '../src/delivery/app-objects';
+import type { DeliveryMessage } from '../src/domain/delivery-protocol';
 import { stageRelease, withStore } from './support/app-object';
 import { activeApp, grantUser } from './support/apps';
 import { appWithWebhook } from './support/fixtures';
@@ -114,5 +115,28 @@ describe('the alarm', () => {
     await runDurableObjectAlarm(stub);
     await vi.waitFor(() => expect(receivers.posts(url)).toHaveLength(1), { timeout: 5000 });
     expect(receivers.posts(url)[0].headers.get('webhook-id')).toBe(`msg_lost_${hook.id}_8`);
+  });
+});
+
+describe('a webhook that turned slow', () => {
+  it('has its messages already on the fast queue released again on the slow queue, never handed out there', async () => {
+    const fx = await appWithWebhook({ subscribers: ['1'] });
+    const staged = await stageRelease(fx.app.id, { webhookId: fx.hook.id, userId: '1' });
+    const object = appObject(env, fx.app.id);
+    await object.report(fx.app.id, [], { slowWebhooks: [fx.hook.id] });
+    const slowSends = vi.spyOn(env.DELIVERY_SLOW_QUEUE, 'sendBatch');
+    const fastSends = vi.spyOn(env.DELIVERY_QUEUE, 'sendBatch');
+
+    const fromFast = await object.claim(fx.app.id, [staged], 6, 'fast');
+
+    expect(fromFast.handOuts).toEqual([]);
+    expect(fromFast.deferred).toEqual([]);
+    expect(fastSends).not.toHaveBeenCalled();
+    const [[sent]] = slowSends.mock.calls as unknown as [[{ body: DeliveryMessage }[]]];
+    expect(sent.map((m) => m.body)).toEqual([{ ...staged, release: staged.release + 1 }]);
+    // The slow queue's consumer gets it; the old fast-queue message names a release that is gone.
+    const fromSlow = await object.claim(fx.app.id, [{ ...staged, release: staged.release + 1 }], 6, 'slow');
+    expect(fromSlow.handOuts.map((h) => h.deliveryId)).toEqual([staged.deliveryId]);
+    expect((await object.claim(fx.app.id, [staged], 6, 'fast')).handOuts).toEqual([]);
   });
 });

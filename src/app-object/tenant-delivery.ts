@@ -83,6 +83,8 @@ export class TenantDelivery {
    * The consumer claims released messages when it has free connections. Withdrawn ones are dropped
    * here; up to `capacity` live ones are written to the ledger and handed out, signed now, with a
    * start deadline; the rest stay released (`deferred`) for the consumer to claim when it has room.
+   * `pull` is the path the consumer serves: messages of webhooks now on the other path are released
+   * again on theirs, and other released work on this path fills the claim up to `capacity`.
    */
   async claim(appId: string, items: DeliveryMessage[], capacity: number, pull?: DeliveryPath): Promise<ClaimResult> {
     this.tenantFor(appId);
@@ -109,6 +111,11 @@ export class TenantDelivery {
         this.lanes.releaseLane(row.lane, now, out);
       } else if (entitlement === 'hold') {
         outbox.markHeld(row.seq);
+      } else if (pull && (this.store.mirror.webhook(row.webhook_id)?.path ?? 'fast') !== pull) {
+        // Queued before its webhook changed path (it turned slow): released again on its path now, so
+        // a hanging webhook's backlog already on the fast queue never takes a fast invocation's connections.
+        outbox.markWaiting(row.seq, row.attempt, now);
+        this.lanes.releaseLane(row.lane, now, out);
       } else if (candidates.length < capacity) {
         candidates.push(row);
       } else {
@@ -223,7 +230,18 @@ export class TenantDelivery {
       });
       outbox.recordAttempt(report.seq, report.startedAt, statusCode, error, report.attempt);
       observeAttempt(mirror, message.webhook_id, report.result, this.settings.slowWebhookMs, now);
-      if (!current) continue; // late: withdrawn meanwhile, or given up as unknown and retried
+      if (!current) {
+        // Late: withdrawn meanwhile, or given up as outcome unknown and retried. If it says delivered and
+        // no later hand-out of the message is out, the message is done: retrying a delivered event
+        // would only send it again, and a failure would contradict the record.
+        const row = outbox.outboxRow(report.seq);
+        if (verdict.kind === 'delivered' && row && row.state !== 'handed') {
+          outbox.finish(row.seq, 'delivered', now);
+          this.lanes.afterFinish(message, now, out);
+          this.lanes.releaseLane(row.lane, now, out);
+        }
+        continue;
+      }
       switch (verdict.kind) {
         case 'delivered':
         case 'failed':
