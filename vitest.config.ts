@@ -34,6 +34,11 @@ export default defineConfig(async () => {
             // Retries are exercised with real waits in the pool, so the schedule (a setting) is short
             // here; the production schedule itself is unit-tested in test/domain/retry.test.ts.
             RETRY_SCHEDULE_SECONDS: '1,1,1',
+            // The XAA subscription limit of the partner tier is tiny here, so a test can reach it.
+            XAA_SUBSCRIPTIONS_PARTNER: '3',
+            // Stream keep-alives every second and a small lag limit, so tests see both without waiting long.
+            XAA_STREAM_KEEPALIVE_SECONDS: '1',
+            XAA_STREAM_MAX_LAG_BYTES: '65536',
           },
         },
       }),

@@ -9,6 +9,8 @@
 // Faults: receivers that fail a share of requests with 500, time out, answer 429 with retry-after,
 // answer 410 once, or close the connection; one receiver down (every connection reset) for a minute;
 // the service SIGKILLed and restarted on the same state mid-run.
+// X Activity API: some apps also hold XAA subscriptions on the same webhooks, one reads its stream
+// (reconnecting with backfill after the kill); judged by the XAA oracle (bench/chaos-xaa.mjs).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +18,7 @@ import { client } from '../scripts/lib/client.mjs';
 import { startReceiver } from '../scripts/lib/receiver.mjs';
 import { freePort, ROOT, sleep, startServiceProcess } from '../scripts/lib/service.mjs';
 import { concerns, SCOPE } from '../test/e2e/oracle.mjs';
+import { isXaaEnvelope, readStream, STREAM_APP, subscribeXaa, xaaVerdicts } from './chaos-xaa.mjs';
 
 const APPS = Number(process.env.CHAOS_APPS ?? 20);
 const USERS = Number(process.env.CHAOS_USERS ?? 200);
@@ -124,6 +127,17 @@ async function main() {
       tenants.push({ app, hook, users: new Set(users), target });
     }
     const byName = new Map(tenants.map((t) => [t.app.name, t]));
+    const xaaSubscriptions = await subscribeXaa(api, tenants, USERS);
+    /** @type {any[]} */
+    const streamLines = [];
+    const streamReader = tenants[STREAM_APP]
+      ? readStream(
+          () => service.baseUrl,
+          tenants[STREAM_APP].app.bearer,
+          (l) => streamLines.push(l),
+        )
+      : null;
+    log(`${xaaSubscriptions.length} XAA subscriptions; app chaos-${STREAM_APP} reads its stream`);
 
     // ---- activities: per stream, in order ------------------------------------------------------------
     const user = (u) => ({ id: String(1000 + u), name: `user ${u}`, screen_name: `u${u}` });
@@ -156,7 +170,20 @@ async function main() {
         }
       }
     }
-    log(`${ACTIVITIES} activities, ${expected.size} deliveries expected`);
+    const xaaWorld = { subscriptions: xaaSubscriptions, activities: streams.flat(), tenants, scopes: SCOPES };
+    const firstXaaCopies = () => {
+      const seen = new Set();
+      return [...receiver.deliveries, ...downReceiver.deliveries].filter((d) => {
+        if (!isXaaEnvelope(d.json) || seen.has(d.headers['webhook-id'])) return false;
+        seen.add(d.headers['webhook-id']);
+        return true;
+      });
+    };
+    const xaaNow = () => xaaVerdicts(xaaWorld, firstXaaCopies(), streamLines);
+    const xaaExpected = xaaNow();
+    log(
+      `${ACTIVITIES} activities, ${expected.size} AAA deliveries expected; XAA: ${xaaExpected.expectedWebhook} on webhooks, ${xaaExpected.expectedStream} on the stream`,
+    );
 
     // ---- the run ------------------------------------------------------------------------------------
     let ingested = 0;
@@ -221,15 +248,20 @@ async function main() {
       const g = Number(/seq-(\d+)/.exec(d.body)?.[1]);
       return `${d.app}|${d.webhookId}|${d.json?.for_user_id}|${g}`;
     };
+    const xaaMissing = () => {
+      const x = xaaNow();
+      return x.lostWebhook + x.lostStream;
+    };
     let lastCount = -1;
     let stableSince = Date.now();
     let lastReport = 0;
     while (Date.now() - started < TIME_LIMIT_MS - 20_000) {
       const got = new Set(acked().map(keyOf));
-      const missing = [...expected.keys()].filter((k) => !got.has(k)).length;
+      const missing = [...expected.keys()].filter((k) => !got.has(k)).length + xaaMissing();
       if (Date.now() - lastReport > 10_000) {
         lastReport = Date.now();
-        log(`${expected.size - missing}/${expected.size} delivered`);
+        const total = expected.size + xaaExpected.expectedWebhook + xaaExpected.expectedStream;
+        log(`${total - missing}/${total} delivered (AAA and XAA, webhooks and stream)`);
       }
       if (missing === 0 && Date.now() > outage.to) break;
       if (got.size !== lastCount) {
@@ -240,6 +272,7 @@ async function main() {
       await sleep(1000);
     }
     clearInterval(revalidator);
+    await streamReader?.stop();
 
     // ---- verdicts ---------------------------------------------------------------------------------
     const deliveries = acked();
@@ -260,6 +293,14 @@ async function main() {
         duplicates++;
         continue;
       }
+      // An XAA envelope shares its lane with AAA's: the same webhook and (filter) user, one order.
+      if (isXaaEnvelope(d.json)) {
+        const g = Number(/seq-(\d+)/.exec(d.body)?.[1]);
+        const lane = `${d.webhookId}|${d.json.data.filter.user_id}`;
+        if ((lanes.get(lane) ?? -1) > g) outOfOrder++;
+        lanes.set(lane, Math.max(lanes.get(lane) ?? -1, g));
+        continue;
+      }
       const key = keyOf(d);
       const tenant = d.app === null ? undefined : byName.get(d.app);
       const [, , forUser, gText] = key.split('|');
@@ -277,6 +318,11 @@ async function main() {
       last = Math.max(last, d.at);
     }
     const lost = [...expected.keys()].filter((k) => !delivered.has(k));
+    const xaa = {
+      ...xaaNow(),
+      streamConnections: streamReader?.state.connections ?? 0,
+      streamReasons: streamReader?.state.reasons.length ?? 0,
+    };
     latencies.sort((x, y) => x - y);
     const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? null;
     // The audit, page by page.
@@ -327,6 +373,7 @@ async function main() {
       audit,
       requestsReceived: received.length,
       attemptsMissingFromLedger: missingFromLedger,
+      xaa,
       lostSample: lost.slice(0, 10),
     };
     console.log('\n| verdict | value |\n|---|---|');
@@ -337,6 +384,9 @@ async function main() {
     console.log('\nJSON: .bench/chaos.json');
     const failed =
       result.lost > 0 ||
+      xaa.lostWebhook > 0 ||
+      xaa.lostStream > 0 ||
+      xaa.crossTenant > 0 ||
       result.crossTenant > 0 ||
       result.outOfOrder > 0 ||
       result.badSignatures > 0 ||
@@ -344,7 +394,7 @@ async function main() {
       result.attemptsMissingFromLedger > 0;
     if (failed) {
       console.error(
-        `chaos: FAILED (lost ${result.lost}, cross-tenant ${result.crossTenant}, out of order ${result.outOfOrder}, bad signatures ${result.badSignatures}, audit violations ${result.audit.violations}, attempts missing from the ledger ${result.attemptsMissingFromLedger})`,
+        `chaos: FAILED (lost ${result.lost}, XAA lost ${xaa.lostWebhook} on webhooks and ${xaa.lostStream} on the stream, XAA cross-tenant ${xaa.crossTenant}, cross-tenant ${result.crossTenant}, out of order ${result.outOfOrder}, bad signatures ${result.badSignatures}, audit violations ${result.audit.violations}, attempts missing from the ledger ${result.attemptsMissingFromLedger})`,
       );
       process.exitCode = 1;
     }

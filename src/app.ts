@@ -9,6 +9,7 @@ import type { HonoEnv } from './http/types';
 import { apiRouter } from './http/validation';
 import { errorPageHtml } from './pages/error-page';
 import { accountActivityRouter } from './routes/account-activity';
+import { activityRouter } from './routes/activity';
 import { authorizeRouter } from './routes/authorize';
 import { connectedAppsRouter } from './routes/connected-apps';
 import { consoleRouter } from './routes/console';
@@ -30,6 +31,9 @@ import { webhooksRouter } from './routes/webhooks';
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 const OAUTH_ERROR_TYPE = 'application/json; charset=utf-8';
 
+/** Paths whose problems speak X's vocabulary (the X Activity API, validated against X's schemas). */
+const X_PROBLEM_PREFIX = '/2/activity';
+
 async function renderProblem(c: Context<HonoEnv>, err: ApiError): Promise<Response> {
   // On a user page a person reads the error: the same problem, as a page.
   const page = c.get('page');
@@ -38,7 +42,9 @@ async function renderProblem(c: Context<HonoEnv>, err: ApiError): Promise<Respon
   // OAuth clients parse errors as RFC 6749 JSON (the body carries both shapes).
   headers.set('content-type', err.oauthError ? OAUTH_ERROR_TYPE : PROBLEM_TYPE);
   if (err.oauthError) headers.set('cache-control', 'no-store');
-  return c.body(JSON.stringify(problemBody(err, new URL(c.req.url).origin)), err.status, Object.fromEntries(headers));
+  const path = c.req.path;
+  const dialect = path === X_PROBLEM_PREFIX || path.startsWith(`${X_PROBLEM_PREFIX}/`) ? 'x' : 'service';
+  return c.body(JSON.stringify(problemBody(err, new URL(c.req.url).origin, dialect)), err.status, Object.fromEntries(headers));
 }
 
 const KIND_BY_STATUS: Record<number, ProblemKind> = {
@@ -66,6 +72,7 @@ export const ROUTERS = {
   '/i/connected_apps': connectedAppsRouter,
   '/2/webhooks': webhooksRouter,
   '/2/account_activity': accountActivityRouter,
+  '/2/activity': activityRouter,
   '/internal/apps': internalApps,
   '/internal/authorizations': internalAuthorizations,
   '/internal/activity': internalActivity,

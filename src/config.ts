@@ -4,6 +4,10 @@ import { DEFAULT_RETRY_SCHEDULE_SECONDS } from './domain/retry';
 
 const hours = (h: number) => h * 3_600_000;
 
+/** X's subscription tiers for the X Activity API; an app's tier sets its subscription limit. */
+export const XAA_TIERS = ['self_serve', 'enterprise', 'partner'] as const;
+export type XaaTier = (typeof XAA_TIERS)[number];
+
 /** How a setting is documented (docs/settings.md, wrangler.toml's [vars]); `.describe()` adds the line. */
 type SettingMeta = {
   /** The value's form, as an operator writes it. */
@@ -87,6 +91,18 @@ const settingsSchema = z.object({
   SECRET_ROTATION_GRACE_HOURS: int(24, 0).describe(
     'After a consumer or signing secret rotation, the previous secret is still honoured this long.',
   ),
+  XAA_SUBSCRIPTIONS_SELF_SERVE: int(1_500, 1).describe(
+    "Live X Activity API subscriptions an app of the `self_serve` tier may hold (X's self-serve figure).",
+  ),
+  XAA_SUBSCRIPTIONS_ENTERPRISE: int(75_000, 1).describe('Live X Activity API subscriptions an app of the `enterprise` tier may hold.'),
+  XAA_SUBSCRIPTIONS_PARTNER: int(150_000, 1).describe('Live X Activity API subscriptions an app of the `partner` tier may hold.'),
+  XAA_STREAM_CONNECTIONS: int(2, 1).describe('Open `GET /2/activity/stream` connections per app; one more is refused with 429.'),
+  XAA_STREAM_KEEPALIVE_SECONDS: int(15, 1).describe(
+    'An idle stream connection gets a keep-alive line (`\\r\\n`) this often; values above 20 count as 20.',
+  ),
+  XAA_STREAM_MAX_LAG_BYTES: int(8 * 1024 * 1024, 65_536).describe(
+    'A stream reader whose unread lines add up to more than this is sent a reason line and disconnected.',
+  ),
   OAUTH_ACCESS_TOKEN_SECONDS: int(7200, 60).describe(
     'A user access token issued by the OAuth 2.0 flow works this long (X: 2 hours); `offline.access` also gives a refresh token.',
   ),
@@ -165,6 +181,10 @@ export interface Settings {
   replayRatePerSecond: number;
   /** After a secret rotation, how long the previous secret is still honoured. */
   rotationGraceMs: number;
+  /** Live XAA subscriptions an app may hold, by its tier. */
+  xaaSubscriptionLimits: Record<XaaTier, number>;
+  /** The app's XAA streams: open connections, keep-alive interval, how far a reader may fall behind. */
+  stream: { maxConnections: number; keepAliveMs: number; maxLagBytes: number };
   /** Lifetimes of what the OAuth 2.0 authorization-code flow issues. */
   oauth: { accessTokenMs: number; refreshTokenMs: number; codeMs: number };
   /** How users sign in to the consent and Connected apps pages: the platform's, or the development login. */
@@ -201,6 +221,16 @@ export function settings(env: Partial<Record<SettingName, unknown>>): Settings {
     replayRatePerSecond: s.REPLAY_RATE_PER_SECOND,
     activityDedupeMs: s.ACTIVITY_DEDUPE_DAYS * 24 * hours(1),
     rotationGraceMs: hours(s.SECRET_ROTATION_GRACE_HOURS),
+    xaaSubscriptionLimits: {
+      self_serve: s.XAA_SUBSCRIPTIONS_SELF_SERVE,
+      enterprise: s.XAA_SUBSCRIPTIONS_ENTERPRISE,
+      partner: s.XAA_SUBSCRIPTIONS_PARTNER,
+    },
+    stream: {
+      maxConnections: s.XAA_STREAM_CONNECTIONS,
+      keepAliveMs: Math.min(20, s.XAA_STREAM_KEEPALIVE_SECONDS) * 1000,
+      maxLagBytes: s.XAA_STREAM_MAX_LAG_BYTES,
+    },
     oauth: {
       accessTokenMs: s.OAUTH_ACCESS_TOKEN_SECONDS * 1000,
       refreshTokenMs: s.OAUTH_REFRESH_TOKEN_DAYS * 24 * hours(1),

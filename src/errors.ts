@@ -74,13 +74,21 @@ export class ApiError extends Error {
   readonly reason?: string;
   readonly errors?: FieldError[];
   readonly headers?: Record<string, string>;
+  /** What the problem is about, for X's problem shape (`resource_type`, `resource_id`). */
+  readonly resource?: { type: string; id?: string };
   /** Set on the OAuth endpoints: the body then also carries RFC 6749's `error` and `error_description`. */
   readonly oauthError?: OAuthErrorCode;
 
   constructor(
     kind: ProblemKind,
     detail: string,
-    options: { reason?: string; errors?: FieldError[]; headers?: Record<string, string>; oauthError?: OAuthErrorCode } = {},
+    options: {
+      reason?: string;
+      errors?: FieldError[];
+      headers?: Record<string, string>;
+      resource?: { type: string; id?: string };
+      oauthError?: OAuthErrorCode;
+    } = {},
   ) {
     super(detail);
     this.name = 'ApiError';
@@ -88,6 +96,7 @@ export class ApiError extends Error {
     this.reason = options.reason;
     this.errors = options.errors;
     this.headers = options.headers;
+    this.resource = options.resource;
     this.oauthError = options.oauthError;
   }
 
@@ -113,16 +122,49 @@ export const oauthError = (code: OAuthErrorCode, detail: string, options: { basi
   });
 export const unauthorized = (detail: string) => new ApiError('unauthorized', detail, { headers: { 'www-authenticate': 'Bearer' } });
 
-/** The RFC 7807 body. `type` points at this service's own /problems/<kind> page. */
-export function problemBody(err: ApiError, origin: string) {
+/**
+ * The X Activity API's endpoints answer in X's own problem vocabulary, so that X's OpenAPI schemas
+ * validate them: X's `type` URI for the kind, and the `resource_type` X requires on some.
+ */
+const X_PROBLEMS: Record<ProblemKind, { type: string; resourceType?: string }> = {
+  'invalid-request': { type: 'invalid-request' },
+  unauthorized: { type: 'not-authorized-for-resource', resourceType: 'app' },
+  forbidden: { type: 'not-authorized-for-resource', resourceType: 'app' },
+  'not-found': { type: 'resource-not-found', resourceType: 'route' },
+  'method-not-allowed': { type: 'invalid-request' },
+  conflict: { type: 'invalid-request' },
+  'payload-too-large': { type: 'invalid-request' },
+  'unsupported-media-type': { type: 'invalid-request' },
+  'rate-limited': { type: 'resource-unavailable', resourceType: 'endpoint' },
+  'internal-error': { type: 'internal-error' },
+  'service-unavailable': { type: 'resource-unavailable', resourceType: 'service' },
+};
+
+/** Which vocabulary a problem body speaks: this service's, or X's (the X Activity API). */
+export type ProblemDialect = 'service' | 'x';
+
+/**
+ * The RFC 7807 body. In this service's dialect `type` points at its own /problems/<kind> page; in
+ * X's, at X's problem URI, with `resource_type`/`resource_id` and the first offending `parameter`.
+ */
+export function problemBody(err: ApiError, origin: string, dialect: ProblemDialect = 'service') {
   const { status, title } = PROBLEMS[err.kind];
-  return {
-    type: `${origin}/problems/${err.kind}`,
+  const common = {
     title,
     status,
     detail: err.message,
     ...(err.reason ? { reason: err.reason } : {}),
     ...(err.errors?.length ? { errors: err.errors } : {}),
     ...(err.oauthError ? { error: err.oauthError, error_description: err.message } : {}),
+  };
+  if (dialect === 'service') return { type: `${origin}/problems/${err.kind}`, ...common };
+  const x = X_PROBLEMS[err.kind];
+  const resourceType = err.resource?.type ?? x.resourceType;
+  return {
+    type: `https://api.x.com/2/problems/${x.type}`,
+    ...common,
+    ...(x.resourceType && resourceType ? { resource_type: resourceType } : {}),
+    ...(err.resource?.id ? { resource_id: err.resource.id } : {}),
+    ...(err.errors?.length ? { parameter: err.errors[0].parameter } : {}),
   };
 }

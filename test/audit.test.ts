@@ -124,6 +124,7 @@ describe('GET /internal/users/:user_id/access', () => {
         delivered: 1,
         answered_non_2xx: 0,
         outcome_unknown: 0,
+        streamed: 0,
         first_at: expect.any(String),
         last_at: expect.any(String),
       },

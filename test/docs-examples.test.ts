@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import deliveryDoc from '../docs/delivery.md?raw';
 import eventsDoc from '../docs/events.md?raw';
 import { activitySchema } from '../src/domain/activities';
-import { audienceOf, REQUIRED_SCOPE } from '../src/domain/audience';
+import { audienceOf, isAaa, REQUIRED_SCOPE } from '../src/domain/audience';
 import { crcRequestSignature, crcResponseToken } from '../src/domain/crc';
 import { renderPayload, renderReplayJobStatus, renderRevoke, renderTestEvent } from '../src/domain/payloads';
 import { signDelivery } from '../src/domain/signing';
@@ -57,7 +57,9 @@ describe('docs/events.md examples are what the renderer sends', () => {
     expect(activity.type).toBe(type);
     const forUserId = JSON.parse(output).for_user_id;
     expect(audienceOf(activity), `for_user_id ${forUserId} must be in the activity's audience`).toContain(forUserId);
-    const wire = renderPayload({ ...activity, created_at: activity.created_at ?? Date.now() }, forUserId);
+    const timed = { ...activity, created_at: activity.created_at ?? Date.now() };
+    if (!isAaa(timed)) throw new Error(`${type} has no Account Activity payload`);
+    const wire = renderPayload(timed, forUserId);
     expect(compact(output), shouldShow(wire)).toBe(wire);
   });
 

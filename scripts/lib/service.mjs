@@ -49,12 +49,14 @@ function processGroupOf(/** @type {import('node:child_process').ChildProcess} */
 
 /**
  * The service as a newcomer starts it: `node scripts/dev.mjs` (what `npm run dev` runs), in its own
- * process group so that stopping it also stops wrangler's workerd children.
- * @param {{ stateDir: string, port?: number, log?: boolean }} options
+ * process group so that stopping it also stops wrangler's workerd children. `vars` override settings
+ * (wrangler dev's `--var`).
+ * @param {{ stateDir: string, port?: number, log?: boolean, vars?: Record<string, string | number> }} options
  */
-export async function startDevService({ stateDir, port, log = false }) {
+export async function startDevService({ stateDir, port, log = false, vars = {} }) {
   port ??= await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'dev.mjs')], {
+  const varArgs = Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]);
+  const child = spawn(process.execPath, [join(ROOT, 'scripts', 'dev.mjs'), ...varArgs], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), AAE_STATE_DIR: stateDir, CI: 'true' },
     detached: true,

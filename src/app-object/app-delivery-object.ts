@@ -11,6 +11,7 @@ import { DeliverySigner } from './signer';
 import { AppStore } from './storage/app-store';
 import type { LedgerFilter } from './storage/ledger-store';
 import type { AppStatus } from './storage/mirror-store';
+import type { XaaSubscriptionRecord } from './storage/xaa-mirror-store';
 
 /** The slice of the settings the object's delivery logic runs on. */
 export function deliverySettings(env: Env): DeliverySettings {
@@ -24,6 +25,7 @@ export function deliverySettings(env: Env): DeliverySettings {
     retention: s.retention,
     replayRatePerSecond: s.replayRatePerSecond,
     slowWebhookMs: s.slowWebhookMs,
+    stream: s.stream,
   };
 }
 
@@ -57,6 +59,10 @@ export class AppDeliveryObject extends DurableObject<Env> {
             else await ctx.storage.setAlarm(at);
           },
           sign: signer.sign,
+          every: (ms, tick) => {
+            const timer = setInterval(tick, ms);
+            return () => clearInterval(timer);
+          },
         },
         deliverySettings(env),
       ),
@@ -105,6 +111,24 @@ export class AppDeliveryObject extends DurableObject<Env> {
   }
   endSubscription(appId: string, webhookId: string, userId: string, subscriptionId?: string) {
     return this.api.endSubscription(appId, webhookId, userId, subscriptionId);
+  }
+  putXaaSubscription(appId: string, record: XaaSubscriptionRecord) {
+    return this.api.putXaaSubscription(appId, record);
+  }
+  endXaaSubscriptions(appId: string, subscriptions: { id: string; userId: string }[]) {
+    return this.api.endXaaSubscriptions(appId, subscriptions);
+  }
+  untargetXaaSubscription(appId: string, id: string, userId: string, asOf: number) {
+    return this.api.untargetXaaSubscription(appId, id, userId, asOf);
+  }
+  openStream(appId: string, options: { from: number | null; endAt: number | null }) {
+    return this.api.openStream(appId, options);
+  }
+  closeStream(appId: string, connectionId: string) {
+    return this.api.closeStream(appId, connectionId);
+  }
+  xaaMirrorRows(appId: string, ids: string[], range: { after: string; upTo: string | null }) {
+    return this.api.xaaMirrorRows(appId, ids, range);
   }
   ingest(appId: string, events: { eventId: string; activity: TimedActivity }[]) {
     return this.api.ingest(appId, events);

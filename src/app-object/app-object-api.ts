@@ -19,9 +19,11 @@ import { inGrace } from './signer';
 import type { AppStore } from './storage/app-store';
 import type { LedgerFilter } from './storage/ledger-store';
 import type { AddRefusal, AppStatus } from './storage/mirror-store';
+import type { XaaSubscriptionRecord } from './storage/xaa-mirror-store';
 import { alarmPass } from './sweep';
 import { TenantDelivery } from './tenant-delivery';
 import { queueTestEvent, type TestEventResult } from './test-event';
+import { XaaControl } from './xaa-control';
 
 /**
  * Everything an app's object answers, apart from the Durable Object runtime itself: the object class
@@ -31,6 +33,7 @@ import { queueTestEvent, type TestEventResult } from './test-event';
 export class AppObjectApi {
   readonly delivery: TenantDelivery;
   private readonly control: ControlPlane;
+  private readonly xaa: XaaControl;
 
   constructor(
     readonly store: AppStore,
@@ -39,6 +42,7 @@ export class AppObjectApi {
   ) {
     this.delivery = new TenantDelivery(store, ports, settings);
     this.control = new ControlPlane(this.delivery);
+    this.xaa = new XaaControl(this.delivery, this.control);
   }
 
   // ---- control plane mirror ---------------------------------------------------------------------
@@ -136,6 +140,39 @@ export class AppObjectApi {
     return this.control.endSubscription(appId, webhookId, userId, subscriptionId);
   }
 
+  // ---- X Activity API subscriptions and the stream (docs/xaa.md) --------------------------------
+
+  async putXaaSubscription(appId: string, record: XaaSubscriptionRecord): Promise<AddRefusal | null> {
+    return this.xaa.put(appId, record);
+  }
+
+  endXaaSubscriptions(appId: string, subscriptions: { id: string; userId: string }[]): Promise<Withdrawal> {
+    return this.xaa.end(appId, subscriptions);
+  }
+
+  untargetXaaSubscription(appId: string, id: string, userId: string, asOf: number): Promise<Withdrawal> {
+    return this.xaa.untarget(appId, id, userId, asOf);
+  }
+
+  /**
+   * A new connection to the app's stream, from the first line ingested at or after `from` (null: from
+   * now on); null when the app is not active or has its maximum of open connections.
+   */
+  async openStream(
+    appId: string,
+    options: { from: number | null; endAt: number | null },
+  ): Promise<{ id: string; stream: ReadableStream<Uint8Array> } | { refused: 'not_active' | 'too_many_connections' }> {
+    const tenant = this.delivery.tenantFor(appId);
+    if (tenant.status !== 'active') return { refused: 'not_active' };
+    return this.delivery.streams.open(options) ?? { refused: 'too_many_connections' };
+  }
+
+  /** The stream's client went away: its connection is closed and no longer counts. */
+  async closeStream(appId: string, connectionId: string): Promise<void> {
+    this.delivery.tenantFor(appId);
+    this.delivery.streams.disconnect(connectionId);
+  }
+
   // ---- data plane -------------------------------------------------------------------------------
 
   async ingest(appId: string, events: { eventId: string; activity: TimedActivity }[]) {
@@ -188,6 +225,11 @@ export class AppObjectApi {
   async mirrorRows(appId: string, table: 'authorizations' | 'subscriptions', ids: string[], range: { after: string; upTo: string | null }) {
     this.delivery.tenantFor(appId);
     return this.store.mirror.rowsFor(table, ids, range);
+  }
+
+  async xaaMirrorRows(appId: string, ids: string[], range: { after: string; upTo: string | null }) {
+    this.delivery.tenantFor(appId);
+    return this.store.mirror.xaa.rowsFor(ids, range);
   }
 
   applyReconcile(appId: string, actions: ReconcileActions): Promise<void> {

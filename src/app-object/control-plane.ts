@@ -4,7 +4,7 @@ import { renderRevoke } from '../domain/payloads';
 import type { Release } from './lanes';
 import type { AddRefusal, AppStatus, EndedRows } from './storage/mirror-store';
 
-const NOTHING_ENDED: EndedRows = { authorizations: [], subscriptions: [] };
+const NOTHING_ENDED: EndedRows = { authorizations: [], subscriptions: [], xaaSubscriptions: [] };
 
 import { liveLane, type ScopedMessage } from './storage/outbox-store';
 import { deliveryIdFor, type TenantDelivery } from './tenant-delivery';
@@ -28,10 +28,10 @@ export class ControlPlane {
    * Drops `messages`, releases what their lanes still hold, and measures the fence: the last start
    * deadline of a hand-out in `scope` whose outcome is unknown. The fence is measured before this
    * call yields, and from the ledger, so a repeated withdrawal (its first answer was lost) still
-   * waits for what the first one dropped.
+   * waits for what the first one dropped. (XAA's withdrawals use it too: xaa-control.ts.)
    */
-  private async withdraw(
-    scope: { webhookId?: string; userId?: string },
+  async withdraw(
+    scope: { webhookId?: string; userId?: string; xaaSubscriptionIds?: string[] },
     messages: ScopedMessage[],
     reason: string,
     now: number,
@@ -51,6 +51,7 @@ export class ControlPlane {
     const now = this.delivery.ports.now();
     const applied = this.store.mirror.setStatus(status, at);
     if (!applied || status === 'active') return { effectiveAt: now, fenceWaitMs: 0, ended: NOTHING_ENDED };
+    this.delivery.streams.closeAll('AppNotActive', `the app is ${status}`);
     return this.withdraw({}, this.store.outbox.outboxWhere({}), `app ${status}`, now);
   }
 
@@ -106,16 +107,21 @@ export class ControlPlane {
   }
 
   /**
-   * Ends the user's authorization and subscriptions here, drops the user's undelivered events, and
-   * tells each valid webhook of the app with a `user_event` revoke.
+   * Ends the user's authorization and subscriptions here (XAA's private ones too), drops the user's
+   * undelivered events, and tells each valid webhook of the app with a `user_event` revoke, and each
+   * XAA target with `oauth.revoke`.
    */
   async revokeAuthorization(appId: string, userId: string, authorizationId?: string): Promise<Withdrawal> {
     const tenant = this.delivery.tenantFor(appId);
     const now = this.delivery.ports.now();
-    const ended = this.store.mirror.revokeAuthorization(userId, now, authorizationId);
     const notices: Release[] = [];
+    const eventId = newId(now);
+    // Before the revoke ends them: the targets of the user's own subscriptions are targets too.
+    if (tenant.status === 'active' && this.store.mirror.activeScope(userId) !== null) {
+      this.delivery.xaa.revokeNotices(appId, userId, eventId, now, notices);
+    }
+    const ended = this.store.mirror.revokeAuthorization(userId, now, authorizationId);
     if (tenant.status === 'active') {
-      const eventId = newId(now);
       const payload = renderRevoke(appId, userId, now);
       for (const webhook of this.store.mirror.liveWebhooks().filter((w) => w.valid)) {
         const lane = liveLane(webhook.id, '');

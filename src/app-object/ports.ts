@@ -1,5 +1,6 @@
 import type { DeliveryMessage, DeliveryPath } from '../domain/delivery-protocol';
 import type { Sign } from './signer';
+import type { StreamSettings } from './stream-hub';
 
 /**
  * Everything the object's delivery logic does besides its own storage, behind a port so the same
@@ -15,6 +16,8 @@ export interface ObjectPorts {
   /** Sets the next alarm exactly (after an alarm pass); null clears it. */
   setAlarm(at: number | null): Promise<void>;
   sign: Sign;
+  /** Runs `tick` every `ms` (the XAA stream's keep-alives) until the returned function is called. */
+  every(ms: number, tick: () => void): () => void;
 }
 
 /** The settings the object's delivery logic reads (a slice of src/config.ts). */
@@ -32,6 +35,8 @@ export interface DeliverySettings {
   replayRatePerSecond: number;
   /** A webhook answering slower than this (or not at all) moves to the slow path. */
   slowWebhookMs: number;
+  /** The app's XAA streams: connections, keep-alives, how far a reader may fall behind. */
+  stream: StreamSettings;
 }
 
 /** When an unreported hand-out is given up as outcome unknown. */

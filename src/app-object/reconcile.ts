@@ -2,6 +2,7 @@ import { sha256Hex } from '../domain/crypto';
 import type { ControlPlane } from './control-plane';
 import type { Release } from './lanes';
 import type { AppStatus } from './storage/mirror-store';
+import type { XaaSubscriptionRecord } from './storage/xaa-mirror-store';
 import type { TenantDelivery } from './tenant-delivery';
 
 /** What the Worker's drift check decided the object must do to match D1 (src/delivery/reconcile.ts). */
@@ -14,6 +15,10 @@ export interface ReconcileActions {
   endSubscriptions: { id: string; userId: string; webhookId: string }[];
   webhookValidity: { id: string; valid: boolean; at: number }[];
   deleteWebhooks: string[];
+  /** XAA subscriptions as D1 has them (the object had not heard of them, or holds another version). */
+  xaaPuts: XaaSubscriptionRecord[];
+  /** XAA subscriptions live in the object but not in D1. */
+  endXaa: { id: string; userId: string }[];
   /** D1's consumer-secret hash: a staged secret with this hash is committed. */
   consumerSecretHash?: string;
 }
@@ -45,6 +50,12 @@ export async function applyReconcile(delivery: TenantDelivery, control: ControlP
     mirror.endRow('subscriptions', s.id, now);
     users.add(s.userId);
   }
+  // D1 is the truth here: its version is applied over whatever the object held, even a narrowing of
+  // that same version whose move never finished (reconcile is not fenced: docs/delivery.md).
+  for (const record of actions.xaaPuts ?? []) mirror.xaa.put({ ...record, at: record.at + 0.75 }, now);
+  mirror.xaa.end(actions.endXaa ?? [], now);
+  for (const s of actions.endXaa ?? []) users.add(s.userId);
+  for (const record of actions.xaaPuts ?? []) users.add(record.userId);
   // Whatever the narrowing parts took away is dropped now, on the record.
   const out: Release[] = [];
   for (const userId of users) {

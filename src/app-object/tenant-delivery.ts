@@ -1,5 +1,4 @@
 import type { TimedActivity } from '../domain/activities';
-import { audienceOf, REQUIRED_SCOPE } from '../domain/audience';
 import type {
   AttemptReport,
   ClaimResult,
@@ -9,15 +8,16 @@ import type {
   ReportOptions,
   ReportResult,
 } from '../domain/delivery-protocol';
-import { entitlementAt } from '../domain/entitlement';
-import { renderPayload } from '../domain/payloads';
 import { describeResult, judgeAttempt } from '../domain/retry';
+import { ingestAaaEvent } from './aaa-delivery';
 import { markSlow, observeAttempt } from './health';
 import { Lanes, type Release } from './lanes';
 import type { DeliverySettings, ObjectPorts } from './ports';
 import type { AppStore } from './storage/app-store';
 import type { Tenant } from './storage/mirror-store';
-import { liveLane, type OutboxRow } from './storage/outbox-store';
+import type { OutboxRow } from './storage/outbox-store';
+import { StreamHub } from './stream-hub';
+import { XaaDelivery } from './xaa-delivery';
 
 /** A release that could not be put on the queue is tried again after this. */
 const REQUEUE_DELAY_MS = 5_000;
@@ -34,6 +34,10 @@ export const deliveryIdFor = (eventId: string, webhookId: string, userId: string
  */
 export class TenantDelivery {
   readonly lanes: Lanes;
+  /** The X Activity API's share of ingest (xaa-delivery.ts). */
+  readonly xaa: XaaDelivery;
+  /** The app's open XAA streams (stream-hub.ts). */
+  readonly streams: StreamHub;
 
   constructor(
     readonly store: AppStore,
@@ -41,6 +45,8 @@ export class TenantDelivery {
     readonly settings: DeliverySettings,
   ) {
     this.lanes = new Lanes(store);
+    this.xaa = new XaaDelivery(this);
+    this.streams = new StreamHub(store, this.lanes, { now: ports.now, every: ports.every }, settings.stream);
   }
 
   /** Throws unless this object was provisioned for `appId`: a routing mix-up fails loudly. */
@@ -53,45 +59,21 @@ export class TenantDelivery {
 
   /**
    * Takes events routed here by the Worker. Audience and scope are derived again here, and a message
-   * is appended only where this object's own mirror entitles it. Idempotent per event id. Returns the
-   * lane heads it released, for the Worker to put on the queue with other apps' releases.
+   * is appended only where this object's own mirror entitles it: Account Activity's per (webhook,
+   * user), then the X Activity API's per subscription (xaa-delivery.ts). Idempotent per event id.
+   * Returns the lane heads it released, for the Worker to put on the queue with other apps' releases.
    */
   ingest(appId: string, events: { eventId: string; activity: TimedActivity }[]): { messages: number; releases: DeliveryMessage[][] } {
     const tenant = this.tenantFor(appId);
     if (tenant.status !== 'active') return { messages: 0, releases: [[], []] };
-    const { outbox, mirror } = this.store;
+    const { outbox } = this.store;
     const now = this.ports.now();
-    const view = mirror.view();
     const out: Release[] = [];
     let messages = 0;
     for (const { eventId, activity } of events) {
       if (!outbox.recordEvent(eventId, activity.id, activity.type, activity.created_at, now)) continue;
-      const requiredScope = REQUIRED_SCOPE[activity.type];
-      for (const userId of audienceOf(activity)) {
-        const entitled = mirror
-          .liveSubscriptionsOf(userId)
-          .filter(
-            ({ webhookId }) =>
-              entitlementAt(view, { kind: 'event', webhookId, userId, requiredScope, ingestedAt: now }, now).kind !== 'withdrawn',
-          );
-        if (entitled.length === 0) continue;
-        const payload = renderPayload(activity, userId);
-        for (const { webhookId } of entitled) {
-          outbox.append({
-            deliveryId: deliveryIdFor(eventId, webhookId, userId),
-            kind: 'event',
-            eventId,
-            eventType: activity.type,
-            requiredScope,
-            webhookId,
-            userId,
-            payload,
-            createdAt: now,
-          });
-          messages++;
-          this.lanes.releaseLane(liveLane(webhookId, userId), now, out);
-        }
-      }
+      messages += ingestAaaEvent(this, eventId, activity, now, out);
+      messages += this.xaa.ingestEvent(eventId, activity, now, out);
     }
     const byPath = this.byPath(appId, out);
     return { messages, releases: [byPath.fast, byPath.slow] };

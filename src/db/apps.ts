@@ -25,6 +25,7 @@ export const appView = (app: AppRow) => ({
   consumer_key: app.consumerKey,
   max_webhooks: app.maxWebhooks,
   provisioned_subscriptions: app.provisionedSubscriptions,
+  xaa_tier: app.xaaTier,
   created_at: new Date(app.createdAt).toISOString(),
   status_changed_at: new Date(app.statusChangedAt).toISOString(),
 });

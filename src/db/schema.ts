@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { XAA_TIERS } from '../config';
 
 /** An app's lifecycle: created pending, approved to active, suspended by the operator. */
 export const APP_STATUSES = ['pending', 'active', 'suspended'] as const;
@@ -25,6 +26,8 @@ export const apps = sqliteTable('apps', {
   statusChangedAt: integer('status_changed_at').notNull(),
   /** When the cron last compared this app's object with D1 (src/delivery/reconcile.ts). */
   reconciledAt: integer('reconciled_at'),
+  /** X's tier for the X Activity API: it sets how many XAA subscriptions the app may hold (settings). */
+  xaaTier: text('xaa_tier', { enum: XAA_TIERS }).notNull().default('self_serve'),
 });
 
 /**
@@ -176,6 +179,49 @@ export const subscriptions = sqliteTable(
     index('subscriptions_user_live').on(t.userId, t.appId).where(sql`ended_at is null`),
     index('subscriptions_app_live').on(t.appId).where(sql`ended_at is null`),
   ],
+);
+
+/**
+ * X Activity API subscriptions (docs/xaa.md): one event type for one filter user, delivered to a
+ * webhook (`webhook_id`) and to the app's stream, or to the stream only (no webhook). A private
+ * event's subscription records the authorization it was created under. Kept after they end, like
+ * every entitlement, with the history of the webhooks each targeted (`xaa_subscription_targets`).
+ */
+export const xaaSubscriptions = sqliteTable(
+  'xaa_subscriptions',
+  {
+    id: text('id').primaryKey(),
+    appId: text('app_id').notNull(),
+    eventType: text('event_type').notNull(),
+    userId: text('user_id').notNull(),
+    direction: text('direction', { enum: ['inbound', 'outbound'] }),
+    keyword: text('keyword'),
+    tag: text('tag'),
+    webhookId: text('webhook_id'),
+    authorizationId: text('authorization_id'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    endedAt: integer('ended_at'),
+    endReason: text('end_reason', { enum: ['deleted', 'authorization_revoked', 'webhook_deleted'] }),
+  },
+  (t) => [
+    // Fan-out asks "which apps subscribe user U" for the few users an event concerns.
+    index('xaa_subscriptions_user_live').on(t.userId, t.appId).where(sql`ended_at is null`),
+    index('xaa_subscriptions_app_live').on(t.appId, t.id).where(sql`ended_at is null`),
+    index('xaa_subscriptions_webhook_live').on(t.webhookId).where(sql`ended_at is null`),
+  ],
+);
+
+/** Every webhook an XAA subscription has delivered to (null: the stream only), from `at`: the audit's history. */
+export const xaaSubscriptionTargets = sqliteTable(
+  'xaa_subscription_targets',
+  {
+    subscriptionId: text('subscription_id').notNull(),
+    appId: text('app_id').notNull(),
+    webhookId: text('webhook_id'),
+    at: integer('at').notNull(),
+  },
+  (t) => [index('xaa_subscription_targets_app').on(t.appId, t.subscriptionId, t.at)],
 );
 
 /**

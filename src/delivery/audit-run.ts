@@ -1,6 +1,15 @@
 import { and, asc, eq, gte } from 'drizzle-orm';
 import { type Database, database } from '../db/client';
-import { appStatusHistory, apps, authorizations, subscriptions, webhookHistory, webhooks } from '../db/schema';
+import {
+  appStatusHistory,
+  apps,
+  authorizations,
+  subscriptions,
+  webhookHistory,
+  webhooks,
+  xaaSubscriptions,
+  xaaSubscriptionTargets,
+} from '../db/schema';
 import { type AppHistory, violationOf } from '../domain/audit';
 import { appObject } from './app-objects';
 
@@ -13,13 +22,21 @@ const APPS_PER_REQUEST = 50;
 
 /** Everything D1 kept about one app's control plane: what the audit re-derives entitlement from. */
 export async function appHistory(db: Database, appId: string): Promise<AppHistory> {
-  const [statusRows, webhookRows, stateRows, subscriptionRows, authorizationRows] = await Promise.all([
+  const [statusRows, webhookRows, stateRows, subscriptionRows, authorizationRows, xaaRows, targetRows] = await Promise.all([
     db.select().from(appStatusHistory).where(eq(appStatusHistory.appId, appId)).orderBy(asc(appStatusHistory.at)),
     db.select().from(webhooks).where(eq(webhooks.appId, appId)),
     db.select().from(webhookHistory).where(eq(webhookHistory.appId, appId)).orderBy(asc(webhookHistory.at)),
     db.select().from(subscriptions).where(eq(subscriptions.appId, appId)),
     db.select().from(authorizations).where(eq(authorizations.appId, appId)),
+    db.select().from(xaaSubscriptions).where(eq(xaaSubscriptions.appId, appId)),
+    db.select().from(xaaSubscriptionTargets).where(eq(xaaSubscriptionTargets.appId, appId)).orderBy(asc(xaaSubscriptionTargets.at)),
   ]);
+  const targetsBySubscription = new Map<string, { webhookId: string | null; at: number }[]>();
+  for (const t of targetRows) {
+    const list = targetsBySubscription.get(t.subscriptionId) ?? [];
+    list.push({ webhookId: t.webhookId, at: t.at });
+    targetsBySubscription.set(t.subscriptionId, list);
+  }
   return {
     statusChanges: statusRows.map((r) => ({ status: r.status, at: r.at })),
     webhooks: webhookRows.map((w) => ({
@@ -30,6 +47,13 @@ export async function appHistory(db: Database, appId: string): Promise<AppHistor
     })),
     subscriptions: subscriptionRows.map((s) => ({ webhookId: s.webhookId, userId: s.userId, createdAt: s.createdAt, endedAt: s.endedAt })),
     authorizations: authorizationRows.map((a) => ({ userId: a.userId, scope: a.scope, createdAt: a.createdAt, endedAt: a.endedAt })),
+    xaaSubscriptions: xaaRows.map((s) => ({
+      id: s.id,
+      userId: s.userId,
+      createdAt: s.createdAt,
+      endedAt: s.endedAt,
+      targets: targetsBySubscription.get(s.id) ?? [],
+    })),
   };
 }
 
@@ -41,7 +65,10 @@ export interface AuditViolation {
   event_type: string;
   event_id: string;
   delivery_id: string;
-  webhook_id: string;
+  /** null for a line on the app's XAA stream. */
+  webhook_id: string | null;
+  /** The XAA subscription the delivery was for. */
+  subscription_id?: string;
   destination: string | null;
   attempt: number;
   outcome: string;
@@ -109,6 +136,7 @@ export async function verifyPage(
             url: e.url,
             startBy: e.start_by,
             startedAt: e.started_at,
+            xaaSubscriptionId: e.xaa_subscription_id,
           },
           history,
         );
@@ -120,7 +148,8 @@ export async function verifyPage(
             event_type: e.event_type,
             event_id: e.event_id,
             delivery_id: e.delivery_id,
-            webhook_id: e.webhook_id,
+            webhook_id: e.webhook_id || null,
+            ...(e.xaa_subscription_id ? { subscription_id: e.xaa_subscription_id } : {}),
             destination: e.url,
             attempt: e.attempt,
             outcome: e.outcome,

@@ -5,6 +5,7 @@ import { activities, fanOutRetries } from '../db/schema';
 import type { TimedActivity } from '../domain/activities';
 import { audienceOf } from '../domain/audience';
 import { newId } from '../domain/ids';
+import { xaaUsersOf } from '../domain/xaa-events';
 import { ApiError } from '../errors';
 import { appObject } from './app-objects';
 import { enqueueDeliveries } from './enqueue';
@@ -55,13 +56,18 @@ export async function purgeActivities(env: Env, now: number, limit = 1_000): Pro
   return result.meta.changes;
 }
 
-/** Which apps have a live subscription for which of these users: one indexed lookup per chunk. */
+/**
+ * Which apps have a live subscription for which of these users, Account Activity or X Activity API
+ * (a public-event XAA subscription needs no authorization by the user): indexed lookups per chunk.
+ */
 async function subscribedApps(db: Database, users: string[]): Promise<Map<string, Set<string>>> {
   const appsByUser = new Map<string, Set<string>>();
   const results = await Promise.all(
-    chunks(users).map((part) =>
+    // Each user id is bound twice (once per table): half a chunk per statement.
+    chunks(users, IN_CHUNK / 2).map((part) =>
       db.all<{ app_id: string; user_id: string }>(
-        sql`SELECT DISTINCT app_id, user_id FROM subscriptions WHERE ended_at IS NULL AND user_id IN ${part}`,
+        sql`SELECT app_id, user_id FROM subscriptions WHERE ended_at IS NULL AND user_id IN ${part}
+            UNION SELECT app_id, user_id FROM xaa_subscriptions WHERE ended_at IS NULL AND user_id IN ${part}`,
       ),
     ),
   );
@@ -144,7 +150,7 @@ export async function retryFanOuts(env: Env, now: number, limit = 100): Promise<
 
 /**
  * Fan-out, in the Worker: records the activities (idempotent by activity id), asks D1 which apps
- * subscribe any audience user, hands each app's events to that app's object (which re-checks
+ * subscribe any audience user (AAA audience and XAA filter users), hands each app's events to that app's object (which re-checks
  * entitlement itself) and puts the releases on the queue.
  */
 export async function fanOut(env: Env, list: TimedActivity[], now: number, requestId: string) {
@@ -156,7 +162,9 @@ export async function fanOut(env: Env, list: TimedActivity[], now: number, reque
   for (const activity of list) {
     const row = recorded.get(activity.id)!;
     if (row.fannedOutAt === null && !pending.has(activity.id)) {
-      pending.set(activity.id, { eventId: row.eventId, activity, audience: audienceOf(activity) });
+      // Whom it concerns on either API: the object sorts out which deliveries each app is entitled to.
+      const audience = [...new Set([...audienceOf(activity), ...xaaUsersOf(activity)])];
+      pending.set(activity.id, { eventId: row.eventId, activity, audience });
     }
   }
   const users = [...new Set([...pending.values()].flatMap((e) => e.audience))];

@@ -4,6 +4,7 @@ import { type Database, database } from '../db/client';
 import { apps, authorizations, subscriptions, webhooks } from '../db/schema';
 import { compareRows, compareStatus, type D1Row, type Drift } from '../domain/drift';
 import { appObject } from './app-objects';
+import { reconcileXaa } from './xaa-reconcile';
 
 /** D1 rows compared per object call. */
 const PAGE = 500;
@@ -35,6 +36,8 @@ export async function reconcileApp(env: Env, appId: string, apply: boolean): Pro
     endSubscriptions: [],
     webhookValidity: [],
     deleteWebhooks: [],
+    xaaPuts: [],
+    endXaa: [],
     consumerSecretHash: summary.stagedConsumerSecret ? app.consumerSecretHash : undefined,
   };
   const differences: DriftReport['differences'] = [];
@@ -97,6 +100,8 @@ export async function reconcileApp(env: Env, appId: string, apply: boolean): Pro
       after = upTo;
     }
   }
+
+  await reconcileXaa(db, object, appId, { differences, actions, d1Writes: apply ? d1Writes : null });
 
   if (apply) {
     await object.applyReconcile(appId, actions);

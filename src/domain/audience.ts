@@ -1,10 +1,11 @@
-import type { Activity } from './activities';
+import type { Activity, TimedActivity } from './activities';
 
 /**
- * Who an activity concerns, and which scope an app needs to receive it (docs/events.md, "Activity types"). This is
- * the one place that decides "who gets this event"; when in doubt it names fewer users.
+ * Who an activity concerns on Account Activity (AAA) webhooks, and which scope an app needs to receive
+ * it (docs/events.md, "Activity types"). This is the one place that decides "who gets this event" for
+ * AAA; the X Activity API has its own table (xaa-events.ts). When in doubt it names fewer users.
  */
-export const REQUIRED_SCOPE: Record<Activity['type'], string> = {
+export const REQUIRED_SCOPE = {
   tweet_create: 'tweet.read',
   tweet_delete: 'tweet.read',
   favorite: 'like.read',
@@ -17,7 +18,12 @@ export const REQUIRED_SCOPE: Record<Activity['type'], string> = {
   direct_message: 'dm.read',
   dm_typing: 'dm.read',
   dm_read: 'dm.read',
-};
+} as const satisfies Partial<Record<Activity['type'], string>>;
+
+/** The activity types Account Activity webhooks receive; the newer ones exist only in XAA. */
+export type AaaActivityType = keyof typeof REQUIRED_SCOPE;
+export type AaaActivity = Extract<TimedActivity, { type: AaaActivityType }>;
+export const isAaa = (activity: TimedActivity): activity is AaaActivity => Object.hasOwn(REQUIRED_SCOPE, activity.type);
 
 export function audienceOf(activity: Activity): string[] {
   const users = new Set<string>();
@@ -62,6 +68,9 @@ export function audienceOf(activity: Activity): string[] {
       break;
     case 'dm_read':
       add(activity.other.id);
+      break;
+    default:
+      // profile_update, spaces, broadcasts and encrypted chat have no Account Activity event.
       break;
   }
   return [...users];

@@ -1,5 +1,6 @@
 import { REQUIRED_SCOPE } from './audience';
-import { type DeliveryKind, type EntitlementView, entitlementAt } from './entitlement';
+import { type DeliveryKind, type EntitlementView, entitlementAt, isOnStream, isUserEvent } from './entitlement';
+import { xaaScopeOf } from './xaa-events';
 
 /**
  * The audit (docs/delivery.md, "Audit"): re-derives, for one ledger entry, whether the request was
@@ -14,6 +15,16 @@ export interface AppHistory {
   webhooks: { id: string; createdAt: number; deletedAt: number | null; states?: WebhookState[] }[];
   subscriptions: { webhookId: string; userId: string; createdAt: number; endedAt: number | null }[];
   authorizations: { userId: string; scope: string; createdAt: number; endedAt: number | null }[];
+  /** X Activity API subscriptions, each with the webhooks it targeted (null: the stream only), oldest first. */
+  xaaSubscriptions?: XaaSubscriptionHistory[];
+}
+
+export interface XaaSubscriptionHistory {
+  id: string;
+  userId: string;
+  createdAt: number;
+  endedAt: number | null;
+  targets: { webhookId: string | null; at: number }[];
 }
 
 export interface WebhookState {
@@ -26,7 +37,10 @@ export interface WebhookState {
 export interface AuditedAttempt {
   kind: string;
   eventType: string;
+  /** The destination webhook; '' for a line on the XAA stream. */
   webhookId: string;
+  /** The XAA subscription the delivery was rendered for; null or absent for Account Activity. */
+  xaaSubscriptionId?: string | null;
   forUserId: string;
   ingestedAt: number;
   /** When the attempt was handed out. */
@@ -68,6 +82,8 @@ export function statusAt(history: AppHistory, t: number): string | null {
 export function historyView(history: AppHistory): EntitlementView {
   return {
     appStatusAt: (t) => statusAt(history, t),
+    appActiveThroughout: (since, t) =>
+      statusAt(history, since) === 'active' && !history.statusChanges.some((c) => c.at > since && c.at <= t && c.status !== 'active'),
     webhookAt: (webhookId, t) => {
       const webhook = history.webhooks.find((w) => w.id === webhookId);
       if (!webhook || webhook.createdAt > t || (webhook.deletedAt !== null && webhook.deletedAt <= t)) return null;
@@ -80,26 +96,43 @@ export function historyView(history: AppHistory): EntitlementView {
         (s) => s.webhookId === webhookId && s.userId === userId && s.createdAt <= since && (s.endedAt === null || s.endedAt > t),
       ),
     scopeAt: (userId, t) => history.authorizations.find((a) => a.userId === userId && liveAt(a, t))?.scope ?? null,
+    xaaSubscriptionCovers: (id, webhookId, userId, since, t) => {
+      const sub = history.xaaSubscriptions?.find((s) => s.id === id);
+      if (!sub || sub.userId !== userId || sub.createdAt > since || (sub.endedAt !== null && sub.endedAt <= t)) return false;
+      if (webhookId === null) return true;
+      // The target in force at `since` must be this webhook, and it must not have moved before `t`.
+      const targetAt = (x: number) => sub.targets.filter((target) => target.at <= x).at(-1)?.webhookId ?? null;
+      return targetAt(since) === webhookId && !sub.targets.some((target) => target.at > since && target.at <= t);
+    },
   };
 }
 
-const KINDS: readonly string[] = ['event', 'replay', 'revoke', 'replay_status', 'test'] satisfies DeliveryKind[];
+const KINDS: readonly string[] = ['event', 'replay', 'revoke', 'replay_status', 'test', 'stream', 'stream_notice'] satisfies DeliveryKind[];
+
+/** The scope a user event needs, null when public; undefined for an event type the service does not have. */
+function requiredScopeOf(entry: AuditedAttempt): string | null | undefined {
+  if (entry.xaaSubscriptionId) return xaaScopeOf(entry.eventType);
+  return REQUIRED_SCOPE[entry.eventType as keyof typeof REQUIRED_SCOPE];
+}
 
 /** Why this attempt was not entitled, or null if the history entitles it. */
 export function violationOf(entry: AuditedAttempt, history: AppHistory): string | null {
   if (entry.ingestedAt > entry.at) return 'attempt recorded before its event was ingested';
   if (!KINDS.includes(entry.kind)) return `unknown delivery kind ${entry.kind}`;
   const kind = entry.kind as DeliveryKind;
-  if (!history.webhooks.some((w) => w.id === entry.webhookId)) return 'webhook does not belong to this app';
-  const userEvent = kind === 'event' || kind === 'replay';
-  const requiredScope = userEvent ? REQUIRED_SCOPE[entry.eventType as keyof typeof REQUIRED_SCOPE] : null;
-  if (userEvent && !requiredScope) return `unknown event type ${entry.eventType}`;
+  const onStream = isOnStream(kind);
+  if (!onStream && !history.webhooks.some((w) => w.id === entry.webhookId)) return 'webhook does not belong to this app';
+  const userEvent = isUserEvent(kind);
+  if (kind === 'stream' && !entry.xaaSubscriptionId) return 'a stream line without an XAA subscription';
+  const requiredScope = userEvent ? requiredScopeOf(entry) : null;
+  if (userEvent && requiredScope === undefined) return `unknown event type ${entry.eventType}`;
   const scope = {
     kind,
     webhookId: entry.webhookId,
     userId: entry.forUserId,
     requiredScope: requiredScope ?? null,
     ingestedAt: entry.ingestedAt,
+    xaaSubscriptionId: entry.xaaSubscriptionId ?? null,
   };
   const view = historyView(history);
   for (const [t, moment] of [
@@ -110,6 +143,7 @@ export function violationOf(entry: AuditedAttempt, history: AppHistory): string 
     if (verdict.kind === 'withdrawn') return `${verdict.reason} ${moment}`;
     if (verdict.kind === 'hold' && t === entry.at) return 'webhook was invalid (failed its CRC) when the request was sent';
   }
+  if (onStream) return null; // no destination URL: the app's own stream, held by its own object
   // The 2018 question: did the request go to this webhook's own URL at that moment?
   const webhook = history.webhooks.find((w) => w.id === entry.webhookId)!;
   const state = webhookStateAt(webhook, entry.at);

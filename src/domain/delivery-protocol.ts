@@ -87,11 +87,11 @@ export interface ReportResult {
 
 /**
  * What a withdrawal returns: when it took effect in the object, how long until no request in its
- * scope can start, and the D1 ids of the authorizations and subscriptions it ended (D1 ends exactly
+ * scope can start, and the D1 ids of the authorizations and subscriptions (AAA and XAA) it ended (D1 ends exactly
  * these, so a racing grant or subscribe cannot leave the two stores disagreeing).
  */
 export interface Withdrawal {
   effectiveAt: number;
   fenceWaitMs: number;
-  ended: { authorizations: string[]; subscriptions: string[] };
+  ended: { authorizations: string[]; subscriptions: string[]; xaaSubscriptions: string[] };
 }

@@ -67,3 +67,51 @@ export function compareStatus(
   if (d1.status === object.status) return { kind: 'in_step' };
   return d1.at >= object.at ? { kind: 'object_behind' } : { kind: 'd1_behind' };
 }
+
+/** D1's live XAA subscription, as the drift check compares it. */
+export interface XaaD1Row {
+  id: string;
+  userId: string;
+  eventType: string;
+  webhookId: string | null;
+  tag: string | null;
+  updatedAt: number;
+}
+
+/** The object's row of the same id. */
+export interface XaaMirrorState {
+  id: string;
+  userId: string;
+  eventType: string;
+  webhookId: string | null;
+  tag: string | null;
+  ended: boolean;
+  endedAt: number | null;
+}
+
+export type XaaDrift =
+  | { kind: 'object_behind'; id: string; userId: string }
+  /** Live on both sides, but the object holds another target, tag or (a placeholder) no type yet. */
+  | { kind: 'object_differs'; id: string; userId: string; detail: string }
+  | { kind: 'd1_behind'; id: string; userId: string; endedAt: number }
+  | { kind: 'object_wider'; id: string; userId: string };
+
+/** The same comparison for the X Activity API's subscriptions, by the same order of writes. */
+export function compareXaaRows(d1Live: XaaD1Row[], objectRows: XaaMirrorState[], objectLiveInRange: XaaMirrorState[]): XaaDrift[] {
+  const drift: XaaDrift[] = [];
+  const byId = new Map(objectRows.map((r) => [r.id, r]));
+  const d1Ids = new Set(d1Live.map((r) => r.id));
+  for (const row of d1Live) {
+    const mirrored = byId.get(row.id);
+    if (!mirrored) drift.push({ kind: 'object_behind', id: row.id, userId: row.userId });
+    else if (mirrored.ended) drift.push({ kind: 'd1_behind', id: row.id, userId: row.userId, endedAt: mirrored.endedAt ?? row.updatedAt });
+    else if (mirrored.eventType !== row.eventType || mirrored.webhookId !== row.webhookId || mirrored.tag !== row.tag) {
+      const detail = `D1 ${row.eventType} to ${row.webhookId ?? 'the stream'}, object ${mirrored.eventType || '(not yet created)'} to ${mirrored.webhookId ?? 'the stream'}`;
+      drift.push({ kind: 'object_differs', id: row.id, userId: row.userId, detail });
+    }
+  }
+  for (const row of objectLiveInRange) {
+    if (!d1Ids.has(row.id)) drift.push({ kind: 'object_wider', id: row.id, userId: row.userId });
+  }
+  return drift;
+}

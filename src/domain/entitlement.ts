@@ -7,26 +7,40 @@ import { hasScope } from './audience';
  * kept history. Both see the same question through an `EntitlementView`, so there is one rule and
  * two independent sources of facts. Pure.
  */
-export type DeliveryKind = 'event' | 'replay' | 'revoke' | 'replay_status' | 'test';
+export type DeliveryKind = 'event' | 'replay' | 'revoke' | 'replay_status' | 'test' | 'stream' | 'stream_notice';
 
+/**
+ * What is delivered: a user's event (`event`, a `replay` copy, or a line on the XAA stream, `stream`),
+ * or an app-level notice (`revoke` and `replay_status` to a webhook, `stream_notice` on the stream).
+ */
 export interface DeliveryScope {
   kind: DeliveryKind;
+  /** The destination webhook; '' on the stream. */
   webhookId: string;
-  /** The user the event is for; '' for app-level notices (revoke, replay status, a developer's test event). */
+  /** The user the event is for (an XAA subscription's filter user); '' for app-level notices (revoke, replay status, a developer's test event). */
   userId: string;
-  /** The authorization scope the event needs; null when it needs none. */
+  /** The authorization scope the event needs; null when it needs none (XAA's public events). */
   requiredScope: string | null;
   /** When the event reached the app's object: the subscription must already have covered it then. */
   ingestedAt: number;
+  /** The X Activity API subscription it was rendered for; absent for Account Activity deliveries. */
+  xaaSubscriptionId?: string | null;
 }
 
 /** The control plane as one party knows it, at any time `t` it keeps history for. */
 export interface EntitlementView {
   appStatusAt(t: number): string | null;
+  /** Whether the app was active the whole time from `since` through `t`. */
+  appActiveThroughout(since: number, t: number): boolean;
   /** The webhook as it was at `t`, or null if it did not exist (not yet created, or deleted). */
   webhookAt(webhookId: string, t: number): { valid: boolean } | null;
   /** Whether one subscription of the user on the webhook was live from `since` through `t`. */
   subscriptionCovers(webhookId: string, userId: string, since: number, t: number): boolean;
+  /**
+   * Whether XAA subscription `id`, for `userId`, was live from `since` through `t` and, for a webhook
+   * delivery (`webhookId` not null), targeted that webhook the whole time.
+   */
+  xaaSubscriptionCovers(id: string, webhookId: string | null, userId: string, since: number, t: number): boolean;
   /** The user's live authorization scope at `t` (space-separated), or null. */
   scopeAt(userId: string, t: number): string | null;
 }
@@ -37,21 +51,32 @@ const SEND: Entitlement = { kind: 'send' };
 const HOLD: Entitlement = { kind: 'hold' };
 const withdrawn = (reason: string): Entitlement => ({ kind: 'withdrawn', reason });
 
-export const isUserEvent = (kind: DeliveryKind) => kind === 'event' || kind === 'replay';
+export const isUserEvent = (kind: DeliveryKind) => kind === 'event' || kind === 'replay' || kind === 'stream';
+export const isOnStream = (kind: DeliveryKind) => kind === 'stream' || kind === 'stream_notice';
 
 /**
  * At time `t`: may `delivery` go out (`send`), must it wait for its webhook to pass a CRC again
  * (`hold`), or has its scope been withdrawn? An app-level notice needs only an active app and a
- * live webhook; a user's event also needs the subscription that covered it at ingest to still be
- * live, and the user's authorization to hold the event's scope.
+ * live webhook (none on the stream); a user's event also needs the subscription that covered it at
+ * ingest to still be live (for XAA: the same subscription, still targeting the same webhook), and,
+ * unless the event is public, the user's live authorization to hold the event's scope.
  */
 export function entitlementAt(view: EntitlementView, delivery: DeliveryScope, t: number): Entitlement {
   const status = view.appStatusAt(t);
   if (status !== 'active') return withdrawn(`app was not active (${status ?? 'not yet created'})`);
-  const webhook = view.webhookAt(delivery.webhookId, t);
+  const onStream = isOnStream(delivery.kind);
+  // A suspension drops what webhooks had not been sent; the stream's lines are not dropped, so a line
+  // goes out only if the app was active from its ingest on.
+  if (onStream && !view.appActiveThroughout(delivery.ingestedAt, t)) return withdrawn('app was not active throughout since the event');
+  const webhook = onStream ? { valid: true } : view.webhookAt(delivery.webhookId, t);
   if (!webhook) return withdrawn('webhook did not exist');
   if (isUserEvent(delivery.kind)) {
-    if (!view.subscriptionCovers(delivery.webhookId, delivery.userId, delivery.ingestedAt, t)) {
+    if (delivery.xaaSubscriptionId) {
+      const target = onStream ? null : delivery.webhookId;
+      if (!view.xaaSubscriptionCovers(delivery.xaaSubscriptionId, target, delivery.userId, delivery.ingestedAt, t)) {
+        return withdrawn(`XAA subscription ${delivery.xaaSubscriptionId} did not cover the event${onStream ? '' : ' on this webhook'}`);
+      }
+    } else if (onStream || !view.subscriptionCovers(delivery.webhookId, delivery.userId, delivery.ingestedAt, t)) {
       return withdrawn('no subscription of the user on this webhook covered the event');
     }
     if (delivery.requiredScope !== null) {

@@ -1,4 +1,5 @@
-import type { TimedActivity, Tweet, User } from './activities';
+import type { Tweet, User } from './activities';
+import type { AaaActivity } from './audience';
 
 /**
  * Renders what a webhook receives for one event and one user, in X's v1.1 Account Activity shapes
@@ -56,8 +57,11 @@ function v1Tweet(tweet: Tweet, fallbackCreatedAt: number) {
 
 const usersMap = (...users: User[]) => Object.fromEntries(users.map((u) => [u.id, v1User(u)]));
 
-/** The payload key and its one event, plus the top-level maps some keys carry. */
-function renderEvent(activity: TimedActivity): Record<string, unknown> {
+/**
+ * The payload key and its one event, plus the top-level maps some keys carry. XAA's `dm.*` payloads
+ * are this same shape (xaa-payloads.ts).
+ */
+export function renderEvent(activity: AaaActivity): Record<string, unknown> {
   const ts = String(activity.created_at);
   switch (activity.type) {
     case 'tweet_create':
@@ -132,7 +136,7 @@ function renderEvent(activity: TimedActivity): Record<string, unknown> {
 }
 
 /** The body of one POST: one event for one user. */
-export const renderPayload = (activity: TimedActivity, forUserId: string): string =>
+export const renderPayload = (activity: AaaActivity, forUserId: string): string =>
   JSON.stringify({ for_user_id: forUserId, ...renderEvent(activity) });
 
 /** Sent to each valid webhook of an app when a user revokes it; no `for_user_id`. */

@@ -43,6 +43,11 @@ export const SCOPE_DESCRIPTIONS: Record<Scope, ScopeDescription> = {
     exposes: 'Keeps access while you are not using the app, until you revoke it.',
     sensitive: false,
   },
+  'broadcast.read': {
+    title: 'See chat in your broadcasts',
+    exposes: 'Chat messages people write in the live broadcasts you host.',
+    sensitive: false,
+  },
   'space.read': { title: 'See Spaces', exposes: 'Spaces you host or join.', sensitive: false },
   'list.read': { title: 'See your lists', exposes: 'Lists you own, follow or are on.', sensitive: false },
   'bookmark.read': { title: 'See your bookmarks', exposes: 'The posts you bookmarked.', sensitive: false },
@@ -78,8 +83,35 @@ export const EVENT_TYPE_LABELS: Record<Activity['type'] | 'user_event', { label:
   direct_message: { label: 'Direct messages', directMessages: true },
   dm_typing: { label: 'Typing in direct messages', directMessages: true },
   dm_read: { label: 'Read receipts in direct messages', directMessages: true },
+  profile_update: { label: 'Profile changes', directMessages: false },
+  space_start: { label: 'Spaces started', directMessages: false },
+  space_end: { label: 'Spaces ended', directMessages: false },
+  broadcast_start: { label: 'Broadcasts started', directMessages: false },
+  broadcast_end: { label: 'Broadcasts ended', directMessages: false },
+  broadcast_chat: { label: 'Chat in your broadcasts', directMessages: false },
+  chat_message: { label: 'Encrypted chat messages', directMessages: true },
+  chat_join: { label: 'Joining encrypted chats', directMessages: true },
   user_event: { label: 'Notices that you revoked access', directMessages: false },
 };
 
+/**
+ * X Activity API deliveries are counted by their XAA event type (`dm.sent`, `post.mention.create`):
+ * named by family, and direct messages and encrypted chat called out like their Account Activity twins.
+ */
+const XAA_FAMILY_LABELS: Record<string, { label: string; directMessages: boolean }> = {
+  post: { label: 'Posts (X Activity API)', directMessages: false },
+  like: { label: 'Likes (X Activity API)', directMessages: false },
+  follow: { label: 'Follows (X Activity API)', directMessages: false },
+  block: { label: 'Blocks (X Activity API)', directMessages: false },
+  mute: { label: 'Mutes (X Activity API)', directMessages: false },
+  dm: { label: 'Direct messages (X Activity API)', directMessages: true },
+  chat: { label: 'Encrypted chat (X Activity API)', directMessages: true },
+  profile: { label: 'Profile changes (X Activity API)', directMessages: false },
+  spaces: { label: 'Spaces (X Activity API)', directMessages: false },
+  broadcast: { label: 'Broadcasts (X Activity API)', directMessages: false },
+  oauth: { label: 'Notices that you revoked access', directMessages: false },
+};
+
 export const eventTypeLabel = (type: string) =>
-  EVENT_TYPE_LABELS[type as keyof typeof EVENT_TYPE_LABELS] ?? { label: type.replace(/_/g, ' '), directMessages: false };
+  EVENT_TYPE_LABELS[type as keyof typeof EVENT_TYPE_LABELS] ??
+  XAA_FAMILY_LABELS[type.split('.')[0]] ?? { label: type.replace(/_/g, ' '), directMessages: false };

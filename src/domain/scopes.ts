@@ -8,6 +8,7 @@ export const KNOWN_SCOPES = [
   'follows.write',
   'offline.access',
   'space.read',
+  'broadcast.read',
   'mute.read',
   'mute.write',
   'like.read',

@@ -46,6 +46,7 @@ const ledgerEntryView = (e: LedgerEntry) => ({
   outcome: e.outcome,
   ...(e.outcome === 'unknown' ? { outcome_hint: 'no outcome was reported for this attempt: the receiver may have received it' } : {}),
   ...(e.replay_job_id ? { replay_job_id: e.replay_job_id } : {}),
+  ...(e.xaa_subscription_id ? { subscription_id: e.xaa_subscription_id } : {}),
   next: nextStep(e),
 });
 

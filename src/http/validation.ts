@@ -113,7 +113,7 @@ export const jsonRequest = createMiddleware<HonoEnv>(async (c, next) => {
 });
 
 /** X's failure name for a malformed path id, by parameter name. */
-const PATH_ID_REASONS: Record<string, string> = { webhook_id: 'WebhookIdInvalid' };
+const PATH_ID_REASONS: Record<string, string> = { webhook_id: 'WebhookIdInvalid', subscription_id: 'SubscriptionIdInvalid' };
 
 /** The problem for a request that fails its route's schema, worded by where the bad input was. */
 export function validationProblem(target: string, error: z.ZodError): ApiError {

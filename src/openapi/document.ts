@@ -11,6 +11,10 @@ export type OpenApiDocument = ReturnType<OpenAPIHono<HonoEnv>['getOpenAPI31Docum
 export const TAGS = [
   { name: 'Webhooks', description: 'Register, validate and remove the app’s webhooks; replay; rotate signing secrets. X-compatible.' },
   { name: 'Account Activity', description: 'Subscribe users to the app’s webhooks, list and count them, replay. X-compatible.' },
+  {
+    name: 'X Activity API',
+    description: 'Typed subscriptions (one event type, one filter) delivered to a webhook and/or the persistent stream. X-compatible.',
+  },
   { name: 'Delivery log', description: 'What was sent to a webhook, attempt by attempt, from the app’s ledger.' },
   { name: 'OAuth 2.0 (app)', description: 'App-only bearer tokens (client credentials) and their invalidation.' },
   { name: 'OAuth 2.0 (user)', description: 'User tokens (authorization code with PKCE), refresh, revocation, the app’s redirect URIs.' },

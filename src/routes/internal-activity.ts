@@ -1,6 +1,9 @@
 import { fanOut } from '../delivery/fan-out';
 import { activitySchema, type TimedActivity } from '../domain/activities';
+import { isAaa } from '../domain/audience';
 import { renderPayload } from '../domain/payloads';
+import { xaaEventsOf } from '../domain/xaa-events';
+import { largestXaaEnvelopeBytes } from '../domain/xaa-payloads';
 import { ApiError, type FieldError, invalid } from '../errors';
 import { apiRouter, fieldErrors, parseJsonBody } from '../http/validation';
 import { ingestActivity, MAX_BATCH } from './contracts/internal-activity';
@@ -27,9 +30,11 @@ function parseActivities(body: unknown, now: number): TimedActivity[] {
   if (errors.length > 0) {
     throw invalid(`invalid activity: ${errors[0].parameter}: ${errors[0].message}; nothing was accepted`, undefined, errors);
   }
-  // The payload is the same for every audience user but for `for_user_id`: render it once to size it.
+  // The AAA payload is the same for every audience user but for `for_user_id`, and an XAA envelope the
+  // same for every subscription but for its filter and tag: each is rendered once, at its largest, to size it.
   parsed.forEach((activity, index) => {
-    const size = encoder.encode(renderPayload(activity, '0'.repeat(19))).byteLength;
+    const aaa = isAaa(activity) ? encoder.encode(renderPayload(activity, '0'.repeat(19))).byteLength : 0;
+    const size = Math.max(aaa, largestXaaEnvelopeBytes(activity, xaaEventsOf(activity)));
     if (size > MAX_PAYLOAD_BYTES) {
       const parameter = isBatch ? `activities[${index}]` : 'body';
       throw new ApiError(

@@ -31,6 +31,7 @@ internalApps
       consumerSecretHash: await sha256Hex(consumerSecret),
       maxWebhooks: input.max_webhooks,
       provisionedSubscriptions: input.provisioned_subscriptions,
+      xaaTier: input.xaa_tier,
       createdAt: now,
       statusChangedAt: now,
     };

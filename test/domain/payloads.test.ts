@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { renderPayload, renderReplayJobStatus, renderRevoke, renderTestEvent, twitterDate } from '../../src/domain/payloads';
-import { AT, activity, tweet, u } from './fixtures';
+import { AT, aaaActivity, tweet, u } from './fixtures';
 
-const render = (input: Record<string, unknown>, forUser = '1') => JSON.parse(renderPayload(activity(input), forUser));
+const render = (input: Record<string, unknown>, forUser = '1') => JSON.parse(renderPayload(aaaActivity(input), forUser));
 const TS = String(AT);
 const v1 = (id: string, extra: Record<string, unknown> = {}) => ({
   id: Number(id),

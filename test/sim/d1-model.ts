@@ -1,4 +1,5 @@
 import { hasScope } from '../../src/domain/audience';
+import { xaaScopeOf } from '../../src/domain/xaa-events';
 
 /**
  * The simulator's D1: the control plane as the Worker's routes keep it, in memory. It is the source
@@ -30,6 +31,19 @@ export interface D1Subscription {
   start: number;
   end: number | null;
 }
+/** An X Activity API subscription: one event type for one filter user, to a webhook or the stream only. */
+export interface D1XaaSubscription {
+  id: string;
+  appId: string;
+  eventType: string;
+  userId: string;
+  webhookId: string | null;
+  authorizationId: string | null;
+  start: number;
+  end: number | null;
+  /** When D1 recorded its current version (creation or a move). */
+  updatedAt: number;
+}
 export interface D1App {
   id: string;
   status: 'pending' | 'active' | 'suspended';
@@ -41,6 +55,7 @@ export class D1Model {
   readonly webhooks = new Map<string, D1Webhook>();
   readonly authorizations = new Map<string, D1Authorization>();
   readonly subscriptions = new Map<string, D1Subscription>();
+  readonly xaaSubscriptions = new Map<string, D1XaaSubscription>();
   private nextId = 1000;
 
   newId(): string {
@@ -61,11 +76,34 @@ export class D1Model {
     return [...this.webhooks.values()].filter((w) => w.appId === appId && !w.deleted);
   }
 
-  /** Fan-out's question: which apps have a live subscription for any of these users. */
+  /** Fan-out's question: which apps have a live subscription (AAA or XAA) for any of these users. */
   appsFor(users: string[]): string[] {
     const apps = new Set<string>();
     for (const s of this.subscriptions.values()) if (s.end === null && users.includes(s.userId)) apps.add(s.appId);
+    for (const s of this.xaaSubscriptions.values()) if (s.end === null && users.includes(s.userId)) apps.add(s.appId);
     return [...apps].sort();
+  }
+
+  liveXaa(appId: string): D1XaaSubscription[] {
+    return [...this.xaaSubscriptions.values()].filter((s) => s.appId === appId && s.end === null);
+  }
+
+  /**
+   * Whether D1 entitles a delivery of XAA subscription `id` now: live, for this user, to this webhook
+   * (null: on the stream), and for a private event the user's live authorization holds its scope.
+   */
+  entitlesXaa(appId: string, id: string, webhookId: string | null, userId: string): boolean {
+    const app = this.apps.get(appId);
+    const sub = this.xaaSubscriptions.get(id);
+    if (app?.status !== 'active' || !sub || sub.appId !== appId || sub.end !== null || sub.userId !== userId) return false;
+    if (webhookId !== null) {
+      const webhook = this.webhooks.get(webhookId);
+      if (sub.webhookId !== webhookId || !webhook || webhook.appId !== appId || webhook.deleted) return false;
+    }
+    const scope = xaaScopeOf(sub.eventType);
+    if (scope === null) return true;
+    const auth = this.liveAuthorization(appId, userId);
+    return !!auth && !!scope && hasScope(auth.scope, scope);
   }
 
   /** Whether D1 entitles a message of `requiredScope` for (webhook, user) right now. */

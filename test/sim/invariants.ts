@@ -1,4 +1,3 @@
-import { REQUIRED_SCOPE } from '../../src/domain/audience';
 import type { HandOut } from '../../src/domain/delivery-protocol';
 import type { D1Model } from './d1-model';
 import { InvariantViolation } from './scheduler';
@@ -17,6 +16,8 @@ export interface WithdrawalRecord {
   userId?: string;
   /** For a narrower re-grant: the scopes it took away. */
   removedScopes?: string[];
+  /** For an XAA subscription's delete (or, with `webhookId`, its move off that webhook). */
+  xaaSubscriptionIds?: string[];
   effectiveAt: number;
   returnedAt: number;
   what: string;
@@ -31,7 +32,30 @@ type MessageInfo = {
   created_at: number;
   event_type: string;
   replay_job_id: string | null;
+  xaa_subscription_id: string | null;
 };
+
+/** Whether a returned withdrawal's scope covers this message (delivery to a webhook, or a stream line). */
+function covers(w: WithdrawalRecord, m: MessageInfo): boolean {
+  const userEvent = m.kind === 'event' || m.kind === 'replay' || m.kind === 'stream';
+  if (w.xaaSubscriptionIds !== undefined) {
+    return (
+      m.xaa_subscription_id !== null &&
+      w.xaaSubscriptionIds.includes(m.xaa_subscription_id) &&
+      (w.webhookId === undefined || w.webhookId === m.webhook_id)
+    );
+  }
+  if (w.webhookId === undefined && w.userId === undefined) return true;
+  if (w.webhookId !== undefined) {
+    // A webhook's withdrawal (unsubscribe, delete); AAA's unsubscribe of one user leaves XAA alone.
+    if (w.webhookId !== m.webhook_id) return false;
+    return w.userId === undefined || (userEvent && m.xaa_subscription_id === null && w.userId === m.user_id);
+  }
+  // A user's: a revoke takes what needed an authorization (XAA's public events stay), a narrower
+  // re-grant what needed a scope it took away.
+  if (!userEvent || w.userId !== m.user_id || m.required_scope === null) return false;
+  return w.removedScopes === undefined || w.removedScopes.includes(m.required_scope);
+}
 
 const laneOf = (m: MessageInfo) =>
   m.kind === 'replay' ? `${m.webhook_id}|${m.user_id}|r${m.replay_job_id}` : `${m.webhook_id}|${m.user_id}`;
@@ -67,19 +91,9 @@ export function checkPostStart(
   }
 
   // Fenced withdrawal: no POST in a withdrawn scope starts after the withdrawal returned.
-  const userEvent = message.kind === 'event' || message.kind === 'replay';
   for (const w of withdrawals) {
     if (w.appId !== app.id || w.returnedAt > now || message.created_at > w.effectiveAt) continue;
-    const covers =
-      (w.webhookId === undefined && w.userId === undefined) ||
-      (w.webhookId !== undefined &&
-        w.webhookId === message.webhook_id &&
-        (w.userId === undefined || (userEvent && w.userId === message.user_id))) ||
-      (w.webhookId === undefined &&
-        userEvent &&
-        w.userId === message.user_id &&
-        (w.removedScopes === undefined || w.removedScopes.includes(REQUIRED_SCOPE[message.event_type as keyof typeof REQUIRED_SCOPE])));
-    if (covers) {
+    if (covers(w, message)) {
       throw new InvariantViolation(
         'fence',
         `app ${app.id} POST of ${handOut.deliveryId} (ingested ${message.created_at}) started at ${now}, after "${w.what}" (effective ${w.effectiveAt}) returned at ${w.returnedAt}`,
@@ -109,13 +123,23 @@ export function checkPostStart(
  */
 export function checkIngest(app: SimApp, d1: D1Model, eventId: string, now: number): void {
   const rows = app.sql
-    .exec<{ webhook_id: string; user_id: string; required_scope: string | null }>(
-      'SELECT webhook_id, user_id, required_scope FROM messages WHERE event_id = ? AND created_at = ?',
+    .exec<{ webhook_id: string; user_id: string; required_scope: string | null; kind: string; xaa_subscription_id: string | null }>(
+      'SELECT webhook_id, user_id, required_scope, kind, xaa_subscription_id FROM messages WHERE event_id = ? AND created_at = ?',
       eventId,
       now,
     )
     .toArray();
   for (const m of rows) {
+    if (m.xaa_subscription_id !== null) {
+      const target = m.kind === 'stream' ? null : m.webhook_id;
+      if (!d1.entitlesXaa(app.id, m.xaa_subscription_id, target, m.user_id)) {
+        throw new InvariantViolation(
+          'entitlement',
+          `app ${app.id} appended event ${eventId} for XAA subscription ${m.xaa_subscription_id} (${m.kind} to ${target ?? 'the stream'}), which D1 does not entitle: D1 ${JSON.stringify(d1.xaaSubscriptions.get(m.xaa_subscription_id) ?? null)}`,
+        );
+      }
+      continue;
+    }
     if (!d1.entitles(app.id, m.webhook_id, m.user_id, m.required_scope)) {
       const d1State = JSON.stringify({
         app: d1.apps.get(app.id),
@@ -164,6 +188,17 @@ export function checkMirrorWithinD1(app: SimApp, d1: D1Model): void {
     const live = s.id ? d1.subscriptions.get(s.id) : undefined;
     if (!live || live.end !== null)
       throw new InvariantViolation('mirror', `app ${app.id}: subscription ${s.id} is live in the object but not in D1`);
+  }
+  for (const x of app.store.mirror.xaa.all()) {
+    if (x.ended_at !== null || x.event_type === '') continue; // ended, or a placeholder that matches nothing
+    const live = d1.xaaSubscriptions.get(x.id);
+    if (!live || live.end !== null)
+      throw new InvariantViolation('mirror', `app ${app.id}: XAA subscription ${x.id} is live in the object but not in D1`);
+    if (x.webhook_id !== null && x.webhook_id !== live.webhookId)
+      throw new InvariantViolation(
+        'mirror',
+        `app ${app.id}: XAA subscription ${x.id} targets ${x.webhook_id} in the object, ${live.webhookId} in D1`,
+      );
   }
   for (const w of app.sql
     .exec<{ id: string; deleted_at: number | null; valid: number }>('SELECT id, deleted_at, valid FROM webhooks')
@@ -217,4 +252,46 @@ export function checkQuiescent(app: SimApp, d1: D1Model): void {
       throw new InvariantViolation('convergence', `app ${app.id}: D1 subscription ${s.id} is not live in the object`);
     }
   }
+  for (const s of d1.liveXaa(app.id)) {
+    const mirrored = app.store.mirror.xaa.get(s.id);
+    if (mirrored?.ended_at !== null || mirrored.webhook_id !== s.webhookId || mirrored.event_type !== s.eventType) {
+      throw new InvariantViolation('convergence', `app ${app.id}: D1 XAA subscription ${s.id} (to ${s.webhookId}) is not so in the object`);
+    }
+  }
+}
+
+/**
+ * Lines written to an app's streams since `afterId` (ledger rows of kind stream/stream_notice): each
+ * one D1 entitled when it was written (this step), and none in the scope of a withdrawal already in
+ * effect (a stream needs no fence: a line is checked as it is written). Returns the last row's id.
+ */
+export function checkStreamWrites(app: SimApp, d1: D1Model, withdrawals: WithdrawalRecord[], afterId: number): number {
+  const rows = app.sql
+    .exec<{ id: number; seq: number; at: number; for_user_id: string; xaa_subscription_id: string | null }>(
+      `SELECT id, seq, at, for_user_id, xaa_subscription_id FROM ledger WHERE kind IN ('stream', 'stream_notice') AND id > ? ORDER BY id`,
+      afterId,
+    )
+    .toArray();
+  for (const row of rows) {
+    const message = app.store.outbox.message(row.seq) as MessageInfo | undefined;
+    if (!message) throw new InvariantViolation('write-ahead', `app ${app.id}: stream line ${row.id} names no message`);
+    if (row.xaa_subscription_id !== null && !d1.entitlesXaa(app.id, row.xaa_subscription_id, null, row.for_user_id)) {
+      throw new InvariantViolation(
+        'entitlement',
+        `app ${app.id} wrote stream line of ${row.xaa_subscription_id} for ${row.for_user_id}, which D1 does not entitle`,
+      );
+    }
+    if (d1.apps.get(app.id)?.status !== 'active') {
+      throw new InvariantViolation('entitlement', `app ${app.id} wrote a stream line while not active in D1`);
+    }
+    for (const w of withdrawals) {
+      if (w.appId === app.id && w.effectiveAt < row.at && message.created_at <= w.effectiveAt && covers(w, message)) {
+        throw new InvariantViolation(
+          'fence',
+          `app ${app.id} wrote stream line ${row.id} at ${row.at}, after "${w.what}" took effect at ${w.effectiveAt}`,
+        );
+      }
+    }
+  }
+  return rows.at(-1)?.id ?? afterId;
 }

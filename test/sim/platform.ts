@@ -1,6 +1,8 @@
 import type { TimedActivity } from '../../src/domain/activities';
 import { audienceOf } from '../../src/domain/audience';
 import type { Withdrawal } from '../../src/domain/delivery-protocol';
+import { xaaScopeOf, xaaUsersOf } from '../../src/domain/xaa-events';
+import type { D1XaaSubscription } from './d1-model';
 import { FENCE_MARGIN_MS, type World } from './world';
 
 /**
@@ -10,6 +12,8 @@ import { FENCE_MARGIN_MS, type World } from './world';
  * retries a failed request; every retry must be safe.
  */
 export const SCOPES = ['tweet.read', 'like.read', 'follows.read', 'dm.read'] as const;
+/** XAA event types the world subscribes to: public (post.create) and private ones. */
+const XAA_TYPES = ['post.create', 'post.mention.create', 'dm.received', 'like.create', 'follow.follow'] as const;
 const ROUTE = 'route';
 
 export class Platform {
@@ -49,8 +53,53 @@ export class Platform {
             await app.api.addSubscription(appId, { id, webhookId: webhook.id, userId: user, authorizationId: auth, at: this.world.now });
           }
         }
+        // X Activity API subscriptions too, public ones for users who never authorized the app.
+        for (let n = 0; n < 2; n++) {
+          const sub = this.newXaaSubscription(appId, user);
+          if (sub) await app.api.putXaaSubscription(appId, this.xaaRecord(sub));
+        }
       }
     }
+  }
+
+  /** A new XAA subscription in D1 (widening: D1 first), if the rules allow one; null if not. */
+  private newXaaSubscription(appId: string, userId: string): D1XaaSubscription | null {
+    const { rng } = this.world;
+    const eventType = rng.pick(XAA_TYPES);
+    const scope = xaaScopeOf(eventType);
+    const auth = this.d1.liveAuthorization(appId, userId);
+    if (scope && !auth?.scope.split(' ').includes(scope)) return null;
+    const webhooks = this.d1.liveWebhooks(appId).filter((w) => w.valid);
+    const webhookId = webhooks.length > 0 && rng.chance(0.7) ? rng.pick(webhooks).id : null;
+    const id = this.d1.newId();
+    const now = this.world.now;
+    const sub = {
+      id,
+      appId,
+      eventType,
+      userId,
+      webhookId,
+      authorizationId: scope ? auth!.id : null,
+      start: now,
+      end: null,
+      updatedAt: now,
+    };
+    this.d1.xaaSubscriptions.set(id, sub);
+    return sub;
+  }
+
+  private xaaRecord(sub: D1XaaSubscription) {
+    return {
+      id: sub.id,
+      eventType: sub.eventType,
+      userId: sub.userId,
+      direction: null,
+      keyword: null,
+      tag: null,
+      webhookId: sub.webhookId,
+      authorizationId: sub.authorizationId,
+      at: sub.updatedAt,
+    };
   }
 
   private async addWebhookNow(appId: string, slot: number): Promise<void> {
@@ -90,7 +139,7 @@ export class Platform {
     }
     const eventId = String(9_000_000 + this.activity);
     this.world.stats.ingested++;
-    for (const appId of this.d1.appsFor(audienceOf(activity))) {
+    for (const appId of this.d1.appsFor([...audienceOf(activity), ...xaaUsersOf(activity)])) {
       // The platform re-posts until the app's share is in (the service's own retry does the same).
       const result = await this.retry(() =>
         this.world.call(appId, ROUTE, (api) => {
@@ -128,6 +177,9 @@ export class Platform {
       add: 1,
       invalidate: 1,
       validate: 1.5,
+      xaaCreate: 2,
+      xaaDelete: 1,
+      xaaMove: 1,
       test: 0.5,
     });
     switch (change) {
@@ -161,6 +213,66 @@ export class Platform {
         // A developer's test event: the portal's route calls the object alone (no D1 write).
         if (webhook) await this.retry(() => this.world.call(appId, ROUTE, (api) => api.sendTestEvent(appId, webhook.id)));
         return;
+      case 'xaaCreate':
+        return this.xaaCreate(appId, user);
+      case 'xaaDelete':
+        return this.xaaDelete(appId);
+      case 'xaaMove':
+        return this.xaaMove(appId);
+    }
+  }
+
+  private async xaaCreate(appId: string, userId: string): Promise<void> {
+    const sub = this.newXaaSubscription(appId, userId);
+    if (!sub) return;
+    this.world.trace(`xaa create ${appId}/${sub.id} ${sub.eventType} for ${userId} to ${sub.webhookId}`);
+    const refused = await this.retry(() => this.world.call(appId, ROUTE, (api) => api.putXaaSubscription(appId, this.xaaRecord(sub))));
+    if (refused && sub.end === null) sub.end = this.world.now;
+  }
+
+  private async xaaDelete(appId: string): Promise<void> {
+    const live = this.d1.liveXaa(appId);
+    if (live.length === 0) return;
+    const sub = this.world.rng.pick(live);
+    this.world.trace(`xaa delete ${appId}/${sub.id}`);
+    const w = await this.retry(() =>
+      this.world.call(appId, ROUTE, (api) => api.endXaaSubscriptions(appId, [{ id: sub.id, userId: sub.userId }])),
+    );
+    if (!w) return;
+    this.endInD1(w);
+    await this.fence(w, { appId, xaaSubscriptionIds: [sub.id], what: `delete of XAA subscription ${sub.id}` });
+  }
+
+  /**
+   * A move to another webhook, as the route does it: the old webhook is taken away in the object as
+   * of the version read (then the fence), D1 records the next version only if it is still the one
+   * read (else start over), then the object takes it.
+   */
+  private async xaaMove(appId: string): Promise<void> {
+    const live = this.d1.liveXaa(appId);
+    const webhooks = this.d1.liveWebhooks(appId).filter((w) => w.valid);
+    if (live.length === 0 || webhooks.length === 0) return;
+    const sub = this.world.rng.pick(live);
+    const target = this.world.rng.pick(webhooks).id;
+    for (let round = 0; round < 5; round++) {
+      if (sub.end !== null || target === sub.webhookId) return;
+      const { webhookId: old, updatedAt: version } = sub;
+      this.world.trace(`xaa move ${appId}/${sub.id} from ${old} (v${version}) to ${target}`);
+      const narrowed = old
+        ? await this.retry(() => this.world.call(appId, ROUTE, (api) => api.untargetXaaSubscription(appId, sub.id, sub.userId, version)))
+        : null;
+      if (old && !narrowed) return;
+      const current = sub.end === null && sub.updatedAt === version;
+      if (current) {
+        sub.webhookId = target;
+        sub.updatedAt = Math.max(this.world.now, narrowed?.effectiveAt ?? 0, version + 1);
+      }
+      if (narrowed)
+        await this.fence(narrowed, { appId, webhookId: old!, xaaSubscriptionIds: [sub.id], what: `move of ${sub.id} off ${old}` });
+      if (!current) continue;
+      const refused = await this.retry(() => this.world.call(appId, ROUTE, (api) => api.putXaaSubscription(appId, this.xaaRecord(sub))));
+      if (refused === 'webhook_gone' && sub.end === null) sub.end = this.world.now;
+      return;
     }
   }
 
@@ -286,12 +398,16 @@ export class Platform {
       const sub = this.d1.subscriptions.get(id);
       if (sub && sub.end === null) sub.end = w.effectiveAt;
     }
+    for (const id of w.ended.xaaSubscriptions) {
+      const sub = this.d1.xaaSubscriptions.get(id);
+      if (sub && sub.end === null) sub.end = w.effectiveAt;
+    }
   }
 
   /** The Worker waits out the fence, then the withdrawal is answered: from then on nothing in scope may start. */
   private async fence(
     w: Withdrawal,
-    scope: { appId: string; webhookId?: string; userId?: string; removedScopes?: string[]; what: string },
+    scope: { appId: string; webhookId?: string; userId?: string; removedScopes?: string[]; xaaSubscriptionIds?: string[]; what: string },
   ) {
     this.world.stats.withdrawals++;
     const skipFence = this.world.mutation === 'no-fence';

@@ -12,7 +12,8 @@ export interface SimResult {
 
 /**
  * One simulated run (docs/testing.md, "Simulator"): three apps whose webhooks share URLs, eight
- * users, random activity, random control-plane changes, consumers with skewed clocks, and faults
+ * users with Account Activity and X Activity API subscriptions (webhooks and streams), random
+ * activity, random control-plane changes, consumers with skewed clocks, and faults
  * (lost and duplicated queue messages, failed and lost RPCs, object restarts, consumer deaths, failed
  * queue sends, clock jumps). Each step is one choice of the seeded random source; the invariants are
  * checked as things happen and after every step. Then faults stop, everything drains, and nothing
@@ -72,6 +73,7 @@ async function run(options: SimOptions): Promise<SimResult> {
       jump: 1.5,
       restart: 0.15,
       kill: world.invocations.size > 0 ? 0.2 : 0,
+      stream: 1,
     });
     switch (action) {
       case 'ingest':
@@ -104,10 +106,14 @@ async function run(options: SimOptions): Promise<SimResult> {
       case 'kill':
         rng.pick([...world.invocations.values()]).kill();
         break;
+      case 'stream':
+        world.streamStep();
+        break;
     }
     await settle();
     stop();
     world.checkDirty();
+    world.checkStreams();
     stop();
   }
 

@@ -7,7 +7,7 @@ import { DeliveryRun, type ObjectApi, type RunItem } from '../../src/delivery/de
 import type { DeliveryMessage, DeliveryPath, HandOut } from '../../src/domain/delivery-protocol';
 import type { AttemptResult } from '../../src/domain/retry';
 import { D1Model } from './d1-model';
-import { checkIngest, checkMirrorWithinD1, checkPostStart, type WithdrawalRecord } from './invariants';
+import { checkIngest, checkMirrorWithinD1, checkPostStart, checkStreamWrites, type WithdrawalRecord } from './invariants';
 import { type Deferred, deferred, InvariantViolation, Rng } from './scheduler';
 import { SqlJsStorage } from './sqljs-storage';
 
@@ -23,6 +23,7 @@ export const SIM_SETTINGS: DeliverySettings = {
   retention: { payloadMs: 5 * 86_400_000, ledgerMs: 400 * 86_400_000 },
   replayRatePerSecond: 2_500,
   slowWebhookMs: 2_000,
+  stream: { maxConnections: 2, keepAliveMs: 15_000, maxLagBytes: 1_000_000 },
 };
 export const FENCE_MARGIN_MS = 1_000;
 /** The consumer's clock may be off from the objects' by up to this (well inside the margin). */
@@ -44,6 +45,17 @@ export interface SimStats {
   lostMessages: number;
   duplicatedMessages: number;
   failedRpcs: number;
+  streamLines: number;
+}
+
+/** A client of an app's XAA stream, reading one chunk per step it is given. */
+interface StreamReader {
+  app: SimApp;
+  gen: number;
+  id: string;
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  reading: boolean;
+  lines: number;
 }
 
 /** One app's object: its SQLite (sql.js), the real AppObjectApi over it, and the runtime state. */
@@ -105,7 +117,11 @@ export class World {
     lostMessages: 0,
     duplicatedMessages: 0,
     failedRpcs: 0,
+    streamLines: 0,
   };
+  readonly streamReaders: StreamReader[] = [];
+  /** Per app, the last stream ledger row already checked. */
+  private readonly streamChecked = new Map<string, number>();
   now = 1_800_000_000_000;
   /** The first broken invariant; the run stops at the end of the step that found it. */
   violation: InvariantViolation | null = null;
@@ -152,6 +168,8 @@ export class World {
     const live = () => app.gen === gen;
     const ports: ObjectPorts = {
       now: () => this.now,
+      // The simulator's streams are read step by step; keep-alives are not what it checks.
+      every: () => () => {},
       enqueue: (messages, path) => {
         const d = deferred<void>();
         this.pending.push({
@@ -203,6 +221,8 @@ export class World {
     }
     app.executing.clear();
     this.dropPending((p) => p.owner === owner);
+    // Its open streams die with it: their clients see the connection drop.
+    for (const r of this.streamReaders.filter((r) => r.app === app)) this.dropReader(r);
     if (app.alarmRunning) {
       app.alarmRunning = false;
       app.alarmAt = this.now; // an interrupted alarm runs again
@@ -459,6 +479,63 @@ export class World {
   checkDirty(): void {
     for (const id of this.dirty) this.guard(() => checkMirrorWithinD1(this.apps.get(id)!, this.d1));
     this.dirty.clear();
+  }
+
+  /** One step of a stream client: connect (maybe with backfill), read one chunk, or go away. */
+  streamStep(): void {
+    const idle = this.streamReaders.filter((r) => !r.reading);
+    if (idle.length === 0 || this.rng.chance(0.1)) {
+      const app = this.rng.pick([...this.apps.values()]);
+      const gen = app.gen;
+      const from = this.rng.chance(0.3) ? this.now - 300_000 : null;
+      app.api.openStream(app.id, { from, endAt: null }).then((opened) => {
+        if (!('stream' in opened) || app.gen !== gen) return;
+        this.streamReaders.push({ app, gen, id: opened.id, reader: opened.stream.getReader(), reading: false, lines: 0 });
+      });
+      return;
+    }
+    const r = this.rng.pick(idle);
+    if (this.rng.chance(0.05)) {
+      void r.app.api.closeStream(r.app.id, r.id);
+      this.dropReader(r);
+      return;
+    }
+    r.reading = true;
+    r.reader.read().then(
+      ({ done, value }) => {
+        r.reading = false;
+        if (done) return this.dropReader(r);
+        const lines = new TextDecoder()
+          .decode(value)
+          .split('\r\n')
+          .filter((l) => l.startsWith('{"data"'));
+        r.lines += lines.length;
+        this.stats.streamLines += lines.length;
+        // Recorded before it acts: every line the client got is on the ledger, for this connection.
+        const recorded = r.app.sql.exec<{ n: number }>('SELECT count(*) AS n FROM ledger WHERE url = ?', `stream:${r.id}`).one().n;
+        if (recorded < r.lines) {
+          this.guard(() => {
+            throw new InvariantViolation('write-ahead', `app ${r.app.id} stream ${r.id}: ${r.lines} lines read, ${recorded} on the ledger`);
+          });
+        }
+      },
+      () => this.dropReader(r),
+    );
+  }
+
+  private dropReader(r: StreamReader): void {
+    const i = this.streamReaders.indexOf(r);
+    if (i !== -1) this.streamReaders.splice(i, 1);
+    r.reader.cancel().catch(() => {});
+  }
+
+  /** Checks the lines each app wrote to its streams this step. */
+  checkStreams(): void {
+    for (const app of this.apps.values()) {
+      this.guard(() =>
+        this.streamChecked.set(app.id, checkStreamWrites(app, this.d1, this.withdrawals, this.streamChecked.get(app.id) ?? 0)),
+      );
+    }
   }
 
   checkIngest(appId: string, eventId: string): void {

@@ -3,6 +3,8 @@ import { MirrorStore } from './mirror-store';
 import { Outbox } from './outbox-store';
 import { ReplayStore } from './replay-store';
 import { migrate } from './schema';
+import { StreamStore } from './stream-store';
+import { XaaMirrorStore } from './xaa-mirror-store';
 
 /**
  * The app object's storage, behind one boundary: every SQL statement the object runs is in
@@ -14,12 +16,14 @@ export class AppStore {
   readonly outbox: Outbox;
   readonly ledger: LedgerStore;
   readonly replays: ReplayStore;
+  readonly streams: StreamStore;
 
   constructor(private readonly sql: SqlStorage) {
-    this.mirror = new MirrorStore(sql);
+    this.mirror = new MirrorStore(sql, new XaaMirrorStore(sql));
     this.outbox = new Outbox(sql);
     this.ledger = new LedgerStore(sql);
     this.replays = new ReplayStore(sql);
+    this.streams = new StreamStore(sql);
   }
 
   /** Brings the tables to the current schema (idempotent); run once per object start. */

@@ -52,17 +52,20 @@ export type LedgerEntry = {
   next_attempt_at: number | null;
   outbox_state: string | null;
   webhook_valid: number | null;
+  xaa_subscription_id: string | null;
 };
 
 /**
  * `unknown`: handed out, outcome not (yet) reported; `not_sent`: the consumer reported it never
- * started; `dropped`: withdrawn or expired before any request; the rest are reported outcomes.
+ * started; `dropped`: withdrawn or expired before any request; `streamed`: a line written to one of
+ * the app's open XAA streams (nobody acknowledges a line: it may have been read); the rest are
+ * reported outcomes.
  */
-export const LEDGER_OUTCOMES = ['delivered', 'retrying', 'failed', 'gone', 'dropped', 'unknown', 'not_sent'] as const;
+export const LEDGER_OUTCOMES = ['delivered', 'retrying', 'failed', 'gone', 'dropped', 'unknown', 'not_sent', 'streamed'] as const;
 export type LedgerOutcome = (typeof LEDGER_OUTCOMES)[number];
 
 /** Outcomes of attempts that did or may have reached the receiver: what the audit and access report count. */
-export const SENT_OUTCOMES = ['delivered', 'retrying', 'failed', 'gone', 'unknown'] as const;
+export const SENT_OUTCOMES = ['delivered', 'retrying', 'failed', 'gone', 'unknown', 'streamed'] as const;
 
 export type UserSummaryRow = {
   event_type: string;
@@ -72,6 +75,8 @@ export type UserSummaryRow = {
   outcome_unknown: number;
   /** Attempts the receiver answered with a non-2xx status: it received the request. */
   answered_non_2xx: number;
+  /** Lines written to the app's XAA stream. */
+  streamed: number;
   first_at: number;
   last_at: number;
 };
@@ -84,8 +89,8 @@ export class LedgerStore {
     const m = entry.message;
     return this.sql
       .exec<{ id: number }>(
-        `INSERT INTO ledger (seq, delivery_id, kind, replay_job_id, ingested_at, event_id, event_type, webhook_id, url, for_user_id, attempt, at, start_by, outcome)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unknown') RETURNING id`,
+        `INSERT INTO ledger (seq, delivery_id, kind, replay_job_id, ingested_at, event_id, event_type, webhook_id, url, for_user_id, attempt, at, start_by, outcome, xaa_subscription_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unknown', ?) RETURNING id`,
         m.seq,
         m.webhook_message_id,
         m.kind,
@@ -99,8 +104,33 @@ export class LedgerStore {
         entry.attempt,
         entry.at,
         entry.startBy,
+        m.xaa_subscription_id,
       )
       .one().id;
+  }
+
+  /**
+   * A line about to be written to an open XAA stream, recorded before it is: who (`for_user_id`),
+   * what, on which connection (`url` is `stream:<connection id>`). Nobody acknowledges a line, so the
+   * row is complete as written.
+   */
+  recordStreamWrite(message: MessageRow, connectionId: string, at: number): void {
+    const m = message;
+    this.sql.exec(
+      `INSERT INTO ledger (seq, delivery_id, kind, ingested_at, event_id, event_type, webhook_id, url, for_user_id, attempt, at, started_at, outcome, xaa_subscription_id)
+       VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, 1, ?, ?, 'streamed', ?)`,
+      m.seq,
+      m.webhook_message_id,
+      m.kind,
+      m.created_at,
+      m.event_id,
+      m.event_type,
+      `stream:${connectionId}`,
+      m.user_id,
+      at,
+      at,
+      m.xaa_subscription_id,
+    );
   }
 
   /** The reported outcome of a handed-out attempt (a late report still completes its row). */
@@ -141,11 +171,20 @@ export class LedgerStore {
    * ledger, not the outbox, so it also covers hand-outs whose message a previous, half-answered
    * withdrawal already dropped. 0 when none.
    */
-  openHandOutsUntil(scope: { webhookId?: string; userId?: string }, now: number, startWindowMs: number): number {
+  openHandOutsUntil(
+    scope: { webhookId?: string; userId?: string; xaaSubscriptionIds?: string[] },
+    now: number,
+    startWindowMs: number,
+  ): number {
     // A hand-out whose deadline is still ahead was handed out less than one start window ago: the
     // time index keeps this to the last few seconds of the ledger.
     const clauses = ['at > ?', "outcome = 'unknown'", 'start_by > ?'];
     const args: (string | number)[] = [now - startWindowMs, now];
+    if (scope.xaaSubscriptionIds !== undefined) {
+      if (scope.xaaSubscriptionIds.length === 0) return 0;
+      clauses.push(`xaa_subscription_id IN (${scope.xaaSubscriptionIds.map(() => '?').join(', ')})`);
+      args.push(...scope.xaaSubscriptionIds);
+    }
     if (scope.webhookId !== undefined) {
       clauses.push('webhook_id = ?');
       args.push(scope.webhookId);
@@ -163,8 +202,8 @@ export class LedgerStore {
   recordDrop(message: MessageRow, attempt: number, at: number, reason: string): void {
     const m = message;
     this.sql.exec(
-      `INSERT INTO ledger (seq, delivery_id, kind, replay_job_id, ingested_at, event_id, event_type, webhook_id, for_user_id, attempt, at, error, outcome)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'dropped')`,
+      `INSERT INTO ledger (seq, delivery_id, kind, replay_job_id, ingested_at, event_id, event_type, webhook_id, for_user_id, attempt, at, error, outcome, xaa_subscription_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'dropped', ?)`,
       m.seq,
       m.webhook_message_id,
       m.kind,
@@ -177,6 +216,7 @@ export class LedgerStore {
       attempt,
       at,
       reason,
+      m.xaa_subscription_id,
     );
   }
 
@@ -213,6 +253,7 @@ export class LedgerStore {
            SUM(outcome = 'delivered') AS delivered,
            SUM(outcome = 'unknown') AS outcome_unknown,
            SUM(status_code IS NOT NULL AND (status_code < 200 OR status_code > 299)) AS answered_non_2xx,
+           SUM(outcome = 'streamed') AS streamed,
            MIN(at) AS first_at, MAX(at) AS last_at
          FROM ledger WHERE for_user_id = ? AND outcome IN (${SENT_OUTCOMES.map(() => '?').join(', ')})
          GROUP BY event_type ORDER BY event_type`,

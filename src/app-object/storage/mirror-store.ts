@@ -1,5 +1,7 @@
 import type { EntitlementView } from '../../domain/entitlement';
+import { xaaScopeOf } from '../../domain/xaa-events';
 import { boundUsers, forgetGrants, type MirrorCache, mirrorCacheOf } from './mirror-cache';
+import type { XaaMirrorStore } from './xaa-mirror-store';
 
 /**
  * The app object's own copy of its tenant's control plane: identity and consumer secret, webhooks
@@ -59,6 +61,8 @@ export type MirrorSubscription = MirrorRow & { webhook_id: string };
 export interface EndedRows {
   authorizations: string[];
   subscriptions: string[];
+  /** X Activity API subscriptions (xaa-mirror-store.ts). */
+  xaaSubscriptions: string[];
 }
 
 const ids = (rows: { id: string | null }[]) => rows.map((r) => r.id).filter((id): id is string => id !== null);
@@ -69,7 +73,11 @@ export type AddRefusal = 'ended' | 'webhook_gone' | 'authorization_not_live';
 export class MirrorStore {
   private readonly cache: MirrorCache;
 
-  constructor(private readonly sql: SqlStorage) {
+  constructor(
+    private readonly sql: SqlStorage,
+    /** The app's XAA subscriptions: webhook deletes and revokes end them too, and the view answers for them. */
+    readonly xaa: XaaMirrorStore,
+  ) {
     this.cache = mirrorCacheOf(sql);
   }
 
@@ -213,12 +221,13 @@ export class MirrorStore {
     this.cache.webhooks.delete(webhookId);
   }
 
-  /** Deleting a webhook ends every subscription on it. */
+  /** Deleting a webhook ends every subscription on it, XAA subscriptions that deliver to it included. */
   deleteWebhook(webhookId: string, at: number): EndedRows {
     this.cache.webhooks.delete(webhookId);
     forgetGrants(this.cache);
     this.sql.exec('UPDATE webhooks SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL', at, webhookId);
     this.sql.exec('UPDATE subscriptions SET ended_at = ? WHERE webhook_id = ? AND ended_at IS NULL', at, webhookId);
+    this.xaa.endForWebhook(webhookId, at);
     return this.endedIn({ webhookId });
   }
 
@@ -286,7 +295,8 @@ export class MirrorStore {
   }
 
   /**
-   * Revocation ends the user's authorization and every subscription of that user in this app. With
+   * Revocation ends the user's authorization and every subscription of that user in this app (of XAA
+   * subscriptions, those of private events: the public ones never rested on an authorization). With
    * the D1 id of the authorization being revoked, an id this object never saw start is tombstoned,
    * so its grant, if it arrives late, is refused.
    */
@@ -294,6 +304,7 @@ export class MirrorStore {
     forgetGrants(this.cache);
     this.sql.exec('UPDATE authorizations SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL', at, userId);
     this.sql.exec('UPDATE subscriptions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL', at, userId);
+    this.xaa.endForUser(userId, at, (row) => xaaScopeOf(row.event_type) !== null);
     if (authorizationId !== undefined) this.tombstone('authorizations', authorizationId, userId, at, { scope: '' });
     return this.endedIn({ userId });
   }
@@ -330,7 +341,11 @@ export class MirrorStore {
     return this.endedIn({ webhookId, userId });
   }
 
-  /** Ended rows in a scope (see EndedRows). Authorizations only for a user's scope. */
+  /**
+   * Ended rows in a scope (see EndedRows). Authorizations only for a user's scope; XAA subscriptions
+   * for a user's scope (revoke) or a webhook's (delete), not for one user on one webhook (AAA's
+   * unsubscribe, which leaves XAA alone).
+   */
   endedIn(scope: { webhookId?: string; userId?: string }): EndedRows {
     const subClauses = ['ended_at IS NOT NULL', 'id IS NOT NULL'];
     const args: string[] = [];
@@ -354,7 +369,8 @@ export class MirrorStore {
             )
             .toArray()
         : [];
-    return { authorizations: ids(authorizations), subscriptions: ids(subscriptions) };
+    const xaaSubscriptions = scope.webhookId !== undefined && scope.userId !== undefined ? [] : this.xaa.endedIn(scope);
+    return { authorizations: ids(authorizations), subscriptions: ids(subscriptions), xaaSubscriptions };
   }
 
   /** Records that row `id` ended before this object saw it start (nothing if the object knows the row). */
@@ -435,11 +451,16 @@ export class MirrorStore {
   view(): EntitlementView {
     return {
       appStatusAt: () => this.tenant()?.status ?? null,
+      appActiveThroughout: (since) => {
+        const tenant = this.tenant();
+        return tenant?.status === 'active' && tenant.statusChangedAt <= since;
+      },
       webhookAt: (webhookId) => {
         const webhook = this.webhook(webhookId);
         return webhook && webhook.deleted_at === null ? { valid: webhook.valid === 1 } : null;
       },
       subscriptionCovers: (webhookId, userId, since) => this.subscribedSince(webhookId, userId, since),
+      xaaSubscriptionCovers: (id, webhookId, userId, since) => this.xaa.covers(id, webhookId, userId, since),
       scopeAt: (userId) => this.activeScope(userId),
     };
   }

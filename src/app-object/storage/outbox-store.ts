@@ -37,6 +37,8 @@ export interface NewMessage {
   userId: string;
   payload: string;
   createdAt: number;
+  /** The X Activity API subscription it was rendered for (absent for Account Activity). */
+  xaaSubscriptionId?: string;
 }
 
 export type MessageRow = {
@@ -54,6 +56,7 @@ export type MessageRow = {
   created_at: number;
   state: string;
   attempts: number;
+  xaa_subscription_id: string | null;
 };
 
 export type OutboxRow = {
@@ -79,6 +82,7 @@ export const scopeOfMessage = (m: MessageRow): DeliveryScope => ({
   userId: m.user_id,
   requiredScope: m.required_scope,
   ingestedAt: m.created_at,
+  xaaSubscriptionId: m.xaa_subscription_id,
 });
 
 export class Outbox {
@@ -102,8 +106,8 @@ export class Outbox {
   append(m: NewMessage): number {
     const { seq } = this.sql
       .exec<{ seq: number }>(
-        `INSERT INTO messages (delivery_id, webhook_message_id, replay_job_id, kind, event_id, event_type, required_scope, webhook_id, user_id, payload, created_at, state)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') RETURNING seq`,
+        `INSERT INTO messages (delivery_id, webhook_message_id, replay_job_id, kind, event_id, event_type, required_scope, webhook_id, user_id, payload, created_at, state, xaa_subscription_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) RETURNING seq`,
         m.deliveryId,
         m.webhookMessageId ?? m.deliveryId,
         m.replayJobId ?? null,
@@ -115,6 +119,7 @@ export class Outbox {
         m.userId,
         m.payload,
         m.createdAt,
+        m.xaaSubscriptionId ?? null,
       )
       .one();
     this.sql.exec(
@@ -255,9 +260,14 @@ export class Outbox {
   }
 
   /** Outbox messages in a withdrawn scope (with their lane and state); the caller drops each. */
-  outboxWhere(filter: { webhookId?: string; userId?: string }): ScopedMessage[] {
+  outboxWhere(filter: { webhookId?: string; userId?: string; xaaSubscriptionIds?: string[] }): ScopedMessage[] {
     const clauses: string[] = [];
     const args: string[] = [];
+    if (filter.xaaSubscriptionIds !== undefined) {
+      if (filter.xaaSubscriptionIds.length === 0) return [];
+      clauses.push(`m.xaa_subscription_id IN (${filter.xaaSubscriptionIds.map(() => '?').join(', ')})`);
+      args.push(...filter.xaaSubscriptionIds);
+    }
     if (filter.webhookId !== undefined) {
       clauses.push('o.webhook_id = ?');
       args.push(filter.webhookId);

@@ -187,7 +187,39 @@ ALTER TABLE webhooks ADD COLUMN last_failure_at INTEGER;
 ALTER TABLE webhooks ADD COLUMN last_error TEXT;
 `;
 
-const MIGRATIONS = [V1, V2, V3, V4];
+/**
+ * Version 5: the X Activity API beside Account Activity (docs/xaa.md).
+ * - xaa_subscriptions: the object's mirror of the app's XAA subscriptions, keyed by D1 id, with the
+ *   webhook each targets (null: the stream only) and since when, and the time of the D1 version it
+ *   holds (`version_at`: an older write never overwrites a newer one). An end before the start leaves
+ *   a row that is ended (a tombstone); a narrowing before the start leaves one with no event type.
+ * - messages and ledger rows name the XAA subscription they were rendered for; the stream's lines are
+ *   messages of kind `stream` / `stream_notice` (no outbox row: each connection reads them in order).
+ */
+const V5 = `
+CREATE TABLE IF NOT EXISTS xaa_subscriptions (
+  id TEXT PRIMARY KEY,
+  event_type TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  direction TEXT,
+  keyword TEXT,
+  tag TEXT,
+  webhook_id TEXT,
+  target_changed_at INTEGER NOT NULL,
+  authorization_id TEXT,
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER,
+  version_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS xaa_subscriptions_match ON xaa_subscriptions (user_id, event_type) WHERE ended_at IS NULL;
+CREATE INDEX IF NOT EXISTS xaa_subscriptions_webhook ON xaa_subscriptions (webhook_id) WHERE ended_at IS NULL;
+ALTER TABLE messages ADD COLUMN xaa_subscription_id TEXT;
+ALTER TABLE ledger ADD COLUMN xaa_subscription_id TEXT;
+CREATE INDEX IF NOT EXISTS messages_xaa ON messages (xaa_subscription_id) WHERE xaa_subscription_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_stream ON messages (seq) WHERE kind IN ('stream', 'stream_notice');
+`;
+
+const MIGRATIONS = [V1, V2, V3, V4, V5];
 
 /** Brings the object's database to the current schema; cheap when it is already there. */
 export function migrate(sql: SqlStorage): void {

@@ -1,5 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
+import { XAA_TIERS } from '../../config';
 import { APP_STATUSES } from '../../db/schema';
 import { jsonRequest, ledgerPage, timeQuery } from '../../http/validation';
 import { idParam, isoTime, json, jsonBody, numericId, problems, SECURITY } from './common';
@@ -27,6 +28,7 @@ export const appView = z
     consumer_key: z.string(),
     max_webhooks: z.number().int(),
     provisioned_subscriptions: z.number().int(),
+    xaa_tier: z.enum(XAA_TIERS).meta({ description: 'Sets how many X Activity API subscriptions the app may hold (docs/xaa.md)' }),
     created_at: isoTime,
     status_changed_at: isoTime,
   })
@@ -38,6 +40,10 @@ export const createAppBody = z
     description: z.string().max(1000).optional(),
     max_webhooks: z.number().int().min(1).max(100).default(5),
     provisioned_subscriptions: z.number().int().min(1).max(1_000_000).default(500),
+    xaa_tier: z
+      .enum(XAA_TIERS, { error: `must be one of ${XAA_TIERS.join(', ')}` })
+      .default('self_serve')
+      .meta({ description: 'The X Activity API tier: how many XAA subscriptions the app may hold (settings XAA_SUBSCRIPTIONS_*)' }),
   })
   .meta({ id: 'CreateAppRequest' });
 

@@ -1,0 +1,116 @@
+import { env, exports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import type { XaaSubscriptionRecord } from '../src/app-object/storage/xaa-mirror-store';
+import { appObject } from '../src/delivery/app-objects';
+import { ingest, testUser as u } from './support/activities';
+import { objectRows } from './support/app-object';
+import { grantUser } from './support/apps';
+import { appWithWebhook } from './support/fixtures';
+import { platform } from './support/http';
+import { sleep } from './support/time';
+import { xaaSubscribe } from './support/xaa';
+
+/** The delivery protocol's promises (docs/delivery.md), for X Activity API subscriptions. */
+const record = (id: string, fields: Partial<XaaSubscriptionRecord> = {}): XaaSubscriptionRecord => ({
+  id,
+  eventType: 'post.create',
+  userId: '1',
+  direction: null,
+  keyword: null,
+  tag: null,
+  webhookId: null,
+  authorizationId: null,
+  at: Date.now(),
+  ...fields,
+});
+
+describe('the object is never wider than D1, whatever order writes land in', () => {
+  it('a creation that arrives after its delete is refused (the delete left a tombstone)', async () => {
+    const { app } = await appWithWebhook();
+    const stub = appObject(env, app.id);
+    const withdrawal = await stub.endXaaSubscriptions(app.id, [{ id: '901', userId: '1' }]);
+    expect(withdrawal.ended.xaaSubscriptions).toEqual(['901']);
+    expect(await stub.putXaaSubscription(app.id, record('901'))).toBe('ended');
+  });
+
+  it("a creation that arrives after its webhook was taken away cannot bring the old webhook back; the move's new version can", async () => {
+    const { app, hook } = await appWithWebhook();
+    const stub = appObject(env, app.id);
+    const old = Date.now() - 1000;
+    await stub.untargetXaaSubscription(app.id, '902', '1', old);
+    expect(await stub.putXaaSubscription(app.id, record('902', { webhookId: hook.id, at: old }))).toBeNull();
+    const [placeholder] = await objectRows<{ webhook_id: string | null }>(
+      app.id,
+      'SELECT webhook_id FROM xaa_subscriptions WHERE id = ?',
+      '902',
+    );
+    expect(placeholder.webhook_id).toBeNull();
+    // The move's next version does apply.
+    expect(await stub.putXaaSubscription(app.id, record('902', { webhookId: hook.id, at: old + 1 }))).toBeNull();
+    const [row] = await objectRows<{ webhook_id: string | null }>(app.id, 'SELECT webhook_id FROM xaa_subscriptions WHERE id = ?', '902');
+    expect(row.webhook_id).toBe(hook.id);
+  });
+
+  it("a private event's creation racing a revoke is refused, and the route ends it in D1", async () => {
+    const { app } = await appWithWebhook();
+    await grantUser(app.id, '3', ['dm.read']);
+    const [{ id: authorizationId }] = await env.DB.prepare('SELECT id FROM authorizations WHERE app_id = ? AND user_id = ?')
+      .bind(app.id, '3')
+      .all<{ id: string }>()
+      .then((r) => r.results);
+    await appObject(env, app.id).revokeAuthorization(app.id, '3', authorizationId);
+    const refused = await appObject(env, app.id).putXaaSubscription(
+      app.id,
+      record('903', { eventType: 'dm.received', userId: '3', authorizationId }),
+    );
+    expect(refused).toBe('authorization_not_live');
+  });
+
+  it('the drift check finds an XAA subscription the object never got, and one it holds that D1 ended; reconcile fixes both', async () => {
+    const { app } = await appWithWebhook();
+    const now = Date.now();
+    await env.DB.prepare(
+      `INSERT INTO xaa_subscriptions (id, app_id, event_type, user_id, created_at, updated_at) VALUES ('904', ?, 'post.create', '4', ?, ?)`,
+    )
+      .bind(app.id, now, now)
+      .run();
+    const live = await xaaSubscribe(app.bearer, 'post.create', '5');
+    await env.DB.prepare('UPDATE xaa_subscriptions SET ended_at = ? WHERE id = ?').bind(now, live.subscription_id).run();
+    const drift = await platform('GET', `/internal/apps/${app.id}/drift`);
+    expect(drift.body.data.differences).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'object_behind', table: 'xaa_subscriptions', id: '904' }),
+        expect.objectContaining({ kind: 'object_wider', table: 'xaa_subscriptions', id: live.subscription_id }),
+      ]),
+    );
+    await platform('POST', `/internal/apps/${app.id}/reconcile`);
+    expect((await platform('GET', `/internal/apps/${app.id}/drift`)).body.data).toMatchObject({ in_step: true, differences: [] });
+  });
+});
+
+describe('the stream is checked when each line is written', () => {
+  it('lines of a private event ingested before a revoke are not written after it, not even by backfill', async () => {
+    const { app } = await appWithWebhook();
+    await grantUser(app.id, '6', ['dm.read']);
+    await xaaSubscribe(app.bearer, 'dm.received', '6');
+    await ingest({ id: 'g-dm', type: 'direct_message', message: { id: '61', sender: u('7'), recipient: u('6'), text: 'before revoke' } });
+    await platform('DELETE', `/internal/authorizations/${app.id}/6`);
+    const res = await exports.default.fetch('http://127.0.0.1:8787/2/activity/stream?backfill_minutes=5', {
+      headers: { authorization: `Bearer ${app.bearer}` },
+    });
+    const reader = res.body!.getReader();
+    let text = '';
+    const reading = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        text += new TextDecoder().decode(value);
+      }
+    })();
+    await sleep(1500);
+    await reader.cancel();
+    await reading.catch(() => {});
+    const lines = text.split('\r\n').filter((l) => l.startsWith('{'));
+    expect(lines.map((l) => JSON.parse(l).data.event_type)).toEqual(['oauth.revoke']);
+  });
+});
