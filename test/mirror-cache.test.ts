@@ -19,17 +19,17 @@ describe("the object's mirror cache never answers wider than its storage", () =>
       // Read through the counting proxy, so the cache is filled there.
       expect(counted.mirror.activeScope('41')).not.toBeNull();
       expect(counted.mirror.subscribedSince(fx.hook.id, '42', Date.now())).toBe(true);
-      expect(counted.mirror.webhook(fx.hook.id)?.valid).toBe(1);
+      expect(counted.webhooks.get(fx.hook.id)?.valid).toBe(1);
 
       plain.mirror.revokeAuthorization('41', Date.now());
       plain.mirror.endSubscription(fx.hook.id, '42', Date.now());
-      plain.mirror.setWebhookValid(fx.hook.id, false, Date.now());
+      plain.webhooks.setWebhookValid(fx.hook.id, false, Date.now());
 
       expect(counted.mirror.activeScope('41')).toBeNull();
       expect(counted.mirror.subscribedSince(fx.hook.id, '41', Date.now())).toBe(false);
       expect(counted.mirror.subscribedSince(fx.hook.id, '42', Date.now())).toBe(false);
       expect(counted.mirror.liveSubscriptionsOf('42')).toEqual([]);
-      expect(counted.mirror.webhook(fx.hook.id)?.valid).toBe(0);
+      expect(counted.webhooks.get(fx.hook.id)?.valid).toBe(0);
     });
   });
 
@@ -38,13 +38,13 @@ describe("the object's mirror cache never answers wider than its storage", () =>
     await withStore(fx.app.id, (_store, state) => {
       const reader = new AppStore(countingSql(state.storage.sql));
       const writer = new AppStore(state.storage.sql);
-      expect(reader.mirror.tenant()?.status).toBe('active');
+      expect(reader.tenant.get()?.status).toBe('active');
       expect(reader.mirror.liveSubscriptionsOf('43')).toHaveLength(1);
-      writer.mirror.setStatus('suspended', Date.now() + 1);
+      writer.tenant.setStatus('suspended', Date.now() + 1);
       writer.mirror.deleteWebhook(fx.hook.id, Date.now());
-      expect(reader.mirror.tenant()?.status).toBe('suspended');
+      expect(reader.tenant.get()?.status).toBe('suspended');
       expect(reader.mirror.liveSubscriptionsOf('43')).toEqual([]);
-      expect(reader.mirror.webhook(fx.hook.id)?.deleted_at).not.toBeNull();
+      expect(reader.webhooks.get(fx.hook.id)?.deleted_at).not.toBeNull();
     });
   });
 

@@ -10,7 +10,7 @@ import type { ReconcileActions } from './reconcile';
 import { DeliverySigner } from './signer';
 import { AppStore } from './storage/app-store';
 import type { LedgerFilter } from './storage/ledger-store';
-import type { AppStatus } from './storage/mirror-store';
+import type { AppStatus } from './storage/tenant-store';
 import type { XaaSubscriptionRecord } from './storage/xaa-mirror-store';
 
 /** The slice of the settings the object's delivery logic runs on. */

@@ -18,7 +18,8 @@ import { startReplay } from './replay';
 import { inGrace } from './signer';
 import type { AppStore } from './storage/app-store';
 import type { LedgerFilter } from './storage/ledger-store';
-import type { AddRefusal, AppStatus } from './storage/mirror-store';
+import type { AddRefusal } from './storage/mirror-store';
+import type { AppStatus } from './storage/tenant-store';
 import type { XaaSubscriptionRecord } from './storage/xaa-mirror-store';
 import { alarmPass } from './sweep';
 import { TenantDelivery } from './tenant-delivery';
@@ -48,11 +49,11 @@ export class AppObjectApi {
   // ---- control plane mirror ---------------------------------------------------------------------
 
   async provision(appId: string, consumerSecret: string, status: AppStatus, at: number): Promise<void> {
-    const existing = this.store.mirror.tenant();
+    const existing = this.store.tenant.get();
     if (existing && existing.appId !== appId) {
       throw new Error(`app object of app ${existing.appId} refused to be provisioned for app ${appId}`);
     }
-    this.store.mirror.provision(appId, consumerSecret, status, at);
+    this.store.tenant.provision(appId, consumerSecret, status, at);
   }
 
   setAppStatus(appId: string, status: AppStatus, at: number): Promise<Withdrawal> {
@@ -79,22 +80,22 @@ export class AppObjectApi {
   /** Step one of a consumer-secret rotation: nothing signs with it until it is committed. */
   async stageConsumerSecret(appId: string, secret: string, previousUntil: number): Promise<void> {
     this.delivery.tenantFor(appId);
-    this.store.mirror.stageConsumerSecret(secret, previousUntil);
+    this.store.tenant.stageConsumerSecret(secret, previousUntil);
   }
 
   /** Step two, once D1 holds the new secret's hash; true if `secret` is now the consumer secret. */
   async commitConsumerSecret(appId: string, secret: string): Promise<boolean> {
     this.delivery.tenantFor(appId);
-    return this.store.mirror.commitConsumerSecret(secret);
+    return this.store.tenant.commitConsumerSecret(secret);
   }
 
   /** A new signing secret for one webhook; the previous one still signs too until `previousUntil`. */
   async rotateSigningSecret(appId: string, webhookId: string, previousUntil: number): Promise<string | null> {
     this.delivery.tenantFor(appId);
-    const webhook = this.store.mirror.webhook(webhookId);
+    const webhook = this.store.webhooks.get(webhookId);
     if (!webhook || webhook.deleted_at !== null) return null;
     const secret = newWebhookSigningSecret();
-    this.store.mirror.rotateSigningSecret(webhookId, secret, previousUntil);
+    this.store.webhooks.rotateSigningSecret(webhookId, secret, previousUntil);
     return secret;
   }
 
@@ -102,8 +103,8 @@ export class AppObjectApi {
   async addWebhook(appId: string, webhook: { id: string; url: string; createdAt: number }): Promise<string> {
     this.delivery.tenantFor(appId);
     const signingSecret = newWebhookSigningSecret();
-    this.store.mirror.addWebhook(webhook, signingSecret);
-    return this.store.mirror.webhook(webhook.id)?.signing_secret ?? signingSecret;
+    this.store.webhooks.addWebhook(webhook, signingSecret);
+    return this.store.webhooks.get(webhook.id)?.signing_secret ?? signingSecret;
   }
 
   setWebhookValid(appId: string, webhookId: string, valid: boolean, at: number): Promise<void> {
@@ -215,10 +216,10 @@ export class AppObjectApi {
     return {
       status: tenant.status,
       statusChangedAt: tenant.statusChangedAt,
-      webhooks: this.store.mirror
-        .webhooks()
+      webhooks: this.store.webhooks
+        .all()
         .map((w) => ({ id: w.id, url: w.url, valid: w.valid === 1, validChangedAt: w.valid_changed_at, deleted: w.deleted_at !== null })),
-      stagedConsumerSecret: this.store.mirror.stagedConsumerSecret() !== null,
+      stagedConsumerSecret: this.store.tenant.stagedConsumerSecret() !== null,
     };
   }
 

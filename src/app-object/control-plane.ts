@@ -2,7 +2,8 @@ import type { Withdrawal } from '../domain/delivery-protocol';
 import { newId } from '../domain/ids';
 import { renderRevoke } from '../domain/payloads';
 import type { Release } from './lanes';
-import type { AddRefusal, AppStatus, EndedRows } from './storage/mirror-store';
+import type { AddRefusal, EndedRows } from './storage/mirror-store';
+import type { AppStatus } from './storage/tenant-store';
 
 const NOTHING_ENDED: EndedRows = { authorizations: [], subscriptions: [], xaaSubscriptions: [] };
 
@@ -49,7 +50,7 @@ export class ControlPlane {
   async setAppStatus(appId: string, status: AppStatus, at: number): Promise<Withdrawal> {
     this.delivery.tenantFor(appId);
     const now = this.delivery.ports.now();
-    const applied = this.store.mirror.setStatus(status, at);
+    const applied = this.store.tenant.setStatus(status, at);
     if (!applied || status === 'active') return { effectiveAt: now, fenceWaitMs: 0, ended: NOTHING_ENDED };
     this.delivery.streams.closeAll('AppNotActive', `the app is ${status}`);
     return this.withdraw({}, this.store.outbox.outboxWhere({}), `app ${status}`, now);
@@ -58,7 +59,7 @@ export class ControlPlane {
   /** Invalid: its lanes are held (not a withdrawal). Valid again: what was held is released, in order. */
   async setWebhookValid(appId: string, webhookId: string, valid: boolean, at: number): Promise<void> {
     this.delivery.tenantFor(appId);
-    const applied = this.store.mirror.setWebhookValid(webhookId, valid, at);
+    const applied = this.store.webhooks.setWebhookValid(webhookId, valid, at);
     if (!valid || !applied) return;
     const now = this.delivery.ports.now();
     const out: Release[] = [];
@@ -123,7 +124,7 @@ export class ControlPlane {
     const ended = this.store.mirror.revokeAuthorization(userId, now, authorizationId);
     if (tenant.status === 'active') {
       const payload = renderRevoke(appId, userId, now);
-      for (const webhook of this.store.mirror.liveWebhooks().filter((w) => w.valid)) {
+      for (const webhook of this.store.webhooks.live().filter((w) => w.valid)) {
         const lane = liveLane(webhook.id, '');
         this.store.outbox.append({
           deliveryId: deliveryIdFor(eventId, webhook.id, userId),

@@ -1,7 +1,7 @@
 import { sha256Hex } from '../domain/crypto';
 import type { ControlPlane } from './control-plane';
 import type { Release } from './lanes';
-import type { AppStatus } from './storage/mirror-store';
+import type { AppStatus } from './storage/tenant-store';
 import type { XaaSubscriptionRecord } from './storage/xaa-mirror-store';
 import type { TenantDelivery } from './tenant-delivery';
 
@@ -64,7 +64,7 @@ export async function applyReconcile(delivery: TenantDelivery, control: ControlP
   }
   await delivery.send(out);
   if (actions.consumerSecretHash) {
-    const staged = mirror.stagedConsumerSecret();
-    if (staged && (await sha256Hex(staged)) === actions.consumerSecretHash) mirror.commitConsumerSecret(staged);
+    const staged = delivery.store.tenant.stagedConsumerSecret();
+    if (staged && (await sha256Hex(staged)) === actions.consumerSecretHash) delivery.store.tenant.commitConsumerSecret(staged);
   }
 }

@@ -93,7 +93,7 @@ export async function startReplay(
 ): Promise<{ ok: true; events: number } | { ok: false; reason: 'conflict' | 'not_found' }> {
   delivery.tenantFor(appId);
   const { store, ports, settings, lanes } = delivery;
-  const webhook = store.mirror.webhook(job.webhookId);
+  const webhook = store.webhooks.get(job.webhookId);
   if (!webhook || webhook.deleted_at !== null) return { ok: false, reason: 'not_found' };
   if (store.replays.runningJob(job.webhookId)) return { ok: false, reason: 'conflict' };
   const now = ports.now();

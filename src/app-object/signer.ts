@@ -1,8 +1,8 @@
 import { USER_AGENT } from '../config';
 import { importHmacKey, secretKeyBytes } from '../domain/crypto';
 import { signDelivery } from '../domain/signing';
-import type { Tenant } from './storage/mirror-store';
 import type { MessageRow } from './storage/outbox-store';
+import type { Tenant } from './storage/tenant-store';
 
 export type WebhookSecrets = {
   url: string;

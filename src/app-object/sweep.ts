@@ -19,7 +19,7 @@ const REPLAY_RECHECK_MS = 250;
 export async function alarmPass(delivery: TenantDelivery): Promise<void> {
   const { store, ports, settings, lanes } = delivery;
   const { outbox } = store;
-  if (!store.mirror.tenant()) return;
+  if (!store.tenant.get()) return;
   const now = ports.now();
   const out: Release[] = [];
 

@@ -14,8 +14,8 @@ import { markSlow, observeAttempt } from './health';
 import { Lanes, type Release } from './lanes';
 import type { DeliverySettings, ObjectPorts } from './ports';
 import type { AppStore } from './storage/app-store';
-import type { Tenant } from './storage/mirror-store';
 import type { OutboxRow } from './storage/outbox-store';
+import type { Tenant } from './storage/tenant-store';
 import { StreamHub } from './stream-hub';
 import { XaaDelivery } from './xaa-delivery';
 
@@ -51,7 +51,7 @@ export class TenantDelivery {
 
   /** Throws unless this object was provisioned for `appId`: a routing mix-up fails loudly. */
   tenantFor(appId: string): Tenant {
-    const tenant = this.store.mirror.tenant();
+    const tenant = this.store.tenant.get();
     if (!tenant) throw new Error(`app object refused a call for app ${appId}: it is not provisioned`);
     if (tenant.appId !== appId) throw new Error(`app object of app ${tenant.appId} refused a call for app ${appId}`);
     return tenant;
@@ -111,7 +111,7 @@ export class TenantDelivery {
         this.lanes.releaseLane(row.lane, now, out);
       } else if (entitlement === 'hold') {
         outbox.markHeld(row.seq);
-      } else if (pull && (this.store.mirror.webhook(row.webhook_id)?.path ?? 'fast') !== pull) {
+      } else if (pull && (this.store.webhooks.get(row.webhook_id)?.path ?? 'fast') !== pull) {
         // Queued before its webhook changed path (it turned slow): released again on its path now, so
         // a hanging webhook's backlog already on the fast queue never takes a fast invocation's connections.
         outbox.markWaiting(row.seq, row.attempt, now);
@@ -136,10 +136,10 @@ export class TenantDelivery {
   private pullReleased(into: OutboxRow[], capacity: number, path: DeliveryPath, skip: Set<number>, now: number, out: Release[]): void {
     const want = capacity - into.length;
     if (want <= 0) return;
-    const { outbox, mirror } = this.store;
+    const { outbox, webhooks } = this.store;
     for (const row of outbox.releasedRows(2 * want + skip.size)) {
       if (into.length >= capacity) return;
-      if (skip.has(row.seq) || (mirror.webhook(row.webhook_id)?.path ?? 'fast') !== path) continue;
+      if (skip.has(row.seq) || (webhooks.get(row.webhook_id)?.path ?? 'fast') !== path) continue;
       skip.add(row.seq);
       const message = outbox.message(row.seq)!;
       const entitlement = this.lanes.entitlement(message, now);
@@ -161,11 +161,11 @@ export class TenantDelivery {
    */
   private async handOut(candidates: OutboxRow[]): Promise<HandOut[]> {
     if (candidates.length === 0) return [];
-    const { outbox, mirror, ledger } = this.store;
-    const tenant = mirror.tenant()!;
+    const { outbox, webhooks, ledger } = this.store;
+    const tenant = this.store.tenant.get()!;
     const signedAt = this.ports.now();
     const signed = await Promise.all(
-      candidates.map((row) => this.ports.sign(tenant, outbox.message(row.seq)!, mirror.webhook(row.webhook_id)!, signedAt)),
+      candidates.map((row) => this.ports.sign(tenant, outbox.message(row.seq)!, webhooks.get(row.webhook_id)!, signedAt)),
     );
     const at = this.ports.now();
     const handOuts: HandOut[] = [];
@@ -199,7 +199,7 @@ export class TenantDelivery {
    */
   async report(appId: string, reports: AttemptReport[], options: ReportOptions = {}): Promise<ReportResult> {
     this.tenantFor(appId);
-    const { outbox, ledger, mirror } = this.store;
+    const { outbox, ledger, webhooks } = this.store;
     const now = this.ports.now();
     const out: Release[] = [];
     const gone = new Set<string>();
@@ -229,7 +229,7 @@ export class TenantDelivery {
         latencyMs: report.result.latencyMs,
       });
       outbox.recordAttempt(report.seq, report.startedAt, statusCode, error, report.attempt);
-      observeAttempt(mirror, message.webhook_id, report.result, this.settings.slowWebhookMs, now);
+      observeAttempt(webhooks, message.webhook_id, report.result, this.settings.slowWebhookMs, now);
       if (!current) {
         // Late: withdrawn meanwhile, or given up as outcome unknown and retried. If it says delivered and
         // no later hand-out of the message is out, the message is done: retrying a delivered event
@@ -255,14 +255,14 @@ export class TenantDelivery {
           this.lanes.releaseLane(current.lane, now, out); // a zero delay goes now
           break;
         case 'gone':
-          mirror.setWebhookValid(message.webhook_id, false, now);
+          webhooks.setWebhookValid(message.webhook_id, false, now);
           outbox.markWaiting(current.seq, current.attempt + 1, now);
           this.lanes.releaseLane(current.lane, now, out); // held until a CRC passes
           gone.add(message.webhook_id);
           break;
       }
     }
-    for (const webhookId of options.slowWebhooks ?? []) markSlow(mirror, webhookId);
+    for (const webhookId of options.slowWebhooks ?? []) markSlow(webhooks, webhookId);
     const capacity = options.chain ? Math.max(0, options.capacity ?? 0) : 0;
     const chained = out.splice(0, capacity);
     const candidates = chained.map((r) => outbox.outboxRow(r.seq)).filter((row): row is OutboxRow => row?.state === 'released');
@@ -304,7 +304,7 @@ export class TenantDelivery {
   byPath(appId: string, releases: Release[]): Record<DeliveryPath, DeliveryMessage[]> {
     const paths: Record<DeliveryPath, DeliveryMessage[]> = { fast: [], slow: [] };
     for (const r of releases) {
-      const path = this.store.mirror.webhook(r.webhookId)?.path ?? 'fast';
+      const path = this.store.webhooks.get(r.webhookId)?.path ?? 'fast';
       paths[path].push({ app: appId, seq: r.seq, deliveryId: r.deliveryId, attempt: r.attempt, release: r.release, webhook: r.webhookId });
     }
     return paths;
@@ -313,7 +313,7 @@ export class TenantDelivery {
   /** Puts releases on the queue (ids only) and makes sure the alarm covers their lease. */
   async send(releases: Release[]): Promise<void> {
     if (releases.length === 0) return;
-    const appId = this.store.mirror.tenant()!.appId;
+    const appId = this.store.tenant.get()!.appId;
     let wake = this.ports.now() + this.settings.releaseLeaseMs;
     for (const [path, messages] of Object.entries(this.byPath(appId, releases)) as [DeliveryPath, DeliveryMessage[]][]) {
       if (messages.length === 0) continue;

@@ -19,7 +19,7 @@ export type TestEventResult = { ok: true; eventId: string; deliveryId: string } 
 export async function queueTestEvent(delivery: TenantDelivery, appId: string, webhookId: string): Promise<TestEventResult> {
   const tenant = delivery.tenantFor(appId);
   const { store, ports, lanes } = delivery;
-  const webhook = store.mirror.webhook(webhookId);
+  const webhook = store.webhooks.get(webhookId);
   if (!webhook || webhook.deleted_at !== null) return { ok: false, reason: 'not_found' };
   if (tenant.status !== 'active') return { ok: false, reason: 'not_active' };
   if (webhook.valid !== 1) return { ok: false, reason: 'invalid' };

@@ -30,7 +30,7 @@ export class XaaControl {
     const known = this.mirror.xaa.get(record.id);
     if (known?.ended_at != null) return 'ended';
     if (record.webhookId !== null && known?.webhook_id !== record.webhookId) {
-      const webhook = this.mirror.webhook(record.webhookId);
+      const webhook = this.delivery.store.webhooks.get(record.webhookId);
       if (!webhook || webhook.deleted_at !== null) {
         // D1 has it delivering to a webhook that is gone: it ends, as the webhook's delete would have
         // ended it had it reached it first (D1 ends it too, on this answer).

@@ -99,7 +99,7 @@ export class XaaDelivery {
     if (!targets.any) return;
     const revoke = { appId, userId, at: now };
     for (const webhookId of targets.webhooks) {
-      if (!mirror.liveWebhooks().some((w) => w.id === webhookId && w.valid)) continue;
+      if (!this.delivery.store.webhooks.live().some((w) => w.id === webhookId && w.valid)) continue;
       const lane = liveLane(webhookId, '');
       outbox.append({
         deliveryId: `msg_${eventId}_${webhookId}_${userId}_oauth`,

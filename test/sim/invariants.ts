@@ -149,8 +149,8 @@ export function checkIngest(app: SimApp, d1: D1Model, eventId: string, now: numb
       });
       const { subscriptions, authorizations } = app.store.mirror.rows();
       const mirror = JSON.stringify({
-        status: app.store.mirror.tenant()?.status,
-        webhookDeletedAt: app.store.mirror.webhook(m.webhook_id)?.deleted_at,
+        status: app.store.tenant.get()?.status,
+        webhookDeletedAt: app.store.webhooks.get(m.webhook_id)?.deleted_at,
         subs: subscriptions.filter((s) => s.user_id === m.user_id),
         auths: authorizations.filter((a) => a.user_id === m.user_id),
       });
@@ -164,7 +164,7 @@ export function checkIngest(app: SimApp, d1: D1Model, eventId: string, now: numb
 
 /** The object's mirror is never wider than D1. */
 export function checkMirrorWithinD1(app: SimApp, d1: D1Model): void {
-  const tenant = app.store.mirror.tenant();
+  const tenant = app.store.tenant.get();
   const d1App = d1.apps.get(app.id);
   if (tenant?.status === 'active' && d1App?.status !== 'active') {
     throw new InvariantViolation('mirror', `app ${app.id} is active in its object but ${d1App?.status} in D1`);
@@ -236,8 +236,8 @@ export function checkQuiescent(app: SimApp, d1: D1Model): void {
   }
   checkMirrorWithinD1(app, d1);
   const d1App = d1.apps.get(app.id)!;
-  if (app.store.mirror.tenant()?.status !== d1App.status) {
-    throw new InvariantViolation('convergence', `app ${app.id}: object status ${app.store.mirror.tenant()?.status}, D1 ${d1App.status}`);
+  if (app.store.tenant.get()?.status !== d1App.status) {
+    throw new InvariantViolation('convergence', `app ${app.id}: object status ${app.store.tenant.get()?.status}, D1 ${d1App.status}`);
   }
   const { authorizations, subscriptions } = app.store.mirror.rows();
   for (const a of d1.authorizations.values()) {

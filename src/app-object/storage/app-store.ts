@@ -4,6 +4,8 @@ import { Outbox } from './outbox-store';
 import { ReplayStore } from './replay-store';
 import { migrate } from './schema';
 import { StreamStore } from './stream-store';
+import { TenantStore } from './tenant-store';
+import { WebhookMirrorStore } from './webhook-mirror-store';
 import { XaaMirrorStore } from './xaa-mirror-store';
 
 /**
@@ -12,6 +14,8 @@ import { XaaMirrorStore } from './xaa-mirror-store';
  * see another tenant's rows.
  */
 export class AppStore {
+  readonly tenant: TenantStore;
+  readonly webhooks: WebhookMirrorStore;
   readonly mirror: MirrorStore;
   readonly outbox: Outbox;
   readonly ledger: LedgerStore;
@@ -19,7 +23,9 @@ export class AppStore {
   readonly streams: StreamStore;
 
   constructor(private readonly sql: SqlStorage) {
-    this.mirror = new MirrorStore(sql, new XaaMirrorStore(sql));
+    this.tenant = new TenantStore(sql);
+    this.webhooks = new WebhookMirrorStore(sql);
+    this.mirror = new MirrorStore(sql, this.tenant, this.webhooks, new XaaMirrorStore(sql));
     this.outbox = new Outbox(sql);
     this.ledger = new LedgerStore(sql);
     this.replays = new ReplayStore(sql);

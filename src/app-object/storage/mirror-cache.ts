@@ -1,4 +1,6 @@
-import type { MirrorAuthorization, MirrorWebhook, Tenant } from './mirror-store';
+import type { MirrorAuthorization } from './mirror-store';
+import type { Tenant } from './tenant-store';
+import type { MirrorWebhook } from './webhook-mirror-store';
 
 /**
  * The mirror rows the entitlement rule reads on every append, hand-out and report, kept in memory

@@ -1,53 +1,9 @@
 import type { EntitlementView } from '../../domain/entitlement';
 import { xaaScopeOf } from '../../domain/xaa-events';
 import { boundUsers, forgetGrants, type MirrorCache, mirrorCacheOf } from './mirror-cache';
+import type { TenantStore } from './tenant-store';
+import type { WebhookMirrorStore } from './webhook-mirror-store';
 import type { XaaMirrorStore } from './xaa-mirror-store';
-
-/**
- * The app object's own copy of its tenant's control plane: identity and consumer secret, webhooks
- * (with their signing secrets and health), and the history of authorizations and subscriptions,
- * keyed by their D1 ids. The object re-checks entitlement from this copy (docs/delivery.md, "Who may
- * receive what") without trusting the lookup that routed an event to it.
- *
- * How it stays in step with D1 without ever being wider: a change that narrows (suspend, revoke,
- * unsubscribe, delete, invalidate) reaches the object first and D1 second; a change that widens
- * (approve, grant, subscribe, validate) reaches D1 first and the object second. An ended row is never
- * revived, and an end that arrives before its start leaves a tombstone that refuses the late start,
- * so racing calls converge whatever order they land in. Status and validity changes carry their time
- * and only a newer one applies.
- */
-export type AppStatus = 'pending' | 'active' | 'suspended';
-
-export interface Tenant {
-  appId: string;
-  consumerSecret: string;
-  /** The secret before the last rotation, still honoured until `previousConsumerSecretUntil`. */
-  previousConsumerSecret: string | null;
-  previousConsumerSecretUntil: number | null;
-  status: AppStatus;
-  statusChangedAt: number;
-}
-
-export type WebhookPath = 'fast' | 'slow';
-
-export type MirrorWebhook = {
-  id: string;
-  url: string;
-  valid: number;
-  signing_secret: string;
-  previous_signing_secret: string | null;
-  previous_signing_secret_until: number | null;
-  created_at: number;
-  deleted_at: number | null;
-  valid_changed_at: number | null;
-  path: WebhookPath;
-  fast_streak: number;
-  /** Reported attempts in a row that failed (non-2xx or no answer), since `failing_since`; 0 when healthy. */
-  failures: number;
-  failing_since: number | null;
-  last_failure_at: number | null;
-  last_error: string | null;
-};
 
 export type MirrorRow = { id: string | null; user_id: string; started_at: number; ended_at: number | null };
 export type MirrorAuthorization = MirrorRow & { scope: string };
@@ -70,155 +26,29 @@ const ids = (rows: { id: string | null }[]) => rows.map((r) => r.id).filter((id)
 /** Why a late "add" was refused: the object already saw this row (or its scope) end. */
 export type AddRefusal = 'ended' | 'webhook_gone' | 'authorization_not_live';
 
+/**
+ * The app object's own copy of its tenant's authorizations and subscriptions, with their history,
+ * keyed by their D1 ids (its tenant record and webhooks: tenant-store.ts, webhook-mirror-store.ts). The object re-checks entitlement from this copy (docs/delivery.md, "Who may
+ * receive what") without trusting the lookup that routed an event to it.
+ *
+ * How it stays in step with D1 without ever being wider: a change that narrows (suspend, revoke,
+ * unsubscribe, delete, invalidate) reaches the object first and D1 second; a change that widens
+ * (approve, grant, subscribe, validate) reaches D1 first and the object second. An ended row is never
+ * revived, and an end that arrives before its start leaves a tombstone that refuses the late start,
+ * so racing calls converge whatever order they land in. Status and validity changes carry their time
+ * and only a newer one applies.
+ */
 export class MirrorStore {
   private readonly cache: MirrorCache;
 
   constructor(
     private readonly sql: SqlStorage,
+    private readonly tenant: TenantStore,
+    private readonly webhooks: WebhookMirrorStore,
     /** The app's XAA subscriptions: webhook deletes and revokes end them too, and the view answers for them. */
     readonly xaa: XaaMirrorStore,
   ) {
     this.cache = mirrorCacheOf(sql);
-  }
-
-  tenant(): Tenant | null {
-    if (this.cache.tenant === undefined) this.cache.tenant = this.readTenant();
-    return this.cache.tenant;
-  }
-
-  private readTenant(): Tenant | null {
-    const row = this.sql
-      .exec<{
-        app_id: string;
-        consumer_secret: string;
-        previous_consumer_secret: string | null;
-        previous_consumer_secret_until: number | null;
-        status: AppStatus;
-        status_changed_at: number;
-      }>('SELECT * FROM tenant WHERE singleton = 1')
-      .toArray()[0];
-    return row
-      ? {
-          appId: row.app_id,
-          consumerSecret: row.consumer_secret,
-          previousConsumerSecret: row.previous_consumer_secret,
-          previousConsumerSecretUntil: row.previous_consumer_secret_until,
-          status: row.status,
-          statusChangedAt: row.status_changed_at,
-        }
-      : null;
-  }
-
-  provision(appId: string, consumerSecret: string, status: AppStatus, at: number): void {
-    this.cache.tenant = undefined;
-    this.sql.exec(
-      `INSERT INTO tenant (singleton, app_id, consumer_secret, status, status_changed_at) VALUES (1, ?, ?, ?, ?)
-       ON CONFLICT (singleton) DO UPDATE SET consumer_secret = excluded.consumer_secret`,
-      appId,
-      consumerSecret,
-      status,
-      at,
-    );
-  }
-
-  /**
-   * A rotation in two steps, so the object never signs with a secret the developer was not given: the
-   * new secret is staged here, D1 records its hash, and only then is it committed (and the previous
-   * one kept for the grace window).
-   */
-  stageConsumerSecret(secret: string, previousUntil: number): void {
-    this.sql.exec('UPDATE tenant SET staged_consumer_secret = ?, staged_previous_until = ? WHERE singleton = 1', secret, previousUntil);
-  }
-
-  stagedConsumerSecret(): string | null {
-    return (
-      this.sql.exec<{ s: string | null }>('SELECT staged_consumer_secret AS s FROM tenant WHERE singleton = 1').toArray()[0]?.s ?? null
-    );
-  }
-
-  /** Commits the staged secret if it is `secret`; true if the consumer secret is now `secret`. */
-  commitConsumerSecret(secret: string): boolean {
-    this.cache.tenant = undefined;
-    this.sql.exec(
-      `UPDATE tenant SET previous_consumer_secret = consumer_secret, previous_consumer_secret_until = staged_previous_until,
-         consumer_secret = staged_consumer_secret, staged_consumer_secret = NULL, staged_previous_until = NULL
-       WHERE singleton = 1 AND staged_consumer_secret = ?`,
-      secret,
-    );
-    return this.tenant()?.consumerSecret === secret;
-  }
-
-  /** Applies a status change unless a newer one was applied already; true if it applied. */
-  setStatus(status: AppStatus, at: number): boolean {
-    const tenant = this.tenant();
-    if (!tenant || at < tenant.statusChangedAt) return false;
-    this.cache.tenant = undefined;
-    this.sql.exec('UPDATE tenant SET status = ?, status_changed_at = ? WHERE singleton = 1', status, at);
-    return true;
-  }
-
-  addWebhook(webhook: { id: string; url: string; createdAt: number }, signingSecret: string): void {
-    this.cache.webhooks.delete(webhook.id);
-    this.sql.exec(
-      `INSERT INTO webhooks (id, url, valid, signing_secret, created_at, valid_changed_at) VALUES (?, ?, 1, ?, ?, ?)
-       ON CONFLICT (id) DO NOTHING`,
-      webhook.id,
-      webhook.url,
-      signingSecret,
-      webhook.createdAt,
-      webhook.createdAt,
-    );
-  }
-
-  rotateSigningSecret(webhookId: string, secret: string, previousUntil: number): void {
-    this.cache.webhooks.delete(webhookId);
-    this.sql.exec(
-      `UPDATE webhooks SET previous_signing_secret = signing_secret, previous_signing_secret_until = ?, signing_secret = ?
-       WHERE id = ? AND deleted_at IS NULL`,
-      previousUntil,
-      secret,
-      webhookId,
-    );
-  }
-
-  /** Validity as of `at`; an older change than the one applied is ignored. True if it applied. */
-  setWebhookValid(webhookId: string, valid: boolean, at: number): boolean {
-    this.cache.webhooks.delete(webhookId);
-    return (
-      this.sql.exec(
-        `UPDATE webhooks SET valid = ?, valid_changed_at = ?
-         WHERE id = ? AND deleted_at IS NULL AND (valid_changed_at IS NULL OR valid_changed_at <= ?)`,
-        valid ? 1 : 0,
-        at,
-        webhookId,
-        at,
-      ).rowsWritten > 0
-    );
-  }
-
-  /** Health steers which queue a webhook's releases take (docs/delivery.md, "Fairness"). */
-  setPath(webhookId: string, path: WebhookPath, fastStreak: number): void {
-    this.cache.webhooks.delete(webhookId);
-    this.sql.exec('UPDATE webhooks SET path = ?, fast_streak = ? WHERE id = ?', path, fastStreak, webhookId);
-  }
-
-  /** One more failed attempt in the webhook's failing streak (the streak starts at its first failure). */
-  recordFailure(webhookId: string, at: number, error: string): void {
-    this.sql.exec(
-      `UPDATE webhooks SET failures = failures + 1, failing_since = COALESCE(failing_since, ?), last_failure_at = ?, last_error = ?
-       WHERE id = ?`,
-      at,
-      at,
-      error,
-      webhookId,
-    );
-    this.cache.webhooks.delete(webhookId);
-  }
-
-  /** A delivered attempt ends the failing streak; the last error stays on record. */
-  endFailingStreak(webhookId: string): void {
-    this.sql.exec('UPDATE webhooks SET failures = 0, failing_since = NULL WHERE id = ?', webhookId);
-    this.cache.webhooks.delete(webhookId);
   }
 
   /** Deleting a webhook ends every subscription on it, XAA subscriptions that deliver to it included. */
@@ -229,26 +59,6 @@ export class MirrorStore {
     this.sql.exec('UPDATE subscriptions SET ended_at = ? WHERE webhook_id = ? AND ended_at IS NULL', at, webhookId);
     this.xaa.endForWebhook(webhookId, at);
     return this.endedIn({ webhookId });
-  }
-
-  webhook(webhookId: string): MirrorWebhook | undefined {
-    let webhook = this.cache.webhooks.get(webhookId);
-    if (webhook === undefined) {
-      webhook = this.sql.exec<MirrorWebhook>('SELECT * FROM webhooks WHERE id = ?', webhookId).toArray()[0] ?? null;
-      this.cache.webhooks.set(webhookId, webhook);
-    }
-    return webhook ?? undefined;
-  }
-
-  webhooks(): MirrorWebhook[] {
-    return this.sql.exec<MirrorWebhook>('SELECT * FROM webhooks ORDER BY id').toArray();
-  }
-
-  liveWebhooks(): { id: string; valid: boolean }[] {
-    return this.sql
-      .exec<{ id: string; valid: number }>('SELECT id, valid FROM webhooks WHERE deleted_at IS NULL')
-      .toArray()
-      .map((r) => ({ id: r.id, valid: r.valid === 1 }));
   }
 
   /**
@@ -317,7 +127,7 @@ export class MirrorStore {
     forgetGrants(this.cache);
     const known = this.sql.exec<MirrorSubscription>('SELECT * FROM subscriptions WHERE id = ?', sub.id).toArray()[0];
     if (known) return known.ended_at === null ? null : 'ended';
-    const webhook = this.webhook(sub.webhookId);
+    const webhook = this.webhooks.get(sub.webhookId);
     if (!webhook || webhook.deleted_at !== null) return 'webhook_gone';
     const authorization = this.sql
       .exec<MirrorAuthorization>('SELECT * FROM authorizations WHERE id = ? AND ended_at IS NULL', sub.authorizationId)
@@ -424,7 +234,7 @@ export class MirrorStore {
   liveSubscriptionsOf(userId: string): { webhookId: string; valid: boolean }[] {
     const live: { webhookId: string; valid: boolean }[] = [];
     for (const { webhook_id } of this.liveSubscriptionRows(userId)) {
-      const webhook = this.webhook(webhook_id);
+      const webhook = this.webhooks.get(webhook_id);
       if (webhook && webhook.deleted_at === null) live.push({ webhookId: webhook_id, valid: webhook.valid === 1 });
     }
     return live;
@@ -450,13 +260,13 @@ export class MirrorStore {
    */
   view(): EntitlementView {
     return {
-      appStatusAt: () => this.tenant()?.status ?? null,
+      appStatusAt: () => this.tenant.get()?.status ?? null,
       appActiveThroughout: (since) => {
-        const tenant = this.tenant();
+        const tenant = this.tenant.get();
         return tenant?.status === 'active' && tenant.statusChangedAt <= since;
       },
       webhookAt: (webhookId) => {
-        const webhook = this.webhook(webhookId);
+        const webhook = this.webhooks.get(webhookId);
         return webhook && webhook.deleted_at === null ? { valid: webhook.valid === 1 } : null;
       },
       subscriptionCovers: (webhookId, userId, since) => this.subscribedSince(webhookId, userId, since),
