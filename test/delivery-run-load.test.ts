@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { afterTimeout, DeliveryRun, type ObjectApi } from '../src/delivery/delivery-run';
+import { DeliveryRun } from '../src/delivery/delivery-run';
+import { afterTimeout, type ObjectApi } from '../src/delivery/delivery-run-ports';
 import type { DeliveryMessage, HandOut } from '../src/domain/delivery-protocol';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { afterTimeout, DeliveryRun, MAX_CONNECTIONS, type ObjectApi, type RunItem } from '../src/delivery/delivery-run';
+import { DeliveryRun, MAX_CONNECTIONS } from '../src/delivery/delivery-run';
+import { afterTimeout, type ObjectApi, type RunItem } from '../src/delivery/delivery-run-ports';
 import type { AttemptReport, DeliveryMessage, HandOut } from '../src/domain/delivery-protocol';
 import type { AttemptResult } from '../src/domain/retry';
 

@@ -1,54 +1,10 @@
 import { appShare, LatencyEstimate, MAX_CONNECTIONS, REPORT_LINGER_MS } from '../domain/consumer-pacing';
-import type {
-  AttemptReport,
-  ClaimResult,
-  DeliveryMessage,
-  DeliveryPath,
-  HandOut,
-  ReportOptions,
-  ReportResult,
-} from '../domain/delivery-protocol';
+import type { AttemptReport, HandOut } from '../domain/delivery-protocol';
 import type { AttemptResult } from '../domain/retry';
+import type { RunItem, RunOptions, RunPorts } from './delivery-run-ports';
+import { RunOccupancy } from './run-occupancy';
 
 export { MAX_CONNECTIONS };
-
-/** What one consumer invocation may do to an app's object (its RPC stub, or the simulator's). */
-export interface ObjectApi {
-  claim(appId: string, items: DeliveryMessage[], capacity: number, pull?: DeliveryPath): Promise<ClaimResult>;
-  report(appId: string, reports: AttemptReport[], options: ReportOptions): Promise<ReportResult>;
-  returnUnclaimed(appId: string, items: DeliveryMessage[]): Promise<void>;
-}
-
-/** A queue message in the batch, with what the run may do to it. */
-export interface RunItem {
-  body: DeliveryMessage;
-  ack(): void;
-  retry(delaySeconds: number): void;
-}
-
-export interface RunPorts {
-  now(): number;
-  object(appId: string): ObjectApi;
-  /** Starts the POST now and resolves with its result; `onSlow` fires if no answer came within the slow threshold. */
-  post(handOut: HandOut, onSlow: () => void): Promise<AttemptResult>;
-  markGone(appId: string, webhookIds: string[], at: number): Promise<void>;
-  /** Runs `fn` after `ms` unless cancelled with the returned function. */
-  after(ms: number, fn: () => void): () => void;
-  log(message: string, err?: unknown): void;
-}
-
-export interface RunOptions {
-  /** Stop claiming and chaining after this long; what is left goes back to its object. */
-  budgetMs: number;
-  /** The queue this invocation serves: objects add released work of their webhooks on this path. */
-  path: DeliveryPath;
-}
-
-/** RunPorts.after on the runtime's timers. */
-export function afterTimeout(ms: number, fn: () => void): () => void {
-  const timer = setTimeout(fn, ms);
-  return () => clearTimeout(timer);
-}
 
 /** When an app's object cannot be reached, its messages come back after this. */
 const RETRY_DELAY_SECONDS = 5;
@@ -70,11 +26,7 @@ const DEFAULT_START_WINDOW_MS = 3_000;
 export class DeliveryRun {
   private readonly pending = new Map<string, RunItem[]>();
   private readonly ready: { appId: string; handOut: HandOut; startBy: number }[] = [];
-  private readonly inFlightByWebhook = new Map<string, number>();
-  private readonly inFlightByApp = new Map<string, number>();
-  /** Hand-outs asked of each app (claims and chained reports) and not yet answered. */
-  private readonly askedByApp = new Map<string, number>();
-  private readonly slowWebhooks = new Map<string, Set<string>>();
+  private readonly occupancy = new RunOccupancy();
   private readonly finished = new Map<string, AttemptReport[]>();
   private readonly lingering = new Map<string, () => void>();
   private readonly reporting = new Set<string>();
@@ -82,9 +34,6 @@ export class DeliveryRun {
   private readonly latency = new LatencyEstimate();
   private readonly deadline: number;
   private startWindowMs = DEFAULT_START_WINDOW_MS;
-  private inFlight = 0;
-  /** Hand-outs asked for and not yet answered, over all apps. */
-  private expected = 0;
   private calls = 0;
   private done: () => void = () => {};
 
@@ -121,20 +70,20 @@ export class DeliveryRun {
 
   /** How many more hand-outs to ask for, to keep the prefetch ready or on their way. */
   private wanted(): number {
-    return this.withinBudget() ? Math.max(0, this.prefetch() - this.ready.length - this.expected) : 0;
+    return this.withinBudget() ? Math.max(0, this.prefetch() - this.ready.length - this.occupancy.expected) : 0;
   }
 
   /** Too little ready or coming to keep the connections busy: reports should not wait. */
   private starving(): boolean {
-    return this.ready.length + this.expected < MAX_CONNECTIONS;
+    return this.ready.length + this.occupancy.expected < MAX_CONNECTIONS;
   }
 
   private isSlow(appId: string, webhookId: string): boolean {
-    return this.slowWebhooks.get(appId)?.has(webhookId) ?? false;
+    return this.occupancy.isSlow(appId, webhookId);
   }
 
   private load(webhookId: string): number {
-    return this.inFlightByWebhook.get(webhookId) ?? 0;
+    return this.occupancy.load(webhookId);
   }
 
   private readyOf(appId: string): number {
@@ -145,7 +94,7 @@ export class DeliveryRun {
 
   /** What one app holds in this run: ready, in flight, or asked for. */
   private held(appId: string): number {
-    return this.readyOf(appId) + (this.inFlightByApp.get(appId) ?? 0) + (this.askedByApp.get(appId) ?? 0);
+    return this.readyOf(appId) + this.occupancy.inFlightOf(appId) + this.occupancy.askedOf(appId);
   }
 
   private claimable(appId: string): RunItem[] {
@@ -157,7 +106,7 @@ export class DeliveryRun {
     const apps = new Set<string>();
     for (const [appId] of this.pending) if (this.claimable(appId).length > 0) apps.add(appId);
     for (const r of this.ready) apps.add(r.appId);
-    for (const [appId, n] of this.inFlightByApp) if (n > 0) apps.add(appId);
+    for (const appId of this.occupancy.busyApps()) apps.add(appId);
     return appShare(this.prefetch(), apps.size);
   }
 
@@ -167,7 +116,7 @@ export class DeliveryRun {
    */
   private connectionShare(): number {
     const active = new Set<string>();
-    for (const [webhook, n] of this.inFlightByWebhook) if (n > 0) active.add(webhook);
+    for (const webhook of this.occupancy.busyWebhooks()) active.add(webhook);
     for (const r of this.ready) active.add(r.handOut.webhookId);
     for (const [appId, items] of this.pending)
       for (const item of items) if (!this.isSlow(appId, item.body.webhook)) active.add(item.body.webhook);
@@ -177,7 +126,7 @@ export class DeliveryRun {
   /** Starts ready requests on free connections, fewest-in-flight webhook first, then claims ahead. */
   private pump(): void {
     const share = this.connectionShare();
-    while (this.inFlight < MAX_CONNECTIONS && this.ready.length > 0) {
+    while (this.occupancy.inFlight < MAX_CONNECTIONS && this.ready.length > 0) {
       let best = -1;
       for (let i = 0; i < this.ready.length; i++) {
         const entry = this.ready[i];
@@ -228,8 +177,7 @@ export class DeliveryRun {
   }
 
   private ask(appId: string, n: number): void {
-    this.expected += n;
-    this.askedByApp.set(appId, (this.askedByApp.get(appId) ?? 0) + n);
+    this.occupancy.ask(appId, n);
   }
 
   private async claim(appId: string, items: RunItem[], capacity: number): Promise<void> {
@@ -281,9 +229,7 @@ export class DeliveryRun {
       this.finish(appId, { ...ref, startedAt: null, result: null });
       return;
     }
-    this.inFlight++;
-    this.inFlightByWebhook.set(handOut.webhookId, this.load(handOut.webhookId) + 1);
-    this.inFlightByApp.set(appId, (this.inFlightByApp.get(appId) ?? 0) + 1);
+    this.occupancy.postStarted(appId, handOut.webhookId);
     const onSlow = () => this.markSlow(appId, handOut.webhookId);
     void this.ports
       .post(handOut, onSlow)
@@ -291,9 +237,7 @@ export class DeliveryRun {
         (err): AttemptResult => ({ error: `network: ${(err as Error)?.message ?? 'request failed'}`, latencyMs: this.ports.now() - now }),
       )
       .then((result) => {
-        this.inFlight--;
-        this.inFlightByWebhook.set(handOut.webhookId, this.load(handOut.webhookId) - 1);
-        this.inFlightByApp.set(appId, (this.inFlightByApp.get(appId) ?? 0) - 1);
+        this.occupancy.postEnded(appId, handOut.webhookId);
         this.latency.observe(result.latencyMs);
         this.finish(appId, { ...ref, startedAt: now, result });
       });
@@ -305,10 +249,7 @@ export class DeliveryRun {
   }
 
   private markSlow(appId: string, webhookId: string): void {
-    const set = this.slowWebhooks.get(appId) ?? new Set<string>();
-    if (set.has(webhookId)) return;
-    set.add(webhookId);
-    this.slowWebhooks.set(appId, set);
+    if (!this.occupancy.markSlow(appId, webhookId)) return;
     const items = this.pending.get(appId) ?? [];
     const back = items.filter((i) => i.body.webhook === webhookId);
     this.pending.set(
@@ -357,7 +298,7 @@ export class DeliveryRun {
    */
   private flushSoon(appId: string): void {
     if (this.reporting.has(appId) || this.lingering.has(appId) || !this.finished.get(appId)?.length) return;
-    const outstanding = this.readyOf(appId) + (this.inFlightByApp.get(appId) ?? 0);
+    const outstanding = this.readyOf(appId) + this.occupancy.inFlightOf(appId);
     if (outstanding === 0 || this.starving() || !this.withinBudget()) {
       this.flush(appId);
       return;
@@ -382,7 +323,7 @@ export class DeliveryRun {
     this.reporting.add(appId);
     const capacity = Math.max(0, Math.min(this.wanted(), this.appShare() - this.held(appId)));
     this.ask(appId, capacity);
-    const slowWebhooks = [...(this.slowWebhooks.get(appId) ?? [])];
+    const slowWebhooks = this.occupancy.slowOf(appId);
     this.ports
       .object(appId)
       .report(appId, batch, { chain: capacity > 0, capacity, slowWebhooks, pull: this.options.path })
@@ -411,7 +352,7 @@ export class DeliveryRun {
 
   private maybeDone(): void {
     const idle =
-      this.inFlight === 0 && this.calls === 0 && this.ready.length === 0 && this.reporting.size === 0 && this.finished.size === 0;
+      this.occupancy.inFlight === 0 && this.calls === 0 && this.ready.length === 0 && this.reporting.size === 0 && this.finished.size === 0;
     if (!idle) return;
     const eligible = this.withinBudget() && [...this.pending.keys()].some((appId) => this.claimable(appId).length > 0);
     if (!eligible) this.done();

@@ -7,7 +7,8 @@ import { deliveryMessageSchema, type HandOut } from '../domain/delivery-protocol
 import type { AttemptResult } from '../domain/retry';
 import { countWork } from '../observability/work-counters';
 import { appObject } from './app-objects';
-import { afterTimeout, DeliveryRun, type RunItem, type RunPorts } from './delivery-run';
+import { DeliveryRun } from './delivery-run';
+import { afterTimeout, type RunItem, type RunPorts } from './delivery-run-ports';
 
 /** How long one invocation keeps claiming and following busy lanes; slow-path invocations wait on slow receivers. */
 const BUDGET_MS = { fast: 20_000, slow: 60_000 };
