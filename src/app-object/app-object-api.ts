@@ -15,6 +15,7 @@ import { type WebhookHealth, webhookHealth } from './health';
 import type { DeliverySettings, ObjectPorts } from './ports';
 import { applyReconcile, type ReconcileActions } from './reconcile';
 import { startReplay } from './replay';
+import { reportAttempts, returnUnclaimed } from './reports';
 import { inGrace } from './signer';
 import type { AppStore } from './storage/app-store';
 import type { LedgerFilter } from './storage/ledger-store';
@@ -189,11 +190,11 @@ export class AppObjectApi {
   }
 
   report(appId: string, reports: AttemptReport[], options: ReportOptions = {}): Promise<ReportResult> {
-    return this.delivery.report(appId, reports, options);
+    return reportAttempts(this.delivery, appId, reports, options);
   }
 
   returnUnclaimed(appId: string, items: DeliveryMessage[]): Promise<void> {
-    return this.delivery.returnUnclaimed(appId, items);
+    return returnUnclaimed(this.delivery, appId, items);
   }
 
   startReplay(appId: string, job: { jobId: string; webhookId: string; from: number; to: number }) {

@@ -1,16 +1,6 @@
 import type { TimedActivity } from '../domain/activities';
-import type {
-  AttemptReport,
-  ClaimResult,
-  DeliveryMessage,
-  DeliveryPath,
-  HandOut,
-  ReportOptions,
-  ReportResult,
-} from '../domain/delivery-protocol';
-import { describeResult, judgeAttempt } from '../domain/retry';
+import type { ClaimResult, DeliveryMessage, DeliveryPath, HandOut } from '../domain/delivery-protocol';
 import { ingestAaaEvent } from './aaa-delivery';
-import { markSlow, observeAttempt } from './health';
 import { Lanes, type Release } from './lanes';
 import type { DeliverySettings, ObjectPorts } from './ports';
 import type { AppStore } from './storage/app-store';
@@ -133,7 +123,7 @@ export class TenantDelivery {
    * release first, so one call hands out several of the app's deliveries (docs/scaling.md). Their
    * queue messages find nothing left to claim. The rule is asked again for each, like any claim.
    */
-  private pullReleased(into: OutboxRow[], capacity: number, path: DeliveryPath, skip: Set<number>, now: number, out: Release[]): void {
+  pullReleased(into: OutboxRow[], capacity: number, path: DeliveryPath, skip: Set<number>, now: number, out: Release[]): void {
     const want = capacity - into.length;
     if (want <= 0) return;
     const { outbox, webhooks } = this.store;
@@ -159,7 +149,7 @@ export class TenantDelivery {
    * release and still entitled (a withdrawal may have run meanwhile), writes its attempt to the
    * ledger and only then hands it out.
    */
-  private async handOut(candidates: OutboxRow[]): Promise<HandOut[]> {
+  async handOut(candidates: OutboxRow[]): Promise<HandOut[]> {
     if (candidates.length === 0) return [];
     const { outbox, webhooks, ledger } = this.store;
     const tenant = this.store.tenant.get()!;
@@ -189,111 +179,6 @@ export class TenantDelivery {
       });
     });
     return handOuts;
-  }
-
-  /**
-   * Outcomes of hand-outs. Each completes its ledger row (even a late one); the current hand-out of a
-   * message then finishes it, schedules its retry, holds it (410 disables the webhook), or, if it was
-   * never started, releases it again as the same attempt. With `chain`, up to `capacity` lane heads
-   * this report released come back handed out in `next`, so a busy lane moves at the receiver's pace.
-   */
-  async report(appId: string, reports: AttemptReport[], options: ReportOptions = {}): Promise<ReportResult> {
-    this.tenantFor(appId);
-    const { outbox, ledger, webhooks } = this.store;
-    const now = this.ports.now();
-    const out: Release[] = [];
-    const gone = new Set<string>();
-    let wake = Number.POSITIVE_INFINITY;
-    for (const report of reports) {
-      const handOut = ledger.handOut(report.handOutId);
-      const message = outbox.message(report.seq);
-      if (handOut?.seq !== report.seq || handOut.attempt !== report.attempt || message?.delivery_id !== report.deliveryId) continue;
-      const row = outbox.outboxRow(report.seq);
-      const current = row?.state === 'handed' && row.hand_out_id === report.handOutId ? row : null;
-      if (report.startedAt === null || report.result === null) {
-        ledger.recordOutcome(report.handOutId, { outcome: 'not_sent', startedAt: null, statusCode: null, error: null, latencyMs: null });
-        if (current) {
-          outbox.markWaiting(current.seq, current.attempt, now);
-          this.lanes.releaseLane(current.lane, now, out);
-        }
-        continue;
-      }
-      const verdict = judgeAttempt(report.result, report.attempt, this.settings.retryScheduleSeconds, now);
-      const { statusCode, error } = describeResult(report.result);
-      const outcome = verdict.kind === 'retry' ? 'retrying' : verdict.kind;
-      ledger.recordOutcome(report.handOutId, {
-        outcome,
-        startedAt: report.startedAt,
-        statusCode,
-        error,
-        latencyMs: report.result.latencyMs,
-      });
-      outbox.recordAttempt(report.seq, report.startedAt, statusCode, error, report.attempt);
-      observeAttempt(webhooks, message.webhook_id, report.result, this.settings.slowWebhookMs, now);
-      if (!current) {
-        // Late: withdrawn meanwhile, or given up as outcome unknown and retried. If it says delivered and
-        // no later hand-out of the message is out, the message is done: retrying a delivered event
-        // would only send it again, and a failure would contradict the record.
-        const row = outbox.outboxRow(report.seq);
-        if (verdict.kind === 'delivered' && row && row.state !== 'handed') {
-          outbox.finish(row.seq, 'delivered', now);
-          this.lanes.afterFinish(message, now, out);
-          this.lanes.releaseLane(row.lane, now, out);
-        }
-        continue;
-      }
-      switch (verdict.kind) {
-        case 'delivered':
-        case 'failed':
-          outbox.finish(current.seq, verdict.kind, now);
-          this.lanes.afterFinish(message, now, out);
-          this.lanes.releaseLane(current.lane, now, out);
-          break;
-        case 'retry':
-          outbox.markWaiting(current.seq, current.attempt + 1, now + verdict.delayMs);
-          wake = Math.min(wake, now + verdict.delayMs);
-          this.lanes.releaseLane(current.lane, now, out); // a zero delay goes now
-          break;
-        case 'gone':
-          webhooks.setWebhookValid(message.webhook_id, false, now);
-          outbox.markWaiting(current.seq, current.attempt + 1, now);
-          this.lanes.releaseLane(current.lane, now, out); // held until a CRC passes
-          gone.add(message.webhook_id);
-          break;
-      }
-    }
-    for (const webhookId of options.slowWebhooks ?? []) markSlow(webhooks, webhookId);
-    const capacity = options.chain ? Math.max(0, options.capacity ?? 0) : 0;
-    const chained = out.splice(0, capacity);
-    const candidates = chained.map((r) => outbox.outboxRow(r.seq)).filter((row): row is OutboxRow => row?.state === 'released');
-    if (options.pull && capacity > 0) {
-      this.pullReleased(candidates, capacity, options.pull, new Set(out.map((r) => r.seq).concat(candidates.map((r) => r.seq))), now, out);
-    }
-    const next = await this.handOut(candidates);
-    // A chained head that could not be handed out after all still needs its queue message.
-    const handed = new Set(next.map((h) => h.seq));
-    for (const r of chained) {
-      const row = outbox.outboxRow(r.seq);
-      if (!handed.has(r.seq) && row?.state === 'released' && row.release === r.release) out.push(r);
-    }
-    await this.send(out);
-    if (wake < Number.POSITIVE_INFINITY) await this.ports.wakeBy(wake);
-    if (next.length > 0) await this.ports.wakeBy(next[0].startBy + this.handOutLeaseMs());
-    return { goneWebhooks: [...gone], at: now, next };
-  }
-
-  /** Messages a consumer claimed but could not start before its invocation ended: released again. */
-  async returnUnclaimed(appId: string, items: DeliveryMessage[]): Promise<void> {
-    this.tenantFor(appId);
-    const now = this.ports.now();
-    const out: Release[] = [];
-    for (const item of items) {
-      const row = this.store.outbox.outboxRow(item.seq);
-      if (row?.state !== 'released' || row.release !== item.release) continue;
-      this.store.outbox.markWaiting(row.seq, row.attempt, now);
-      this.lanes.releaseLane(row.lane, now, out);
-    }
-    await this.send(out);
   }
 
   handOutLeaseMs(): number {

@@ -1,0 +1,127 @@
+import type { AttemptReport, DeliveryMessage, ReportOptions, ReportResult } from '../domain/delivery-protocol';
+import { describeResult, judgeAttempt } from '../domain/retry';
+import { markSlow, observeAttempt } from './health';
+import type { Release } from './lanes';
+import type { OutboxRow } from './storage/outbox-store';
+import type { TenantDelivery } from './tenant-delivery';
+
+/*
+ * What the consumer tells an app's object after its POSTs: the outcomes of hand-outs (reports), and
+ * the messages it claimed but never started. Both run inside the object, on its TenantDelivery.
+ */
+/**
+ * Outcomes of hand-outs. Each completes its ledger row (even a late one); the current hand-out of a
+ * message then finishes it, schedules its retry, holds it (410 disables the webhook), or, if it was
+ * never started, releases it again as the same attempt. With `chain`, up to `capacity` lane heads
+ * this report released come back handed out in `next`, so a busy lane moves at the receiver's pace.
+ */
+export async function reportAttempts(
+  delivery: TenantDelivery,
+  appId: string,
+  reports: AttemptReport[],
+  options: ReportOptions = {},
+): Promise<ReportResult> {
+  delivery.tenantFor(appId);
+  const { outbox, ledger, webhooks } = delivery.store;
+  const now = delivery.ports.now();
+  const out: Release[] = [];
+  const gone = new Set<string>();
+  let wake = Number.POSITIVE_INFINITY;
+  for (const report of reports) {
+    const handOut = ledger.handOut(report.handOutId);
+    const message = outbox.message(report.seq);
+    if (handOut?.seq !== report.seq || handOut.attempt !== report.attempt || message?.delivery_id !== report.deliveryId) continue;
+    const row = outbox.outboxRow(report.seq);
+    const current = row?.state === 'handed' && row.hand_out_id === report.handOutId ? row : null;
+    if (report.startedAt === null || report.result === null) {
+      ledger.recordOutcome(report.handOutId, { outcome: 'not_sent', startedAt: null, statusCode: null, error: null, latencyMs: null });
+      if (current) {
+        outbox.markWaiting(current.seq, current.attempt, now);
+        delivery.lanes.releaseLane(current.lane, now, out);
+      }
+      continue;
+    }
+    const verdict = judgeAttempt(report.result, report.attempt, delivery.settings.retryScheduleSeconds, now);
+    const { statusCode, error } = describeResult(report.result);
+    const outcome = verdict.kind === 'retry' ? 'retrying' : verdict.kind;
+    ledger.recordOutcome(report.handOutId, {
+      outcome,
+      startedAt: report.startedAt,
+      statusCode,
+      error,
+      latencyMs: report.result.latencyMs,
+    });
+    outbox.recordAttempt(report.seq, report.startedAt, statusCode, error, report.attempt);
+    observeAttempt(webhooks, message.webhook_id, report.result, delivery.settings.slowWebhookMs, now);
+    if (!current) {
+      // Late: withdrawn meanwhile, or given up as outcome unknown and retried. If it says delivered and
+      // no later hand-out of the message is out, the message is done: retrying a delivered event
+      // would only send it again, and a failure would contradict the record.
+      const row = outbox.outboxRow(report.seq);
+      if (verdict.kind === 'delivered' && row && row.state !== 'handed') {
+        outbox.finish(row.seq, 'delivered', now);
+        delivery.lanes.afterFinish(message, now, out);
+        delivery.lanes.releaseLane(row.lane, now, out);
+      }
+      continue;
+    }
+    switch (verdict.kind) {
+      case 'delivered':
+      case 'failed':
+        outbox.finish(current.seq, verdict.kind, now);
+        delivery.lanes.afterFinish(message, now, out);
+        delivery.lanes.releaseLane(current.lane, now, out);
+        break;
+      case 'retry':
+        outbox.markWaiting(current.seq, current.attempt + 1, now + verdict.delayMs);
+        wake = Math.min(wake, now + verdict.delayMs);
+        delivery.lanes.releaseLane(current.lane, now, out); // a zero delay goes now
+        break;
+      case 'gone':
+        webhooks.setWebhookValid(message.webhook_id, false, now);
+        outbox.markWaiting(current.seq, current.attempt + 1, now);
+        delivery.lanes.releaseLane(current.lane, now, out); // held until a CRC passes
+        gone.add(message.webhook_id);
+        break;
+    }
+  }
+  for (const webhookId of options.slowWebhooks ?? []) markSlow(webhooks, webhookId);
+  const capacity = options.chain ? Math.max(0, options.capacity ?? 0) : 0;
+  const chained = out.splice(0, capacity);
+  const candidates = chained.map((r) => outbox.outboxRow(r.seq)).filter((row): row is OutboxRow => row?.state === 'released');
+  if (options.pull && capacity > 0) {
+    delivery.pullReleased(
+      candidates,
+      capacity,
+      options.pull,
+      new Set(out.map((r) => r.seq).concat(candidates.map((r) => r.seq))),
+      now,
+      out,
+    );
+  }
+  const next = await delivery.handOut(candidates);
+  // A chained head that could not be handed out after all still needs its queue message.
+  const handed = new Set(next.map((h) => h.seq));
+  for (const r of chained) {
+    const row = outbox.outboxRow(r.seq);
+    if (!handed.has(r.seq) && row?.state === 'released' && row.release === r.release) out.push(r);
+  }
+  await delivery.send(out);
+  if (wake < Number.POSITIVE_INFINITY) await delivery.ports.wakeBy(wake);
+  if (next.length > 0) await delivery.ports.wakeBy(next[0].startBy + delivery.handOutLeaseMs());
+  return { goneWebhooks: [...gone], at: now, next };
+}
+
+/** Messages a consumer claimed but could not start before its invocation ended: released again. */
+export async function returnUnclaimed(delivery: TenantDelivery, appId: string, items: DeliveryMessage[]): Promise<void> {
+  delivery.tenantFor(appId);
+  const now = delivery.ports.now();
+  const out: Release[] = [];
+  for (const item of items) {
+    const row = delivery.store.outbox.outboxRow(item.seq);
+    if (row?.state !== 'released' || row.release !== item.release) continue;
+    delivery.store.outbox.markWaiting(row.seq, row.attempt, now);
+    delivery.lanes.releaseLane(row.lane, now, out);
+  }
+  await delivery.send(out);
+}
