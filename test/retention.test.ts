@@ -16,7 +16,7 @@ describe('retention (run by the object alarm)', () => {
     await call('PUT', `/2/webhooks/${hook.id}`, { token: app.bearer });
     const stub = appObject(env, app.id);
     const now = Date.now();
-    await withStore(app.id, async ({ outbox }, state) => {
+    await withStore(app.id, async ({ outbox, retention }, state) => {
       const base = {
         kind: 'event' as const,
         eventType: 'tweet_create',
@@ -42,7 +42,7 @@ describe('retention (run by the object alarm)', () => {
         );
       ledgerRow('ancient', now - 401 * DAY);
       ledgerRow('recent', now - 399 * DAY);
-      outbox.setMeta('last_purge', now - 2 * 3_600_000);
+      retention.setMeta('last_purge', now - 2 * 3_600_000);
       await state.storage.setAlarm(now);
       return heldOld;
     });

@@ -10,8 +10,8 @@ import type { ScopedMessage } from './storage/outbox-store';
 export const PURGE_INTERVAL_MS = 3_600_000;
 
 export function purgeExpired(store: AppStore, now: number, retention: { payloadMs: number; ledgerMs: number }): ScopedMessage[] {
-  const expired = store.outbox.expirePayloads(now - retention.payloadMs);
-  store.outbox.forgetBefore(now - retention.ledgerMs);
-  store.outbox.setMeta('last_purge', now);
+  const expired = store.retention.expirePayloads(now - retention.payloadMs);
+  store.retention.forgetBefore(now - retention.ledgerMs);
+  store.retention.setMeta('last_purge', now);
   return expired;
 }

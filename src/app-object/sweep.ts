@@ -23,7 +23,7 @@ export async function alarmPass(delivery: TenantDelivery): Promise<void> {
   const now = ports.now();
   const out: Release[] = [];
 
-  const lastPurge = outbox.meta('last_purge');
+  const lastPurge = store.retention.meta('last_purge');
   if (lastPurge === null || now >= lastPurge + PURGE_INTERVAL_MS) {
     const expired = purgeExpired(store, now, settings.retention);
     lanes.dropAndAdvance(expired, 'payload retention ended before delivery', now, out);
@@ -61,7 +61,7 @@ export async function alarmPass(delivery: TenantDelivery): Promise<void> {
     return;
   }
   const next = outbox.nextWakeUp(now, { releaseMs: settings.releaseLeaseMs, handOutMs: delivery.handOutLeaseMs() });
-  const purged = outbox.meta('last_purge');
+  const purged = store.retention.meta('last_purge');
   const purgeAt = purged !== null ? purged + PURGE_INTERVAL_MS : Number.POSITIVE_INFINITY;
   const replayAt = heldBack ? now + REPLAY_RECHECK_MS : Number.POSITIVE_INFINITY;
   const at = Math.min(next ?? Number.POSITIVE_INFINITY, purgeAt, replayAt);

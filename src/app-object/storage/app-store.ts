@@ -2,6 +2,7 @@ import { LedgerStore } from './ledger-store';
 import { MirrorStore } from './mirror-store';
 import { Outbox } from './outbox-store';
 import { ReplayStore } from './replay-store';
+import { RetentionStore } from './retention-store';
 import { migrate } from './schema';
 import { StreamStore } from './stream-store';
 import { TenantStore } from './tenant-store';
@@ -20,6 +21,7 @@ export class AppStore {
   readonly outbox: Outbox;
   readonly ledger: LedgerStore;
   readonly replays: ReplayStore;
+  readonly retention: RetentionStore;
   readonly streams: StreamStore;
 
   constructor(private readonly sql: SqlStorage) {
@@ -29,6 +31,7 @@ export class AppStore {
     this.outbox = new Outbox(sql);
     this.ledger = new LedgerStore(sql);
     this.replays = new ReplayStore(sql);
+    this.retention = new RetentionStore(sql);
     this.streams = new StreamStore(sql);
   }
 

@@ -319,33 +319,4 @@ export class Outbox {
       .exec<{ n: number }>('SELECT count(*) AS n FROM outbox o JOIN messages m ON m.seq = o.seq WHERE m.replay_job_id = ?', jobId)
       .one().n;
   }
-
-  meta(key: string): number | null {
-    return this.sql.exec<{ value: number }>('SELECT value FROM meta WHERE key = ?', key).toArray()[0]?.value ?? null;
-  }
-
-  setMeta(key: string, value: number): void {
-    this.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value);
-  }
-
-  /** Drops the payloads of messages created before `cutoff`; returns those still in the outbox. */
-  expirePayloads(cutoff: number): ScopedMessage[] {
-    const expiredInOutbox = this.sql
-      .exec<ScopedMessage>(
-        `SELECT m.*, o.lane AS lane, o.state AS outbox_state, o.start_by AS start_by
-         FROM outbox o JOIN messages m ON m.seq = o.seq WHERE m.created_at < ? ORDER BY o.seq`,
-        cutoff,
-      )
-      .toArray();
-    this.sql.exec('UPDATE messages SET payload = NULL WHERE created_at < ? AND payload IS NOT NULL', cutoff);
-    return expiredInOutbox;
-  }
-
-  /** Forgets ledger entries, finished messages, events and finished replay jobs older than `cutoff`. */
-  forgetBefore(cutoff: number): void {
-    this.sql.exec('DELETE FROM ledger WHERE at < ?', cutoff);
-    this.sql.exec('DELETE FROM messages WHERE created_at < ? AND seq NOT IN (SELECT seq FROM outbox)', cutoff);
-    this.sql.exec('DELETE FROM events WHERE ingested_at < ?', cutoff);
-    this.sql.exec(`DELETE FROM replay_jobs WHERE state != 'running' AND created_at < ?`, cutoff);
-  }
 }
