@@ -140,3 +140,31 @@ describe('a webhook that turned slow', () => {
     expect((await object.claim(fx.app.id, [staged], 6, 'fast')).handOuts).toEqual([]);
   });
 });
+
+describe('a late report', () => {
+  it('that says delivered finishes its message even after the hand-out was given up and the message released again', async () => {
+    const fx = await appWithWebhook({ subscribers: ['1'] });
+    const staged = await stageRelease(fx.app.id, { webhookId: fx.hook.id, userId: '1' });
+    const object = appObject(env, fx.app.id);
+    const [handOut] = (await object.claim(fx.app.id, [staged], 6, 'fast')).handOuts;
+    // The lease sweep gave the hand-out up (outcome unknown) and put the message back to wait for attempt 2.
+    await withStore(fx.app.id, (store) => store.outbox.markWaiting(staged.seq, 2, Date.now() + 60_000));
+
+    await object.report(fx.app.id, [
+      {
+        seq: handOut.seq,
+        deliveryId: handOut.deliveryId,
+        attempt: handOut.attempt,
+        handOutId: handOut.handOutId,
+        startedAt: Date.now() - 50,
+        result: { status: 200, latencyMs: 50 },
+      },
+    ]);
+
+    const state = await withStore(fx.app.id, (store) => ({
+      message: store.outbox.message(staged.seq)?.state,
+      inOutbox: store.outbox.outboxRow(staged.seq) !== undefined,
+    }));
+    expect(state).toEqual({ message: 'delivered', inOutbox: false });
+  });
+});
