@@ -1,8 +1,9 @@
-import { appShare, LatencyEstimate, MAX_CONNECTIONS, REPORT_LINGER_MS } from '../domain/consumer-pacing';
+import { appShare, LatencyEstimate, MAX_CONNECTIONS } from '../domain/consumer-pacing';
 import type { AttemptReport, HandOut } from '../domain/delivery-protocol';
 import type { AttemptResult } from '../domain/retry';
 import type { RunItem, RunOptions, RunPorts } from './delivery-run-ports';
 import { RunOccupancy } from './run-occupancy';
+import { RunReports } from './run-reports';
 
 export { MAX_CONNECTIONS };
 
@@ -27,10 +28,7 @@ export class DeliveryRun {
   private readonly pending = new Map<string, RunItem[]>();
   private readonly ready: { appId: string; handOut: HandOut; startBy: number }[] = [];
   private readonly occupancy = new RunOccupancy();
-  private readonly finished = new Map<string, AttemptReport[]>();
-  private readonly lingering = new Map<string, () => void>();
-  private readonly reporting = new Set<string>();
-  private readonly gone = new Map<string, { ids: Set<string>; at: number }>();
+  private readonly reports: RunReports;
   private readonly latency = new LatencyEstimate();
   private readonly deadline: number;
   private startWindowMs = DEFAULT_START_WINDOW_MS;
@@ -43,6 +41,14 @@ export class DeliveryRun {
     private readonly options: RunOptions,
   ) {
     this.deadline = ports.now() + options.budgetMs;
+    this.reports = new RunReports(ports, options.path, {
+      reportNow: (appId) => this.readyOf(appId) + this.occupancy.inFlightOf(appId) === 0 || this.starving() || !this.withinBudget(),
+      chainCapacity: (appId) => Math.max(0, Math.min(this.wanted(), this.appShare() - this.held(appId))),
+      ask: (appId, n) => this.ask(appId, n),
+      slowWebhooks: (appId) => this.occupancy.slowOf(appId),
+      accept: (appId, next) => this.accept(appId, next),
+      settled: () => this.pump(),
+    });
     for (const item of items) this.requeue(item.body.app, item);
   }
 
@@ -53,11 +59,7 @@ export class DeliveryRun {
       this.pump();
     });
     await this.handBack();
-    await Promise.all(
-      [...this.gone].map(([appId, { ids, at }]) =>
-        this.ports.markGone(appId, [...ids], at).catch((err) => this.ports.log(`app ${appId}: marking 410 webhooks invalid failed`, err)),
-      ),
-    );
+    await this.reports.markGone();
   }
 
   private withinBudget(): boolean {
@@ -142,7 +144,7 @@ export class DeliveryRun {
     }
     const want = this.wanted();
     if (want > 0) for (const [appId, claim] of this.pick(want)) void this.claim(appId, claim.items, claim.capacity);
-    if (this.starving()) for (const appId of [...this.finished.keys()]) this.flush(appId);
+    if (this.starving()) this.reports.flushAll();
     this.maybeDone();
   }
 
@@ -284,75 +286,12 @@ export class DeliveryRun {
   }
 
   private finish(appId: string, report: AttemptReport): void {
-    const list = this.finished.get(appId) ?? [];
-    list.push(report);
-    this.finished.set(appId, list);
-    this.flushSoon(appId);
+    this.reports.add(appId, report);
     this.pump();
   }
 
-  /**
-   * Reports at once when nothing more of the app is about to finish, when the run is short of work,
-   * or when the budget is spent; otherwise lingers REPORT_LINGER_MS so attempts finishing meanwhile
-   * share the call.
-   */
-  private flushSoon(appId: string): void {
-    if (this.reporting.has(appId) || this.lingering.has(appId) || !this.finished.get(appId)?.length) return;
-    const outstanding = this.readyOf(appId) + this.occupancy.inFlightOf(appId);
-    if (outstanding === 0 || this.starving() || !this.withinBudget()) {
-      this.flush(appId);
-      return;
-    }
-    this.lingering.set(
-      appId,
-      this.ports.after(REPORT_LINGER_MS, () => {
-        this.lingering.delete(appId);
-        this.flush(appId);
-        this.pump();
-      }),
-    );
-  }
-
-  /** One report call per app at a time; attempts finishing meanwhile ride on the next one. */
-  private flush(appId: string): void {
-    const batch = this.finished.get(appId);
-    if (this.reporting.has(appId) || !batch || batch.length === 0) return;
-    this.lingering.get(appId)?.();
-    this.lingering.delete(appId);
-    this.finished.delete(appId);
-    this.reporting.add(appId);
-    const capacity = Math.max(0, Math.min(this.wanted(), this.appShare() - this.held(appId)));
-    this.ask(appId, capacity);
-    const slowWebhooks = this.occupancy.slowOf(appId);
-    this.ports
-      .object(appId)
-      .report(appId, batch, { chain: capacity > 0, capacity, slowWebhooks, pull: this.options.path })
-      .then(
-        ({ goneWebhooks, at, next }) => {
-          if (goneWebhooks.length > 0) {
-            const gone = this.gone.get(appId) ?? { ids: new Set<string>(), at };
-            for (const id of goneWebhooks) gone.ids.add(id);
-            gone.at = Math.max(gone.at, at);
-            this.gone.set(appId, gone);
-          }
-          this.accept(appId, next);
-        },
-        (err) => {
-          // The attempts stay on the ledger as outcome unknown; the object's lease takes it from there.
-          this.ports.log(`app ${appId}: report of ${batch.length} attempts failed`, err);
-        },
-      )
-      .finally(() => {
-        this.ask(appId, -capacity);
-        this.reporting.delete(appId);
-        this.flushSoon(appId);
-        this.pump();
-      });
-  }
-
   private maybeDone(): void {
-    const idle =
-      this.occupancy.inFlight === 0 && this.calls === 0 && this.ready.length === 0 && this.reporting.size === 0 && this.finished.size === 0;
+    const idle = this.occupancy.inFlight === 0 && this.calls === 0 && this.ready.length === 0 && this.reports.idle();
     if (!idle) return;
     const eligible = this.withinBudget() && [...this.pending.keys()].some((appId) => this.claimable(appId).length > 0);
     if (!eligible) this.done();
