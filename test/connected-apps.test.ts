@@ -29,6 +29,12 @@ async function connectedUser(userId: string) {
   expect(sub.status).toBe(200);
   await ingest(tweetBy(userId));
   await wait(() => expect(fx.receivers.posts(fx.url)).toHaveLength(1));
+  // The delivery's report is in, so the consumer run that carried it has nothing left to pull: a
+  // release staged after this is not picked up by that run's chained claim.
+  await wait(async () => {
+    const access = (await platform('GET', `/internal/users/${userId}/access`)).body.data;
+    expect(access.apps[0]?.received).toEqual([expect.objectContaining({ event_type: 'tweet_create', delivered: 1 })]);
+  });
   return { ...fx, app, b, tokens };
 }
 
