@@ -139,6 +139,33 @@ describe('a webhook that turned slow', () => {
     expect(fromSlow.handOuts.map((h) => h.deliveryId)).toEqual([staged.deliveryId]);
     expect((await object.claim(fx.app.id, [staged], 6, 'fast')).handOuts).toEqual([]);
   });
+
+  it('is not chained back to the fast consumer that reports its attempt unsent: the lane goes to the slow queue', async () => {
+    const fx = await appWithWebhook({ subscribers: ['1'] });
+    const staged = await stageRelease(fx.app.id, { webhookId: fx.hook.id, userId: '1' });
+    const object = appObject(env, fx.app.id);
+    const [handOut] = (await object.claim(fx.app.id, [staged], 6, 'fast')).handOuts;
+    const slowSends = vi.spyOn(env.DELIVERY_SLOW_QUEUE, 'sendBatch');
+    const fastSends = vi.spyOn(env.DELIVERY_QUEUE, 'sendBatch');
+
+    // The run saw the webhook hang on another request and did not start this one. Chaining it back
+    // to the same fast run would only be refused again, as fast as the two can talk.
+    const unsent = { seq: handOut.seq, deliveryId: handOut.deliveryId, attempt: handOut.attempt, handOutId: handOut.handOutId };
+    const { next } = await object.report(fx.app.id, [{ ...unsent, startedAt: null, result: null }], {
+      chain: true,
+      capacity: 6,
+      slowWebhooks: [fx.hook.id],
+      pull: 'fast',
+    });
+
+    expect(next).toEqual([]);
+    const sentOn = (queue: typeof fastSends) =>
+      (queue.mock.calls as unknown as [{ body: DeliveryMessage }[]][])
+        .flatMap(([batch]) => batch.map((m) => m.body))
+        .filter((b) => b.app === fx.app.id);
+    expect(sentOn(fastSends)).toEqual([]);
+    expect(sentOn(slowSends)).toEqual([{ ...staged, release: staged.release + 1 }]);
+  });
 });
 
 describe('a late report', () => {

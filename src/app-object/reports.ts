@@ -87,8 +87,13 @@ export async function reportAttempts(
   }
   for (const webhookId of options.slowWebhooks ?? []) markSlow(webhooks, webhookId);
   const capacity = options.chain ? Math.max(0, options.capacity ?? 0) : 0;
+  // Only heads of webhooks on the reporting consumer's path are chained: one that turned slow goes on
+  // the slow queue, never back to a fast run that would refuse it again (a loop as fast as they talk).
+  const onPath = (row: OutboxRow) => !options.pull || (webhooks.get(row.webhook_id)?.path ?? 'fast') === options.pull;
   const chained = out.splice(0, capacity);
-  const candidates = chained.map((r) => outbox.outboxRow(r.seq)).filter((row): row is OutboxRow => row?.state === 'released');
+  const candidates = chained
+    .map((r) => outbox.outboxRow(r.seq))
+    .filter((row): row is OutboxRow => row?.state === 'released' && onPath(row));
   if (options.pull && capacity > 0) {
     delivery.pullReleased(
       candidates,

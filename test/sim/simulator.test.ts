@@ -13,6 +13,7 @@ const SEEDS: number[] = (process.env.SIM_SEEDS ?? '1,2,3,4').split(',').map(Numb
 const STEPS = Number(process.env.SIM_STEPS ?? 25_000);
 
 describe('the delivery protocol under the simulator', () => {
+  let testPosts = 0;
   it.each(SEEDS)('seed %i: every invariant holds after every step, and the drain loses nothing', async (seed) => {
     const result = await simulate({ seed, steps: STEPS, trace: process.env.SIM_TRACE === '1' });
     console.log(
@@ -27,7 +28,12 @@ describe('the delivery protocol under the simulator', () => {
     expect(result.stats.postsStarted).toBeGreaterThan(0);
     expect(result.stats.withdrawals).toBeGreaterThan(0);
     expect(result.stats.streamLines).toBeGreaterThan(0);
-    expect(result.stats.testPosts).toBeGreaterThan(0);
+    testPosts += result.stats.testPosts;
+  });
+
+  // Test events are rare (a few in a seed, none in some): the seeds together must have POSTed some.
+  it.runIf(SEEDS.length > 1)("the seeds together POSTed developers' test events", () => {
+    expect(testPosts).toBeGreaterThan(0);
   });
 });
 
