@@ -27,7 +27,7 @@ function message(app: string, webhook: string, seq: number): DeliveryMessage {
   return { app, seq, deliveryId: `msg_${app}_${seq}`, attempt: 1, release: 1, webhook };
 }
 
-function setup(options: { hangs: (webhook: string) => boolean; claimDelayMs?: number }) {
+function setup(options: { hangs: (webhook: string) => boolean; claimDelayMs?: number; path?: 'fast' | 'slow' }) {
   const h: Harness = { now: 1_000_000, inFlight: 0, maxInFlight: 0, started: [], reports: [], returned: [], slowReported: [], hanging: [] };
   const object: ObjectApi = {
     claim: async (_app, items, capacity) => {
@@ -83,7 +83,7 @@ function setup(options: { hangs: (webhook: string) => boolean; claimDelayMs?: nu
       items(messages),
       {
         budgetMs: 20_000,
-        path: 'fast',
+        path: options.path ?? 'fast',
       },
     ).run();
   return { h, run };
@@ -122,6 +122,25 @@ describe('the consumer under production limits', () => {
     const unsent = h.reports.filter((r) => r.startedAt === null).map((r) => r.seq);
     const back = [...h.returned.map((m) => m.seq), ...unsent].sort((a, b) => a - b);
     expect(back).toEqual(hangingApp.map((m) => m.seq).filter((seq) => !started.has(seq)));
+  });
+
+  it('on the slow path waits on a hanging webhook with every connection, and reports nothing unsent', async () => {
+    // Its webhooks are slow already: a slow answer is no reason to stop starting their requests (a
+    // fast run's reason does not apply here, and acting on it would hand them back and forth).
+    const { h, run } = setup({ hangs: () => true, path: 'slow' });
+    const done = run(Array.from({ length: 12 }, (_, i) => message('1', '900', i + 1)));
+    for (let i = 0; i < 50; i++) await Promise.resolve();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(h.started).toHaveLength(MAX_CONNECTIONS);
+    for (const release of h.hanging.splice(0)) release();
+    for (let i = 0; i < 50; i++) await Promise.resolve();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    for (const release of h.hanging.splice(0)) release();
+    await done;
+    expect(h.started).toHaveLength(12);
+    expect(h.reports.filter((r) => r.startedAt === null)).toEqual([]);
+    expect(h.slowReported).toEqual([]);
+    expect(h.returned).toEqual([]);
   });
 
   it('reports a hand-out it can no longer start before its deadline as not sent, and never starts it', async () => {

@@ -232,7 +232,8 @@ export class DeliveryRun {
       return;
     }
     this.occupancy.postStarted(appId, handOut.webhookId);
-    const onSlow = () => this.markSlow(appId, handOut.webhookId);
+    // A slow answer moves a webhook off the fast path; on the slow path it is why the request is there.
+    const onSlow = this.options.path === 'fast' ? () => this.markSlow(appId, handOut.webhookId) : () => {};
     void this.ports
       .post(handOut, onSlow)
       .catch(
