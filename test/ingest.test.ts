@@ -88,4 +88,14 @@ describe('idempotency by activity id', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(receivers.posts(url)).toHaveLength(2);
   });
+
+  it('posts of the same id racing each other agree on one event id and deliver it once', async () => {
+    const { receivers, url } = await appWithWebhook({ subscribers: ['1'] });
+    const answers = await Promise.all(Array.from({ length: 5 }, () => ingest(tweetOf('race-1'))));
+    expect(new Set(answers.map((a) => a.event_ids[0])).size).toBe(1);
+    // Each may hand it to the app's object while the first fan-out is unfinished; the object keeps it once.
+    await vi.waitFor(() => expect(receivers.posts(url)).toHaveLength(1), { timeout: 5000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(receivers.posts(url)).toHaveLength(1);
+  });
 });

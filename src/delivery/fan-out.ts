@@ -1,7 +1,7 @@
-import { and, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, lte } from 'drizzle-orm';
 import { settings } from '../config';
 import { type Database, database } from '../db/client';
-import { activities, fanOutRetries } from '../db/schema';
+import { activities, fanOutRetries, subscriptions, xaaSubscriptions } from '../db/schema';
 import type { TimedActivity } from '../domain/activities';
 import { audienceOf } from '../domain/audience';
 import { newId } from '../domain/ids';
@@ -16,30 +16,54 @@ const IN_CHUNK = 90;
 export const chunks = <T>(items: T[], size = IN_CHUNK): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
+type ActivityRow = typeof activities.$inferSelect;
+
 /**
- * Records each activity id once and returns, per id, its event id and whether its fan-out is still
+ * Records each activity id once and, in the same D1 round trip, asks which apps have a live
+ * subscription for any of `users` (AAA or XAA: a public-event XAA subscription needs no
+ * authorization by the user). Returns, per activity id, its event id and whether its fan-out is still
  * to be done. Concurrent posts of the same id agree on one event id: a second insert of an activity
- * id is ignored and the read-back sees the winner. An event id that collides with another isolate's
- * fails the batch (the event id is unique too), and the batch is drawn again.
+ * id is ignored and the read-back (a second round trip, only for ids already known) sees the winner.
+ * An event id that collides with another isolate's fails the batch (the event id is unique too), and
+ * the batch is drawn again.
  */
-async function claimActivities(db: Database, list: TimedActivity[], now: number) {
+async function recordActivities(db: Database, list: TimedActivity[], users: string[], now: number) {
+  const lookups = chunks(users, IN_CHUNK / 2).map((part) =>
+    db
+      .select({ appId: subscriptions.appId, userId: subscriptions.userId })
+      .from(subscriptions)
+      .where(and(isNull(subscriptions.endedAt), inArray(subscriptions.userId, part)))
+      .union(
+        db
+          .select({ appId: xaaSubscriptions.appId, userId: xaaSubscriptions.userId })
+          .from(xaaSubscriptions)
+          .where(and(isNull(xaaSubscriptions.endedAt), inArray(xaaSubscriptions.userId, part))),
+      ),
+  );
   for (let round = 0; ; round++) {
     const inserts = list.map((a) =>
       db
         .insert(activities)
         .values({ id: a.id, eventId: newId(now), type: a.type, receivedAt: now })
-        .onConflictDoNothing({ target: activities.id }),
+        .onConflictDoNothing({ target: activities.id })
+        .returning(),
     );
     try {
-      await db.batch(inserts as [(typeof inserts)[number], ...typeof inserts]);
-      break;
+      const results = (await db.batch([...inserts, ...lookups] as unknown as Parameters<typeof db.batch>[0])) as unknown as unknown[][];
+      const recorded = new Map<string, ActivityRow>();
+      for (const row of results.slice(0, inserts.length).flat() as ActivityRow[]) recorded.set(row.id, row);
+      const known = [...new Set(list.map((a) => a.id))].filter((id) => !recorded.has(id));
+      for (const part of chunks(known))
+        for (const row of await db.select().from(activities).where(inArray(activities.id, part))) recorded.set(row.id, row);
+      const appsByUser = new Map<string, Set<string>>();
+      for (const { appId, userId } of results.slice(inserts.length).flat() as { appId: string; userId: string }[]) {
+        appsByUser.set(userId, (appsByUser.get(userId) ?? new Set<string>()).add(appId));
+      }
+      return { recorded, appsByUser };
     } catch (err) {
       if (round >= 2 || !/UNIQUE/i.test(String(err))) throw err;
     }
   }
-  const ids = [...new Set(list.map((a) => a.id))];
-  const rows = (await Promise.all(chunks(ids).map((part) => db.select().from(activities).where(inArray(activities.id, part))))).flat();
-  return new Map(rows.map((r) => [r.id, r]));
 }
 
 /**
@@ -54,29 +78,6 @@ export async function purgeActivities(env: Env, now: number, limit = 1_000): Pro
     .bind(cutoff, limit)
     .run();
   return result.meta.changes;
-}
-
-/**
- * Which apps have a live subscription for which of these users, Account Activity or X Activity API
- * (a public-event XAA subscription needs no authorization by the user): indexed lookups per chunk.
- */
-async function subscribedApps(db: Database, users: string[]): Promise<Map<string, Set<string>>> {
-  const appsByUser = new Map<string, Set<string>>();
-  const results = await Promise.all(
-    // Each user id is bound twice (once per table): half a chunk per statement.
-    chunks(users, IN_CHUNK / 2).map((part) =>
-      db.all<{ app_id: string; user_id: string }>(
-        sql`SELECT app_id, user_id FROM subscriptions WHERE ended_at IS NULL AND user_id IN ${part}
-            UNION SELECT app_id, user_id FROM xaa_subscriptions WHERE ended_at IS NULL AND user_id IN ${part}`,
-      ),
-    ),
-  );
-  for (const { app_id, user_id } of results.flat()) {
-    const set = appsByUser.get(user_id) ?? new Set<string>();
-    set.add(app_id);
-    appsByUser.set(user_id, set);
-  }
-  return appsByUser;
 }
 
 /** First retry of a failed share after this; each later one waits twice as long, up to an hour. */
@@ -155,20 +156,19 @@ export async function retryFanOuts(env: Env, now: number, limit = 100): Promise<
  */
 export async function fanOut(env: Env, list: TimedActivity[], now: number, requestId: string) {
   const db = database(env);
-  const recorded = await claimActivities(db, list, now);
+  // Whom each activity concerns on either API: the object sorts out which deliveries each app is entitled to.
+  const audiences = new Map(list.map((a) => [a.id, [...new Set([...audienceOf(a), ...xaaUsersOf(a)])]]));
+  const users = [...new Set([...audiences.values()].flat())];
+  const { recorded, appsByUser } = await recordActivities(db, list, users, now);
 
   // Events still to fan out: new ones, and earlier ones whose fan-out did not finish.
   const pending = new Map<string, { eventId: string; activity: TimedActivity; audience: string[] }>();
   for (const activity of list) {
     const row = recorded.get(activity.id)!;
     if (row.fannedOutAt === null && !pending.has(activity.id)) {
-      // Whom it concerns on either API: the object sorts out which deliveries each app is entitled to.
-      const audience = [...new Set([...audienceOf(activity), ...xaaUsersOf(activity)])];
-      pending.set(activity.id, { eventId: row.eventId, activity, audience });
+      pending.set(activity.id, { eventId: row.eventId, activity, audience: audiences.get(activity.id)! });
     }
   }
-  const users = [...new Set([...pending.values()].flatMap((e) => e.audience))];
-  const appsByUser = users.length ? await subscribedApps(db, users) : new Map<string, Set<string>>();
   const eventsByApp = new Map<string, { eventId: string; activity: TimedActivity }[]>();
   for (const event of pending.values()) {
     const apps = new Set(event.audience.flatMap((u) => [...(appsByUser.get(u) ?? [])]));
