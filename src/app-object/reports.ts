@@ -89,7 +89,7 @@ export async function reportAttempts(
   const capacity = options.chain ? Math.max(0, options.capacity ?? 0) : 0;
   // Only heads of webhooks on the reporting consumer's path are chained: one that turned slow goes on
   // the slow queue, never back to a fast run that would refuse it again (a loop as fast as they talk).
-  const onPath = (row: OutboxRow) => !options.pull || (webhooks.get(row.webhook_id)?.path ?? 'fast') === options.pull;
+  const onPath = (row: OutboxRow) => !options.pull || webhooks.pathOf(row.webhook_id) === options.pull;
   const chained = out.splice(0, capacity);
   const candidates = chained
     .map((r) => outbox.outboxRow(r.seq))

@@ -4,7 +4,7 @@ import { ingestAaaEvent } from './aaa-delivery';
 import { Lanes, type Release } from './lanes';
 import type { DeliverySettings, ObjectPorts } from './ports';
 import type { AppStore } from './storage/app-store';
-import type { OutboxRow } from './storage/outbox-store';
+import type { MessageRow, OutboxRow } from './storage/outbox-store';
 import type { Tenant } from './storage/tenant-store';
 import { StreamHub } from './stream-hub';
 import { XaaDelivery } from './xaa-delivery';
@@ -95,13 +95,8 @@ export class TenantDelivery {
         row.attempt === item.attempt &&
         message?.delivery_id === item.deliveryId;
       if (!current) continue; // superseded by a later release, handed out already, finished or withdrawn
-      const entitlement = this.lanes.entitlement(message, now);
-      if (entitlement === 'withdrawn') {
-        this.lanes.drop(message, 'no longer entitled', now, out);
-        this.lanes.releaseLane(row.lane, now, out);
-      } else if (entitlement === 'hold') {
-        outbox.markHeld(row.seq);
-      } else if (pull && (this.store.webhooks.get(row.webhook_id)?.path ?? 'fast') !== pull) {
+      if (!this.sendable(row, message, now, out)) continue;
+      if (pull && this.store.webhooks.pathOf(row.webhook_id) !== pull) {
         // Queued before its webhook changed path (it turned slow): released again on its path now, so
         // a hanging webhook's backlog already on the fast queue never takes a fast invocation's connections.
         outbox.markWaiting(row.seq, row.attempt, now);
@@ -129,19 +124,25 @@ export class TenantDelivery {
     const { outbox, webhooks } = this.store;
     for (const row of outbox.releasedRows(2 * want + skip.size)) {
       if (into.length >= capacity) return;
-      if (skip.has(row.seq) || (webhooks.get(row.webhook_id)?.path ?? 'fast') !== path) continue;
+      if (skip.has(row.seq) || webhooks.pathOf(row.webhook_id) !== path) continue;
       skip.add(row.seq);
-      const message = outbox.message(row.seq)!;
-      const entitlement = this.lanes.entitlement(message, now);
-      if (entitlement === 'withdrawn') {
-        this.lanes.drop(message, 'no longer entitled', now, out);
-        this.lanes.releaseLane(row.lane, now, out);
-      } else if (entitlement === 'hold') {
-        outbox.markHeld(row.seq);
-      } else {
-        into.push(row);
-      }
+      if (this.sendable(row, outbox.message(row.seq)!, now, out)) into.push(row);
     }
+  }
+
+  /**
+   * The entitlement rule on a released message about to be handed out: a withdrawn one is dropped
+   * (its lane moves on), one whose webhook is invalid is held; true only if it may be sent.
+   */
+  private sendable(row: OutboxRow, message: MessageRow, now: number, out: Release[]): boolean {
+    const entitlement = this.lanes.entitlement(message, now);
+    if (entitlement === 'withdrawn') {
+      this.lanes.drop(message, 'no longer entitled', now, out);
+      this.lanes.releaseLane(row.lane, now, out);
+    } else if (entitlement === 'hold') {
+      this.store.outbox.markHeld(row.seq);
+    }
+    return entitlement === 'send';
   }
 
   /**
@@ -189,7 +190,7 @@ export class TenantDelivery {
   byPath(appId: string, releases: Release[]): Record<DeliveryPath, DeliveryMessage[]> {
     const paths: Record<DeliveryPath, DeliveryMessage[]> = { fast: [], slow: [] };
     for (const r of releases) {
-      const path = this.store.webhooks.get(r.webhookId)?.path ?? 'fast';
+      const path = this.store.webhooks.pathOf(r.webhookId);
       paths[path].push({ app: appId, seq: r.seq, deliveryId: r.deliveryId, attempt: r.attempt, release: r.release, webhook: r.webhookId });
     }
     return paths;

@@ -106,6 +106,11 @@ export class WebhookMirrorStore {
     return webhook ?? undefined;
   }
 
+  /** The queue the webhook's deliveries take; a webhook not (or no longer) mirrored counts as fast. */
+  pathOf(webhookId: string): WebhookPath {
+    return this.get(webhookId)?.path ?? 'fast';
+  }
+
   all(): MirrorWebhook[] {
     return this.sql.exec<MirrorWebhook>('SELECT * FROM webhooks ORDER BY id').toArray();
   }
