@@ -2,13 +2,13 @@ import { appShare, LatencyEstimate, MAX_CONNECTIONS } from '../domain/consumer-p
 import type { AttemptReport, HandOut } from '../domain/delivery-protocol';
 import type { AttemptResult } from '../domain/retry';
 import type { RunItem, RunOptions, RunPorts } from './delivery-run-ports';
+import { handBack, RETRY_DELAY_SECONDS } from './run-handback';
 import { RunOccupancy } from './run-occupancy';
 import { RunReports } from './run-reports';
 
 export { MAX_CONNECTIONS };
 
 /** When an app's object cannot be reached, its messages come back after this. */
-const RETRY_DELAY_SECONDS = 5;
 /** Assumed until a hand-out says otherwise. */
 const DEFAULT_START_WINDOW_MS = 3_000;
 
@@ -261,29 +261,10 @@ export class DeliveryRun {
     );
     this.calls++;
     const object = this.ports.object(appId);
-    object
-      .report(appId, [], { slowWebhooks: [webhookId] })
-      .then(() =>
-        back.length > 0
-          ? object.returnUnclaimed(
-              appId,
-              back.map((i) => i.body),
-            )
-          : undefined,
-      )
-      .then(
-        () => {
-          for (const item of back) item.ack();
-        },
-        (err) => {
-          this.ports.log(`app ${appId}: moving webhook ${webhookId} to the slow path failed`, err);
-          for (const item of back) item.retry(RETRY_DELAY_SECONDS);
-        },
-      )
-      .finally(() => {
-        this.calls--;
-        this.pump();
-      });
+    void handBack(object, appId, back, this.ports.log, () => object.report(appId, [], { slowWebhooks: [webhookId] })).finally(() => {
+      this.calls--;
+      this.pump();
+    });
   }
 
   private finish(appId: string, report: AttemptReport): void {
@@ -300,21 +281,7 @@ export class DeliveryRun {
 
   /** Messages never claimed (budget spent, or their webhook turned slow) go back to their objects. */
   private async handBack(): Promise<void> {
-    await Promise.all(
-      [...this.pending].map(async ([appId, items]) => {
-        if (items.length === 0) return;
-        try {
-          await this.ports.object(appId).returnUnclaimed(
-            appId,
-            items.map((i) => i.body),
-          );
-          for (const item of items) item.ack();
-        } catch (err) {
-          this.ports.log(`app ${appId}: handing back ${items.length} messages failed; the queue retries them`, err);
-          for (const item of items) item.retry(RETRY_DELAY_SECONDS);
-        }
-      }),
-    );
+    await Promise.all([...this.pending].map(([appId, items]) => handBack(this.ports.object(appId), appId, items, this.ports.log)));
     this.pending.clear();
   }
 }
