@@ -69,9 +69,9 @@ describe("a webhook's health, as the portal and the console read it from the app
       }
       // A webhook whose id begins with this one's is another webhook.
       return {
-        capped: store.outbox.backlog(fx.hook.id, 3),
-        all: store.outbox.backlog(fx.hook.id, 10),
-        other: store.outbox.backlog('1', 10),
+        capped: store.outboxViews.backlog(fx.hook.id, 3),
+        all: store.outboxViews.backlog(fx.hook.id, 10),
+        other: store.outboxViews.backlog('1', 10),
       };
     });
     expect(counted).toEqual({

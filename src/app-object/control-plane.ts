@@ -53,7 +53,7 @@ export class ControlPlane {
     const applied = this.store.tenant.setStatus(status, at);
     if (!applied || status === 'active') return { effectiveAt: now, fenceWaitMs: 0, ended: NOTHING_ENDED };
     this.delivery.streams.closeAll('AppNotActive', `the app is ${status}`);
-    return this.withdraw({}, this.store.outbox.outboxWhere({}), `app ${status}`, now);
+    return this.withdraw({}, this.store.outboxViews.outboxWhere({}), `app ${status}`, now);
   }
 
   /** Invalid: its lanes are held (not a withdrawal). Valid again: what was held is released, in order. */
@@ -71,7 +71,7 @@ export class ControlPlane {
     this.delivery.tenantFor(appId);
     const now = this.delivery.ports.now();
     const ended = this.store.mirror.deleteWebhook(webhookId, now);
-    return this.withdraw({ webhookId }, this.store.outbox.outboxWhere({ webhookId }), 'webhook deleted', now, ended);
+    return this.withdraw({ webhookId }, this.store.outboxViews.outboxWhere({ webhookId }), 'webhook deleted', now, ended);
   }
 
   /** Before a re-grant: the user's live authorization loses the scopes the new grant does not hold. */
@@ -79,7 +79,7 @@ export class ControlPlane {
     this.delivery.tenantFor(appId);
     const now = this.delivery.ports.now();
     this.store.mirror.restrictAuthorization(userId, scope, previousId, now);
-    const withdrawn = this.store.outbox.outboxWhere({ userId }).filter((m) => this.delivery.lanes.entitlement(m, now) === 'withdrawn');
+    const withdrawn = this.store.outboxViews.outboxWhere({ userId }).filter((m) => this.delivery.lanes.entitlement(m, now) === 'withdrawn');
     return this.withdraw({ userId }, withdrawn, 'scope withdrawn', now);
   }
 
@@ -101,7 +101,7 @@ export class ControlPlane {
       grant.supersedes,
     );
     // A grant that is narrower than what the object held withdraws the difference at once too.
-    const withdrawn = this.store.outbox
+    const withdrawn = this.store.outboxViews
       .outboxWhere({ userId: grant.userId })
       .filter((m) => this.delivery.lanes.entitlement(m, now) === 'withdrawn');
     return { refused, ...(await this.withdraw({ userId: grant.userId }, withdrawn, 'scope withdrawn', now)) };
@@ -141,7 +141,7 @@ export class ControlPlane {
         this.delivery.lanes.releaseLane(lane, now, notices);
       }
     }
-    return this.withdraw({ userId }, this.store.outbox.outboxWhere({ userId }), 'authorization revoked', now, ended, notices);
+    return this.withdraw({ userId }, this.store.outboxViews.outboxWhere({ userId }), 'authorization revoked', now, ended, notices);
   }
 
   /** Starts a subscription (after D1 has it); refused if a withdrawal here already ended it or its grant. */
@@ -157,6 +157,6 @@ export class ControlPlane {
     this.delivery.tenantFor(appId);
     const now = this.delivery.ports.now();
     const ended = this.store.mirror.endSubscription(webhookId, userId, now, subscriptionId);
-    return this.withdraw({ webhookId, userId }, this.store.outbox.outboxWhere({ webhookId, userId }), 'unsubscribed', now, ended);
+    return this.withdraw({ webhookId, userId }, this.store.outboxViews.outboxWhere({ webhookId, userId }), 'unsubscribed', now, ended);
   }
 }

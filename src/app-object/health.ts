@@ -61,7 +61,7 @@ export function webhookHealth(store: AppStore): WebhookHealth[] {
     .all()
     .filter((w) => w.deleted_at === null)
     .map((w) => {
-      const backlog = store.outbox.backlog(w.id, BACKLOG_COUNT_CAP);
+      const backlog = store.outboxViews.backlog(w.id, BACKLOG_COUNT_CAP);
       return {
         id: w.id,
         url: w.url,

@@ -30,7 +30,7 @@ export interface ReconcileActions {
  */
 export async function applyReconcile(delivery: TenantDelivery, control: ControlPlane, appId: string, actions: ReconcileActions) {
   delivery.tenantFor(appId);
-  const { mirror, outbox } = delivery.store;
+  const { mirror, outboxViews } = delivery.store;
   const now = delivery.ports.now();
   if (actions.status) await control.setAppStatus(appId, actions.status.status, actions.status.at);
   for (const g of actions.grants) mirror.grantAuthorization(g.authorizationId, g.userId, g.scope, Math.max(g.at, now));
@@ -59,7 +59,7 @@ export async function applyReconcile(delivery: TenantDelivery, control: ControlP
   // Whatever the narrowing parts took away is dropped now, on the record.
   const out: Release[] = [];
   for (const userId of users) {
-    const withdrawn = outbox.outboxWhere({ userId }).filter((m) => delivery.lanes.entitlement(m, now) === 'withdrawn');
+    const withdrawn = outboxViews.outboxWhere({ userId }).filter((m) => delivery.lanes.entitlement(m, now) === 'withdrawn');
     delivery.lanes.dropAndAdvance(withdrawn, 'reconciled with the control plane', now, out);
   }
   await delivery.send(out);

@@ -52,7 +52,7 @@ export class XaaControl {
     const now = this.delivery.ports.now();
     const ids = subscriptions.map((s) => s.id);
     this.mirror.xaa.end(subscriptions, now);
-    const messages = this.delivery.store.outbox.outboxWhere({ xaaSubscriptionIds: ids });
+    const messages = this.delivery.store.outboxViews.outboxWhere({ xaaSubscriptionIds: ids });
     return this.control.withdraw({ xaaSubscriptionIds: ids }, messages, 'XAA subscription deleted', now, {
       authorizations: [],
       subscriptions: [],
@@ -68,7 +68,7 @@ export class XaaControl {
     this.delivery.tenantFor(appId);
     const now = this.delivery.ports.now();
     this.mirror.xaa.untarget(id, userId, asOf, now);
-    const withdrawn = this.delivery.store.outbox
+    const withdrawn = this.delivery.store.outboxViews
       .outboxWhere({ xaaSubscriptionIds: [id] })
       .filter((m) => this.delivery.lanes.entitlement(m, now) === 'withdrawn');
     return this.control.withdraw({ xaaSubscriptionIds: [id] }, withdrawn, 'XAA subscription moved to another webhook', now);

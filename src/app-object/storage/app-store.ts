@@ -1,6 +1,7 @@
 import { LedgerStore } from './ledger-store';
 import { MirrorStore } from './mirror-store';
 import { Outbox } from './outbox-store';
+import { OutboxViews } from './outbox-views';
 import { ReplayStore } from './replay-store';
 import { RetentionStore } from './retention-store';
 import { migrate } from './schema';
@@ -19,6 +20,7 @@ export class AppStore {
   readonly webhooks: WebhookMirrorStore;
   readonly mirror: MirrorStore;
   readonly outbox: Outbox;
+  readonly outboxViews: OutboxViews;
   readonly ledger: LedgerStore;
   readonly replays: ReplayStore;
   readonly retention: RetentionStore;
@@ -29,6 +31,7 @@ export class AppStore {
     this.webhooks = new WebhookMirrorStore(sql);
     this.mirror = new MirrorStore(sql, this.tenant, this.webhooks, new XaaMirrorStore(sql));
     this.outbox = new Outbox(sql);
+    this.outboxViews = new OutboxViews(sql);
     this.ledger = new LedgerStore(sql);
     this.replays = new ReplayStore(sql);
     this.retention = new RetentionStore(sql);
