@@ -27,10 +27,17 @@ function message(app: string, webhook: string, seq: number): DeliveryMessage {
   return { app, seq, deliveryId: `msg_${app}_${seq}`, attempt: 1, release: 1, webhook };
 }
 
-function setup(options: { hangs: (webhook: string) => boolean; claimDelayMs?: number; path?: 'fast' | 'slow' }) {
+function setup(options: {
+  hangs: (webhook: string) => boolean;
+  claimDelayMs?: number;
+  path?: 'fast' | 'slow';
+  /** Holds an app's claim until the returned promise resolves. */
+  claimGate?: (app: string) => Promise<void> | undefined;
+}) {
   const h: Harness = { now: 1_000_000, inFlight: 0, maxInFlight: 0, started: [], reports: [], returned: [], slowReported: [], hanging: [] };
   const object: ObjectApi = {
-    claim: async (_app, items, capacity) => {
+    claim: async (app, items, capacity) => {
+      await options.claimGate?.(app);
       h.now += options.claimDelayMs ?? 0;
       return {
         handOuts: items.slice(0, capacity).map(
@@ -122,6 +129,36 @@ describe('the consumer under production limits', () => {
     const unsent = h.reports.filter((r) => r.startedAt === null).map((r) => r.seq);
     const back = [...h.returned.map((m) => m.seq), ...unsent].sort((a, b) => a - b);
     expect(back).toEqual(hangingApp.map((m) => m.seq).filter((seq) => !started.has(seq)));
+  });
+
+  it("keeps connections for an app whose claim is still on its way, so a webhook that hangs meanwhile cannot take them all", async () => {
+    // App 2's object answers late; app 1's hand-outs come back first and its receiver hangs.
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const { h, run } = setup({ hangs: (webhook) => webhook === '900', claimGate: (app) => (app === '2' ? gate : undefined) });
+    const hangingApp = Array.from({ length: 40 }, (_, i) => message('1', '900', i + 1));
+    // Few enough to be claimed at once: nothing of app 2 is left waiting in the run to speak for it.
+    const otherApp = Array.from({ length: 10 }, (_, i) => message('2', '200', 100 + i));
+    const done = run([...hangingApp, ...otherApp]);
+    const settle = async () => {
+      for (let i = 0; i < 50; i++) await Promise.resolve();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    };
+    await settle();
+    // While app 2's claim is out, the hanging webhook holds no more than its half of the connections.
+    expect(h.started.filter((s) => s.app === '1').length).toBeLessThanOrEqual(MAX_CONNECTIONS / 2);
+    openGate();
+    await settle();
+    // App 2's requests all started as soon as they came back, none waited on the hung ones.
+    expect(h.started.filter((s) => s.app === '2')).toHaveLength(10);
+    expect(h.reports.filter((r) => r.startedAt === null && r.seq >= 100)).toEqual([]);
+    expect(h.hanging.length).toBeLessThanOrEqual(MAX_CONNECTIONS / 2);
+    for (const release of h.hanging.splice(0)) release();
+    await done;
+    expect(h.started.filter((s) => s.app === '2')).toHaveLength(10);
+    expect(h.maxInFlight).toBeLessThanOrEqual(MAX_CONNECTIONS);
   });
 
   it('on the slow path waits on a hanging webhook with every connection, and reports nothing unsent', async () => {

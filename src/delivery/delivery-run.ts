@@ -114,11 +114,13 @@ export class DeliveryRun {
 
   /**
    * Each webhook's share of the connections: they are split evenly among the webhooks this run has
-   * work for, so one that hangs cannot take them all while another waits for its claim to come back.
+   * work for (in flight, ready, queued, or on its way back from a claim or report), so one that hangs
+   * cannot take them all while another waits for its claim to come back.
    */
   private connectionShare(): number {
     const active = new Set<string>();
     for (const webhook of this.occupancy.busyWebhooks()) active.add(webhook);
+    for (const webhook of this.occupancy.awaitedWebhooks()) active.add(webhook);
     for (const r of this.ready) active.add(r.handOut.webhookId);
     for (const [appId, items] of this.pending)
       for (const item of items) if (!this.isSlow(appId, item.body.webhook)) active.add(item.body.webhook);
@@ -209,6 +211,7 @@ export class DeliveryRun {
   }
 
   private requeue(appId: string, item: RunItem): void {
+    this.occupancy.served(appId, item.body.webhook);
     const list = this.pending.get(appId) ?? [];
     list.push(item);
     this.pending.set(appId, list);
@@ -218,6 +221,7 @@ export class DeliveryRun {
   private accept(appId: string, handOuts: HandOut[]): void {
     const receivedAt = this.ports.now();
     for (const handOut of handOuts) {
+      this.occupancy.served(appId, handOut.webhookId);
       this.startWindowMs = handOut.startWithinMs;
       this.ready.push({ appId, handOut, startBy: Math.min(handOut.startBy, receivedAt + handOut.startWithinMs) });
     }

@@ -13,6 +13,8 @@ export class RunOccupancy {
   /** Hand-outs asked of each app (claims and chained reports) and not yet answered. */
   private readonly askedByApp = new Map<string, number>();
   private readonly slowWebhooks = new Map<string, Set<string>>();
+  /** Each app's webhooks this run has had work for (queue messages or hand-outs). */
+  private readonly webhooksByApp = new Map<string, Set<string>>();
 
   postStarted(appId: string, webhookId: string): void {
     this.inFlight++;
@@ -30,6 +32,25 @@ export class RunOccupancy {
   ask(appId: string, n: number): void {
     this.expected += n;
     this.askedByApp.set(appId, this.askedOf(appId) + n);
+  }
+
+  /** The app has work for the webhook in this run. */
+  served(appId: string, webhookId: string): void {
+    const set = this.webhooksByApp.get(appId) ?? new Set<string>();
+    set.add(webhookId);
+    this.webhooksByApp.set(appId, set);
+  }
+
+  /**
+   * Webhooks whose next hand-outs are on their way: those of apps with a claim or chained report
+   * out. They hold nothing in the run yet, but their requests are about to want connections (a
+   * webhook seen answering slowly gets no new ones here).
+   */
+  *awaitedWebhooks(): Iterable<string> {
+    for (const [appId, n] of this.askedByApp) {
+      if (n <= 0) continue;
+      for (const webhookId of this.webhooksByApp.get(appId) ?? []) if (!this.isSlow(appId, webhookId)) yield webhookId;
+    }
   }
 
   /** POSTs in flight to the webhook. */
