@@ -131,7 +131,7 @@ describe('the consumer under production limits', () => {
     expect(back).toEqual(hangingApp.map((m) => m.seq).filter((seq) => !started.has(seq)));
   });
 
-  it("keeps connections for an app whose claim is still on its way, so a webhook that hangs meanwhile cannot take them all", async () => {
+  it('keeps connections for an app whose claim is still on its way, so a webhook that hangs meanwhile cannot take them all', async () => {
     // App 2's object answers late; app 1's hand-outs come back first and its receiver hangs.
     let openGate = () => {};
     const gate = new Promise<void>((resolve) => {
