@@ -53,7 +53,9 @@ const settingsSchema = z.object({
     'A webhook failing its CRCs transiently (no answer, 4xx, 5xx) turns invalid once its last success is this old.',
   ),
   CRC_BATCH_PER_CRON: int(200, 1).describe('At most this many webhooks are re-checked per cron run (every 30 minutes).'),
-  DELIVERY_TIMEOUT_MS: int(10_000, 100).describe("One delivery attempt's deadline in milliseconds; a 2xx within it is success."),
+  DELIVERY_TIMEOUT_MS: int(10_000, 100).describe(
+    "One delivery attempt's deadline in milliseconds on the slow queue; a 2xx within it is success (on the fast queue an attempt is cut off at `SLOW_WEBHOOK_MS`).",
+  ),
   DELIVERY_LEASE_SECONDS: int(120, 5).describe(
     'A delivery released to the queue but not claimed within this is released again; the new release supersedes the first.',
   ),
@@ -67,7 +69,7 @@ const settingsSchema = z.object({
     "After a hand-out's attempt timeout, how long its outcome may still be reported before it counts as unknown and is retried.",
   ),
   SLOW_WEBHOOK_MS: int(2_000, 100).describe(
-    'A webhook slower than this (or not answering) moves to the slow queue, so it cannot hold connections other apps need.',
+    'A webhook slower than this (or not answering) moves to the slow queue, so it cannot hold connections other apps need; a request on the fast queue is cut off at this and retried on the slow queue.',
   ),
   RETRY_SCHEDULE_SECONDS: documented(
     z

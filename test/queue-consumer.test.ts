@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import type { AppDeliveryObject } from '../src/app-object/app-delivery-object';
 import worker from '../src/index';
-import { stageRelease } from './support/app-object';
+import { objectRows, stageRelease, withStore } from './support/app-object';
 import { activeApp } from './support/apps';
 import { captureConsole } from './support/console';
 import { appWithWebhookEachTest } from './support/fixtures';
@@ -13,14 +13,20 @@ const fx = appWithWebhookEachTest({ subscribers: ['1'] });
 
 const stage = (userId: string) => stageRelease(fx.app.id, { webhookId: fx.hook.id, userId });
 
-async function consume(bodies: unknown[]) {
+async function consume(bodies: unknown[], queue = 'aae-deliveries', vars: Record<string, string> = {}) {
   const batch = createMessageBatch(
-    'aae-deliveries',
+    queue,
     bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })),
   );
   const ctx = createExecutionContext();
-  await worker.queue(batch as MessageBatch<unknown>, env);
+  await worker.queue(batch as MessageBatch<unknown>, { ...env, ...vars });
   return getQueueResult(batch, ctx);
+}
+
+/** The webhook's attempts as its delivery log shows them, oldest first. */
+async function attempts() {
+  const log = await call('GET', `/2/account_activity/webhooks/${fx.hook.id}/deliveries`, { token: fx.app.bearer });
+  return (log.body.data as { attempt: number; outcome: string; error: string | null; latency_ms: number }[]).reverse();
 }
 
 describe('queue consumer', () => {
@@ -75,6 +81,39 @@ describe('queue consumer', () => {
       'app 424242: claim failed; its messages come back in 5 s',
       expect.objectContaining({ message: 'object unavailable' }),
     );
+  });
+
+  it('cuts a request off at the slow threshold on the fast queue, so a receiver that hangs holds the invocation no longer', async () => {
+    fx.receivers.onPost(fx.url, () => new Promise<Response>(() => {}));
+    const message = await stage('1');
+    const started = Date.now();
+    const result = await consume([message], 'aae-deliveries', { SLOW_WEBHOOK_MS: '300', DELIVERY_TIMEOUT_MS: '10000' });
+    // The invocation ended at the cut-off, not at the 10 s attempt timeout.
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(result.explicitAcks).toEqual(['m0']);
+    expect(fx.receivers.posts(fx.url)).toHaveLength(1);
+    // It was an attempt (the receiver may have it), retried on the schedule, and the webhook is now slow.
+    expect(await attempts()).toEqual([
+      expect.objectContaining({
+        attempt: 1,
+        outcome: 'retrying',
+        error: 'timeout: no answer within 300 ms on the fast queue; retried on the slow queue',
+      }),
+    ]);
+    const [webhook] = await objectRows<{ path: string }>(fx.app.id, 'SELECT path FROM webhooks WHERE id = ?', fx.hook.id);
+    expect(webhook.path).toBe('slow');
+  });
+
+  it('gives a request on the slow queue the whole attempt timeout', async () => {
+    fx.receivers.onPost(fx.url, () => new Promise<Response>(() => {}));
+    await withStore(fx.app.id, (store) => store.webhooks.setPath(fx.hook.id, 'slow', 0));
+    const message = await stage('1');
+    const started = Date.now();
+    await consume([message], 'aae-deliveries-slow', { SLOW_WEBHOOK_MS: '300', DELIVERY_TIMEOUT_MS: '900' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(await attempts()).toEqual([
+      expect.objectContaining({ attempt: 1, outcome: 'retrying', error: 'timeout: no answer within 900 ms' }),
+    ]);
   });
 
   it("an app's messages are only ever claimed from that app's object", async () => {

@@ -1,9 +1,9 @@
 import { and, eq, inArray, isNull, lte, or } from 'drizzle-orm';
-import { settings } from '../config';
+import { type Settings, settings } from '../config';
 import { database } from '../db/client';
 import { webhooks } from '../db/schema';
 import { webhookHistoryRow } from '../db/webhooks';
-import { deliveryMessageSchema, type HandOut } from '../domain/delivery-protocol';
+import { type DeliveryPath, deliveryMessageSchema, type HandOut } from '../domain/delivery-protocol';
 import type { AttemptResult } from '../domain/retry';
 import { countWork } from '../observability/work-counters';
 import { appObject } from './app-objects';
@@ -14,10 +14,27 @@ import { afterTimeout, type RunItem, type RunPorts } from './delivery-run-ports'
 const BUDGET_MS = { fast: 20_000, slow: 60_000 };
 
 /**
+ * How long a POST may take on each queue. On the fast queue it is cut off at the slow threshold: a
+ * webhook that has not answered by then is slow, and its request must not keep the invocation (and
+ * the other apps' messages behind it on the local queue) open for a whole attempt timeout. The cut-off
+ * is an attempt like any timeout (the receiver may have got it), retried on the schedule; by then the
+ * webhook is on the slow queue, where a request gets the full DELIVERY_TIMEOUT_MS.
+ */
+export function attemptTimeoutMs(path: DeliveryPath, config: Pick<Settings, 'deliveryTimeoutMs' | 'slowWebhookMs'>): number {
+  return path === 'slow' ? config.deliveryTimeoutMs : Math.min(config.deliveryTimeoutMs, config.slowWebhookMs);
+}
+
+/**
  * POSTs one hand-out: never follows redirects; the attempt timeout runs from this moment, when the
  * request really starts (the run never starts more than it has connections for).
  */
-export async function postHandOut(handOut: HandOut, timeoutMs: number, slowMs: number, onSlow: () => void): Promise<AttemptResult> {
+export async function postHandOut(
+  handOut: HandOut,
+  timeoutMs: number,
+  slowMs: number,
+  onSlow: () => void,
+  path: DeliveryPath = 'slow',
+): Promise<AttemptResult> {
   countWork('outbound_requests');
   const started = Date.now();
   const slowTimer = setTimeout(onSlow, slowMs);
@@ -37,7 +54,7 @@ export async function postHandOut(handOut: HandOut, timeoutMs: number, slowMs: n
     const name = (err as Error)?.name;
     const error =
       name === 'TimeoutError' || name === 'AbortError'
-        ? `timeout: no answer within ${timeoutMs} ms`
+        ? `timeout: no answer within ${timeoutMs} ms${path === 'fast' ? ' on the fast queue; retried on the slow queue' : ''}`
         : `network: ${(err as Error)?.message ?? 'request failed'}`;
     return { error, latencyMs: Date.now() - started };
   } finally {
@@ -63,16 +80,17 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env):
     }
     items.push({ body: parsed.data, ack: () => message.ack(), retry: (delaySeconds) => message.retry({ delaySeconds }) });
   }
+  const path: DeliveryPath = batch.queue.endsWith('-slow') ? 'slow' : 'fast';
+  const timeoutMs = attemptTimeoutMs(path, config);
   const ports: RunPorts = {
     now: () => Date.now(),
     object: (appId) => appObject(env, appId),
-    post: (handOut, onSlow) => postHandOut(handOut, config.deliveryTimeoutMs, config.slowWebhookMs, onSlow),
+    post: (handOut, onSlow) => postHandOut(handOut, timeoutMs, config.slowWebhookMs, onSlow, path),
     markGone: (appId, webhookIds, at) => markGone(env, appId, webhookIds, at),
     after: afterTimeout,
     log: (message, err) => console.error(message, err ?? ''),
   };
-  const slow = batch.queue.endsWith('-slow');
-  await new DeliveryRun(ports, items, { budgetMs: slow ? BUDGET_MS.slow : BUDGET_MS.fast, path: slow ? 'slow' : 'fast' }).run();
+  await new DeliveryRun(ports, items, { budgetMs: BUDGET_MS[path], path }).run();
 }
 
 /**

@@ -44,7 +44,7 @@ export function installReceivers() {
     const u = new URL(url);
     return `${u.origin}${u.pathname}`;
   };
-  const spy = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+  const answer = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const request = new Request(input as RequestInfo, init);
     const url = new URL(request.url);
     const record: SeenRequest = { url, method: request.method, headers: request.headers, body: await request.text(), at: Date.now() };
@@ -88,6 +88,17 @@ export function installReceivers() {
         return endpoint.onPost ? endpoint.onPost(record) : new Response(null, { status: 200 });
       }
     }
+  };
+  // A request whose signal fires (its timeout) fails as workerd's fetch does, even if its handler never answers.
+  const spy = vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
+    const signal = init?.signal;
+    if (!signal) return answer(input, init);
+    return new Promise<Response>((resolve, reject) => {
+      const abort = () => reject(signal.reason ?? new DOMException('The operation was aborted', 'AbortError'));
+      if (signal.aborted) return abort();
+      signal.addEventListener('abort', abort, { once: true });
+      answer(input, init).then(resolve, reject);
+    });
   });
   return {
     spy,
