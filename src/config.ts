@@ -204,7 +204,24 @@ export interface Settings {
   maxWebhookUrlLength: number;
 }
 
+/**
+ * Parsed settings by the env object they came from. The runtime hands every request of an isolate the
+ * same env, so the schema is parsed once per isolate rather than several times per request (it showed
+ * as about 0.2 ms of CPU per ingest at 200 posts/s). An env is never changed after it is handed out; a
+ * caller with other values passes another object (the tests spread one), which is parsed afresh.
+ */
+const parsedByEnv = new WeakMap<object, Settings>();
+
 export function settings(env: Partial<Record<SettingName, unknown>>): Settings {
+  let parsed = parsedByEnv.get(env);
+  if (!parsed) {
+    parsed = parseSettings(env);
+    parsedByEnv.set(env, parsed);
+  }
+  return parsed;
+}
+
+function parseSettings(env: Partial<Record<SettingName, unknown>>): Settings {
   const s = settingsSchema.parse(env);
   return {
     allowInsecureWebhooks: s.ALLOW_INSECURE_WEBHOOKS,
