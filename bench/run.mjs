@@ -241,8 +241,9 @@ async function main() {
       await receiver.close();
     }
     if (process.env.BENCH_NOISY !== '0') {
-      for (const afterFirstHang of [true, false]) {
-        const noisy = await noisyNeighbourRun(stateRoot, afterFirstHang);
+      // `alone` is the control: B at the same rate with A idle. B's figures beside A's hang are read against it.
+      for (const mode of (process.env.BENCH_NOISY_MODES ?? 'steady,onset,alone').split(',')) {
+        const noisy = await noisyNeighbourRun(stateRoot, mode);
         noisyResults.push(noisy);
         results.push(noisy);
       }
@@ -280,7 +281,7 @@ async function main() {
   for (const n of noisyResults) {
     console.log(
       `\n${n.name}: p50 ${n.p50} ms, p99 ${n.p99} ms; B attempts not delivered: ${n.bAttemptsNotDelivered}; ` +
-        `A (receiver hangs, ${n.aBacklog} queued) delivered meanwhile: ${n.aDeliveredMeanwhile}`,
+        (n.aBacklog > 0 ? `A (receiver hangs, ${n.aBacklog} queued) delivered meanwhile: ${n.aDeliveredMeanwhile}` : 'A idle (control)'),
     );
   }
   console.log(`\nprices: Cloudflare list prices checked on ${PRICES_CHECKED_ON} (bench/prices.mjs, docs/scaling.md)`);
@@ -323,16 +324,20 @@ async function main() {
 const LIVE_DURING_REPLAY = 100;
 const NOISY_BACKLOG = Number(process.env.BENCH_NOISY_BACKLOG ?? 2000);
 const NOISY_B_RATE = 200;
+const NOISY_LABEL = { steady: 'while A hangs', onset: 'from the first hang', alone: 'alone (control: A idle)' };
 const NOISY_B_SECONDS = Number(process.env.BENCH_NOISY_SECONDS ?? 15);
 
 /**
  * Noisy neighbour (docs/testing.md): app A's receiver never answers within the 10 s timeout and has
  * `NOISY_BACKLOG` events queued, while app B is ingested at 200 activities/s. B's ingest→receipt
  * p99, and whether any of B's attempts was anything but delivered (a timeout that was really a wait
- * for a connection would show as a retry). `afterFirstHang`: B starts once the service has seen A
- * hang (A is on the slow queue); otherwise B starts together with A's backlog.
+ * for a connection would show as a retry). `mode`: `steady`, B starts once the service has seen A
+ * hang (A is on the slow queue); `onset`, B starts together with A's backlog; `alone`, A has nothing
+ * queued, so B's figures show what this machine does for B with no neighbour at all.
+ * @param {string} stateRoot @param {'steady' | 'onset' | 'alone'} mode
  */
-async function noisyNeighbourRun(stateRoot, afterFirstHang) {
+async function noisyNeighbourRun(stateRoot, mode) {
+  const backlog = mode === 'alone' ? 0 : NOISY_BACKLOG;
   const hangMs = 15_000;
   const arrivals = new Map();
   const receiver = await startReceiver({
@@ -342,7 +347,7 @@ async function noisyNeighbourRun(stateRoot, afterFirstHang) {
       if (d.path === '/quiet' && d.json?.tweet_create_events) arrivals.set(d.json.tweet_create_events[0].text, d.at);
     },
   });
-  const service = await startFastService({ stateDir: join(stateRoot, `noisy-${afterFirstHang ? 'steady' : 'onset'}`) });
+  const service = await startFastService({ stateDir: join(stateRoot, `noisy-${mode}`) });
   const svc = client(service.baseUrl, service.platformToken);
   try {
     const make = async (name, path) => {
@@ -361,10 +366,10 @@ async function noisyNeighbourRun(stateRoot, afterFirstHang) {
       type: 'tweet_create',
       tweet: { id: '1', text, author: { id: user, name: 'n', screen_name: 's' } },
     });
-    for (let i = 0; i < NOISY_BACKLOG; i += 100) {
+    for (let i = 0; i < backlog; i += 100) {
       await svc.ingest(Array.from({ length: 100 }, (_, j) => tweetBy(noisy.users[(i + j) % noisy.users.length], `a-${i + j}`)));
     }
-    if (afterFirstHang) await sleep(12_000); // A's first requests hung and timed out: the service knows A is slow
+    if (mode === 'steady') await sleep(12_000); // A's first requests hung and timed out: the service knows A is slow
     // B's posts come from a thread of their own, so the receiver on this thread answers promptly.
     const ids = Array.from({ length: NOISY_B_RATE * NOISY_B_SECONDS }, (_, i) => `b-${i}`);
     const sentAt = await pacedIngest({
@@ -376,12 +381,7 @@ async function noisyNeighbourRun(stateRoot, afterFirstHang) {
       count: ids.length,
     });
     await waitUntil(() => ids.every((id) => arrivals.has(id)), 60_000);
-    const summary = summarize(
-      `noisy neighbour: B at ${NOISY_B_RATE}/s ${afterFirstHang ? 'while A hangs' : 'from the first hang'}`,
-      sentAt,
-      arrivals,
-      ids.length,
-    );
+    const summary = summarize(`noisy neighbour: B at ${NOISY_B_RATE}/s ${NOISY_LABEL[mode]}`, sentAt, arrivals, ids.length);
     // Every attempt B made: anything but delivered means B paid for A.
     let notDelivered = 0;
     for (const status of ['retrying', 'not_sent', 'unknown', 'failed']) {
@@ -394,7 +394,7 @@ async function noisyNeighbourRun(stateRoot, afterFirstHang) {
       token: noisy.app.bearer,
     });
     const aDelivered = (aLog.body?.data ?? []).filter((/** @type {{ outcome: string }} */ e) => e.outcome === 'delivered').length;
-    return { ...summary, bAttemptsNotDelivered: notDelivered, aDeliveredMeanwhile: aDelivered, aBacklog: NOISY_BACKLOG };
+    return { ...summary, bAttemptsNotDelivered: notDelivered, aDeliveredMeanwhile: aDelivered, aBacklog: backlog };
   } finally {
     await service.stop();
     await receiver.close();
