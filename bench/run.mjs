@@ -325,6 +325,8 @@ const LIVE_DURING_REPLAY = 100;
 const NOISY_BACKLOG = Number(process.env.BENCH_NOISY_BACKLOG ?? 2000);
 const NOISY_B_RATE = 200;
 const NOISY_LABEL = { steady: 'while A hangs', onset: 'from the first hang', alone: 'alone (control: A idle)' };
+/** The `-batched` modes post B's activities as a batching platform would: what fell due in 50 ms, together. */
+const NOISY_BATCH_MS = 50;
 const NOISY_B_SECONDS = Number(process.env.BENCH_NOISY_SECONDS ?? 15);
 
 /**
@@ -334,10 +336,12 @@ const NOISY_B_SECONDS = Number(process.env.BENCH_NOISY_SECONDS ?? 15);
  * for a connection would show as a retry). `mode`: `steady`, B starts once the service has seen A
  * hang (A is on the slow queue); `onset`, B starts together with A's backlog; `alone`, A has nothing
  * queued, so B's figures show what this machine does for B with no neighbour at all.
- * @param {string} stateRoot @param {'steady' | 'onset' | 'alone'} mode
+ * A `-batched` suffix posts B's activities in 50 ms batches instead of one per request.
+ * @param {string} stateRoot @param {string} mode
  */
 async function noisyNeighbourRun(stateRoot, mode) {
-  const backlog = mode === 'alone' ? 0 : NOISY_BACKLOG;
+  const backlog = mode.startsWith('alone') ? 0 : NOISY_BACKLOG;
+  const batchMs = mode.endsWith('-batched') ? NOISY_BATCH_MS : 0;
   const hangMs = 15_000;
   const arrivals = new Map();
   const receiver = await startReceiver({
@@ -369,7 +373,7 @@ async function noisyNeighbourRun(stateRoot, mode) {
     for (let i = 0; i < backlog; i += 100) {
       await svc.ingest(Array.from({ length: 100 }, (_, j) => tweetBy(noisy.users[(i + j) % noisy.users.length], `a-${i + j}`)));
     }
-    if (mode === 'steady') await sleep(12_000); // A's first requests hung and timed out: the service knows A is slow
+    if (mode.startsWith('steady')) await sleep(12_000); // A's first requests hung and timed out: the service knows A is slow
     // B's posts come from a thread of their own, so the receiver on this thread answers promptly.
     const ids = Array.from({ length: NOISY_B_RATE * NOISY_B_SECONDS }, (_, i) => `b-${i}`);
     const sentAt = await pacedIngest({
@@ -379,9 +383,11 @@ async function noisyNeighbourRun(stateRoot, mode) {
       prefix: 'b-',
       rate: NOISY_B_RATE,
       count: ids.length,
+      batchMs,
     });
     await waitUntil(() => ids.every((id) => arrivals.has(id)), 60_000);
-    const summary = summarize(`noisy neighbour: B at ${NOISY_B_RATE}/s ${NOISY_LABEL[mode]}`, sentAt, arrivals, ids.length);
+    const label = `${NOISY_LABEL[mode.replace('-batched', '')]}${batchMs ? `, posted in ${batchMs} ms batches` : ''}`;
+    const summary = summarize(`noisy neighbour: B at ${NOISY_B_RATE}/s ${label}`, sentAt, arrivals, ids.length);
     // Every attempt B made: anything but delivered means B paid for A.
     let notDelivered = 0;
     for (const status of ['retrying', 'not_sent', 'unknown', 'failed']) {
