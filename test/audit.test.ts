@@ -49,14 +49,16 @@ describe('GET /internal/audit/verify', () => {
   });
 
   it("names a delivery the history does not entitle, planted in one object's ledger", async () => {
+    // Planted a moment ago, after the app was created (its setup can take well under a second), so the
+    // only thing wrong with it is the missing subscription.
     const now = Date.now();
     await runInDurableObject(appObject(env, b.id), (_o, state) => {
       state.storage.sql.exec(
         `INSERT INTO ledger (seq, delivery_id, kind, replay_job_id, ingested_at, event_id, event_type, webhook_id, for_user_id, attempt, at, status_code, error, latency_ms, outcome)
          VALUES (0, 'msg_planted', 'event', NULL, ?, 'e-planted', 'direct_message', ?, '2', 1, ?, 200, NULL, 5, 'delivered')`,
-        now - 1000,
+        now - 10,
         hookB.id,
-        now - 500,
+        now - 5,
       );
     });
     const res = await platform('GET', '/internal/audit/verify');

@@ -202,14 +202,16 @@ describe('user lookup and audit', () => {
     const clean = await b.get(`/console/audit?run=1&from=&to=&app_id=${fx.app.id}`);
     expect(part(clean.text, 'audit-result', '</section>')).toMatch(/1 attempt checked .*: no violations/);
 
+    // Planted a moment ago, after the app was created (its setup can take well under a second), so the
+    // only thing wrong with it is the missing subscription.
     const now = Date.now();
     await runInDurableObject(appObject(env, fx.app.id), (_o, state) => {
       state.storage.sql.exec(
         `INSERT INTO ledger (seq, delivery_id, kind, replay_job_id, ingested_at, event_id, event_type, webhook_id, for_user_id, attempt, at, status_code, error, latency_ms, outcome)
          VALUES (0, 'msg_planted', 'event', NULL, ?, 'e-planted', 'direct_message', ?, '9399', 1, ?, 200, NULL, 5, 'delivered')`,
-        now - 1000,
+        now - 10,
         fx.hook.id,
-        now - 500,
+        now - 5,
       );
     });
     const dirty = await b.get(`/console/audit?run=1&app_id=${fx.app.id}`);

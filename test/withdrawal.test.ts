@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { appObject } from '../src/delivery/app-objects';
 import { ingest, testUser as u, uniqueId } from './support/activities';
+import { holdDeliveries } from './support/app-object';
 import { subscribe } from './support/apps';
 import { appWithWebhookEachTest } from './support/fixtures';
 import { call, platform } from './support/http';
@@ -33,12 +34,14 @@ const WITHDRAWALS: Record<string, () => Promise<unknown>> = {
 
 describe.each(Object.keys(WITHDRAWALS))('%s', (name) => {
   it('stops events already on the queue', async () => {
+    // Released to the queue at ingest, and held there (unclaimed) until the withdrawal has returned.
+    const release = holdDeliveries();
     await ingest(
       { id: uniqueId('q1'), type: 'tweet_create', tweet: { id: '1', text: 'a', author: u('1') } },
       { id: uniqueId('q2'), type: 'tweet_create', tweet: { id: '2', text: 'b', author: u('1') } },
     );
-    // Released to the queue at ingest; the local queue hands out batches after up to 1 s.
     await WITHDRAWALS[name]();
+    release();
     await sleep(2000);
     expect(userPosts('1')).toHaveLength(0);
     expect(await outboxSize()).toBe(0);
@@ -61,22 +64,26 @@ describe.each(Object.keys(WITHDRAWALS))('%s', (name) => {
 describe('withdrawal is scoped', () => {
   it("unsubscribing one user leaves another user's deliveries alone", async () => {
     await subscribe(fx.app, fx.hook.id, '2');
+    const release = holdDeliveries();
     await ingest(
       { id: uniqueId('s1'), type: 'tweet_create', tweet: { id: '1', text: 'a', author: u('1') } },
       { id: uniqueId('s2'), type: 'tweet_create', tweet: { id: '2', text: 'b', author: u('2') } },
     );
     await WITHDRAWALS.unsubscribe();
+    release();
     await vi.waitFor(() => expect(userPosts('2')).toHaveLength(1), { timeout: 5000 });
     await sleep(1000);
     expect(userPosts('1')).toHaveLength(0);
   });
 
   it('a narrower re-grant withdraws the event types it no longer covers', async () => {
+    const release = holdDeliveries();
     await ingest(
       { id: uniqueId('n1'), type: 'direct_message', message: { id: '9', sender: u('1'), recipient: u('5'), text: 'private' } },
       { id: uniqueId('n2'), type: 'tweet_create', tweet: { id: '2', text: 'public', author: u('1') } },
     );
     await platform('POST', '/internal/authorizations', { app_id: fx.app.id, user_id: '1', scopes: ['tweet.read'] });
+    release();
     await vi.waitFor(() => expect(userPosts('1')).toHaveLength(1), { timeout: 5000 });
     await sleep(1000);
     expect(Object.keys(JSON.parse(userPosts('1')[0].body))).toContain('tweet_create_events');

@@ -1,8 +1,10 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
+import { vi } from 'vitest';
 import { AppStore } from '../../src/app-object/storage/app-store';
 import { appObject } from '../../src/delivery/app-objects';
 import type { DeliveryMessage } from '../../src/domain/delivery-protocol';
+import worker from '../../src/index';
 
 /**
  * Typed access to an app object's storage for tests, through the same storage boundary the object
@@ -41,4 +43,25 @@ export function stageRelease(
     const release = store.outbox.markReleased(seq, message.releasedAt ?? Date.now());
     return { app: appId, seq, deliveryId, attempt: 1, release, webhook: message.webhookId };
   });
+}
+
+/**
+ * Holds the delivery queue's consumer: batches the queue hands over wait, unclaimed, until the returned
+ * function is called (the queue consumes at once, so a test that acts on messages "already on the
+ * queue" must keep them there). Everything else runs as usual.
+ */
+export function holdDeliveries(): () => void {
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const original = worker.queue.bind(worker);
+  const spy = vi.spyOn(worker, 'queue').mockImplementation(async (batch: MessageBatch<unknown>, queueEnv: Env) => {
+    await gate;
+    return original(batch, queueEnv);
+  });
+  return () => {
+    release();
+    spy.mockRestore();
+  };
 }
