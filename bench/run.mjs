@@ -6,21 +6,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { client } from '../scripts/lib/client.mjs';
-import { pacedIngest } from '../scripts/lib/paced-load.mjs';
 import { startReceiver } from '../scripts/lib/receiver.mjs';
 import { freePort, ROOT, sleep, startFastService } from '../scripts/lib/service.mjs';
+import { summarize, waitUntil } from './measure.mjs';
+import { noisyNeighbourRun } from './noisy-neighbour.mjs';
 import { billPerMillionDeliveries, PRICES_CHECKED_ON } from './prices.mjs';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 5000);
 const PACED_RATE = Number(process.env.BENCH_PACED_RATE ?? 500); // activities/s for the latency run
 const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 10);
 const TIME_LIMIT_MS = 120_000;
-
-function percentile(values, p) {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 /**
  * One local receiver (the shared one, verifying both signatures of every delivery): records when each
@@ -49,29 +44,6 @@ async function startArrivalReceiver(idOf, { unsigned = false } = {}) {
     },
   });
   return { ...receiver, arrivals, replayArrivals, replayStatusAt: () => replayStatusAt };
-}
-
-function summarize(name, sentAt, arrivals, expected) {
-  const latencies = [];
-  let first = Infinity;
-  let last = 0;
-  for (const [id, at] of arrivals) {
-    const t0 = sentAt.get(id);
-    if (t0 === undefined) continue;
-    latencies.push(at - t0);
-    first = Math.min(first, t0);
-    last = Math.max(last, at);
-  }
-  const seconds = (last - first) / 1000;
-  return {
-    name,
-    expected,
-    delivered: latencies.length,
-    seconds: Number(seconds.toFixed(2)),
-    perSecond: Math.round(latencies.length / seconds),
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-  };
 }
 
 // ---- the floor --------------------------------------------------------------------------------
@@ -325,91 +297,6 @@ async function main() {
 }
 
 const LIVE_DURING_REPLAY = 100;
-const NOISY_BACKLOG = Number(process.env.BENCH_NOISY_BACKLOG ?? 2000);
-const NOISY_B_RATE = 200;
-const NOISY_LABEL = { steady: 'while A hangs', onset: 'from the first hang', alone: 'alone (control: A idle)' };
-/** The `-batched` modes post B's activities as a batching platform would: what fell due in 50 ms, together. */
-const NOISY_BATCH_MS = 50;
-const NOISY_B_SECONDS = Number(process.env.BENCH_NOISY_SECONDS ?? 15);
-
-/**
- * Noisy neighbour (docs/testing.md): app A's receiver never answers within the 10 s timeout and has
- * `NOISY_BACKLOG` events queued, while app B is ingested at 200 activities/s. B's ingest→receipt
- * p99, and whether any of B's attempts was anything but delivered (a timeout that was really a wait
- * for a connection would show as a retry). `mode`: `steady`, B starts once the service has seen A
- * hang (A is on the slow queue); `onset`, B starts together with A's backlog; `alone`, A has nothing
- * queued, so B's figures show what this machine does for B with no neighbour at all.
- * A `-batched` suffix posts B's activities in 50 ms batches instead of one per request.
- * @param {string} stateRoot @param {string} mode
- */
-async function noisyNeighbourRun(stateRoot, mode) {
-  const backlog = mode.startsWith('alone') ? 0 : NOISY_BACKLOG;
-  const batchMs = mode.endsWith('-batched') ? NOISY_BATCH_MS : 0;
-  const hangMs = 15_000;
-  const arrivals = new Map();
-  const receiver = await startReceiver({
-    keep: false,
-    answer: (d) => (d.path === '/noisy' ? { status: 200, afterMs: hangMs } : 200),
-    onDelivery: (d) => {
-      if (d.path === '/quiet' && d.json?.tweet_create_events) arrivals.set(d.json.tweet_create_events[0].text, d.at);
-    },
-  });
-  const service = await startFastService({ stateDir: join(stateRoot, `noisy-${mode}`) });
-  const svc = client(service.baseUrl, service.platformToken);
-  try {
-    const make = async (name, path) => {
-      const app = await svc.activeApp(name, { provisioned_subscriptions: 20 });
-      receiver.trustApp(app.name, app.consumerSecret);
-      const hook = await svc.registerWebhook(app, receiver.url(path));
-      receiver.trustWebhook(hook.id, app.name, hook.signing_secret);
-      const users = Array.from({ length: 20 }, (_, i) => String((path === '/noisy' ? 7_000_000 : 8_000_000) + i));
-      for (const user of users) await svc.subscribe(app, hook.id, user, ['tweet.read']);
-      return { app, hook, users };
-    };
-    const noisy = await make('noisy-a', '/noisy');
-    const quiet = await make('quiet-b', '/quiet');
-    const tweetBy = (user, text) => ({
-      id: text,
-      type: 'tweet_create',
-      tweet: { id: '1', text, author: { id: user, name: 'n', screen_name: 's' } },
-    });
-    for (let i = 0; i < backlog; i += 100) {
-      await svc.ingest(Array.from({ length: 100 }, (_, j) => tweetBy(noisy.users[(i + j) % noisy.users.length], `a-${i + j}`)));
-    }
-    if (mode.startsWith('steady')) await sleep(12_000); // A's first requests hung and timed out: the service knows A is slow
-    // B's posts come from a thread of their own, so the receiver on this thread answers promptly.
-    const ids = Array.from({ length: NOISY_B_RATE * NOISY_B_SECONDS }, (_, i) => `b-${i}`);
-    const sentAt = await pacedIngest({
-      baseUrl: service.baseUrl,
-      platformToken: service.platformToken,
-      users: quiet.users,
-      prefix: 'b-',
-      rate: NOISY_B_RATE,
-      count: ids.length,
-      batchMs,
-    });
-    await waitUntil(() => ids.every((id) => arrivals.has(id)), 60_000);
-    const label = `${NOISY_LABEL[mode.replace('-batched', '')]}${batchMs ? `, posted in ${batchMs} ms batches` : ''}`;
-    const summary = summarize(`noisy neighbour: B at ${NOISY_B_RATE}/s ${label}`, sentAt, arrivals, ids.length);
-    // Every attempt B made: anything but delivered means B paid for A.
-    let notDelivered = 0;
-    for (const status of ['retrying', 'not_sent', 'unknown', 'failed']) {
-      const log = await svc.call('GET', `/2/account_activity/webhooks/${quiet.hook.id}/deliveries?status=${status}&max_results=500`, {
-        token: quiet.app.bearer,
-      });
-      notDelivered += log.body?.data?.length ?? 0;
-    }
-    const aLog = await svc.call('GET', `/2/account_activity/webhooks/${noisy.hook.id}/deliveries?max_results=500`, {
-      token: noisy.app.bearer,
-    });
-    const aDelivered = (aLog.body?.data ?? []).filter((/** @type {{ outcome: string }} */ e) => e.outcome === 'delivered').length;
-    return { ...summary, bAttemptsNotDelivered: notDelivered, aDeliveredMeanwhile: aDelivered, aBacklog: backlog };
-  } finally {
-    await service.stop();
-    await receiver.close();
-  }
-}
-
 /**
  * Replays everything the tenant's webhook received, with live traffic beside it. Replay windows have
  * minute granularity and must end in the past, so this first waits for the next minute (≤ 60 s).
@@ -480,11 +367,6 @@ async function workPerDelivery(api) {
       .map(([k, v]) => [k, Number(/** @type {number} */ (v / Math.max(1, counts.deliveries)).toFixed(3))]),
   );
   return { deliveries: counts.deliveries, perDelivery: per, usdPerMillionDeliveries: billPerMillionDeliveries(per) };
-}
-
-async function waitUntil(predicate, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate() && Date.now() < deadline) await sleep(100);
 }
 
 main().catch((err) => {
