@@ -33,6 +33,22 @@ describe("the object's mirror cache never answers wider than its storage", () =>
     });
   });
 
+  it("sees a reconcile's narrowing, made through the drift store, at once", async () => {
+    const fx = await appWithWebhook({ subscribers: ['44', '45'] });
+    await withStore(fx.app.id, (_store, state) => {
+      const reader = new AppStore(countingSql(state.storage.sql));
+      const writer = new AppStore(state.storage.sql);
+      expect(reader.mirror.activeScope('44')).toContain('tweet.read');
+      expect(reader.mirror.subscribedSince(fx.hook.id, '45', Date.now())).toBe(true);
+      const grant = reader.mirror.liveAuthorization('44')!;
+      const subscription = writer.mirrorDrift.rows().subscriptions.find((s) => s.user_id === '45' && s.ended_at === null)!;
+      writer.mirrorDrift.setAuthorizationScope(grant.id!, 'users.read');
+      writer.mirrorDrift.endRow('subscriptions', subscription.id!, Date.now());
+      expect(reader.mirror.activeScope('44')).toBe('users.read');
+      expect(reader.mirror.subscribedSince(fx.hook.id, '45', Date.now())).toBe(false);
+    });
+  });
+
   it('sees a suspension and a deleted webhook at once', async () => {
     const fx = await appWithWebhook({ subscribers: ['43'] });
     await withStore(fx.app.id, (_store, state) => {

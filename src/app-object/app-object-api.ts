@@ -226,7 +226,7 @@ export class AppObjectApi {
 
   async mirrorRows(appId: string, table: 'authorizations' | 'subscriptions', ids: string[], range: { after: string; upTo: string | null }) {
     this.delivery.tenantFor(appId);
-    return this.store.mirror.rowsFor(table, ids, range);
+    return this.store.mirrorDrift.rowsFor(table, ids, range);
   }
 
   async xaaMirrorRows(appId: string, ids: string[], range: { after: string; upTo: string | null }) {

@@ -30,7 +30,7 @@ export interface ReconcileActions {
  */
 export async function applyReconcile(delivery: TenantDelivery, control: ControlPlane, appId: string, actions: ReconcileActions) {
   delivery.tenantFor(appId);
-  const { mirror, outboxViews } = delivery.store;
+  const { mirror, mirrorDrift, outboxViews } = delivery.store;
   const now = delivery.ports.now();
   if (actions.status) await control.setAppStatus(appId, actions.status.status, actions.status.at);
   for (const g of actions.grants) mirror.grantAuthorization(g.authorizationId, g.userId, g.scope, Math.max(g.at, now));
@@ -39,15 +39,15 @@ export async function applyReconcile(delivery: TenantDelivery, control: ControlP
   for (const id of actions.deleteWebhooks) await control.deleteWebhook(appId, id);
   const users = new Set<string>();
   for (const s of actions.scopes) {
-    mirror.setAuthorizationScope(s.authorizationId, s.scope);
+    mirrorDrift.setAuthorizationScope(s.authorizationId, s.scope);
     users.add(s.userId);
   }
   for (const a of actions.endAuthorizations) {
-    mirror.endRow('authorizations', a.id, now);
+    mirrorDrift.endRow('authorizations', a.id, now);
     users.add(a.userId);
   }
   for (const s of actions.endSubscriptions) {
-    mirror.endRow('subscriptions', s.id, now);
+    mirrorDrift.endRow('subscriptions', s.id, now);
     users.add(s.userId);
   }
   // D1 is the truth here: its version is applied over whatever the object held, even a narrowing of

@@ -147,7 +147,7 @@ export function checkIngest(app: SimApp, d1: D1Model, eventId: string, now: numb
         sub: d1.liveSubscription(m.webhook_id, m.user_id) ?? null,
         auth: d1.liveAuthorization(app.id, m.user_id) ?? null,
       });
-      const { subscriptions, authorizations } = app.store.mirror.rows();
+      const { subscriptions, authorizations } = app.store.mirrorDrift.rows();
       const mirror = JSON.stringify({
         status: app.store.tenant.get()?.status,
         webhookDeletedAt: app.store.webhooks.get(m.webhook_id)?.deleted_at,
@@ -239,7 +239,7 @@ export function checkQuiescent(app: SimApp, d1: D1Model): void {
   if (app.store.tenant.get()?.status !== d1App.status) {
     throw new InvariantViolation('convergence', `app ${app.id}: object status ${app.store.tenant.get()?.status}, D1 ${d1App.status}`);
   }
-  const { authorizations, subscriptions } = app.store.mirror.rows();
+  const { authorizations, subscriptions } = app.store.mirrorDrift.rows();
   for (const a of d1.authorizations.values()) {
     if (a.appId !== app.id || a.end !== null) continue;
     const mirrored = authorizations.find((m) => m.id === a.id && m.ended_at === null);

@@ -1,4 +1,5 @@
 import { LedgerStore } from './ledger-store';
+import { MirrorDriftStore } from './mirror-drift-store';
 import { MirrorStore } from './mirror-store';
 import { Outbox } from './outbox-store';
 import { OutboxViews } from './outbox-views';
@@ -19,6 +20,8 @@ export class AppStore {
   readonly tenant: TenantStore;
   readonly webhooks: WebhookMirrorStore;
   readonly mirror: MirrorStore;
+  /** The mirror as the drift check and the reconcile see it. */
+  readonly mirrorDrift: MirrorDriftStore;
   readonly outbox: Outbox;
   readonly outboxViews: OutboxViews;
   readonly ledger: LedgerStore;
@@ -30,6 +33,7 @@ export class AppStore {
     this.tenant = new TenantStore(sql);
     this.webhooks = new WebhookMirrorStore(sql);
     this.mirror = new MirrorStore(sql, this.tenant, this.webhooks, new XaaMirrorStore(sql));
+    this.mirrorDrift = new MirrorDriftStore(sql);
     this.outbox = new Outbox(sql);
     this.outboxViews = new OutboxViews(sql);
     this.ledger = new LedgerStore(sql);

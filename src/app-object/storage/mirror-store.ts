@@ -28,8 +28,10 @@ export type AddRefusal = 'ended' | 'webhook_gone' | 'authorization_not_live';
 
 /**
  * The app object's own copy of its tenant's authorizations and subscriptions, with their history,
- * keyed by their D1 ids (its tenant record and webhooks: tenant-store.ts, webhook-mirror-store.ts). The object re-checks entitlement from this copy (docs/delivery.md, "Who may
- * receive what") without trusting the lookup that routed an event to it.
+ * keyed by their D1 ids (its tenant record and webhooks: tenant-store.ts, webhook-mirror-store.ts; the
+ * drift check's and the reconcile's view of it: mirror-drift-store.ts). The object re-checks
+ * entitlement from this copy (docs/delivery.md, "Who may receive what") without trusting the lookup
+ * that routed an event to it.
  *
  * How it stays in step with D1 without ever being wider: a change that narrows (suspend, revoke,
  * unsubscribe, delete, invalidate) reaches the object first and D1 second; a change that widens
@@ -245,14 +247,6 @@ export class MirrorStore {
     return this.liveSubscriptionRows(userId).some((s) => s.webhook_id === webhookId && s.started_at <= at);
   }
 
-  /** Every authorization and subscription row (live, ended and tombstones), for the drift check. */
-  rows(): { authorizations: MirrorAuthorization[]; subscriptions: MirrorSubscription[] } {
-    return {
-      authorizations: this.sql.exec<MirrorAuthorization>('SELECT * FROM authorizations').toArray(),
-      subscriptions: this.sql.exec<MirrorSubscription>('SELECT * FROM subscriptions').toArray(),
-    };
-  }
-
   /**
    * This object's facts for the entitlement rule. The mirror answers about the present only (its
    * clock is the object's): the status and webhooks as they are now, and a subscription that is
@@ -273,39 +267,5 @@ export class MirrorStore {
       xaaSubscriptionCovers: (id, webhookId, userId, since) => this.xaa.covers(id, webhookId, userId, since),
       scopeAt: (userId) => this.activeScope(userId),
     };
-  }
-
-  /** Rows by id (any state) and the live rows whose id lies in (after, upTo], for the drift check. */
-  rowsFor(
-    table: 'authorizations' | 'subscriptions',
-    ids: string[],
-    range: { after: string; upTo: string | null },
-  ): { rows: MirrorRow[]; liveInRange: MirrorRow[] } {
-    const rows = ids.length
-      ? this.sql.exec<MirrorRow>(`SELECT * FROM ${table} WHERE id IN (${ids.map(() => '?').join(', ')})`, ...ids).toArray()
-      : [];
-    // Ids are decimal strings of up to 19 digits: compared as the integers they are.
-    const liveInRange = this.sql
-      .exec<MirrorRow>(
-        `SELECT * FROM ${table} WHERE ended_at IS NULL AND id IS NOT NULL
-           AND CAST(id AS INTEGER) > CAST(? AS INTEGER) AND (? IS NULL OR CAST(id AS INTEGER) <= CAST(? AS INTEGER))`,
-        range.after,
-        range.upTo,
-        range.upTo,
-      )
-      .toArray();
-    return { rows, liveInRange };
-  }
-
-  /** Sets a live authorization's scope to D1's (the reconcile, after a re-grant that stopped half-way). */
-  setAuthorizationScope(authorizationId: string, scope: string): void {
-    forgetGrants(this.cache);
-    this.sql.exec('UPDATE authorizations SET scope = ? WHERE id = ? AND ended_at IS NULL', scope, authorizationId);
-  }
-
-  /** Ends one row by id (the reconcile narrowing an object that was wider than D1). */
-  endRow(table: 'authorizations' | 'subscriptions', id: string, at: number): void {
-    forgetGrants(this.cache);
-    this.sql.exec(`UPDATE ${table} SET ended_at = ? WHERE id = ? AND ended_at IS NULL`, at, id);
   }
 }
