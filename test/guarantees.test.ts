@@ -95,7 +95,7 @@ describe('2. an attempt whose outcome never comes back is on the record as possi
     );
     expect(row).toEqual({ outcome: 'unknown', url });
     // The consumer POSTs it and dies before reporting; then the user revokes.
-    await postHandOut(handOuts[0], 10_000, 2_000, () => {});
+    await postHandOut(handOuts[0], 'slow', { deliveryTimeoutMs: 10_000, slowWebhookMs: 2_000 }, () => {});
     expect(receivers.posts(url)).toHaveLength(1);
     await platform('DELETE', `/internal/authorizations/${app.id}/1`);
     const log = await call('GET', `/2/account_activity/webhooks/${hook.id}/deliveries?status=unknown`, { token: app.bearer });

@@ -8,7 +8,6 @@ import { RunReports } from './run-reports';
 
 export { MAX_CONNECTIONS };
 
-/** When an app's object cannot be reached, its messages come back after this. */
 /** Assumed until a hand-out says otherwise. */
 const DEFAULT_START_WINDOW_MS = 3_000;
 

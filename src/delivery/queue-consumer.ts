@@ -13,6 +13,9 @@ import { afterTimeout, type RunItem, type RunPorts } from './delivery-run-ports'
 /** How long one invocation keeps claiming and following busy lanes; slow-path invocations wait on slow receivers. */
 const BUDGET_MS = { fast: 20_000, slow: 60_000 };
 
+/** The attempt timeout and slow threshold a POST is measured against. */
+type PostTimes = Pick<Settings, 'deliveryTimeoutMs' | 'slowWebhookMs'>;
+
 /**
  * How long a POST may take on each queue. On the fast queue it is cut off at the slow threshold: a
  * webhook that has not answered by then is slow, and its request must not keep the invocation (and
@@ -20,24 +23,20 @@ const BUDGET_MS = { fast: 20_000, slow: 60_000 };
  * is an attempt like any timeout (the receiver may have got it), retried on the schedule; by then the
  * webhook is on the slow queue, where a request gets the full DELIVERY_TIMEOUT_MS.
  */
-export function attemptTimeoutMs(path: DeliveryPath, config: Pick<Settings, 'deliveryTimeoutMs' | 'slowWebhookMs'>): number {
-  return path === 'slow' ? config.deliveryTimeoutMs : Math.min(config.deliveryTimeoutMs, config.slowWebhookMs);
+function attemptTimeoutMs(path: DeliveryPath, times: PostTimes): number {
+  return path === 'slow' ? times.deliveryTimeoutMs : Math.min(times.deliveryTimeoutMs, times.slowWebhookMs);
 }
 
 /**
- * POSTs one hand-out: never follows redirects; the attempt timeout runs from this moment, when the
- * request really starts (the run never starts more than it has connections for).
+ * POSTs one hand-out from a run on `path`'s queue: never follows redirects; the attempt timeout runs
+ * from this moment, when the request really starts (the run never starts more than it has connections
+ * for). `onSlow` fires if no answer came within the slow threshold.
  */
-export async function postHandOut(
-  handOut: HandOut,
-  timeoutMs: number,
-  slowMs: number,
-  onSlow: () => void,
-  path: DeliveryPath = 'slow',
-): Promise<AttemptResult> {
+export async function postHandOut(handOut: HandOut, path: DeliveryPath, times: PostTimes, onSlow: () => void): Promise<AttemptResult> {
+  const timeoutMs = attemptTimeoutMs(path, times);
   countWork('outbound_requests');
   const started = Date.now();
-  const slowTimer = setTimeout(onSlow, slowMs);
+  const slowTimer = setTimeout(onSlow, times.slowWebhookMs);
   try {
     const response = await fetch(handOut.url, {
       method: 'POST',
@@ -81,11 +80,10 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env):
     items.push({ body: parsed.data, ack: () => message.ack(), retry: (delaySeconds) => message.retry({ delaySeconds }) });
   }
   const path: DeliveryPath = batch.queue.endsWith('-slow') ? 'slow' : 'fast';
-  const timeoutMs = attemptTimeoutMs(path, config);
   const ports: RunPorts = {
     now: () => Date.now(),
     object: (appId) => appObject(env, appId),
-    post: (handOut, onSlow) => postHandOut(handOut, timeoutMs, config.slowWebhookMs, onSlow, path),
+    post: (handOut, onSlow) => postHandOut(handOut, path, config, onSlow),
     markGone: (appId, webhookIds, at) => markGone(env, appId, webhookIds, at),
     after: afterTimeout,
     log: (message, err) => console.error(message, err ?? ''),
