@@ -1,6 +1,6 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { vi } from 'vitest';
+import { onTestFinished, vi } from 'vitest';
 import { AppStore } from '../../src/app-object/storage/app-store';
 import { appObject } from '../../src/delivery/app-objects';
 import type { DeliveryMessage } from '../../src/domain/delivery-protocol';
@@ -60,8 +60,11 @@ export function holdDeliveries(): () => void {
     await gate;
     return original(batch, queueEnv);
   });
-  return () => {
+  const releaseAll = () => {
     release();
     spy.mockRestore();
   };
+  // A test that fails before releasing must not leave the consumer held for the tests after it.
+  onTestFinished(releaseAll);
+  return releaseAll;
 }
