@@ -30,7 +30,6 @@ if (!isMainThread) {
   const { baseUrl, platformToken, users, prefix, rate, count, batchMs = 0 } = workerData;
   const api = client(baseUrl, platformToken);
   const sleep = (/** @type {number} */ ms) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
-  const dueAt = (/** @type {number} */ i) => started + (i * 1000) / rate;
   const activity = (/** @type {number} */ i) => {
     const id = `${prefix}${i}`;
     const author = { id: users[i % users.length], name: 'n', screen_name: 's' };
@@ -40,6 +39,7 @@ if (!isMainThread) {
   const sent = [];
   const pending = [];
   const started = Date.now();
+  const dueAt = (/** @type {number} */ i) => started + (i * 1000) / rate;
   for (let i = 0; i < count; ) {
     await sleep(dueAt(i) - Date.now());
     if (batchMs <= 0) {

@@ -56,8 +56,8 @@ export async function reportAttempts(
     if (!current) {
       // Late: withdrawn meanwhile, or given up as outcome unknown and retried. If it says delivered and
       // no later hand-out of the message is out, the message is done: retrying a delivered event
-      // would only send it again, and a failure would contradict the record.
-      const row = outbox.outboxRow(report.seq);
+      // would only send it again, and a failure would contradict the record. (Nothing above changed
+      // the outbox row read at the top.)
       if (verdict.kind === 'delivered' && row && row.state !== 'handed') {
         outbox.finish(row.seq, 'delivered', now);
         delivery.lanes.afterFinish(message, now, out);
