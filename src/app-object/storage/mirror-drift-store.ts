@@ -23,25 +23,8 @@ export class MirrorDriftStore {
   }
 
   /** Rows by id (any state) and the live rows whose id lies in (after, upTo], for the drift check. */
-  rowsFor(
-    table: 'authorizations' | 'subscriptions',
-    ids: string[],
-    range: { after: string; upTo: string | null },
-  ): { rows: MirrorRow[]; liveInRange: MirrorRow[] } {
-    const rows = ids.length
-      ? this.sql.exec<MirrorRow>(`SELECT * FROM ${table} WHERE id IN (${ids.map(() => '?').join(', ')})`, ...ids).toArray()
-      : [];
-    // Ids are decimal strings of up to 19 digits: compared as the integers they are.
-    const liveInRange = this.sql
-      .exec<MirrorRow>(
-        `SELECT * FROM ${table} WHERE ended_at IS NULL AND id IS NOT NULL
-           AND CAST(id AS INTEGER) > CAST(? AS INTEGER) AND (? IS NULL OR CAST(id AS INTEGER) <= CAST(? AS INTEGER))`,
-        range.after,
-        range.upTo,
-        range.upTo,
-      )
-      .toArray();
-    return { rows, liveInRange };
+  rowsFor(table: 'authorizations' | 'subscriptions', ids: string[], range: DriftRange): { rows: MirrorRow[]; liveInRange: MirrorRow[] } {
+    return driftRows<MirrorRow>(this.sql, table, ids, range);
   }
 
   /** Sets a live authorization's scope to D1's (the reconcile, after a re-grant that stopped half-way). */
@@ -55,4 +38,31 @@ export class MirrorDriftStore {
     forgetGrants(this.cache);
     this.sql.exec(`UPDATE ${table} SET ended_at = ? WHERE id = ? AND ended_at IS NULL`, at, id);
   }
+}
+
+/** A page of D1 ids the drift check compares: those after `after`, up to `upTo` (null: no end). */
+export type DriftRange = { after: string; upTo: string | null };
+
+/**
+ * A mirror table's rows with these ids (any state), and its live rows whose id lies in the range: the
+ * drift check's two questions, for the AAA tables here and for xaa-mirror-store.ts.
+ */
+export function driftRows<T extends Record<string, SqlStorageValue>>(
+  sql: SqlStorage,
+  table: 'authorizations' | 'subscriptions' | 'xaa_subscriptions',
+  ids: string[],
+  range: DriftRange,
+): { rows: T[]; liveInRange: T[] } {
+  const rows = ids.length ? sql.exec<T>(`SELECT * FROM ${table} WHERE id IN (${ids.map(() => '?').join(', ')})`, ...ids).toArray() : [];
+  // Ids are decimal strings of up to 19 digits: compared as the integers they are.
+  const liveInRange = sql
+    .exec<T>(
+      `SELECT * FROM ${table} WHERE ended_at IS NULL AND id IS NOT NULL
+         AND CAST(id AS INTEGER) > CAST(? AS INTEGER) AND (? IS NULL OR CAST(id AS INTEGER) <= CAST(? AS INTEGER))`,
+      range.after,
+      range.upTo,
+      range.upTo,
+    )
+    .toArray();
+  return { rows, liveInRange };
 }

@@ -1,4 +1,5 @@
 import type { Direction } from '../../domain/xaa-events';
+import { type DriftRange, driftRows } from './mirror-drift-store';
 
 /**
  * The object's mirror of its app's X Activity API subscriptions (docs/xaa.md), beside the Account
@@ -217,20 +218,8 @@ export class XaaMirrorStore {
   }
 
   /** Rows by id (any state) and the live rows whose id lies in (after, upTo], for the drift check. */
-  rowsFor(ids: string[], range: { after: string; upTo: string | null }): { rows: XaaMirrorRow[]; liveInRange: XaaMirrorRow[] } {
-    const rows = ids.length
-      ? this.sql.exec<XaaMirrorRow>(`SELECT * FROM xaa_subscriptions WHERE id IN (${ids.map(() => '?').join(', ')})`, ...ids).toArray()
-      : [];
-    const liveInRange = this.sql
-      .exec<XaaMirrorRow>(
-        `SELECT * FROM xaa_subscriptions WHERE ended_at IS NULL
-           AND CAST(id AS INTEGER) > CAST(? AS INTEGER) AND (? IS NULL OR CAST(id AS INTEGER) <= CAST(? AS INTEGER))`,
-        range.after,
-        range.upTo,
-        range.upTo,
-      )
-      .toArray();
-    return { rows, liveInRange };
+  rowsFor(ids: string[], range: DriftRange): { rows: XaaMirrorRow[]; liveInRange: XaaMirrorRow[] } {
+    return driftRows<XaaMirrorRow>(this.sql, 'xaa_subscriptions', ids, range);
   }
 
   /** Every row, for the simulator's invariants. */
