@@ -68,7 +68,7 @@ const settingsSchema = z.object({
   REPORT_GRACE_SECONDS: int(30, 1).describe(
     "After a hand-out's attempt timeout, how long its outcome may still be reported before it counts as unknown and is retried.",
   ),
-  SLOW_WEBHOOK_MS: int(2_000, 100).describe(
+  SLOW_WEBHOOK_MS: int(1_000, 100).describe(
     'A webhook slower than this (or not answering) moves to the slow queue, so it cannot hold connections other apps need; a request on the fast queue is cut off at this and retried on the slow queue.',
   ),
   RETRY_SCHEDULE_SECONDS: documented(

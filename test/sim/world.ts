@@ -23,7 +23,7 @@ export const SIM_SETTINGS: DeliverySettings = {
   retryScheduleSeconds: [1, 3, 10],
   retention: { payloadMs: 5 * 86_400_000, ledgerMs: 400 * 86_400_000 },
   replayRatePerSecond: 2_500,
-  slowWebhookMs: 2_000,
+  slowWebhookMs: 1_000,
   stream: { maxConnections: 2, keepAliveMs: 15_000, maxLagBytes: 1_000_000 },
 };
 export const FENCE_MARGIN_MS = 1_000;
