@@ -1,7 +1,11 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
+import { deliverySettings } from '../src/app-object/app-delivery-object';
+import { REPLAY_RECHECK_MS, type Release } from '../src/app-object/lanes';
 import { planReplay } from '../src/app-object/replay';
+import { replayLane } from '../src/app-object/storage/outbox-store';
+import { TenantDelivery } from '../src/app-object/tenant-delivery';
 import { appObject } from '../src/delivery/app-objects';
 import { ingest, testUser as u, uniqueId } from './support/activities';
 import { withStore } from './support/app-object';
@@ -141,6 +145,51 @@ describe('replay rate bound', () => {
         .map((r) => r.not_before - now);
     });
     expect(notBefore).toEqual([0, 500, 1000]);
+  });
+});
+
+describe('replay room', () => {
+  it('looks again shortly at a copy a report held back for room, not at the next unrelated wake-up', async () => {
+    await subscribe(fx.app, fx.hook.id, '1');
+    const wakes = await withStore(fx.app.id, async (store) => {
+      const now = Date.now();
+      const message = (deliveryId: string, userId: string, kind: 'event' | 'replay', lane?: string) => ({
+        deliveryId,
+        kind,
+        eventId: `e-${deliveryId}`,
+        eventType: 'tweet_create',
+        requiredScope: 'tweet.read',
+        webhookId: fx.hook.id,
+        userId,
+        payload: JSON.stringify({ for_user_id: userId }),
+        createdAt: now,
+        lane,
+      });
+      // The app's in-flight room is taken by releases on their way to a consumer.
+      for (let i = 0; i < 200; i++) store.outbox.markReleased(store.outbox.append(message(`msg_busy_${i}`, `9${i}`, 'event')), now);
+      // A report has just finished the copy before this one: its lane's next copy is now the head.
+      const lane = replayLane(fx.hook.id, '1', '55');
+      store.outbox.append({ ...message('msg_copy#55', '1', 'replay', lane), replayJobId: '55', notBefore: now });
+      const wakeBy = vi.fn(async (_at: number) => {});
+      const ports = {
+        now: () => now,
+        enqueue: async () => {},
+        wakeBy,
+        setAlarm: async () => {},
+        sign: async () => {
+          throw new Error('nothing is signed here');
+        },
+        every: () => () => {},
+      };
+      const delivery = new TenantDelivery(store, ports, deliverySettings(env));
+      const out: Release[] = [];
+      delivery.lanes.releaseLane(lane, now, out);
+      await delivery.send(out);
+      return { released: out.length, wakes: wakeBy.mock.calls.map(([at]) => at - now) };
+    });
+    // Held back (no room), and the object will look again within the recheck, not in 40 s or 120 s.
+    expect(wakes.released).toBe(0);
+    expect(wakes.wakes).toEqual([REPLAY_RECHECK_MS]);
   });
 });
 

@@ -9,6 +9,8 @@ import { type MessageRow, type ScopedMessage, scopeOfMessage } from './storage/o
  * at again shortly (and as soon as a report frees room).
  */
 const REPLAY_MAX_IN_FLIGHT = 200;
+/** While replay copies wait for room, the object looks at them again this soon. */
+export const REPLAY_RECHECK_MS = 250;
 
 /** One release of a lane head, collected during a call and put on the queue at its end. */
 export interface Release {
@@ -27,6 +29,8 @@ export interface Release {
 export class Lanes {
   /** Room for replay releases, counted once per call (`at` is the call's clock). */
   private replayRoom = { at: -1, room: 0, heldBack: false };
+  /** A replay copy was held back for room since the object last made sure it will look again. */
+  private recheckOwed = false;
 
   constructor(private readonly store: AppStore) {}
 
@@ -83,6 +87,17 @@ export class Lanes {
     if (statusLane) this.releaseLane(statusLane, now, out);
   }
 
+  /**
+   * Whether a replay copy was held back for room since the last time this was asked (and resets it):
+   * whoever held it back (the alarm, or a report advancing its lane while the app's in-flight room was
+   * full) must see that the object looks again shortly, or the copy waits for an unrelated wake-up.
+   */
+  takeRecheck(): boolean {
+    const owed = this.recheckOwed;
+    this.recheckOwed = false;
+    return owed;
+  }
+
   /** Whether replay copies were held back for room during the call at `now`. */
   replayHeldBack(now: number): boolean {
     return this.replayRoom.at === now && this.replayRoom.heldBack;
@@ -94,6 +109,7 @@ export class Lanes {
     }
     if (this.replayRoom.room <= 0) {
       this.replayRoom.heldBack = true;
+      this.recheckOwed = true;
       return false;
     }
     this.replayRoom.room--;

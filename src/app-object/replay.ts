@@ -1,6 +1,6 @@
 import { entitlementAt } from '../domain/entitlement';
 import { renderReplayJobStatus } from '../domain/payloads';
-import type { Release } from './lanes';
+import { REPLAY_RECHECK_MS, type Release } from './lanes';
 import type { MirrorStore } from './storage/mirror-store';
 import { liveLane, type Outbox, replayLane, scopeOfMessage } from './storage/outbox-store';
 import type { ReplayStore } from './storage/replay-store';
@@ -78,9 +78,6 @@ export function finishReplayIfDone(replays: ReplayStore, outbox: Outbox, jobId: 
   });
   return lane;
 }
-
-/** While a job's copies wait to become due, the alarm looks this soon. */
-const REPLAY_RECHECK_MS = 250;
 
 /**
  * Starts a replay job for one webhook. One job per webhook at a time; the copies are spread out at

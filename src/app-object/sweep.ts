@@ -1,12 +1,10 @@
 import { judgeAttempt } from '../domain/retry';
-import type { Release } from './lanes';
+import { REPLAY_RECHECK_MS, type Release } from './lanes';
 import { PURGE_INTERVAL_MS, purgeExpired } from './retention';
 import type { TenantDelivery } from './tenant-delivery';
 
 /** Most rows of each kind one alarm pass handles; a full pass sets the next one at once. */
 export const SWEEP_LIMIT = 500;
-/** While replay copies wait for room, the alarm looks again this soon. */
-const REPLAY_RECHECK_MS = 250;
 
 /**
  * The object's alarm (docs/delivery.md, "Leases and sweeps"): runs retention, gives up hand-outs whose

@@ -1,7 +1,7 @@
 import type { TimedActivity } from '../domain/activities';
 import type { ClaimResult, DeliveryMessage, DeliveryPath, HandOut } from '../domain/delivery-protocol';
 import { ingestAaaEvent } from './aaa-delivery';
-import { Lanes, type Release } from './lanes';
+import { Lanes, REPLAY_RECHECK_MS, type Release } from './lanes';
 import type { DeliverySettings, ObjectPorts } from './ports';
 import type { AppStore } from './storage/app-store';
 import type { MessageRow, OutboxRow } from './storage/outbox-store';
@@ -196,11 +196,19 @@ export class TenantDelivery {
     return paths;
   }
 
-  /** Puts releases on the queue (ids only) and makes sure the alarm covers their lease. */
+  /**
+   * Puts releases on the queue (ids only) and makes sure the alarm covers their lease, and comes
+   * back shortly for replay copies this call held back for room.
+   */
   async send(releases: Release[]): Promise<void> {
-    if (releases.length === 0) return;
+    const now = this.ports.now();
+    let wake = this.lanes.takeRecheck() ? now + REPLAY_RECHECK_MS : Number.POSITIVE_INFINITY;
+    if (releases.length === 0) {
+      if (wake < Number.POSITIVE_INFINITY) await this.ports.wakeBy(wake);
+      return;
+    }
     const appId = this.store.tenant.get()!.appId;
-    let wake = this.ports.now() + this.settings.releaseLeaseMs;
+    wake = Math.min(wake, now + this.settings.releaseLeaseMs);
     for (const [path, messages] of Object.entries(this.byPath(appId, releases)) as [DeliveryPath, DeliveryMessage[]][]) {
       if (messages.length === 0) continue;
       try {
