@@ -2,13 +2,13 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { deliverySettings } from '../src/app-object/app-delivery-object';
-import { REPLAY_RECHECK_MS, type Release } from '../src/app-object/lanes';
+import { REPLAY_MAX_IN_FLIGHT, REPLAY_RECHECK_MS, type Release } from '../src/app-object/lanes';
 import { planReplay } from '../src/app-object/replay';
 import { replayLane } from '../src/app-object/storage/outbox-store';
 import { TenantDelivery } from '../src/app-object/tenant-delivery';
 import { appObject } from '../src/delivery/app-objects';
 import { ingest, testUser as u, uniqueId } from './support/activities';
-import { withStore } from './support/app-object';
+import { stageRelease, withStore } from './support/app-object';
 import { activeApp, subscribe } from './support/apps';
 import { appWithWebhookEachTest } from './support/fixtures';
 import { call, expectProblem, platform } from './support/http';
@@ -148,6 +148,21 @@ describe('replay rate bound', () => {
   });
 });
 
+describe('replay beside live traffic', () => {
+  it('hands out live deliveries before replay copies released earlier, so a replay never delays live events', async () => {
+    for (const user of ['1', '2', '3', '4']) await subscribe(fx.app, fx.hook.id, user);
+    const now = Date.now();
+    const copies = [];
+    for (const [i, user] of ['1', '2', '3'].entries()) {
+      copies.push(await stageRelease(fx.app.id, { webhookId: fx.hook.id, userId: user, replayJobId: '66', releasedAt: now - 1000 + i }));
+    }
+    const live = await stageRelease(fx.app.id, { webhookId: fx.hook.id, userId: '4', releasedAt: now });
+    // A consumer asks for two more of the app's deliveries (as a claim or report does to fill its share).
+    const { handOuts } = await appObject(env, fx.app.id).claim(fx.app.id, [], 2, 'fast');
+    expect(handOuts.map((h) => h.deliveryId)).toEqual([live.deliveryId, copies[0].deliveryId]);
+  });
+});
+
 describe('replay room', () => {
   it('looks again shortly at a copy a report held back for room, not at the next unrelated wake-up', async () => {
     await subscribe(fx.app, fx.hook.id, '1');
@@ -166,7 +181,7 @@ describe('replay room', () => {
         lane,
       });
       // The app's in-flight room is taken by releases on their way to a consumer.
-      for (let i = 0; i < 200; i++) store.outbox.markReleased(store.outbox.append(message(`msg_busy_${i}`, `9${i}`, 'event')), now);
+      for (let i = 0; i < REPLAY_MAX_IN_FLIGHT; i++) store.outbox.markReleased(store.outbox.append(message(`msg_busy_${i}`, `9${i}`, 'event')), now);
       // A report has just finished the copy before this one: its lane's next copy is now the head.
       const lane = replayLane(fx.hook.id, '1', '55');
       store.outbox.append({ ...message('msg_copy#55', '1', 'replay', lane), replayJobId: '55', notBefore: now });

@@ -90,10 +90,12 @@ export async function reportAttempts(
   // Only heads of webhooks on the reporting consumer's path are chained: one that turned slow goes on
   // the slow queue, never back to a fast run that would refuse it again (a loop as fast as they talk).
   const onPath = (row: OutboxRow) => !options.pull || webhooks.pathOf(row.webhook_id) === options.pull;
-  const chained = out.splice(0, capacity);
-  const candidates = chained
-    .map((r) => outbox.outboxRow(r.seq))
-    .filter((row): row is OutboxRow => row?.state === 'released' && onPath(row));
+  const rowsOf = (releases: Release[]) =>
+    releases.map((r) => outbox.outboxRow(r.seq)).filter((row): row is OutboxRow => row?.state === 'released' && onPath(row));
+  // Live deliveries first (the lanes this report advanced, then other released ones), replay copies
+  // only in the room left: a replay's backlog never stands between a live event and the run.
+  const chained = takeReleases(out, capacity, (r) => !r.replay);
+  const candidates = rowsOf(chained);
   if (options.pull && capacity > 0) {
     delivery.pullReleased(
       candidates,
@@ -104,6 +106,9 @@ export async function reportAttempts(
       out,
     );
   }
+  const copies = takeReleases(out, capacity - candidates.length, (r) => r.replay === true);
+  chained.push(...copies);
+  candidates.push(...rowsOf(copies));
   const next = await delivery.handOut(candidates);
   // A chained head that could not be handed out after all still needs its queue message.
   const handed = new Set(next.map((h) => h.seq));
@@ -129,4 +134,14 @@ export async function returnUnclaimed(delivery: TenantDelivery, appId: string, i
     delivery.lanes.releaseLane(row.lane, now, out);
   }
   await delivery.send(out);
+}
+
+/** Takes up to `count` releases matching `which` out of `out`, in order. */
+function takeReleases(out: Release[], count: number, which: (r: Release) => boolean): Release[] {
+  const taken: Release[] = [];
+  for (let i = 0; i < out.length && taken.length < count; ) {
+    if (which(out[i])) taken.push(...out.splice(i, 1));
+    else i++;
+  }
+  return taken;
 }

@@ -2,6 +2,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { onTestFinished, vi } from 'vitest';
 import { AppStore } from '../../src/app-object/storage/app-store';
+import { replayLane } from '../../src/app-object/storage/outbox-store';
 import { appObject } from '../../src/delivery/app-objects';
 import type { DeliveryMessage } from '../../src/domain/delivery-protocol';
 import worker from '../../src/index';
@@ -25,13 +26,24 @@ export function objectRows<T = Record<string, unknown>>(appId: string, sql: stri
  */
 export function stageRelease(
   appId: string,
-  message: { webhookId: string; userId: string; payload?: string; createdAt?: number; deliveryId?: string; releasedAt?: number },
+  message: {
+    webhookId: string;
+    userId: string;
+    payload?: string;
+    createdAt?: number;
+    deliveryId?: string;
+    releasedAt?: number;
+    /** Stages a copy of this replay job, in the job's lane for the user, instead of a live event. */
+    replayJobId?: string;
+  },
 ): Promise<DeliveryMessage> {
   return withStore(appId, (store) => {
     const deliveryId = message.deliveryId ?? `msg_test${Math.random().toString(36).slice(2)}_${message.webhookId}_${message.userId}`;
+    const job = message.replayJobId;
     const seq = store.outbox.append({
       deliveryId,
-      kind: 'event',
+      kind: job ? 'replay' : 'event',
+      ...(job ? { replayJobId: job, lane: replayLane(message.webhookId, message.userId, job) } : {}),
       eventId: `e${Math.random().toString(36).slice(2)}`,
       eventType: 'tweet_create',
       requiredScope: 'tweet.read',

@@ -20,6 +20,8 @@ export type OutboxState = 'waiting' | 'held' | 'released' | 'handed';
 
 export const liveLane = (webhookId: string, userId: string) => `${webhookId}|${userId}`;
 export const replayLane = (webhookId: string, userId: string, jobId: string) => `${webhookId}|${userId}|r${jobId}`;
+/** Matches replay lanes (and only them) in SQL `LIKE`. */
+const REPLAY_LANE_PATTERN = '%|%|r%';
 
 export interface NewMessage {
   deliveryId: string;
@@ -159,9 +161,28 @@ export class Outbox {
       .toArray();
   }
 
-  /** Released rows, oldest release first (markReleased keeps the release time in `not_before`, so the due index orders them). */
+  /**
+   * Released rows, live deliveries before replay copies, each oldest release first (markReleased
+   * keeps the release time in `not_before`, so the due index orders them): a report pulling work for
+   * its run takes live events ahead of a replay's backlog.
+   */
   releasedRows(limit: number): OutboxRow[] {
-    return this.sql.exec<OutboxRow>(`SELECT * FROM outbox WHERE state = 'released' ORDER BY not_before LIMIT ?`, limit).toArray();
+    const live = this.sql
+      .exec<OutboxRow>(
+        `SELECT * FROM outbox WHERE state = 'released' AND lane NOT LIKE ? ORDER BY not_before LIMIT ?`,
+        REPLAY_LANE_PATTERN,
+        limit,
+      )
+      .toArray();
+    if (live.length >= limit) return live;
+    const copies = this.sql
+      .exec<OutboxRow>(
+        `SELECT * FROM outbox WHERE state = 'released' AND lane LIKE ? ORDER BY not_before LIMIT ?`,
+        REPLAY_LANE_PATTERN,
+        limit - live.length,
+      )
+      .toArray();
+    return live.concat(copies);
   }
 
   /** Releases not claimed within the lease (their queue message may be lost): released again. */
