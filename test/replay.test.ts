@@ -181,7 +181,8 @@ describe('replay room', () => {
         lane,
       });
       // The app's in-flight room is taken by releases on their way to a consumer.
-      for (let i = 0; i < REPLAY_MAX_IN_FLIGHT; i++) store.outbox.markReleased(store.outbox.append(message(`msg_busy_${i}`, `9${i}`, 'event')), now);
+      for (let i = 0; i < REPLAY_MAX_IN_FLIGHT; i++)
+        store.outbox.markReleased(store.outbox.append(message(`msg_busy_${i}`, `9${i}`, 'event')), now);
       // A report has just finished the copy before this one: its lane's next copy is now the head.
       const lane = replayLane(fx.hook.id, '1', '55');
       store.outbox.append({ ...message('msg_copy#55', '1', 'replay', lane), replayJobId: '55', notBefore: now });
