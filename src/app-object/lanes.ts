@@ -32,7 +32,7 @@ export interface Release {
  */
 export class Lanes {
   /** Room for replay releases, counted once per call (`at` is the call's clock). */
-  private replayRoom = { at: -1, room: 0, heldBack: false };
+  private replayRoom = { at: -1, room: 0 };
   /** A replay copy was held back for room since the object last made sure it will look again. */
   private recheckOwed = false;
 
@@ -109,17 +109,11 @@ export class Lanes {
     return owed;
   }
 
-  /** Whether replay copies were held back for room during the call at `now`. */
-  replayHeldBack(now: number): boolean {
-    return this.replayRoom.at === now && this.replayRoom.heldBack;
-  }
-
   private takeReplayRoom(now: number): boolean {
     if (this.replayRoom.at !== now) {
-      this.replayRoom = { at: now, room: REPLAY_MAX_IN_FLIGHT - this.store.outbox.inFlightCount(), heldBack: false };
+      this.replayRoom = { at: now, room: REPLAY_MAX_IN_FLIGHT - this.store.outbox.inFlightCount() };
     }
     if (this.replayRoom.room <= 0) {
-      this.replayRoom.heldBack = true;
       this.recheckOwed = true;
       return false;
     }

@@ -51,8 +51,9 @@ export async function alarmPass(delivery: TenantDelivery): Promise<void> {
   const heads = outbox.dueHeads(now, SWEEP_LIMIT);
   for (const head of heads) lanes.releaseLane(head.lane, now, out);
 
+  // The pass sets its own next alarm below, so it takes the recheck that send() would otherwise ask for.
+  const heldBack = lanes.takeRecheck();
   await delivery.send(out);
-  const heldBack = lanes.replayHeldBack(now);
   const full = unreported.length === SWEEP_LIMIT || stale.length === SWEEP_LIMIT || (heads.length === SWEEP_LIMIT && !heldBack);
   if (full) {
     await ports.setAlarm(now);
