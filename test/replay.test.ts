@@ -161,6 +161,38 @@ describe('replay beside live traffic', () => {
     const { handOuts } = await appObject(env, fx.app.id).claim(fx.app.id, [], 2, 'fast');
     expect(handOuts.map((h) => h.deliveryId)).toEqual([live.deliveryId, copies[0].deliveryId]);
   });
+
+  it('chains the live lane a report advanced, then other live work, before the next replay copy', async () => {
+    for (const user of ['1', '2', '3']) await subscribe(fx.app, fx.hook.id, user);
+    const stage = (userId: string, extra: { replayJobId?: string; waiting?: boolean } = {}) =>
+      stageRelease(fx.app.id, { webhookId: fx.hook.id, userId, ...extra });
+    const object = appObject(env, fx.app.id);
+    // A run holds a replay copy for user 2 and a live event for user 1; each has another behind it.
+    const copy = await stage('2', { replayJobId: '67' });
+    const nextCopy = await stage('2', { replayJobId: '67', waiting: true });
+    const live = await stage('1');
+    const nextLive = await stage('1', { waiting: true });
+    const handOuts = (await object.claim(fx.app.id, [copy, live], 2, 'fast')).handOuts;
+    expect(handOuts.map((h) => h.deliveryId)).toEqual([copy.deliveryId, live.deliveryId]);
+    // Meanwhile another live event for user 3 was released to the queue.
+    const otherLive = await stage('3');
+
+    // Both were delivered; the report (copy first) has room to bring back two more.
+    const delivered = handOuts.map((h) => ({
+      seq: h.seq,
+      deliveryId: h.deliveryId,
+      attempt: h.attempt,
+      handOutId: h.handOutId,
+      startedAt: Date.now(),
+      result: { status: 200, latencyMs: 5, retryAfter: null },
+    }));
+    const { next } = await object.report(fx.app.id, delivered, { chain: true, capacity: 2, pull: 'fast' });
+
+    // The live events go first; the replay's next copy waits for room (its release goes to the queue).
+    expect(next.map((h) => h.deliveryId)).toEqual([nextLive.deliveryId, otherLive.deliveryId]);
+    const copyRow = await withStore(fx.app.id, (store) => store.outbox.outboxRow(nextCopy.seq));
+    expect(copyRow?.state).toBe('released');
+  });
 });
 
 describe('replay room', () => {

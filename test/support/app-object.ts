@@ -35,6 +35,8 @@ export function stageRelease(
     releasedAt?: number;
     /** Stages a copy of this replay job, in the job's lane for the user, instead of a live event. */
     replayJobId?: string;
+    /** Leaves it waiting in its lane (behind the lane's head) instead of releasing it; its release is 0. */
+    waiting?: boolean;
   },
 ): Promise<DeliveryMessage> {
   return withStore(appId, (store) => {
@@ -52,7 +54,7 @@ export function stageRelease(
       payload: message.payload ?? JSON.stringify({ for_user_id: message.userId }),
       createdAt: message.createdAt ?? Date.now(),
     });
-    const release = store.outbox.markReleased(seq, message.releasedAt ?? Date.now());
+    const release = message.waiting ? 0 : store.outbox.markReleased(seq, message.releasedAt ?? Date.now());
     return { app: appId, seq, deliveryId, attempt: 1, release, webhook: message.webhookId };
   });
 }
