@@ -1,6 +1,7 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { forgetMirrorCache } from '../../src/app-object/storage/mirror-cache';
+import { forgetOutboxCache } from '../../src/app-object/storage/outbox-cache';
 import { appObject } from '../../src/delivery/app-objects';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -28,5 +29,6 @@ export async function ageApp(appId: string, ms: number) {
     sql.exec('UPDATE ledger SET at = at - ?, ingested_at = ingested_at - ?', ms, ms);
     sql.exec('UPDATE events SET ingested_at = ingested_at - ?', ms);
     forgetMirrorCache(sql); // mirror rows changed behind MirrorStore's back
+    forgetOutboxCache(sql); // and messages behind Outbox's
   });
 }

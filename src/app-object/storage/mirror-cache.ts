@@ -22,6 +22,8 @@ export interface MirrorCache {
   authorizations: Map<string, MirrorAuthorization | null>;
   /** Per user: the live subscriptions' webhook and start. */
   subscriptions: Map<string, { webhook_id: string; started_at: number }[]>;
+  /** Event types with a live X Activity API subscription (undefined: not read yet). */
+  xaaEventTypes: Set<string> | undefined;
 }
 
 /** Users kept before the per-user maps start over; bounds memory for apps with very many users. */
@@ -33,15 +35,16 @@ const caches = new WeakMap<object, MirrorCache>();
 /** A wrapped SqlStorage (the work counters' proxy) names the storage it wraps under this symbol. */
 export const WRAPPED_SQL = Symbol('wrapped SqlStorage');
 
-function keyOf(sql: SqlStorage): object {
+/** The object's own SqlStorage under any wrapper: what the in-memory caches are keyed by. */
+export function storageKeyOf(sql: SqlStorage): object {
   return (sql as unknown as { [WRAPPED_SQL]?: SqlStorage })[WRAPPED_SQL] ?? sql;
 }
 
 export function mirrorCacheOf(sql: SqlStorage): MirrorCache {
-  const key = keyOf(sql);
+  const key = storageKeyOf(sql);
   let cache = caches.get(key);
   if (!cache) {
-    cache = { tenant: undefined, webhooks: new Map(), authorizations: new Map(), subscriptions: new Map() };
+    cache = { tenant: undefined, webhooks: new Map(), authorizations: new Map(), subscriptions: new Map(), xaaEventTypes: undefined };
     caches.set(key, cache);
   }
   return cache;
@@ -49,10 +52,11 @@ export function mirrorCacheOf(sql: SqlStorage): MirrorCache {
 
 /** Drops everything cached for this database: after writing mirror tables other than through MirrorStore. */
 export function forgetMirrorCache(sql: SqlStorage): void {
-  const cache = caches.get(keyOf(sql));
+  const cache = caches.get(storageKeyOf(sql));
   if (!cache) return;
   cache.tenant = undefined;
   cache.webhooks.clear();
+  cache.xaaEventTypes = undefined;
   forgetGrants(cache);
 }
 

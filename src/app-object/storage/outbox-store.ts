@@ -1,4 +1,5 @@
 import type { DeliveryKind, DeliveryScope } from '../../domain/entitlement';
+import { keepMessage, keepRow, type OutboxCache, outboxCacheOf } from './outbox-cache';
 
 /**
  * Messages and the outbox (docs/delivery.md, "Lanes"). Every message the object renders is kept in
@@ -88,7 +89,12 @@ export const scopeOfMessage = (m: MessageRow): DeliveryScope => ({
 });
 
 export class Outbox {
-  constructor(private readonly sql: SqlStorage) {}
+  /** Rows as last written or read (outbox-cache.ts): most reads of a delivery's rows cost no SQL. */
+  private readonly cache: OutboxCache;
+
+  constructor(private readonly sql: SqlStorage) {
+    this.cache = outboxCacheOf(sql);
+  }
 
   /** Records an event once; false if this object has seen it before (ingest is idempotent). */
   recordEvent(eventId: string, activityId: string, type: string, createdAt: number, now: number): boolean {
@@ -106,10 +112,10 @@ export class Outbox {
 
   /** Appends a message to the end of its lane. */
   append(m: NewMessage): number {
-    const { seq } = this.sql
-      .exec<{ seq: number }>(
+    const message = this.sql
+      .exec<MessageRow>(
         `INSERT INTO messages (delivery_id, webhook_message_id, replay_job_id, kind, event_id, event_type, required_scope, webhook_id, user_id, payload, created_at, state, xaa_subscription_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) RETURNING seq`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) RETURNING *`,
         m.deliveryId,
         m.webhookMessageId ?? m.deliveryId,
         m.replayJobId ?? null,
@@ -124,23 +130,41 @@ export class Outbox {
         m.xaaSubscriptionId ?? null,
       )
       .one();
-    this.sql.exec(
-      `INSERT INTO outbox (seq, lane, webhook_id, user_id, state, attempt, not_before) VALUES (?, ?, ?, ?, 'waiting', 1, ?)`,
-      seq,
-      m.lane ?? liveLane(m.webhookId, m.userId),
-      m.webhookId,
-      m.userId,
-      m.notBefore ?? m.createdAt,
-    );
-    return seq;
+    keepMessage(this.cache, message);
+    const row = this.sql
+      .exec<OutboxRow>(
+        `INSERT INTO outbox (seq, lane, webhook_id, user_id, state, attempt, not_before) VALUES (?, ?, ?, ?, 'waiting', 1, ?) RETURNING *`,
+        message.seq,
+        m.lane ?? liveLane(m.webhookId, m.userId),
+        m.webhookId,
+        m.userId,
+        m.notBefore ?? m.createdAt,
+      )
+      .one();
+    keepRow(this.cache, row);
+    return message.seq;
   }
 
   message(seq: number): MessageRow | undefined {
-    return this.sql.exec<MessageRow>('SELECT * FROM messages WHERE seq = ?', seq).toArray()[0];
+    const cached = this.cache.messages.get(seq);
+    if (cached) return cached;
+    const row = this.sql.exec<MessageRow>('SELECT * FROM messages WHERE seq = ?', seq).toArray()[0];
+    return row && keepMessage(this.cache, row);
   }
 
   outboxRow(seq: number): OutboxRow | undefined {
-    return this.sql.exec<OutboxRow>('SELECT * FROM outbox WHERE seq = ?', seq).toArray()[0];
+    const cached = this.cache.rows.get(seq);
+    if (cached) return cached;
+    const row = this.sql.exec<OutboxRow>('SELECT * FROM outbox WHERE seq = ?', seq).toArray()[0];
+    return row && keepRow(this.cache, row);
+  }
+
+  /** Runs an UPDATE of one outbox row (`WHERE seq = ?` bound last) that ends in `RETURNING *`, and keeps the row as written. */
+  private updateRow(query: string, ...bindings: SqlStorageValue[]): OutboxRow | undefined {
+    const row = this.sql.exec<OutboxRow>(query, ...bindings).toArray()[0];
+    if (row) keepRow(this.cache, row);
+    else this.cache.rows.delete(bindings[bindings.length - 1] as number);
+    return row;
   }
 
   laneHead(lane: string): OutboxRow | undefined {
@@ -201,21 +225,21 @@ export class Outbox {
 
   /** Puts a row on the queue under a new release number, which supersedes any earlier one. */
   markReleased(seq: number, now: number): number {
-    return this.sql
-      .exec<{ release: number }>(
-        `UPDATE outbox SET state = 'released', release = release + 1, released_at = ?, not_before = ?, hand_out_id = NULL, start_by = NULL
-         WHERE seq = ? RETURNING release`,
-        now,
-        now,
-        seq,
-      )
-      .one().release;
+    const row = this.updateRow(
+      `UPDATE outbox SET state = 'released', release = release + 1, released_at = ?, not_before = ?, hand_out_id = NULL, start_by = NULL
+       WHERE seq = ? RETURNING *`,
+      now,
+      now,
+      seq,
+    );
+    if (!row) throw new Error(`outbox row ${seq} is gone; it cannot be released`);
+    return row.release;
   }
 
   /** Handed out: the start deadline is kept in `not_before` too, so the due index serves the hand-out lease. */
   markHanded(seq: number, handOutId: number, startBy: number): void {
-    this.sql.exec(
-      `UPDATE outbox SET state = 'handed', hand_out_id = ?, start_by = ?, not_before = ? WHERE seq = ?`,
+    this.updateRow(
+      `UPDATE outbox SET state = 'handed', hand_out_id = ?, start_by = ?, not_before = ? WHERE seq = ? RETURNING *`,
       handOutId,
       startBy,
       startBy,
@@ -225,9 +249,9 @@ export class Outbox {
 
   /** Back to waiting (a retry, an unsent hand-out, a failed release); `attempt` and `notBefore` say which and when. */
   markWaiting(seq: number, attempt: number, notBefore: number): void {
-    this.sql.exec(
+    this.updateRow(
       `UPDATE outbox SET state = 'waiting', attempt = ?, not_before = ?, released_at = NULL, hand_out_id = NULL, start_by = NULL
-       WHERE seq = ?`,
+       WHERE seq = ? RETURNING *`,
       attempt,
       notBefore,
       seq,
@@ -235,14 +259,18 @@ export class Outbox {
   }
 
   markHeld(seq: number): void {
-    this.sql.exec(`UPDATE outbox SET state = 'held', released_at = NULL, hand_out_id = NULL, start_by = NULL WHERE seq = ?`, seq);
+    this.updateRow(
+      `UPDATE outbox SET state = 'held', released_at = NULL, hand_out_id = NULL, start_by = NULL WHERE seq = ? RETURNING *`,
+      seq,
+    );
   }
 
   /** A webhook passed a CRC again: its held heads wait for the next release, in order. */
   unhold(webhookId: string): OutboxRow[] {
     return this.sql
       .exec<OutboxRow>(`UPDATE outbox SET state = 'waiting' WHERE webhook_id = ? AND state = 'held' RETURNING *`, webhookId)
-      .toArray();
+      .toArray()
+      .map((row) => keepRow(this.cache, row));
   }
 
   /**
@@ -264,20 +292,26 @@ export class Outbox {
   }
 
   recordAttempt(seq: number, at: number, statusCode: number | null, error: string | null, attempt: number): void {
-    this.sql.exec(
-      'UPDATE messages SET attempts = MAX(attempts, ?), last_attempt_at = ?, last_status = ?, last_error = ? WHERE seq = ?',
-      attempt,
-      at,
-      statusCode,
-      error,
-      seq,
-    );
+    const message = this.sql
+      .exec<MessageRow>(
+        'UPDATE messages SET attempts = MAX(attempts, ?), last_attempt_at = ?, last_status = ?, last_error = ? WHERE seq = ? RETURNING *',
+        attempt,
+        at,
+        statusCode,
+        error,
+        seq,
+      )
+      .toArray()[0];
+    if (message) keepMessage(this.cache, message);
+    else this.cache.messages.delete(seq);
   }
 
   /** Ends a message: it leaves the outbox, and its lane's next message becomes the head. */
   finish(seq: number, state: 'delivered' | 'failed' | 'dropped', at: number): void {
     this.sql.exec('UPDATE messages SET state = ?, finished_at = ? WHERE seq = ?', state, at, seq);
     this.sql.exec('DELETE FROM outbox WHERE seq = ?', seq);
+    this.cache.messages.delete(seq);
+    this.cache.rows.delete(seq);
   }
 
   /** Releases on the queue or hand-outs not yet reported back. */

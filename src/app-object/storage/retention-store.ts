@@ -1,3 +1,4 @@
+import { forgetOutboxCache } from './outbox-cache';
 import type { ScopedMessage } from './outbox-store';
 
 /**
@@ -26,6 +27,7 @@ export class RetentionStore {
       )
       .toArray();
     this.sql.exec('UPDATE messages SET payload = NULL WHERE created_at < ? AND payload IS NOT NULL', cutoff);
+    forgetOutboxCache(this.sql); // cached messages may still carry the payloads just dropped
     return expiredInOutbox;
   }
 
@@ -35,5 +37,6 @@ export class RetentionStore {
     this.sql.exec('DELETE FROM messages WHERE created_at < ? AND seq NOT IN (SELECT seq FROM outbox)', cutoff);
     this.sql.exec('DELETE FROM events WHERE ingested_at < ?', cutoff);
     this.sql.exec(`DELETE FROM replay_jobs WHERE state != 'running' AND created_at < ?`, cutoff);
+    forgetOutboxCache(this.sql); // a finished message read since (a replay's original) may be gone now
   }
 }

@@ -1,0 +1,54 @@
+import { storageKeyOf } from './mirror-cache';
+import type { MessageRow, OutboxRow } from './outbox-store';
+
+/**
+ * Outbox rows and their messages, kept in memory between calls. A delivery's rows are read again on
+ * every step (release, claim, hand-out, report, retry): without this, each delivery ran about eight
+ * `SELECT ... WHERE seq = ?` statements, a third of the object's statements (docs/scaling.md). It is
+ * one object's own memory (an object holds one app), so nothing in it can answer for another tenant.
+ *
+ * Why it cannot go stale: every write to `outbox` and to a message still in it goes through Outbox,
+ * which puts the row as written here (`RETURNING *`) or drops it, in the same synchronous step;
+ * retention, which rewrites and deletes messages by age, drops the whole cache; and the object's
+ * SQLite writes are never rolled back under a live instance (a failed commit restarts the object, and
+ * its memory with it). Code that writes those tables by raw SQL (test helpers moving time) must call
+ * `forgetOutboxCache`.
+ */
+export interface OutboxCache {
+  messages: Map<number, MessageRow>;
+  rows: Map<number, OutboxRow>;
+}
+
+/** Rows kept before the cache starts over: bounds memory when a replay fills the outbox. */
+const MAX_ROWS = 5_000;
+
+const caches = new WeakMap<object, OutboxCache>();
+
+export function outboxCacheOf(sql: SqlStorage): OutboxCache {
+  const key = storageKeyOf(sql);
+  let cache = caches.get(key);
+  if (!cache) {
+    cache = { messages: new Map(), rows: new Map() };
+    caches.set(key, cache);
+  }
+  return cache;
+}
+
+/** Drops everything cached for this database: after writing `outbox` or `messages` other than through Outbox. */
+export function forgetOutboxCache(sql: SqlStorage): void {
+  const cache = caches.get(storageKeyOf(sql));
+  cache?.messages.clear();
+  cache?.rows.clear();
+}
+
+export function keepMessage(cache: OutboxCache, row: MessageRow): MessageRow {
+  if (cache.messages.size >= MAX_ROWS) cache.messages.clear();
+  cache.messages.set(row.seq, row);
+  return row;
+}
+
+export function keepRow(cache: OutboxCache, row: OutboxRow): OutboxRow {
+  if (cache.rows.size >= MAX_ROWS) cache.rows.clear();
+  cache.rows.set(row.seq, row);
+  return row;
+}
