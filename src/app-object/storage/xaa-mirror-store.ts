@@ -1,4 +1,5 @@
 import type { Direction } from '../../domain/xaa-events';
+import { type MirrorCache, mirrorCacheOf } from './mirror-cache';
 import { type DriftRange, driftRows } from './mirror-drift-store';
 
 /**
@@ -50,7 +51,17 @@ export interface XaaSubscriptionRecord {
 const AFTER = 0.5;
 
 export class XaaMirrorStore {
-  constructor(private readonly sql: SqlStorage) {}
+  /** Which event types have a live subscription, so ingest asks SQL only for those (mirror-cache.ts). */
+  private readonly cache: MirrorCache;
+
+  constructor(private readonly sql: SqlStorage) {
+    this.cache = mirrorCacheOf(sql);
+  }
+
+  /** After every write, in the same synchronous step: the live event types may have changed. */
+  private forgetLiveTypes(): void {
+    this.cache.xaaEventTypes = undefined;
+  }
 
   get(id: string): XaaMirrorRow | undefined {
     return this.sql.exec<XaaMirrorRow>('SELECT * FROM xaa_subscriptions WHERE id = ?', id).toArray()[0];
@@ -62,44 +73,48 @@ export class XaaMirrorStore {
    * this object already saw it end; a version older than the one held changes nothing.
    */
   put(record: XaaSubscriptionRecord, now: number): 'ended' | null {
-    const known = this.get(record.id);
-    if (known?.ended_at != null) return 'ended';
-    if (!known) {
+    try {
+      const known = this.get(record.id);
+      if (known?.ended_at != null) return 'ended';
+      if (!known) {
+        this.sql.exec(
+          `INSERT INTO xaa_subscriptions (id, event_type, user_id, direction, keyword, tag, webhook_id, target_changed_at,
+             authorization_id, started_at, version_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          record.id,
+          record.eventType,
+          record.userId,
+          record.direction,
+          record.keyword,
+          record.tag,
+          record.webhookId,
+          now,
+          record.authorizationId,
+          now,
+          record.at,
+        );
+        return null;
+      }
+      if (known.version_at >= record.at) return null;
+      // A placeholder learns what it is; a live row takes the new tag and, if it moved, the new target.
+      const moved = known.webhook_id !== record.webhookId;
       this.sql.exec(
-        `INSERT INTO xaa_subscriptions (id, event_type, user_id, direction, keyword, tag, webhook_id, target_changed_at,
-           authorization_id, started_at, version_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        record.id,
+        `UPDATE xaa_subscriptions SET event_type = ?, user_id = ?, direction = ?, keyword = ?, tag = ?, authorization_id = ?,
+           webhook_id = ?, target_changed_at = ?, version_at = ? WHERE id = ?`,
         record.eventType,
         record.userId,
         record.direction,
         record.keyword,
         record.tag,
-        record.webhookId,
-        now,
         record.authorizationId,
-        now,
+        record.webhookId,
+        moved ? now : known.target_changed_at,
         record.at,
+        record.id,
       );
       return null;
+    } finally {
+      this.forgetLiveTypes();
     }
-    if (known.version_at >= record.at) return null;
-    // A placeholder learns what it is; a live row takes the new tag and, if it moved, the new target.
-    const moved = known.webhook_id !== record.webhookId;
-    this.sql.exec(
-      `UPDATE xaa_subscriptions SET event_type = ?, user_id = ?, direction = ?, keyword = ?, tag = ?, authorization_id = ?,
-         webhook_id = ?, target_changed_at = ?, version_at = ? WHERE id = ?`,
-      record.eventType,
-      record.userId,
-      record.direction,
-      record.keyword,
-      record.tag,
-      record.authorizationId,
-      record.webhookId,
-      moved ? now : known.target_changed_at,
-      record.at,
-      record.id,
-    );
-    return null;
   }
 
   /**
@@ -108,47 +123,55 @@ export class XaaMirrorStore {
    * placeholder, so its late creation cannot bring the old target back.
    */
   untarget(id: string, userId: string, asOf: number, at: number): void {
-    const version = asOf + AFTER;
-    const known = this.get(id);
-    if (!known) {
-      this.sql.exec(
-        `INSERT INTO xaa_subscriptions (id, event_type, user_id, target_changed_at, started_at, version_at) VALUES (?, '', ?, ?, ?, ?)`,
-        id,
-        userId,
-        at,
-        at,
-        version,
-      );
-      return;
-    }
-    if (known.ended_at !== null) return;
-    // Even with no webhook now, the version moves on: a creation or move older than this, still on
-    // its way, must not bring a webhook back.
-    this.sql.exec(
-      `UPDATE xaa_subscriptions SET target_changed_at = CASE WHEN webhook_id IS NULL THEN target_changed_at ELSE ? END,
-         webhook_id = NULL, version_at = MAX(version_at, ?) WHERE id = ?`,
-      at,
-      version,
-      id,
-    );
-  }
-
-  /** Ends these subscriptions; an id never seen is tombstoned, so its late creation is refused. */
-  end(subscriptions: { id: string; userId: string }[], at: number): void {
-    for (const { id, userId } of subscriptions) {
-      if (this.get(id)) this.sql.exec('UPDATE xaa_subscriptions SET ended_at = ? WHERE id = ? AND ended_at IS NULL', at, id);
-      else {
+    try {
+      const version = asOf + AFTER;
+      const known = this.get(id);
+      if (!known) {
         this.sql.exec(
-          `INSERT INTO xaa_subscriptions (id, event_type, user_id, target_changed_at, started_at, ended_at, version_at)
-           VALUES (?, '', ?, ?, ?, ?, ?)`,
+          `INSERT INTO xaa_subscriptions (id, event_type, user_id, target_changed_at, started_at, version_at) VALUES (?, '', ?, ?, ?, ?)`,
           id,
           userId,
           at,
           at,
-          at,
-          at,
+          version,
         );
+        return;
       }
+      if (known.ended_at !== null) return;
+      // Even with no webhook now, the version moves on: a creation or move older than this, still on
+      // its way, must not bring a webhook back.
+      this.sql.exec(
+        `UPDATE xaa_subscriptions SET target_changed_at = CASE WHEN webhook_id IS NULL THEN target_changed_at ELSE ? END,
+           webhook_id = NULL, version_at = MAX(version_at, ?) WHERE id = ?`,
+        at,
+        version,
+        id,
+      );
+    } finally {
+      this.forgetLiveTypes();
+    }
+  }
+
+  /** Ends these subscriptions; an id never seen is tombstoned, so its late creation is refused. */
+  end(subscriptions: { id: string; userId: string }[], at: number): void {
+    try {
+      for (const { id, userId } of subscriptions) {
+        if (this.get(id)) this.sql.exec('UPDATE xaa_subscriptions SET ended_at = ? WHERE id = ? AND ended_at IS NULL', at, id);
+        else {
+          this.sql.exec(
+            `INSERT INTO xaa_subscriptions (id, event_type, user_id, target_changed_at, started_at, ended_at, version_at)
+             VALUES (?, '', ?, ?, ?, ?, ?)`,
+            id,
+            userId,
+            at,
+            at,
+            at,
+            at,
+          );
+        }
+      }
+    } finally {
+      this.forgetLiveTypes();
     }
   }
 
@@ -166,11 +189,22 @@ export class XaaMirrorStore {
 
   /** Deleting a webhook ends the subscriptions that deliver to it. */
   endForWebhook(webhookId: string, at: number): void {
-    this.sql.exec('UPDATE xaa_subscriptions SET ended_at = ? WHERE webhook_id = ? AND ended_at IS NULL', at, webhookId);
+    try {
+      this.sql.exec('UPDATE xaa_subscriptions SET ended_at = ? WHERE webhook_id = ? AND ended_at IS NULL', at, webhookId);
+    } finally {
+      this.forgetLiveTypes();
+    }
   }
 
   /** Live subscriptions of a user to an event type (ingest matches filters on top). */
   liveFor(userId: string, eventType: string): XaaMirrorRow[] {
+    this.cache.xaaEventTypes ??= new Set(
+      this.sql
+        .exec<{ event_type: string }>('SELECT DISTINCT event_type FROM xaa_subscriptions WHERE ended_at IS NULL')
+        .toArray()
+        .map((r) => r.event_type),
+    );
+    if (!this.cache.xaaEventTypes.has(eventType)) return [];
     return this.sql
       .exec<XaaMirrorRow>('SELECT * FROM xaa_subscriptions WHERE user_id = ? AND event_type = ? AND ended_at IS NULL', userId, eventType)
       .toArray();
