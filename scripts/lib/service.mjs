@@ -105,9 +105,10 @@ export async function startDevService({ stateDir, port, log = false, vars = {} }
 /**
  * The service through wrangler's programmatic API with the devtools inspector off (it slows D1 and
  * outbound fetch several-fold and leaks sockets under load: docs/testing.md, "Why the inspector is off").
- * @param {{ stateDir: string, port?: number, vars?: Record<string, string | number>, platformToken?: string }} options
+ * `inspectorPort` turns the inspector on, for `bench/profile.mjs` only: its figures are relative.
+ * @param {{ stateDir: string, port?: number, vars?: Record<string, string | number>, platformToken?: string, inspectorPort?: number }} options
  */
-export async function startFastService({ stateDir, port, vars = {}, platformToken: givenToken }) {
+export async function startFastService({ stateDir, port, vars = {}, platformToken: givenToken, inspectorPort }) {
   port ??= await freePort();
   const migrate = spawnSync(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir], {
     cwd: ROOT,
@@ -136,7 +137,7 @@ export async function startFastService({ stateDir, port, vars = {}, platformToke
     config: join(ROOT, 'wrangler.toml'),
     bindings,
     dev: {
-      inspector: false,
+      inspector: inspectorPort ? { port: inspectorPort } : false,
       persist: stateDir,
       server: { hostname: '127.0.0.1', port },
       logLevel: 'warn',

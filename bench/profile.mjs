@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+// Where the local runtime's CPU goes during one bench scenario: runs it with the inspector on, takes a
+// sampling CPU profile of the Worker's isolate (the Worker, its consumers and every app's object share
+// it), and prints self time by function and by source file. Timings under the inspector are slower than
+// the bench's; read the shares, not the totals. Loopback only, bounded.
+//   node bench/profile.mjs [APPSxUSERS] [flood|paced]   (default 50x20 flood)
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { client } from '../scripts/lib/client.mjs';
+import { startReceiver } from '../scripts/lib/receiver.mjs';
+import { freePort, sleep, startFastService } from '../scripts/lib/service.mjs';
+import { waitUntil } from './measure.mjs';
+
+const [apps, usersPerApp] = (process.argv[2] ?? '50x20').split('x').map(Number);
+const paced = process.argv[3] === 'paced';
+const EVENTS = Number(process.env.PROFILE_EVENTS ?? 3000);
+
+async function inspect(port) {
+  const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
+  const target = targets.find((t) => t.webSocketDebuggerUrl) ?? targets[0];
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  let id = 0;
+  const waiting = new Map();
+  ws.on('message', (data) => {
+    const msg = JSON.parse(String(data));
+    if (msg.id && waiting.has(msg.id)) {
+      waiting.get(msg.id)(msg);
+      waiting.delete(msg.id);
+    }
+  });
+  const send = (method, params = {}) =>
+    new Promise((resolve) => {
+      const n = ++id;
+      waiting.set(n, resolve);
+      ws.send(JSON.stringify({ id: n, method, params }));
+    });
+  return { send, close: () => ws.close(), target: target.title ?? target.url };
+}
+
+function summarizeProfile(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  const total = profile.samples.length;
+  for (const id of profile.samples) self.set(id, (self.get(id) ?? 0) + 1);
+  const byFn = new Map();
+  const byFile = new Map();
+  for (const [id, count] of self) {
+    const f = byId.get(id).callFrame;
+    const file = (f.url || '(native)').replace(/^.*\/(src|node_modules)\//, '$1/');
+    const key = `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + count);
+    byFile.set(file, (byFile.get(file) ?? 0) + count);
+  }
+  const top = (m, n) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`)
+      .join('\n');
+  return `samples: ${total}\n\nby function (self):\n${top(byFn, 45)}\n\nby file (self):\n${top(byFile, 30)}`;
+}
+
+// Under the inspector, wrangler source-maps worker logs with a module it sometimes cannot resolve; a
+// lost log line must not end the profile.
+let droppedLogs = 0;
+process.on('uncaughtException', (err) => {
+  if (String(err?.message).includes('source-map-support')) droppedLogs++;
+  else throw err;
+});
+
+async function main() {
+  setTimeout(() => {
+    console.error('profile: time limit (8 min) exceeded');
+    process.exit(2);
+  }, 480_000).unref();
+  const stateDir = mkdtempSync(join(tmpdir(), 'aae-profile-'));
+  const inspectorPort = await freePort();
+  const receiver = await startReceiver({ keep: false, onDelivery: (d) => arrivals.add(d.json?.tweet_create_events?.[0]?.text) });
+  const arrivals = new Set();
+  const service = await startFastService({ stateDir, inspectorPort });
+  const api = client(service.baseUrl, service.platformToken);
+  try {
+    const tenants = [];
+    for (let a = 0; a < apps; a++) {
+      const app = await api.activeApp(`prof-${a}`, { provisioned_subscriptions: usersPerApp });
+      receiver.trustApp(app.name, app.consumerSecret);
+      const hook = await api.registerWebhook(app, receiver.url(`/app${a}`));
+      receiver.trustWebhook(hook.id, app.name, hook.signing_secret);
+      const users = Array.from({ length: usersPerApp }, (_, i) => String(1_000_000 + a * usersPerApp + i));
+      await Promise.all(users.map((user) => api.subscribe(app, hook.id, user, ['tweet.read', 'dm.read'])));
+      tenants.push({ users });
+    }
+    const users = tenants.flatMap((t) => t.users);
+    console.error(`profile: ${apps} apps set up; connecting to the inspector`);
+    const inspector = await inspect(inspectorPort);
+    await inspector.send('Profiler.enable');
+    await inspector.send('Profiler.setSamplingInterval', { interval: 200 });
+    await inspector.send('Profiler.start');
+    console.error(`profile: profiling ${inspector.target}`);
+    const started = Date.now();
+    const ids = Array.from({ length: EVENTS }, (_, i) => `p-${i}`);
+    const chunks = [];
+    for (let i = 0; i < ids.length; i += 100) chunks.push(ids.slice(i, i + 100));
+    const post = (chunk) =>
+      api.ingest(
+        chunk.map((id) => ({
+          id,
+          type: 'tweet_create',
+          tweet: { id: '1', text: id, author: { id: users[(Number(id.slice(2)) * 7919) % users.length], name: 'n', screen_name: 's' } },
+        })),
+      );
+    if (paced) {
+      for (const chunk of chunks) {
+        void post(chunk);
+        await sleep(200);
+      }
+    } else {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          while (next < chunks.length) await post(chunks[next++]);
+        }),
+      );
+    }
+    await waitUntil(() => ids.every((id) => arrivals.has(id)), 180_000);
+    const seconds = (Date.now() - started) / 1000;
+    const { result } = await inspector.send('Profiler.stop');
+    inspector.close();
+    writeFileSync(join(tmpdir(), 'aae-profile.cpuprofile'), JSON.stringify(result.profile));
+    console.log(`${apps}x${usersPerApp} ${paced ? 'paced 500/s' : 'flood'}: ${EVENTS} in ${seconds.toFixed(1)} s under the inspector`);
+    console.log(summarizeProfile(result.profile));
+    if (droppedLogs) console.log(`\nworker log lines wrangler could not source-map (dropped): ${droppedLogs}`);
+  } finally {
+    await service.stop();
+    await receiver.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
