@@ -1,7 +1,8 @@
-import { and, eq, inArray, isNull, lte } from 'drizzle-orm';
+import { and, eq, isNull, lte } from 'drizzle-orm';
 import { settings } from '../config';
+import { insertActivitiesAndLookUp, knownActivities, markFannedOut, type RecordedActivity } from '../db/activities';
 import { type Database, database } from '../db/client';
-import { activities, fanOutRetries, subscriptions, xaaSubscriptions } from '../db/schema';
+import { fanOutRetries } from '../db/schema';
 import type { TimedActivity } from '../domain/activities';
 import { audienceOf } from '../domain/audience';
 import { newId } from '../domain/ids';
@@ -9,14 +10,6 @@ import { xaaUsersOf } from '../domain/xaa-events';
 import { ApiError } from '../errors';
 import { appObject } from './app-objects';
 import { enqueueDeliveries } from './enqueue';
-
-/** D1 allows 100 bound parameters per statement; lists are sent in chunks below that. */
-const IN_CHUNK = 90;
-
-export const chunks = <T>(items: T[], size = IN_CHUNK): T[][] =>
-  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-
-type ActivityRow = typeof activities.$inferSelect;
 
 /**
  * Records each activity id once and, in the same D1 round trip, asks which apps have a live
@@ -27,38 +20,14 @@ type ActivityRow = typeof activities.$inferSelect;
  * An event id that collides with another isolate's fails the batch (the event id is unique too), and
  * the batch is drawn again.
  */
-async function recordActivities(db: Database, list: TimedActivity[], users: string[], now: number) {
-  const lookups = chunks(users, IN_CHUNK / 2).map((part) =>
-    db
-      .select({ appId: subscriptions.appId, userId: subscriptions.userId })
-      .from(subscriptions)
-      .where(and(isNull(subscriptions.endedAt), inArray(subscriptions.userId, part)))
-      .union(
-        db
-          .select({ appId: xaaSubscriptions.appId, userId: xaaSubscriptions.userId })
-          .from(xaaSubscriptions)
-          .where(and(isNull(xaaSubscriptions.endedAt), inArray(xaaSubscriptions.userId, part))),
-      ),
-  );
+async function recordActivities(env: Env, list: TimedActivity[], users: string[], now: number) {
   for (let round = 0; ; round++) {
-    const inserts = list.map((a) =>
-      db
-        .insert(activities)
-        .values({ id: a.id, eventId: newId(now), type: a.type, receivedAt: now })
-        .onConflictDoNothing({ target: activities.id })
-        .returning(),
-    );
     try {
-      const results = (await db.batch([...inserts, ...lookups] as unknown as Parameters<typeof db.batch>[0])) as unknown as unknown[][];
-      const recorded = new Map<string, ActivityRow>();
-      for (const row of results.slice(0, inserts.length).flat() as ActivityRow[]) recorded.set(row.id, row);
+      const rows = list.map((a) => ({ id: a.id, eventId: newId(now), type: a.type }));
+      const { inserted, appsByUser } = await insertActivitiesAndLookUp(env.DB, rows, users, now);
+      const recorded = new Map<string, RecordedActivity>(inserted.map((row) => [row.id, row]));
       const known = [...new Set(list.map((a) => a.id))].filter((id) => !recorded.has(id));
-      for (const part of chunks(known))
-        for (const row of await db.select().from(activities).where(inArray(activities.id, part))) recorded.set(row.id, row);
-      const appsByUser = new Map<string, Set<string>>();
-      for (const { appId, userId } of results.slice(inserts.length).flat() as { appId: string; userId: string }[]) {
-        appsByUser.set(userId, (appsByUser.get(userId) ?? new Set<string>()).add(appId));
-      }
+      if (known.length > 0) for (const row of await knownActivities(env.DB, known)) recorded.set(row.id, row);
       return { recorded, appsByUser };
     } catch (err) {
       if (round >= 2 || !/UNIQUE/i.test(String(err))) throw err;
@@ -159,7 +128,7 @@ export async function fanOut(env: Env, list: TimedActivity[], now: number, reque
   // Whom each activity concerns on either API: the object sorts out which deliveries each app is entitled to.
   const audiences = new Map(list.map((a) => [a.id, [...new Set([...audienceOf(a), ...xaaUsersOf(a)])]]));
   const users = [...new Set([...audiences.values()].flat())];
-  const { recorded, appsByUser } = await recordActivities(db, list, users, now);
+  const { recorded, appsByUser } = await recordActivities(env, list, users, now);
 
   // Events still to fan out: new ones, and earlier ones whose fan-out did not finish.
   const pending = new Map<string, { eventId: string; activity: TimedActivity; audience: string[] }>();
@@ -207,7 +176,6 @@ export async function fanOut(env: Env, list: TimedActivity[], now: number, reque
       headers: { 'retry-after': '1' },
     });
   }
-  const done = [...pending.keys()];
-  await Promise.all(chunks(done).map((part) => db.update(activities).set({ fannedOutAt: Date.now() }).where(inArray(activities.id, part))));
+  await markFannedOut(env.DB, [...pending.keys()], Date.now());
   return { eventIds: list.map((a) => recorded.get(a.id)!.eventId), duplicates: list.length - pending.size };
 }
