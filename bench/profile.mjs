@@ -63,7 +63,22 @@ function summarizeProfile(profile) {
       .slice(0, n)
       .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`)
       .join('\n');
-  return `samples: ${total}\n\nby function (self):\n${top(byFn, 45)}\n\nby file (self):\n${top(byFile, 30)}`;
+  // Inclusive: each sample counts once for every distinct function on its stack.
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inclusive = new Map();
+  const nameOf = (n) =>
+    `${n.callFrame.functionName || '(anonymous)'} ${(n.callFrame.url || '(native)').replace(/^.*\/(src|node_modules)\//, '$1/')}:${n.callFrame.lineNumber + 1}`;
+  for (const [id, count] of self) {
+    const seen = new Set();
+    for (let at = id; at !== undefined; at = parent.get(at)) {
+      const key = nameOf(byId.get(at));
+      if (seen.has(key)) continue;
+      seen.add(key);
+      inclusive.set(key, (inclusive.get(key) ?? 0) + count);
+    }
+  }
+  return `samples: ${total}\n\nby function (inclusive):\n${top(inclusive, 60)}\n\nby function (self):\n${top(byFn, 45)}\n\nby file (self):\n${top(byFile, 30)}`;
 }
 
 // Under the inspector, wrangler source-maps worker logs with a module it sometimes cannot resolve; a
