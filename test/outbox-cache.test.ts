@@ -39,7 +39,7 @@ describe("the object's outbox cache never answers other than its storage", () =>
       expect(reader.outbox.outboxRow(seq)).toMatchObject({ state: 'released', release: 1, released_at: now });
       writer.outbox.markHanded(seq, 77, now + 3_000);
       expect(reader.outbox.outboxRow(seq)).toMatchObject({ state: 'handed', hand_out_id: 77, start_by: now + 3_000 });
-      writer.outbox.recordAttempt(seq, now, 503, null, 1);
+      writer.outbox.recordAttempt(seq, { at: now, statusCode: 503, error: null, attempt: 1 });
       expect(reader.outbox.message(seq)?.attempts).toBe(1);
       writer.outbox.markWaiting(seq, 2, now + 5_000);
       expect(reader.outbox.outboxRow(seq)).toMatchObject({ state: 'waiting', attempt: 2, hand_out_id: null });

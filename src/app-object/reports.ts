@@ -51,7 +51,8 @@ export async function reportAttempts(
       error,
       latencyMs: report.result.latencyMs,
     });
-    outbox.recordAttempt(report.seq, report.startedAt, statusCode, error, report.attempt);
+    // The message keeps the attempt: in the same write as its end when the attempt ends it.
+    const attempt = { at: report.startedAt, statusCode, error, attempt: report.attempt };
     observeAttempt(webhooks, message.webhook_id, report.result, delivery.settings.slowWebhookMs, now);
     if (!current) {
       // Late: withdrawn meanwhile, or given up as outcome unknown and retried. If it says delivered and
@@ -59,25 +60,27 @@ export async function reportAttempts(
       // would only send it again, and a failure would contradict the record. (Nothing above changed
       // the outbox row read at the top.)
       if (verdict.kind === 'delivered' && row && row.state !== 'handed') {
-        outbox.finish(row.seq, 'delivered', now);
+        outbox.finish(row.seq, 'delivered', now, attempt);
         delivery.lanes.afterFinish(message, now, out);
         delivery.lanes.releaseLane(row.lane, now, out);
-      }
+      } else outbox.recordAttempt(report.seq, attempt);
       continue;
     }
     switch (verdict.kind) {
       case 'delivered':
       case 'failed':
-        outbox.finish(current.seq, verdict.kind, now);
+        outbox.finish(current.seq, verdict.kind, now, attempt);
         delivery.lanes.afterFinish(message, now, out);
         delivery.lanes.releaseLane(current.lane, now, out);
         break;
       case 'retry':
+        outbox.recordAttempt(report.seq, attempt);
         outbox.markWaiting(current.seq, current.attempt + 1, now + verdict.delayMs);
         wake = Math.min(wake, now + verdict.delayMs);
         delivery.lanes.releaseLane(current.lane, now, out); // a zero delay goes now
         break;
       case 'gone':
+        outbox.recordAttempt(report.seq, attempt);
         webhooks.setWebhookValid(message.webhook_id, false, now);
         outbox.markWaiting(current.seq, current.attempt + 1, now);
         delivery.lanes.releaseLane(current.lane, now, out); // held until a CRC passes

@@ -1,5 +1,5 @@
 import { storageKeyOf } from './mirror-cache';
-import type { MessageRow, OutboxRow } from './outbox-store';
+import type { MessageRow, OutboxRow } from './outbox-rows';
 
 /**
  * Outbox rows and their messages, kept in memory between calls. A delivery's rows are read again on

@@ -1,5 +1,7 @@
-import type { DeliveryKind, DeliveryScope } from '../../domain/entitlement';
 import { keepMessage, keepRow, type OutboxCache, outboxCacheOf } from './outbox-cache';
+import { type AttemptRecord, liveLane, type MessageRow, type NewMessage, type OutboxRow, REPLAY_LANE_PATTERN } from './outbox-rows';
+
+export * from './outbox-rows';
 
 /**
  * Messages and the outbox (docs/delivery.md, "Lanes"). Every message the object renders is kept in
@@ -16,78 +18,6 @@ import { keepMessage, keepRow, type OutboxCache, outboxCacheOf } from './outbox-
  * - `handed`: signed and handed to a consumer, on the ledger as `hand_out_id`, to be started
  *   before `start_by` or not at all.
  */
-export type MessageKind = DeliveryKind;
-export type OutboxState = 'waiting' | 'held' | 'released' | 'handed';
-
-export const liveLane = (webhookId: string, userId: string) => `${webhookId}|${userId}`;
-export const replayLane = (webhookId: string, userId: string, jobId: string) => `${webhookId}|${userId}|r${jobId}`;
-/** Matches replay lanes (and only them) in SQL `LIKE`. */
-const REPLAY_LANE_PATTERN = '%|%|r%';
-
-export interface NewMessage {
-  deliveryId: string;
-  /** The `webhook-id` header: the original delivery's for a replay copy. Defaults to deliveryId. */
-  webhookMessageId?: string;
-  replayJobId?: string;
-  lane?: string;
-  /** Earliest release (replays are spread out to respect the rate bound). Defaults to createdAt. */
-  notBefore?: number;
-  kind: MessageKind;
-  eventId: string;
-  eventType: string;
-  requiredScope: string | null;
-  webhookId: string;
-  userId: string;
-  payload: string;
-  createdAt: number;
-  /** The X Activity API subscription it was rendered for (absent for Account Activity). */
-  xaaSubscriptionId?: string;
-}
-
-export type MessageRow = {
-  seq: number;
-  delivery_id: string;
-  webhook_message_id: string;
-  replay_job_id: string | null;
-  kind: MessageKind;
-  event_id: string;
-  event_type: string;
-  required_scope: string | null;
-  webhook_id: string;
-  user_id: string;
-  payload: string | null;
-  created_at: number;
-  state: string;
-  attempts: number;
-  xaa_subscription_id: string | null;
-};
-
-export type OutboxRow = {
-  seq: number;
-  lane: string;
-  webhook_id: string;
-  user_id: string;
-  state: OutboxState;
-  attempt: number;
-  not_before: number;
-  released_at: number | null;
-  release: number;
-  hand_out_id: number | null;
-  start_by: number | null;
-};
-
-export type ScopedMessage = MessageRow & { lane: string; outbox_state: OutboxState; start_by: number | null };
-
-/** What the entitlement rule needs to know about a stored message. */
-export const scopeOfMessage = (m: MessageRow): DeliveryScope => ({
-  kind: m.kind,
-  webhookId: m.webhook_id,
-  userId: m.user_id,
-  requiredScope: m.required_scope,
-  ingestedAt: m.created_at,
-  xaaSubscriptionId: m.xaa_subscription_id,
-});
-
 export class Outbox {
   /** Rows as last written or read (outbox-cache.ts): most reads of a delivery's rows cost no SQL. */
   private readonly cache: OutboxCache;
@@ -291,27 +221,39 @@ export class Outbox {
       .one().t;
   }
 
-  recordAttempt(seq: number, at: number, statusCode: number | null, error: string | null, attempt: number): void {
+  recordAttempt(seq: number, attempt: AttemptRecord): void {
+    this.updateMessage(seq, attempt, null);
+  }
+
+  /**
+   * Ends a message: it leaves the outbox, and its lane's next message becomes the head. `attempt`,
+   * when the message ends with an attempt's outcome, is recorded in the same write.
+   */
+  finish(seq: number, state: 'delivered' | 'failed' | 'dropped', at: number, attempt?: AttemptRecord): void {
+    if (attempt) this.updateMessage(seq, attempt, { state, at });
+    else this.sql.exec('UPDATE messages SET state = ?, finished_at = ? WHERE seq = ?', state, at, seq);
+    this.sql.exec('DELETE FROM outbox WHERE seq = ?', seq);
+    this.cache.messages.delete(seq);
+    this.cache.rows.delete(seq);
+  }
+
+  /** One UPDATE of a message: an attempt's outcome and, if it ends the message, its end. */
+  private updateMessage(seq: number, a: AttemptRecord, end: { state: string; at: number } | null): void {
     const message = this.sql
       .exec<MessageRow>(
-        'UPDATE messages SET attempts = MAX(attempts, ?), last_attempt_at = ?, last_status = ?, last_error = ? WHERE seq = ? RETURNING *',
-        attempt,
-        at,
-        statusCode,
-        error,
+        `UPDATE messages SET attempts = MAX(attempts, ?), last_attempt_at = ?, last_status = ?, last_error = ?,
+           state = COALESCE(?, state), finished_at = COALESCE(?, finished_at) WHERE seq = ? RETURNING *`,
+        a.attempt,
+        a.at,
+        a.statusCode,
+        a.error,
+        end?.state ?? null,
+        end?.at ?? null,
         seq,
       )
       .toArray()[0];
     if (message) keepMessage(this.cache, message);
     else this.cache.messages.delete(seq);
-  }
-
-  /** Ends a message: it leaves the outbox, and its lane's next message becomes the head. */
-  finish(seq: number, state: 'delivered' | 'failed' | 'dropped', at: number): void {
-    this.sql.exec('UPDATE messages SET state = ?, finished_at = ? WHERE seq = ?', state, at, seq);
-    this.sql.exec('DELETE FROM outbox WHERE seq = ?', seq);
-    this.cache.messages.delete(seq);
-    this.cache.rows.delete(seq);
   }
 
   /** Releases on the queue or hand-outs not yet reported back. */
