@@ -41,14 +41,9 @@ export function forgetOutboxCache(sql: SqlStorage): void {
   cache?.rows.clear();
 }
 
-export function keepMessage(cache: OutboxCache, row: MessageRow): MessageRow {
-  if (cache.messages.size >= MAX_ROWS) cache.messages.clear();
-  cache.messages.set(row.seq, row);
-  return row;
-}
-
-export function keepRow(cache: OutboxCache, row: OutboxRow): OutboxRow {
-  if (cache.rows.size >= MAX_ROWS) cache.rows.clear();
-  cache.rows.set(row.seq, row);
+/** Keeps a row as last written or read (`cache.messages` or `cache.rows`), starting over past MAX_ROWS. */
+export function keep<T extends { seq: number }>(rows: Map<number, T>, row: T): T {
+  if (rows.size >= MAX_ROWS) rows.clear();
+  rows.set(row.seq, row);
   return row;
 }

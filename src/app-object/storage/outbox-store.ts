@@ -1,4 +1,4 @@
-import { keepMessage, keepRow, type OutboxCache, outboxCacheOf } from './outbox-cache';
+import { keep, type OutboxCache, outboxCacheOf } from './outbox-cache';
 import { type AttemptRecord, liveLane, type MessageRow, type NewMessage, type OutboxRow, REPLAY_LANE_PATTERN } from './outbox-rows';
 
 export * from './outbox-rows';
@@ -60,7 +60,7 @@ export class Outbox {
         m.xaaSubscriptionId ?? null,
       )
       .one();
-    keepMessage(this.cache, message);
+    keep(this.cache.messages, message);
     const row = this.sql
       .exec<OutboxRow>(
         `INSERT INTO outbox (seq, lane, webhook_id, user_id, state, attempt, not_before) VALUES (?, ?, ?, ?, 'waiting', 1, ?) RETURNING *`,
@@ -71,7 +71,7 @@ export class Outbox {
         m.notBefore ?? m.createdAt,
       )
       .one();
-    keepRow(this.cache, row);
+    keep(this.cache.rows, row);
     return message.seq;
   }
 
@@ -79,21 +79,21 @@ export class Outbox {
     const cached = this.cache.messages.get(seq);
     if (cached) return cached;
     const row = this.sql.exec<MessageRow>('SELECT * FROM messages WHERE seq = ?', seq).toArray()[0];
-    return row && keepMessage(this.cache, row);
+    return row && keep(this.cache.messages, row);
   }
 
   outboxRow(seq: number): OutboxRow | undefined {
     const cached = this.cache.rows.get(seq);
     if (cached) return cached;
     const row = this.sql.exec<OutboxRow>('SELECT * FROM outbox WHERE seq = ?', seq).toArray()[0];
-    return row && keepRow(this.cache, row);
+    return row && keep(this.cache.rows, row);
   }
 
-  /** Runs an UPDATE of one outbox row (`WHERE seq = ?` bound last) that ends in `RETURNING *`, and keeps the row as written. */
-  private updateRow(query: string, ...bindings: SqlStorageValue[]): OutboxRow | undefined {
-    const row = this.sql.exec<OutboxRow>(query, ...bindings).toArray()[0];
-    if (row) keepRow(this.cache, row);
-    else this.cache.rows.delete(bindings[bindings.length - 1] as number);
+  /** Runs an UPDATE of outbox row `seq` (its `WHERE seq = ?` bound last) that ends in `RETURNING *`, and keeps the row as written. */
+  private updateRow(seq: number, query: string, ...bindings: SqlStorageValue[]): OutboxRow | undefined {
+    const row = this.sql.exec<OutboxRow>(query, ...bindings, seq).toArray()[0];
+    if (row) keep(this.cache.rows, row);
+    else this.cache.rows.delete(seq);
     return row;
   }
 
@@ -156,11 +156,11 @@ export class Outbox {
   /** Puts a row on the queue under a new release number, which supersedes any earlier one. */
   markReleased(seq: number, now: number): number {
     const row = this.updateRow(
+      seq,
       `UPDATE outbox SET state = 'released', release = release + 1, released_at = ?, not_before = ?, hand_out_id = NULL, start_by = NULL
        WHERE seq = ? RETURNING *`,
       now,
       now,
-      seq,
     );
     if (!row) throw new Error(`outbox row ${seq} is gone; it cannot be released`);
     return row.release;
@@ -169,29 +169,29 @@ export class Outbox {
   /** Handed out: the start deadline is kept in `not_before` too, so the due index serves the hand-out lease. */
   markHanded(seq: number, handOutId: number, startBy: number): void {
     this.updateRow(
+      seq,
       `UPDATE outbox SET state = 'handed', hand_out_id = ?, start_by = ?, not_before = ? WHERE seq = ? RETURNING *`,
       handOutId,
       startBy,
       startBy,
-      seq,
     );
   }
 
   /** Back to waiting (a retry, an unsent hand-out, a failed release); `attempt` and `notBefore` say which and when. */
   markWaiting(seq: number, attempt: number, notBefore: number): void {
     this.updateRow(
+      seq,
       `UPDATE outbox SET state = 'waiting', attempt = ?, not_before = ?, released_at = NULL, hand_out_id = NULL, start_by = NULL
        WHERE seq = ? RETURNING *`,
       attempt,
       notBefore,
-      seq,
     );
   }
 
   markHeld(seq: number): void {
     this.updateRow(
-      `UPDATE outbox SET state = 'held', released_at = NULL, hand_out_id = NULL, start_by = NULL WHERE seq = ? RETURNING *`,
       seq,
+      `UPDATE outbox SET state = 'held', released_at = NULL, hand_out_id = NULL, start_by = NULL WHERE seq = ? RETURNING *`,
     );
   }
 
@@ -200,7 +200,7 @@ export class Outbox {
     return this.sql
       .exec<OutboxRow>(`UPDATE outbox SET state = 'waiting' WHERE webhook_id = ? AND state = 'held' RETURNING *`, webhookId)
       .toArray()
-      .map((row) => keepRow(this.cache, row));
+      .map((row) => keep(this.cache.rows, row));
   }
 
   /**
@@ -252,7 +252,7 @@ export class Outbox {
         seq,
       )
       .toArray()[0];
-    if (message) keepMessage(this.cache, message);
+    if (message) keep(this.cache.messages, message);
     else this.cache.messages.delete(seq);
   }
 
