@@ -58,7 +58,10 @@ export class XaaMirrorStore {
     this.cache = mirrorCacheOf(sql);
   }
 
-  /** After every write, in the same synchronous step: the live event types may have changed. */
+  /**
+   * Called first by every write: the live event types may change. Forgetting before the write is
+   * enough here, because no write reads the memo back (only `liveFor` fills it).
+   */
   private forgetLiveTypes(): void {
     this.cache.xaaEventTypes = undefined;
   }
@@ -73,48 +76,45 @@ export class XaaMirrorStore {
    * this object already saw it end; a version older than the one held changes nothing.
    */
   put(record: XaaSubscriptionRecord, now: number): 'ended' | null {
-    try {
-      const known = this.get(record.id);
-      if (known?.ended_at != null) return 'ended';
-      if (!known) {
-        this.sql.exec(
-          `INSERT INTO xaa_subscriptions (id, event_type, user_id, direction, keyword, tag, webhook_id, target_changed_at,
-             authorization_id, started_at, version_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          record.id,
-          record.eventType,
-          record.userId,
-          record.direction,
-          record.keyword,
-          record.tag,
-          record.webhookId,
-          now,
-          record.authorizationId,
-          now,
-          record.at,
-        );
-        return null;
-      }
-      if (known.version_at >= record.at) return null;
-      // A placeholder learns what it is; a live row takes the new tag and, if it moved, the new target.
-      const moved = known.webhook_id !== record.webhookId;
+    this.forgetLiveTypes();
+    const known = this.get(record.id);
+    if (known?.ended_at != null) return 'ended';
+    if (!known) {
       this.sql.exec(
-        `UPDATE xaa_subscriptions SET event_type = ?, user_id = ?, direction = ?, keyword = ?, tag = ?, authorization_id = ?,
-           webhook_id = ?, target_changed_at = ?, version_at = ? WHERE id = ?`,
+        `INSERT INTO xaa_subscriptions (id, event_type, user_id, direction, keyword, tag, webhook_id, target_changed_at,
+           authorization_id, started_at, version_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        record.id,
         record.eventType,
         record.userId,
         record.direction,
         record.keyword,
         record.tag,
-        record.authorizationId,
         record.webhookId,
-        moved ? now : known.target_changed_at,
+        now,
+        record.authorizationId,
+        now,
         record.at,
-        record.id,
       );
       return null;
-    } finally {
-      this.forgetLiveTypes();
     }
+    if (known.version_at >= record.at) return null;
+    // A placeholder learns what it is; a live row takes the new tag and, if it moved, the new target.
+    const moved = known.webhook_id !== record.webhookId;
+    this.sql.exec(
+      `UPDATE xaa_subscriptions SET event_type = ?, user_id = ?, direction = ?, keyword = ?, tag = ?, authorization_id = ?,
+         webhook_id = ?, target_changed_at = ?, version_at = ? WHERE id = ?`,
+      record.eventType,
+      record.userId,
+      record.direction,
+      record.keyword,
+      record.tag,
+      record.authorizationId,
+      record.webhookId,
+      moved ? now : known.target_changed_at,
+      record.at,
+      record.id,
+    );
+    return null;
   }
 
   /**
@@ -123,55 +123,49 @@ export class XaaMirrorStore {
    * placeholder, so its late creation cannot bring the old target back.
    */
   untarget(id: string, userId: string, asOf: number, at: number): void {
-    try {
-      const version = asOf + AFTER;
-      const known = this.get(id);
-      if (!known) {
-        this.sql.exec(
-          `INSERT INTO xaa_subscriptions (id, event_type, user_id, target_changed_at, started_at, version_at) VALUES (?, '', ?, ?, ?, ?)`,
-          id,
-          userId,
-          at,
-          at,
-          version,
-        );
-        return;
-      }
-      if (known.ended_at !== null) return;
-      // Even with no webhook now, the version moves on: a creation or move older than this, still on
-      // its way, must not bring a webhook back.
+    this.forgetLiveTypes();
+    const version = asOf + AFTER;
+    const known = this.get(id);
+    if (!known) {
       this.sql.exec(
-        `UPDATE xaa_subscriptions SET target_changed_at = CASE WHEN webhook_id IS NULL THEN target_changed_at ELSE ? END,
-           webhook_id = NULL, version_at = MAX(version_at, ?) WHERE id = ?`,
+        `INSERT INTO xaa_subscriptions (id, event_type, user_id, target_changed_at, started_at, version_at) VALUES (?, '', ?, ?, ?, ?)`,
+        id,
+        userId,
+        at,
         at,
         version,
-        id,
       );
-    } finally {
-      this.forgetLiveTypes();
+      return;
     }
+    if (known.ended_at !== null) return;
+    // Even with no webhook now, the version moves on: a creation or move older than this, still on
+    // its way, must not bring a webhook back.
+    this.sql.exec(
+      `UPDATE xaa_subscriptions SET target_changed_at = CASE WHEN webhook_id IS NULL THEN target_changed_at ELSE ? END,
+         webhook_id = NULL, version_at = MAX(version_at, ?) WHERE id = ?`,
+      at,
+      version,
+      id,
+    );
   }
 
   /** Ends these subscriptions; an id never seen is tombstoned, so its late creation is refused. */
   end(subscriptions: { id: string; userId: string }[], at: number): void {
-    try {
-      for (const { id, userId } of subscriptions) {
-        if (this.get(id)) this.sql.exec('UPDATE xaa_subscriptions SET ended_at = ? WHERE id = ? AND ended_at IS NULL', at, id);
-        else {
-          this.sql.exec(
-            `INSERT INTO xaa_subscriptions (id, event_type, user_id, target_changed_at, started_at, ended_at, version_at)
-             VALUES (?, '', ?, ?, ?, ?, ?)`,
-            id,
-            userId,
-            at,
-            at,
-            at,
-            at,
-          );
-        }
+    this.forgetLiveTypes();
+    for (const { id, userId } of subscriptions) {
+      if (this.get(id)) this.sql.exec('UPDATE xaa_subscriptions SET ended_at = ? WHERE id = ? AND ended_at IS NULL', at, id);
+      else {
+        this.sql.exec(
+          `INSERT INTO xaa_subscriptions (id, event_type, user_id, target_changed_at, started_at, ended_at, version_at)
+           VALUES (?, '', ?, ?, ?, ?, ?)`,
+          id,
+          userId,
+          at,
+          at,
+          at,
+          at,
+        );
       }
-    } finally {
-      this.forgetLiveTypes();
     }
   }
 
@@ -189,11 +183,8 @@ export class XaaMirrorStore {
 
   /** Deleting a webhook ends the subscriptions that deliver to it. */
   endForWebhook(webhookId: string, at: number): void {
-    try {
-      this.sql.exec('UPDATE xaa_subscriptions SET ended_at = ? WHERE webhook_id = ? AND ended_at IS NULL', at, webhookId);
-    } finally {
-      this.forgetLiveTypes();
-    }
+    this.forgetLiveTypes();
+    this.sql.exec('UPDATE xaa_subscriptions SET ended_at = ? WHERE webhook_id = ? AND ended_at IS NULL', at, webhookId);
   }
 
   /** Live subscriptions of a user to an event type (ingest matches filters on top). */
