@@ -41,3 +41,59 @@ export async function waitUntil(predicate, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (!predicate() && Date.now() < deadline) await sleep(100);
 }
+
+/**
+ * Sends ids in chunks of 100: as fast as 4 concurrent requests allow (`rate` null), or paced at `rate` ids/s.
+ * @param {string[]} ids
+ * @param {(chunk: string[]) => Promise<unknown>} send
+ * @param {number | null} rate
+ */
+export async function pump(ids, send, rate) {
+  const chunks = [];
+  for (let i = 0; i < ids.length; i += 100) chunks.push(ids.slice(i, i + 100));
+  if (rate === null) {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < chunks.length) await send(chunks[next++]);
+      }),
+    );
+    return;
+  }
+  const intervalMs = (100 / rate) * 1000;
+  const started = Date.now();
+  const inflight = [];
+  for (let i = 0; i < chunks.length; i++) {
+    const due = started + i * intervalMs;
+    if (due > Date.now()) await sleep(due - Date.now());
+    inflight.push(send(chunks[i]));
+  }
+  await Promise.all(inflight);
+}
+
+/**
+ * Creates `apps` active apps with one webhook each on `receiver` (which learns their secrets) and
+ * subscribes `usersPerApp` users to each; user ids are distinct across apps.
+ */
+export async function setUpTenants(api, receiver, apps, usersPerApp) {
+  const ALL = ['tweet.read', 'dm.read'];
+  const tenants = [];
+  for (let a = 0; a < apps; a++) {
+    const app = await api.activeApp(`bench-${a}`, { provisioned_subscriptions: usersPerApp });
+    receiver.trustApp(app.name, app.consumerSecret);
+    const hook = await api.registerWebhook(app, receiver.url(`/app${a}`));
+    receiver.trustWebhook(hook.id, app.name, hook.signing_secret);
+    const users = Array.from({ length: usersPerApp }, (_, i) => String(1_000_000 + a * usersPerApp + i));
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < users.length) {
+          const user = users[next++];
+          await api.subscribe(app, hook.id, user, ALL);
+        }
+      }),
+    );
+    tenants.push({ app, hook, users });
+  }
+  return tenants;
+}

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { client } from '../scripts/lib/client.mjs';
 import { startReceiver } from '../scripts/lib/receiver.mjs';
-import { freePort, sleep, startFastService } from '../scripts/lib/service.mjs';
-import { waitUntil } from './measure.mjs';
+import { freePort, startFastService } from '../scripts/lib/service.mjs';
+import { pump, setUpTenants, waitUntil } from './measure.mjs';
 
 const [apps, usersPerApp] = (process.argv[2] ?? '50x20').split('x').map(Number);
 const paced = process.argv[3] === 'paced';
@@ -96,21 +96,12 @@ async function main() {
   }, 480_000).unref();
   const stateDir = mkdtempSync(join(tmpdir(), 'aae-profile-'));
   const inspectorPort = await freePort();
-  const receiver = await startReceiver({ keep: false, onDelivery: (d) => arrivals.add(d.json?.tweet_create_events?.[0]?.text) });
   const arrivals = new Set();
+  const receiver = await startReceiver({ keep: false, onDelivery: (d) => arrivals.add(d.json?.tweet_create_events?.[0]?.text) });
   const service = await startFastService({ stateDir, inspectorPort });
   const api = client(service.baseUrl, service.platformToken);
   try {
-    const tenants = [];
-    for (let a = 0; a < apps; a++) {
-      const app = await api.activeApp(`prof-${a}`, { provisioned_subscriptions: usersPerApp });
-      receiver.trustApp(app.name, app.consumerSecret);
-      const hook = await api.registerWebhook(app, receiver.url(`/app${a}`));
-      receiver.trustWebhook(hook.id, app.name, hook.signing_secret);
-      const users = Array.from({ length: usersPerApp }, (_, i) => String(1_000_000 + a * usersPerApp + i));
-      await Promise.all(users.map((user) => api.subscribe(app, hook.id, user, ['tweet.read', 'dm.read'])));
-      tenants.push({ users });
-    }
+    const tenants = await setUpTenants(api, receiver, apps, usersPerApp);
     const users = tenants.flatMap((t) => t.users);
     console.error(`profile: ${apps} apps set up; connecting to the inspector`);
     const inspector = await inspect(inspectorPort);
@@ -120,8 +111,6 @@ async function main() {
     console.error(`profile: profiling ${inspector.target}`);
     const started = Date.now();
     const ids = Array.from({ length: EVENTS }, (_, i) => `p-${i}`);
-    const chunks = [];
-    for (let i = 0; i < ids.length; i += 100) chunks.push(ids.slice(i, i + 100));
     const post = (chunk) =>
       api.ingest(
         chunk.map((id) => ({
@@ -130,19 +119,7 @@ async function main() {
           tweet: { id: '1', text: id, author: { id: users[(Number(id.slice(2)) * 7919) % users.length], name: 'n', screen_name: 's' } },
         })),
       );
-    if (paced) {
-      for (const chunk of chunks) {
-        void post(chunk);
-        await sleep(200);
-      }
-    } else {
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 4 }, async () => {
-          while (next < chunks.length) await post(chunks[next++]);
-        }),
-      );
-    }
+    await pump(ids, post, paced ? 500 : null);
     await waitUntil(() => ids.every((id) => arrivals.has(id)), 180_000);
     const seconds = (Date.now() - started) / 1000;
     const { result } = await inspector.send('Profiler.stop');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { client } from '../scripts/lib/client.mjs';
 import { startReceiver } from '../scripts/lib/receiver.mjs';
 import { freePort, ROOT, sleep, startFastService } from '../scripts/lib/service.mjs';
-import { summarize, waitUntil } from './measure.mjs';
+import { pump, setUpTenants, summarize, waitUntil } from './measure.mjs';
 import { noisyNeighbourRun } from './noisy-neighbour.mjs';
 import { billPerMillionDeliveries, PRICES_CHECKED_ON } from './prices.mjs';
 
@@ -64,7 +64,7 @@ async function floorRun(receiver, stateDir, ids, paced) {
     await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: JSON.stringify({ url, ids: chunk }) });
   };
   try {
-    await pump(ids, send, paced);
+    await pump(ids, send, paced ? PACED_RATE : null);
     await waitUntil(() => ids.every((id) => receiver.arrivals.has(id)), 60_000);
   } finally {
     await worker.dispose();
@@ -72,54 +72,7 @@ async function floorRun(receiver, stateDir, ids, paced) {
   return sentAt;
 }
 
-/** Sends ids in chunks of 100: as fast as 4 concurrent requests allow, or paced at PACED_RATE/s. */
-async function pump(ids, send, paced) {
-  const chunks = [];
-  for (let i = 0; i < ids.length; i += 100) chunks.push(ids.slice(i, i + 100));
-  if (!paced) {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        while (next < chunks.length) await send(chunks[next++]);
-      }),
-    );
-    return;
-  }
-  const intervalMs = (100 / PACED_RATE) * 1000;
-  const started = Date.now();
-  const inflight = [];
-  for (let i = 0; i < chunks.length; i++) {
-    const due = started + i * intervalMs;
-    if (due > Date.now()) await sleep(due - Date.now());
-    inflight.push(send(chunks[i]));
-  }
-  await Promise.all(inflight);
-}
-
 // ---- the service ---------------------------------------------------------------------------------
-
-async function setUpTenants(api, receiver, apps, usersPerApp) {
-  const ALL = ['tweet.read', 'dm.read'];
-  const tenants = [];
-  for (let a = 0; a < apps; a++) {
-    const app = await api.activeApp(`bench-${a}`, { provisioned_subscriptions: usersPerApp });
-    receiver.trustApp(app.name, app.consumerSecret);
-    const hook = await api.registerWebhook(app, receiver.url(`/app${a}`));
-    receiver.trustWebhook(hook.id, app.name, hook.signing_secret);
-    const users = Array.from({ length: usersPerApp }, (_, i) => String(1_000_000 + a * usersPerApp + i));
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < users.length) {
-          const user = users[next++];
-          await api.subscribe(app, hook.id, user, ALL);
-        }
-      }),
-    );
-    tenants.push({ app, hook, users });
-  }
-  return tenants;
-}
 
 async function serviceRun(api, tenants, count, paced, tag) {
   const users = tenants.flatMap((t) => t.users);
@@ -140,7 +93,7 @@ async function serviceRun(api, tenants, count, paced, tag) {
     await api.ingest(activities);
   };
   const started = Date.now();
-  await pump(ids, send, paced);
+  await pump(ids, send, paced ? PACED_RATE : null);
   return { ids, sentAt, ingestSeconds: (Date.now() - started) / 1000 };
 }
 
