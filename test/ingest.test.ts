@@ -89,6 +89,32 @@ describe('idempotency by activity id', () => {
     expect(receivers.posts(url)).toHaveLength(2);
   });
 
+  it('a full batch across statement boundaries: every subscriber found, repeats and known ids recorded once', async () => {
+    // Ingest inserts 25 activities per statement and looks up 50 users per statement: 60 subscribers,
+    // a repeat 60 places after its first, an id posted before, and padding cross every boundary.
+    const users = Array.from({ length: 60 }, (_, k) => String(8_000 + k));
+    const { receivers, url } = await appWithWebhook({ subscribers: users });
+    const known = await ingest(tweetOf('chunk-known', users[0]));
+    const batch = [
+      ...users.map((user, k) => tweetOf(`chunk-${k}`, user)),
+      tweetOf('chunk-0', users[0]),
+      tweetOf('chunk-known', users[0]),
+      ...Array.from({ length: 38 }, (_, i) => tweetOf(`chunk-pad-${i}`, '99999')),
+    ];
+    const answer = await ingest(...batch);
+    expect(answer.accepted).toBe(100);
+    expect(answer.duplicates).toBe(2);
+    expect(answer.event_ids[60]).toBe(answer.event_ids[0]);
+    expect(answer.event_ids[61]).toBe(known.event_ids[0]);
+    expect(new Set(answer.event_ids).size).toBe(99);
+
+    await vi.waitFor(() => expect(receivers.posts(url)).toHaveLength(61), { timeout: 15_000, interval: 50 });
+    await new Promise((r) => setTimeout(r, 1000));
+    const forUsers = receivers.posts(url).map((p) => (JSON.parse(p.body) as { for_user_id: string }).for_user_id);
+    expect(forUsers).toHaveLength(61);
+    expect(new Set(forUsers)).toEqual(new Set(users));
+  });
+
   it('posts of the same id racing each other agree on one event id and deliver it once', async () => {
     const { receivers, url } = await appWithWebhook({ subscribers: ['1'] });
     const answers = await Promise.all(Array.from({ length: 5 }, () => ingest(tweetOf('race-1'))));
