@@ -73,17 +73,19 @@ export async function pump(ids, send, rate) {
 
 /**
  * Creates `apps` active apps with one webhook each on `receiver` (which learns their secrets) and
- * subscribes `usersPerApp` users to each; user ids are distinct across apps.
+ * subscribes `usersPerApp` users to each; user ids are distinct across apps. Several scenarios on one
+ * service each pass their own `scenario` number: its users and apps are then its own, so no earlier
+ * scenario's app (still subscribed) receives its activities too.
  */
-export async function setUpTenants(api, receiver, apps, usersPerApp) {
+export async function setUpTenants(api, receiver, apps, usersPerApp, scenario = 0) {
   const ALL = ['tweet.read', 'dm.read'];
   const tenants = [];
   for (let a = 0; a < apps; a++) {
-    const app = await api.activeApp(`bench-${a}`, { provisioned_subscriptions: usersPerApp });
+    const app = await api.activeApp(`bench-s${scenario}-${a}`, { provisioned_subscriptions: usersPerApp });
     receiver.trustApp(app.name, app.consumerSecret);
     const hook = await api.registerWebhook(app, receiver.url(`/app${a}`));
     receiver.trustWebhook(hook.id, app.name, hook.signing_secret);
-    const users = Array.from({ length: usersPerApp }, (_, i) => String(1_000_000 + a * usersPerApp + i));
+    const users = Array.from({ length: usersPerApp }, (_, i) => String(1_000_000 * (scenario + 1) + a * usersPerApp + i));
     let next = 0;
     await Promise.all(
       Array.from({ length: 8 }, async () => {

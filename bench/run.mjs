@@ -16,6 +16,7 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 5000);
 const PACED_RATE = Number(process.env.BENCH_PACED_RATE ?? 500); // activities/s for the latency run
 const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 10);
 const TIME_LIMIT_MS = 120_000;
+const SETTLE_LIMIT_MS = 60_000;
 
 /**
  * One local receiver (the shared one, verifying both signatures of every delivery): records when each
@@ -134,10 +135,10 @@ async function main() {
     const api = client(service.baseUrl, service.platformToken);
     try {
       const scenarios = (process.env.BENCH_SCENARIOS ?? '1x1000,50x20,200x5').split(',').map((s) => s.split('x').map(Number));
-      for (const [apps, usersPerApp] of scenarios) {
+      for (const [scenario, [apps, usersPerApp]] of scenarios.entries()) {
         const label = `${apps} app${apps > 1 ? 's' : ''} x ${usersPerApp} users`;
         const setupStarted = Date.now();
-        const tenants = await setUpTenants(api, receiver, apps, usersPerApp);
+        const tenants = await setUpTenants(api, receiver, apps, usersPerApp, scenario);
         console.error(`bench: ${label}: set up in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
         const tag = `s${apps}`;
         await resetWork(api);
@@ -303,7 +304,35 @@ async function replayRun(api, receiver, tenant, expected) {
 
 /** Zeroes the service's billable-work counters (src/observability/work-counters.ts). */
 async function resetWork(api) {
+  await settle(api);
   await api.platform('DELETE', '/internal/metrics/work');
+}
+
+/**
+ * Waits until the service has gone quiet: its work counters unchanged over a second (bounded by
+ * SETTLE_LIMIT_MS). A scenario starts on an idle service, so its figures and its counts are its own,
+ * not the previous scenario's stragglers (queue messages still read, leases re-released).
+ */
+async function settle(api) {
+  const started = Date.now();
+  // Reading the counters is itself a Worker invocation: that one does not count as activity.
+  const counts = async () => {
+    const { worker_invocations: _, ...rest } = (await api.platform('GET', '/internal/metrics/work')).body.data;
+    return JSON.stringify(rest);
+  };
+  let before = await counts();
+  for (;;) {
+    await sleep(1000);
+    const now = await counts();
+    if (now === before) break;
+    if (Date.now() - started > SETTLE_LIMIT_MS) {
+      console.error(`bench: the service was still busy after ${SETTLE_LIMIT_MS / 1000} s; measuring anyway`);
+      break;
+    }
+    before = now;
+  }
+  const waited = Date.now() - started - 1000;
+  if (waited > 0) console.error(`bench: waited ${(waited / 1000).toFixed(1)} s for the previous run's stragglers; last counts ${before}`);
 }
 
 /**
