@@ -56,7 +56,7 @@ export function planReplay(
  */
 export function finishReplayIfDone(replays: ReplayStore, outbox: Outbox, jobId: string, now: number): string | null {
   const job = replays.job(jobId);
-  if (job?.state !== 'running' || outbox.pendingInJob(jobId) > 0) return null;
+  if (job?.state !== 'running' || outbox.jobHasPending(jobId)) return null;
   const delivered = replays.deliveredCopies(jobId);
   const complete = delivered === job.total;
   replays.finishJob(jobId, complete ? 'complete' : 'incomplete', now);

@@ -261,10 +261,8 @@ export class Outbox {
     return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM outbox WHERE state IN ('released', 'handed')`).one().n;
   }
 
-  /** Messages of a replay job still in the outbox. */
-  pendingInJob(jobId: string): number {
-    return this.sql
-      .exec<{ n: number }>('SELECT count(*) AS n FROM outbox o JOIN messages m ON m.seq = o.seq WHERE m.replay_job_id = ?', jobId)
-      .one().n;
+  /** Whether a replay job still has a copy in the outbox (schema version 6: one index probe). */
+  jobHasPending(jobId: string): boolean {
+    return this.sql.exec(`SELECT 1 FROM messages WHERE replay_job_id = ? AND state = 'pending' LIMIT 1`, jobId).toArray().length > 0;
   }
 }
