@@ -139,10 +139,14 @@ export class Outbox {
     return live.concat(copies);
   }
 
-  /** Releases not claimed within the lease (their queue message may be lost): released again. */
+  /**
+   * Releases not claimed within the lease (their queue message may be lost): released again. A
+   * released row keeps its release time in `not_before` (markReleased), so this reads only the stale
+   * ones off the due index instead of every release in flight.
+   */
   staleReleases(before: number, limit: number): OutboxRow[] {
     return this.sql
-      .exec<OutboxRow>(`SELECT * FROM outbox WHERE state = 'released' AND released_at <= ? ORDER BY seq LIMIT ?`, before, limit)
+      .exec<OutboxRow>(`SELECT * FROM outbox WHERE state = 'released' AND not_before <= ? ORDER BY seq LIMIT ?`, before, limit)
       .toArray();
   }
 
@@ -205,14 +209,16 @@ export class Outbox {
 
   /**
    * The earliest time the alarm has work: a waiting row coming due, a release or a hand-out whose
-   * lease ends. Due waiting rows are released at once or held, so only future times count.
+   * lease ends. Due waiting rows are released at once or held, so only future times count. Each
+   * branch is the first entry of a range of the due index (a released row's `not_before` is its
+   * release time, a handed one's its start deadline).
    */
   nextWakeUp(now: number, leases: { releaseMs: number; handOutMs: number }): number | null {
     return this.sql
       .exec<{ t: number | null }>(
         `SELECT MIN(t) AS t FROM (
            SELECT MIN(not_before) AS t FROM outbox WHERE state = 'waiting' AND not_before > ?
-           UNION ALL SELECT MIN(released_at) + ? AS t FROM outbox WHERE state = 'released'
+           UNION ALL SELECT MIN(not_before) + ? AS t FROM outbox WHERE state = 'released'
            UNION ALL SELECT MIN(not_before) + ? AS t FROM outbox WHERE state = 'handed')`,
         now,
         leases.releaseMs,
