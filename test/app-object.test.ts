@@ -195,3 +195,33 @@ describe('a late report', () => {
     expect(state).toEqual({ message: 'delivered', inOutbox: false });
   });
 });
+
+describe('a report that does not match its hand-out', () => {
+  it('changes nothing: not the ledger, not the message, not the outbox (another attempt, another message, another delivery id)', async () => {
+    const fx = await appWithWebhook({ subscribers: ['1', '2'] });
+    const first = await stageRelease(fx.app.id, { webhookId: fx.hook.id, userId: '1' });
+    const second = await stageRelease(fx.app.id, { webhookId: fx.hook.id, userId: '2' });
+    const object = appObject(env, fx.app.id);
+    const handOuts = (await object.claim(fx.app.id, [first, second], 6, 'fast')).handOuts;
+    const [a, b] = [first, second].map((m) => handOuts.find((h) => h.seq === m.seq)!);
+    const snapshot = () =>
+      runInDurableObject(object, (_o, s) => ({
+        ledger: s.storage.sql.exec('SELECT id, seq, attempt, outcome, status_code FROM ledger ORDER BY id').toArray(),
+        messages: s.storage.sql.exec('SELECT seq, state, attempts FROM messages ORDER BY seq').toArray(),
+        outbox: s.storage.sql.exec('SELECT seq, state, attempt FROM outbox ORDER BY seq').toArray(),
+      }));
+    const before = await snapshot();
+    const delivered = { startedAt: Date.now() - 10, result: { status: 200, latencyMs: 10 } };
+    const ref = (h: typeof a) => ({ seq: h.seq, deliveryId: h.deliveryId, attempt: h.attempt, handOutId: h.handOutId });
+
+    await object.report(fx.app.id, [
+      { ...ref(a), attempt: a.attempt + 1, ...delivered }, // a later attempt than was handed out
+      { ...ref(a), handOutId: b.handOutId, ...delivered }, // b's hand-out, claimed for a's message
+      { ...ref(b), deliveryId: a.deliveryId, ...delivered }, // b's hand-out under a's delivery id
+      { ...ref(a), handOutId: b.handOutId, startedAt: null, result: null }, // "unsent" for the wrong hand-out
+    ]);
+
+    expect(await snapshot()).toEqual(before);
+    expect(before.ledger.map((r) => r.outcome)).toEqual(['unknown', 'unknown']);
+  });
+});

@@ -28,13 +28,15 @@ export async function reportAttempts(
   const gone = new Set<string>();
   let wake = Number.POSITIVE_INFINITY;
   for (const report of reports) {
-    const handOut = ledger.handOut(report.handOutId);
     const message = outbox.message(report.seq);
-    if (handOut?.seq !== report.seq || handOut.attempt !== report.attempt || message?.delivery_id !== report.deliveryId) continue;
+    // Only a report of what was really handed out counts: its ledger row is written only if it is
+    // that hand-out (recordOutcome matches message and attempt); anything else changes nothing.
+    if (message?.delivery_id !== report.deliveryId) continue;
     const row = outbox.outboxRow(report.seq);
     const current = row?.state === 'handed' && row.hand_out_id === report.handOutId ? row : null;
     if (report.startedAt === null || report.result === null) {
-      ledger.recordOutcome(report.handOutId, { outcome: 'not_sent', startedAt: null, statusCode: null, error: null, latencyMs: null });
+      const notSent = { outcome: 'not_sent', startedAt: null, statusCode: null, error: null, latencyMs: null } as const;
+      if (!ledger.recordOutcome(report, notSent)) continue;
       if (current) {
         outbox.markWaiting(current.seq, current.attempt, now);
         delivery.lanes.releaseLane(current.lane, now, out);
@@ -44,13 +46,14 @@ export async function reportAttempts(
     const verdict = judgeAttempt(report.result, report.attempt, delivery.settings.retryScheduleSeconds, now);
     const { statusCode, error } = describeResult(report.result);
     const outcome = verdict.kind === 'retry' ? 'retrying' : verdict.kind;
-    ledger.recordOutcome(report.handOutId, {
+    const recorded = ledger.recordOutcome(report, {
       outcome,
       startedAt: report.startedAt,
       statusCode,
       error,
       latencyMs: report.result.latencyMs,
     });
+    if (!recorded) continue;
     // The message keeps the attempt: in the same write as its end when the attempt ends it.
     const attempt = { at: report.startedAt, statusCode, error, attempt: report.attempt };
     observeAttempt(webhooks, message.webhook_id, report.result, delivery.settings.slowWebhookMs, now);

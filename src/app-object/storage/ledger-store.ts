@@ -134,8 +134,13 @@ export class LedgerStore {
   }
 
   /** The reported outcome of a handed-out attempt (a late report still completes its row). */
+  /**
+   * Completes a hand-out's row with what became of it, if the row is the hand-out the report names
+   * (same message, same attempt): one conditional write instead of a read to check and a write.
+   * Returns false, having written nothing, for a report that matches no hand-out.
+   */
   recordOutcome(
-    handOutId: number,
+    handOut: { handOutId: number; seq: number; attempt: number },
     outcome: {
       outcome: LedgerOutcome;
       startedAt: number | null;
@@ -143,16 +148,22 @@ export class LedgerStore {
       error: string | null;
       latencyMs: number | null;
     },
-  ): void {
-    this.sql.exec(
-      `UPDATE ledger SET outcome = ?, started_at = ?, status_code = ?, error = ?, latency_ms = ? WHERE id = ?`,
-      outcome.outcome,
-      outcome.startedAt,
-      outcome.statusCode,
-      outcome.error,
-      outcome.latencyMs,
-      handOutId,
-    );
+  ): boolean {
+    const matched = this.sql
+      .exec(
+        `UPDATE ledger SET outcome = ?, started_at = ?, status_code = ?, error = ?, latency_ms = ?
+         WHERE id = ? AND seq = ? AND attempt = ? RETURNING id`,
+        outcome.outcome,
+        outcome.startedAt,
+        outcome.statusCode,
+        outcome.error,
+        outcome.latencyMs,
+        handOut.handOutId,
+        handOut.seq,
+        handOut.attempt,
+      )
+      .toArray();
+    return matched.length > 0;
   }
 
   /** A hand-out row, to match a report against what was really handed out. */

@@ -227,8 +227,20 @@ export class Outbox {
       .one().t;
   }
 
-  recordAttempt(seq: number, attempt: AttemptRecord): void {
-    this.updateMessage(seq, attempt, null);
+  /** An attempt that did not end its message (a retry follows, or it came late). */
+  recordAttempt(seq: number, a: AttemptRecord): void {
+    const message = this.sql
+      .exec<MessageRow>(
+        `UPDATE messages SET attempts = MAX(attempts, ?), last_attempt_at = ?, last_status = ?, last_error = ? WHERE seq = ? RETURNING *`,
+        a.attempt,
+        a.at,
+        a.statusCode,
+        a.error,
+        seq,
+      )
+      .toArray()[0];
+    if (message) keep(this.cache.messages, message);
+    else this.cache.messages.delete(seq);
   }
 
   /**
@@ -236,30 +248,23 @@ export class Outbox {
    * when the message ends with an attempt's outcome, is recorded in the same write.
    */
   finish(seq: number, state: 'delivered' | 'failed' | 'dropped', at: number, attempt?: AttemptRecord): void {
-    if (attempt) this.updateMessage(seq, attempt, { state, at });
-    else this.sql.exec('UPDATE messages SET state = ?, finished_at = ? WHERE seq = ?', state, at, seq);
+    if (attempt) {
+      // Not RETURNING the row: an ended message leaves the cache, and its payload need not be copied out.
+      this.sql.exec(
+        `UPDATE messages SET attempts = MAX(attempts, ?), last_attempt_at = ?, last_status = ?, last_error = ?, state = ?, finished_at = ?
+         WHERE seq = ?`,
+        attempt.attempt,
+        attempt.at,
+        attempt.statusCode,
+        attempt.error,
+        state,
+        at,
+        seq,
+      );
+    } else this.sql.exec('UPDATE messages SET state = ?, finished_at = ? WHERE seq = ?', state, at, seq);
     this.sql.exec('DELETE FROM outbox WHERE seq = ?', seq);
     this.cache.messages.delete(seq);
     this.cache.rows.delete(seq);
-  }
-
-  /** One UPDATE of a message: an attempt's outcome and, if it ends the message, its end. */
-  private updateMessage(seq: number, a: AttemptRecord, end: { state: string; at: number } | null): void {
-    const message = this.sql
-      .exec<MessageRow>(
-        `UPDATE messages SET attempts = MAX(attempts, ?), last_attempt_at = ?, last_status = ?, last_error = ?,
-           state = COALESCE(?, state), finished_at = COALESCE(?, finished_at) WHERE seq = ? RETURNING *`,
-        a.attempt,
-        a.at,
-        a.statusCode,
-        a.error,
-        end?.state ?? null,
-        end?.at ?? null,
-        seq,
-      )
-      .toArray()[0];
-    if (message) keep(this.cache.messages, message);
-    else this.cache.messages.delete(seq);
   }
 
   /** Releases on the queue or hand-outs not yet reported back. */
