@@ -99,3 +99,20 @@ export async function setUpTenants(api, receiver, apps, usersPerApp, scenario = 
   }
   return tenants;
 }
+
+/**
+ * Asks for a replay of the last hour of everything the tenant's webhook received. Replay windows have
+ * minute granularity and must end in the past, so this first waits for the next minute (≤ 60 s).
+ * Returns when the replay was accepted.
+ */
+export async function startReplayOfLastHour(api, tenant) {
+  await sleep(60_000 - (Date.now() % 60_000) + 200);
+  const minute = (ms) => new Date(ms).toISOString().replace(/[-T:]/g, '').slice(0, 12);
+  const now = Date.now();
+  const res = await api.call(
+    'POST',
+    `/2/account_activity/replay/webhooks/${tenant.hook.id}/subscriptions/all?from_date=${minute(now - 3_600_000)}&to_date=${minute(now)}`,
+    { token: tenant.app.bearer },
+  );
+  if (res.status !== 200) throw new Error(`replay request: ${res.status} ${res.text}`);
+}

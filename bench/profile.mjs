@@ -3,7 +3,9 @@
 // sampling CPU profile of the Worker's isolate (the Worker, its consumers and every app's object share
 // it), and prints self time by function and by source file. Timings under the inspector are slower than
 // the bench's; read the shares, not the totals. Loopback only, bounded.
-//   node bench/profile.mjs [APPSxUSERS] [flood|paced]   (default 50x20 flood)
+//   node bench/profile.mjs [APPSxUSERS] [flood|paced|replay]   (default 50x20 flood)
+// `replay` delivers the events unprofiled, then profiles a replay of all of them to the first app's
+// webhook (waiting up to a minute first: replay windows are whole minutes).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,10 +13,11 @@ import WebSocket from 'ws';
 import { client } from '../scripts/lib/client.mjs';
 import { startReceiver } from '../scripts/lib/receiver.mjs';
 import { freePort, startFastService } from '../scripts/lib/service.mjs';
-import { pump, setUpTenants, waitUntil } from './measure.mjs';
+import { pump, setUpTenants, startReplayOfLastHour, waitUntil } from './measure.mjs';
 
 const [apps, usersPerApp] = (process.argv[2] ?? '50x20').split('x').map(Number);
-const paced = process.argv[3] === 'paced';
+const mode = process.argv[3] ?? 'flood';
+const paced = mode === 'paced';
 const EVENTS = Number(process.env.PROFILE_EVENTS ?? 3000);
 
 async function inspect(port) {
@@ -97,19 +100,21 @@ async function main() {
   const stateDir = mkdtempSync(join(tmpdir(), 'aae-profile-'));
   const inspectorPort = await freePort();
   const arrivals = new Set();
-  const receiver = await startReceiver({ keep: false, onDelivery: (d) => arrivals.add(d.json?.tweet_create_events?.[0]?.text) });
+  let replayed = 0;
+  let replayDone = false;
+  const receiver = await startReceiver({
+    keep: false,
+    onDelivery: (d) => {
+      if (d.json?.replay_job_status) replayDone = true;
+      else if (d.headers?.['x-replay-job-id']) replayed++;
+      else arrivals.add(d.json?.tweet_create_events?.[0]?.text);
+    },
+  });
   const service = await startFastService({ stateDir, inspectorPort });
   const api = client(service.baseUrl, service.platformToken);
   try {
     const tenants = await setUpTenants(api, receiver, apps, usersPerApp);
     const users = tenants.flatMap((t) => t.users);
-    console.error(`profile: ${apps} apps set up; connecting to the inspector`);
-    const inspector = await inspect(inspectorPort);
-    await inspector.send('Profiler.enable');
-    await inspector.send('Profiler.setSamplingInterval', { interval: 200 });
-    await inspector.send('Profiler.start');
-    console.error(`profile: profiling ${inspector.target}`);
-    const started = Date.now();
     const ids = Array.from({ length: EVENTS }, (_, i) => `p-${i}`);
     const post = (chunk) =>
       api.ingest(
@@ -119,13 +124,34 @@ async function main() {
           tweet: { id: '1', text: id, author: { id: users[(Number(id.slice(2)) * 7919) % users.length], name: 'n', screen_name: 's' } },
         })),
       );
-    await pump(ids, post, paced ? 500 : null);
-    await waitUntil(() => ids.every((id) => arrivals.has(id)), 180_000);
+    if (mode === 'replay') {
+      await pump(ids, post, null);
+      await waitUntil(() => ids.every((id) => arrivals.has(id)), 180_000);
+      console.error(`profile: ${EVENTS} events delivered; the replay starts at the next minute`);
+    }
+    console.error(`profile: ${apps} apps set up; connecting to the inspector`);
+    const inspector = await inspect(inspectorPort);
+    await inspector.send('Profiler.enable');
+    await inspector.send('Profiler.setSamplingInterval', { interval: 200 });
+    console.error(`profile: profiling ${inspector.target}`);
+    let started = Date.now();
+    if (mode === 'replay') {
+      await startReplayOfLastHour(api, tenants[0]);
+      await inspector.send('Profiler.start');
+      started = Date.now();
+      await waitUntil(() => replayDone, 180_000);
+    } else {
+      await inspector.send('Profiler.start');
+      await pump(ids, post, paced ? 500 : null);
+      await waitUntil(() => ids.every((id) => arrivals.has(id)), 180_000);
+    }
     const seconds = (Date.now() - started) / 1000;
     const { result } = await inspector.send('Profiler.stop');
     inspector.close();
     writeFileSync(join(tmpdir(), 'aae-profile.cpuprofile'), JSON.stringify(result.profile));
-    console.log(`${apps}x${usersPerApp} ${paced ? 'paced 500/s' : 'flood'}: ${EVENTS} in ${seconds.toFixed(1)} s under the inspector`);
+    console.log(
+      `${apps}x${usersPerApp} ${mode}: ${mode === 'replay' ? `${replayed} copies` : EVENTS} in ${seconds.toFixed(1)} s under the inspector`,
+    );
     console.log(summarizeProfile(result.profile));
     if (droppedLogs) console.log(`\nworker log lines wrangler could not source-map (dropped): ${droppedLogs}`);
   } finally {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { client } from '../scripts/lib/client.mjs';
 import { startReceiver } from '../scripts/lib/receiver.mjs';
 import { freePort, ROOT, sleep, startFastService } from '../scripts/lib/service.mjs';
-import { pump, setUpTenants, summarize, waitUntil } from './measure.mjs';
+import { pump, setUpTenants, startReplayOfLastHour, summarize, waitUntil } from './measure.mjs';
 import { noisyNeighbourRun } from './noisy-neighbour.mjs';
 import { billPerMillionDeliveries, PRICES_CHECKED_ON } from './prices.mjs';
 
@@ -251,23 +251,10 @@ async function main() {
 }
 
 const LIVE_DURING_REPLAY = 100;
-/**
- * Replays everything the tenant's webhook received, with live traffic beside it. Replay windows have
- * minute granularity and must end in the past, so this first waits for the next minute (≤ 60 s).
- */
+/** Replays everything the tenant's webhook received, with live traffic beside it. */
 async function replayRun(api, receiver, tenant, expected) {
-  await sleep(60_000 - (Date.now() % 60_000) + 200);
-  const minute = (ms) => new Date(ms).toISOString().replace(/[-T:]/g, '').slice(0, 12);
-  const now = Date.now();
+  await startReplayOfLastHour(api, tenant);
   const started = Date.now();
-  const res = await api.call(
-    'POST',
-    `/2/account_activity/replay/webhooks/${tenant.hook.id}/subscriptions/all?from_date=${minute(now - 3_600_000)}&to_date=${minute(now)}`,
-    {
-      token: tenant.app.bearer,
-    },
-  );
-  if (res.status !== 200) throw new Error(`replay request: ${res.status} ${res.text}`);
   const liveIds = [];
   const liveSent = new Map();
   const liveRun = (async () => {
