@@ -98,14 +98,15 @@ export class DeliveryRun {
     return this.readyOf(appId) + this.occupancy.inFlightOf(appId) + this.occupancy.askedOf(appId);
   }
 
-  private claimable(appId: string): RunItem[] {
-    return (this.pending.get(appId) ?? []).filter((i) => !this.isSlow(appId, i.body.webhook));
+  /** Whether the app has a message this run could claim (pump asks this of every app, every time). */
+  private hasClaimable(appId: string): boolean {
+    return (this.pending.get(appId) ?? []).some((i) => !this.isSlow(appId, i.body.webhook));
   }
 
   /** Each app's share of the prefetch, among the apps this run has work for. */
   private appShare(): number {
     const apps = new Set<string>();
-    for (const [appId] of this.pending) if (this.claimable(appId).length > 0) apps.add(appId);
+    for (const [appId] of this.pending) if (this.hasClaimable(appId)) apps.add(appId);
     for (const r of this.ready) apps.add(r.appId);
     for (const appId of this.occupancy.busyApps()) apps.add(appId);
     return appShare(this.prefetch(), apps.size);
@@ -117,12 +118,15 @@ export class DeliveryRun {
    * cannot take them all while another waits for its claim to come back.
    */
   private connectionShare(): number {
+    // From MAX_CONNECTIONS webhooks on, the share is one connection each: counting further changes nothing.
     const active = new Set<string>();
     for (const webhook of this.occupancy.busyWebhooks()) active.add(webhook);
     for (const webhook of this.occupancy.awaitedWebhooks()) active.add(webhook);
-    for (const r of this.ready) active.add(r.handOut.webhookId);
-    for (const [appId, items] of this.pending)
+    for (const r of this.ready) if (active.size < MAX_CONNECTIONS) active.add(r.handOut.webhookId);
+    for (const [appId, items] of this.pending) {
+      if (active.size >= MAX_CONNECTIONS) break;
       for (const item of items) if (!this.isSlow(appId, item.body.webhook)) active.add(item.body.webhook);
+    }
     return Math.max(1, Math.floor(MAX_CONNECTIONS / Math.max(1, active.size)));
   }
 
@@ -158,7 +162,7 @@ export class DeliveryRun {
     const picks = new Map<string, { items: RunItem[]; capacity: number }>();
     const share = this.appShare();
     const apps = [...this.pending.keys()]
-      .filter((appId) => this.claimable(appId).length > 0)
+      .filter((appId) => this.hasClaimable(appId))
       .map((appId) => ({ appId, held: this.held(appId) }))
       .sort((a, b) => a.held - b.held);
     for (const { appId, held } of apps) {
@@ -278,7 +282,7 @@ export class DeliveryRun {
   private maybeDone(): void {
     const idle = this.occupancy.inFlight === 0 && this.calls === 0 && this.ready.length === 0 && this.reports.idle();
     if (!idle) return;
-    const eligible = this.withinBudget() && [...this.pending.keys()].some((appId) => this.claimable(appId).length > 0);
+    const eligible = this.withinBudget() && [...this.pending.keys()].some((appId) => this.hasClaimable(appId));
     if (!eligible) this.done();
   }
 
