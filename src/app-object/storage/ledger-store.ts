@@ -133,11 +133,11 @@ export class LedgerStore {
     );
   }
 
-  /** The reported outcome of a handed-out attempt (a late report still completes its row). */
   /**
-   * Completes a hand-out's row with what became of it, if the row is the hand-out the report names
-   * (same message, same attempt): one conditional write instead of a read to check and a write.
-   * Returns false, having written nothing, for a report that matches no hand-out.
+   * The reported outcome of a handed-out attempt (a late report still completes its row), written only
+   * if the row is the hand-out the report names (same message, same attempt): one conditional write
+   * instead of a read to check and a write. Returns false, having written nothing, for a report that
+   * matches no hand-out.
    */
   recordOutcome(
     handOut: { handOutId: number; seq: number; attempt: number },
