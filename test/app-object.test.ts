@@ -1,13 +1,28 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
+import type { NewMessage } from '../src/app-object/storage/outbox-store';
+import { alarmPass, MIN_SWEEP_GAP_MS } from '../src/app-object/sweep';
 import { appObject } from '../src/delivery/app-objects';
 import type { DeliveryMessage } from '../src/domain/delivery-protocol';
-import { stageRelease, withStore } from './support/app-object';
+import { deliveryAt, stageRelease, withStore } from './support/app-object';
 import { activeApp, grantUser } from './support/apps';
 import { appWithWebhook } from './support/fixtures';
 import { call } from './support/http';
 import { installReceivers } from './support/receivers';
+
+/** A live message for `user` on `webhookId`, as ingest would append it. */
+const queued = (webhookId: string, userId: string, createdAt: number): NewMessage => ({
+  deliveryId: `msg_${webhookId}_${userId}_${createdAt}`,
+  kind: 'event',
+  eventId: `e_${userId}_${createdAt}`,
+  eventType: 'tweet_create',
+  requiredScope: 'tweet.read',
+  webhookId,
+  userId,
+  payload: JSON.stringify({ for_user_id: userId }),
+  createdAt,
+});
 
 describe('the per-app Durable Object', () => {
   it("refuses calls for another app, even through a correct object's stub", async () => {
@@ -115,6 +130,23 @@ describe('the alarm', () => {
     await runDurableObjectAlarm(stub);
     await vi.waitFor(() => expect(receivers.posts(url)).toHaveLength(1), { timeout: 5000 });
     expect(receivers.posts(url)[0].headers.get('webhook-id')).toBe(`msg_lost_${hook.id}_8`);
+  });
+
+  it('waits at least 100 ms between passes, even when a waiting row falls due sooner', async () => {
+    // A lane whose head is out and whose next row falls due in 5 ms: the next wake-up counts that row,
+    // though no pass can release it before its head finishes (a replay's copies look like this). The
+    // pass runs on a fixed clock, so "5 ms later" cannot have passed already.
+    const { app, hook } = await appWithWebhook({ subscribers: ['9'], scopes: ['tweet.read'] });
+    const now = Date.now();
+    const alarms = await withStore(app.id, async (store) => {
+      const head = store.outbox.append({ ...queued(hook.id, '9', now), deliveryId: `msg_head_${hook.id}` });
+      store.outbox.markReleased(head, now);
+      store.outbox.append({ ...queued(hook.id, '9', now), deliveryId: `msg_next_${hook.id}`, notBefore: now + 5 });
+      const { delivery, setAlarm } = deliveryAt(store, now);
+      await alarmPass(delivery);
+      return setAlarm.mock.calls.map(([at]) => (at === null ? null : at - now));
+    });
+    expect(alarms).toEqual([MIN_SWEEP_GAP_MS]);
   });
 });
 

@@ -51,9 +51,9 @@ describe("the object's outbox cache never answers other than its storage", () =>
       writer.retention.expirePayloads(now - 5_000);
       expect(reader.outbox.message(seq)?.payload).toBeNull();
 
-      writer.outbox.finish(seq, 'delivered', now);
+      writer.outbox.finish(seq, 'delivered', now, { at: now, statusCode: 200, error: null, attempt: 2 });
       expect(reader.outbox.outboxRow(seq)).toBeUndefined();
-      expect(reader.outbox.message(seq)?.state).toBe('delivered');
+      expect(reader.outbox.message(seq)).toMatchObject({ state: 'delivered', attempts: 2 });
       writer.retention.forgetBefore(now);
       expect(reader.outbox.message(seq)).toBeUndefined();
     });

@@ -1,14 +1,12 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
-import { deliverySettings } from '../src/app-object/app-delivery-object';
 import { REPLAY_MAX_IN_FLIGHT, REPLAY_RECHECK_MS, type Release } from '../src/app-object/lanes';
 import { planReplay } from '../src/app-object/replay';
 import { replayLane } from '../src/app-object/storage/outbox-store';
-import { TenantDelivery } from '../src/app-object/tenant-delivery';
 import { appObject } from '../src/delivery/app-objects';
 import { ingest, testUser as u, uniqueId } from './support/activities';
-import { stageRelease, withStore } from './support/app-object';
+import { deliveryAt, stageRelease, withStore } from './support/app-object';
 import { activeApp, subscribe } from './support/apps';
 import { appWithWebhookEachTest } from './support/fixtures';
 import { call, expectProblem, platform } from './support/http';
@@ -247,18 +245,7 @@ describe('replay room', () => {
       // A report has just finished the copy before this one: its lane's next copy is now the head.
       const lane = replayLane(fx.hook.id, '1', '55');
       store.outbox.append({ ...message('msg_copy#55', '1', 'replay', lane), replayJobId: '55', notBefore: now });
-      const wakeBy = vi.fn(async (_at: number) => {});
-      const ports = {
-        now: () => now,
-        enqueue: async () => {},
-        wakeBy,
-        setAlarm: async () => {},
-        sign: async () => {
-          throw new Error('nothing is signed here');
-        },
-        every: () => () => {},
-      };
-      const delivery = new TenantDelivery(store, ports, deliverySettings(env));
+      const { delivery, wakeBy } = deliveryAt(store, now);
       const out: Release[] = [];
       delivery.lanes.releaseLane(lane, now, out);
       await delivery.send(out);

@@ -1,8 +1,11 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { onTestFinished, vi } from 'vitest';
+import { deliverySettings } from '../../src/app-object/app-delivery-object';
+import type { ObjectPorts } from '../../src/app-object/ports';
 import { AppStore } from '../../src/app-object/storage/app-store';
 import { replayLane } from '../../src/app-object/storage/outbox-store';
+import { TenantDelivery } from '../../src/app-object/tenant-delivery';
 import { appObject } from '../../src/delivery/app-objects';
 import type { DeliveryMessage } from '../../src/domain/delivery-protocol';
 import worker from '../../src/index';
@@ -81,4 +84,24 @@ export function holdDeliveries(): () => void {
   // A test that fails before releasing must not leave the consumer held for the tests after it.
   onTestFinished(releaseAll);
   return releaseAll;
+}
+
+/**
+ * The object's delivery logic over `store` on a fixed clock, with its alarm and wake-ups recorded and
+ * nothing sent or signed: for asserting what one step decides, with no time passing under it.
+ */
+export function deliveryAt(store: AppStore, now: number) {
+  const wakeBy = vi.fn(async (_at: number) => {});
+  const setAlarm = vi.fn(async (_at: number | null) => {});
+  const ports: ObjectPorts = {
+    now: () => now,
+    enqueue: async () => {},
+    wakeBy,
+    setAlarm,
+    sign: async () => {
+      throw new Error('nothing is signed here');
+    },
+    every: () => () => {},
+  };
+  return { delivery: new TenantDelivery(store, ports, deliverySettings(env)), wakeBy, setAlarm };
 }
