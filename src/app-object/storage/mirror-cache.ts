@@ -29,30 +29,47 @@ export interface MirrorCache {
 /** Users kept before the per-user maps start over; bounds memory for apps with very many users. */
 const MAX_USERS = 20_000;
 
-/** Keyed by the SqlStorage itself, so every AppStore over one object's database shares one cache. */
-const caches = new WeakMap<object, MirrorCache>();
-
 /** A wrapped SqlStorage (the work counters' proxy) names the storage it wraps under this symbol. */
 export const WRAPPED_SQL = Symbol('wrapped SqlStorage');
 
 /** The object's own SqlStorage under any wrapper: what the in-memory caches are keyed by. */
-export function storageKeyOf(sql: SqlStorage): object {
+function storageKeyOf(sql: SqlStorage): object {
   return (sql as unknown as { [WRAPPED_SQL]?: SqlStorage })[WRAPPED_SQL] ?? sql;
 }
 
-export function mirrorCacheOf(sql: SqlStorage): MirrorCache {
-  const key = storageKeyOf(sql);
-  let cache = caches.get(key);
-  if (!cache) {
-    cache = { tenant: undefined, webhooks: new Map(), authorizations: new Map(), subscriptions: new Map(), xaaEventTypes: undefined };
-    caches.set(key, cache);
-  }
-  return cache;
+/**
+ * Memory kept per object database, created on first use: keyed by the SqlStorage itself (under any
+ * wrapper), so every AppStore over one object's database shares it, and no other object's can.
+ */
+export function perStorage<T>(create: () => T): { of(sql: SqlStorage): T; peek(sql: SqlStorage): T | undefined } {
+  const memory = new WeakMap<object, T>();
+  return {
+    of(sql) {
+      const key = storageKeyOf(sql);
+      let value = memory.get(key);
+      if (value === undefined) {
+        value = create();
+        memory.set(key, value);
+      }
+      return value;
+    },
+    peek: (sql) => memory.get(storageKeyOf(sql)),
+  };
 }
+
+const caches = perStorage<MirrorCache>(() => ({
+  tenant: undefined,
+  webhooks: new Map(),
+  authorizations: new Map(),
+  subscriptions: new Map(),
+  xaaEventTypes: undefined,
+}));
+
+export const mirrorCacheOf = (sql: SqlStorage): MirrorCache => caches.of(sql);
 
 /** Drops everything cached for this database: after writing mirror tables other than through MirrorStore. */
 export function forgetMirrorCache(sql: SqlStorage): void {
-  const cache = caches.get(storageKeyOf(sql));
+  const cache = caches.peek(sql);
   if (!cache) return;
   cache.tenant = undefined;
   cache.webhooks.clear();

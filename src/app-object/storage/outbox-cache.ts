@@ -1,4 +1,4 @@
-import { storageKeyOf } from './mirror-cache';
+import { perStorage } from './mirror-cache';
 import type { MessageRow, OutboxRow } from './outbox-rows';
 
 /**
@@ -22,21 +22,13 @@ export interface OutboxCache {
 /** Rows kept before the cache starts over: bounds memory when a replay fills the outbox. */
 const MAX_ROWS = 5_000;
 
-const caches = new WeakMap<object, OutboxCache>();
+const caches = perStorage<OutboxCache>(() => ({ messages: new Map(), rows: new Map() }));
 
-export function outboxCacheOf(sql: SqlStorage): OutboxCache {
-  const key = storageKeyOf(sql);
-  let cache = caches.get(key);
-  if (!cache) {
-    cache = { messages: new Map(), rows: new Map() };
-    caches.set(key, cache);
-  }
-  return cache;
-}
+export const outboxCacheOf = (sql: SqlStorage): OutboxCache => caches.of(sql);
 
 /** Drops everything cached for this database: after writing `outbox` or `messages` other than through Outbox. */
 export function forgetOutboxCache(sql: SqlStorage): void {
-  const cache = caches.get(storageKeyOf(sql));
+  const cache = caches.peek(sql);
   cache?.messages.clear();
   cache?.rows.clear();
 }
