@@ -14,7 +14,13 @@ const MAX_PARAMS = 100;
 const split = <T>(items: T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
-const toRecorded = (r: { id: string; event_id: string; fanned_out_at: number | null }): RecordedActivity => ({
+/** `?, ?, …`: one placeholder per value, for an `IN (…)` list. */
+const marks = (values: unknown[]) => values.map(() => '?').join(', ');
+
+/** An `activities` row as the statements below return it. */
+type ActivityRow = { id: string; event_id: string; fanned_out_at: number | null };
+
+const toRecorded = (r: ActivityRow): RecordedActivity => ({
   id: r.id,
   eventId: r.event_id,
   fannedOutAt: r.fanned_out_at,
@@ -40,19 +46,16 @@ export async function insertActivitiesAndLookUp(
       )
       .bind(...part.flatMap((a) => [a.id, a.eventId, a.type, now])),
   );
-  const lookups = split(users, Math.floor(MAX_PARAMS / 2)).map((part) => {
-    const marks = part.map(() => '?').join(', ');
-    return db
+  const lookups = split(users, Math.floor(MAX_PARAMS / 2)).map((part) =>
+    db
       .prepare(
-        `SELECT app_id, user_id FROM subscriptions WHERE ended_at IS NULL AND user_id IN (${marks})
-         UNION SELECT app_id, user_id FROM xaa_subscriptions WHERE ended_at IS NULL AND user_id IN (${marks})`,
+        `SELECT app_id, user_id FROM subscriptions WHERE ended_at IS NULL AND user_id IN (${marks(part)})
+         UNION SELECT app_id, user_id FROM xaa_subscriptions WHERE ended_at IS NULL AND user_id IN (${marks(part)})`,
       )
-      .bind(...part, ...part);
-  });
+      .bind(...part, ...part),
+  );
   const results = await db.batch([...inserts, ...lookups]);
-  const inserted = results
-    .slice(0, inserts.length)
-    .flatMap((r) => (r.results as { id: string; event_id: string; fanned_out_at: number | null }[]).map(toRecorded));
+  const inserted = results.slice(0, inserts.length).flatMap((r) => (r.results as ActivityRow[]).map(toRecorded));
   const appsByUser = new Map<string, Set<string>>();
   for (const r of results.slice(inserts.length)) {
     for (const { app_id, user_id } of r.results as { app_id: string; user_id: string }[]) {
@@ -69,9 +72,9 @@ export async function knownActivities(binding: D1Database, ids: string[]): Promi
   const results = await Promise.all(
     parts.map((part) =>
       db
-        .prepare(`SELECT id, event_id, fanned_out_at FROM activities WHERE id IN (${part.map(() => '?').join(', ')})`)
+        .prepare(`SELECT id, event_id, fanned_out_at FROM activities WHERE id IN (${marks(part)})`)
         .bind(...part)
-        .all<{ id: string; event_id: string; fanned_out_at: number | null }>(),
+        .all<ActivityRow>(),
     ),
   );
   return results.flatMap((r) => r.results.map(toRecorded));
@@ -83,7 +86,7 @@ export async function markFannedOut(binding: D1Database, ids: string[], at: numb
   await Promise.all(
     split(ids, MAX_PARAMS - 1).map((part) =>
       db
-        .prepare(`UPDATE activities SET fanned_out_at = ? WHERE id IN (${part.map(() => '?').join(', ')})`)
+        .prepare(`UPDATE activities SET fanned_out_at = ? WHERE id IN (${marks(part)})`)
         .bind(at, ...part)
         .run(),
     ),
