@@ -51,14 +51,14 @@ function summarizeProfile(profile) {
   const self = new Map();
   const total = profile.samples.length;
   for (const id of profile.samples) self.set(id, (self.get(id) ?? 0) + 1);
+  const fileOf = (f) => (f.url || '(native)').replace(/^.*\/(src|node_modules)\//, '$1/');
+  const nameOf = (n) => `${n.callFrame.functionName || '(anonymous)'} ${fileOf(n.callFrame)}:${n.callFrame.lineNumber + 1}`;
   const byFn = new Map();
   const byFile = new Map();
   for (const [id, count] of self) {
-    const f = byId.get(id).callFrame;
-    const file = (f.url || '(native)').replace(/^.*\/(src|node_modules)\//, '$1/');
-    const key = `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
-    byFn.set(key, (byFn.get(key) ?? 0) + count);
-    byFile.set(file, (byFile.get(file) ?? 0) + count);
+    const node = byId.get(id);
+    byFn.set(nameOf(node), (byFn.get(nameOf(node)) ?? 0) + count);
+    byFile.set(fileOf(node.callFrame), (byFile.get(fileOf(node.callFrame)) ?? 0) + count);
   }
   const top = (m, n) =>
     [...m]
@@ -70,8 +70,6 @@ function summarizeProfile(profile) {
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const inclusive = new Map();
-  const nameOf = (n) =>
-    `${n.callFrame.functionName || '(anonymous)'} ${(n.callFrame.url || '(native)').replace(/^.*\/(src|node_modules)\//, '$1/')}:${n.callFrame.lineNumber + 1}`;
   for (const [id, count] of self) {
     const seen = new Set();
     for (let at = id; at !== undefined; at = parent.get(at)) {

@@ -328,15 +328,17 @@ async function settle(api) {
     before = now;
   }
   const waited = Date.now() - started - 1000;
-  if (waited > 0) console.error(`bench: waited ${(waited / 1000).toFixed(1)} s for the previous run's stragglers; last counts ${before}`);
+  if (waited >= 1000)
+    console.error(`bench: waited ${(waited / 1000).toFixed(1)} s for the previous run's stragglers; last counts ${before}`);
 }
 
 /**
  * The billable work since the last reset, per delivery: counted by the service itself, so the figures
- * do not drift with a noisy machine. Waits a moment for reports still on their way.
+ * do not drift with a noisy machine. Waits for the service to go quiet first (reports still on their
+ * way, stale queue messages still read), like every reset.
  */
 async function workPerDelivery(api) {
-  await sleep(1500);
+  await settle(api);
   const res = await api.platform('GET', '/internal/metrics/work');
   const counts = res.body.data;
   const per = Object.fromEntries(
