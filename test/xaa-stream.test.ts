@@ -1,8 +1,9 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
+import { shardOfUser } from '../src/domain/shards';
 import { ingest, testUser as u, uniqueId } from './support/activities';
 import { objectRows } from './support/app-object';
-import { grantUser } from './support/apps';
+import { activeApp, grantUser } from './support/apps';
 import { appWithWebhookEachTest } from './support/fixtures';
 import { platform } from './support/http';
 import { sleep } from './support/time';
@@ -168,5 +169,33 @@ describe('GET /2/activity/stream', () => {
     const stream = await openStream(fx.app.bearer, query);
     const problem = expectXProblem({ status: stream.res.status, body: await stream.res.json(), headers: stream.res.headers }, 400);
     expect(problem.errors[0].parameter).toBe(parameter);
+  });
+});
+
+describe('the stream of an app sharded over objects (docs/scaling.md)', () => {
+  it("merges every shard's lines, whole, into one connection, and closes them all when the client goes", async () => {
+    const app = await activeApp({ name: 'sharded stream', delivery_shards: 4 });
+    const [first, second] = ['1', '2', '3', '4', '5', '6', '7', '8'].filter(
+      (user, i, all) => all.findIndex((other) => shardOfUser(other, 4) === shardOfUser(user, 4)) === i,
+    );
+    expect(shardOfUser(first, 4)).not.toBe(shardOfUser(second, 4));
+    await xaaSubscribe(app.bearer, 'post.create', first);
+    await xaaSubscribe(app.bearer, 'post.create', second);
+    const stream = await openStream(app.bearer);
+    expect(stream.res.status).toBe(200);
+    await ingest(tweet(first, 'from one shard'), tweet(second, 'from another'));
+    await wait(() => expect(events(stream.lines)).toHaveLength(2));
+    expect(
+      events(stream.lines)
+        .map((e) => e.data.payload.text)
+        .sort(),
+    ).toEqual(['from another', 'from one shard']);
+    // Every shard forgets the connection once the client is gone (noticed by the next keep-alive, 1 s
+    // here): the app can open its maximum (2) again.
+    await stream.close();
+    await sleep(2_500);
+    const again = [await openStream(app.bearer), await openStream(app.bearer)];
+    expect(again.map((s) => s.res.status)).toEqual([200, 200]);
+    for (const s of again) await s.close();
   });
 });

@@ -10,7 +10,7 @@ import type { ReconcileActions } from './reconcile';
 import { DeliverySigner } from './signer';
 import { AppStore } from './storage/app-store';
 import type { LedgerFilter } from './storage/ledger-store';
-import type { AppStatus } from './storage/tenant-store';
+import type { AppStatus, Placement } from './storage/tenant-store';
 import type { XaaSubscriptionRecord } from './storage/xaa-mirror-store';
 
 /** The slice of the settings the object's delivery logic runs on. */
@@ -70,8 +70,8 @@ export class AppDeliveryObject extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => store.migrate());
   }
 
-  provision(appId: string, consumerSecret: string, status: AppStatus, at: number) {
-    return this.api.provision(appId, consumerSecret, status, at);
+  provision(appId: string, consumerSecret: string, status: AppStatus, at: number, placement?: Placement) {
+    return this.api.provision(appId, consumerSecret, status, at, placement);
   }
   setAppStatus(appId: string, status: AppStatus, at: number) {
     return this.api.setAppStatus(appId, status, at);
@@ -85,11 +85,11 @@ export class AppDeliveryObject extends DurableObject<Env> {
   commitConsumerSecret(appId: string, secret: string) {
     return this.api.commitConsumerSecret(appId, secret);
   }
-  rotateSigningSecret(appId: string, webhookId: string, previousUntil: number) {
-    return this.api.rotateSigningSecret(appId, webhookId, previousUntil);
+  rotateSigningSecret(appId: string, webhookId: string, previousUntil: number, given?: string) {
+    return this.api.rotateSigningSecret(appId, webhookId, previousUntil, given);
   }
-  addWebhook(appId: string, webhook: { id: string; url: string; createdAt: number }) {
-    return this.api.addWebhook(appId, webhook);
+  addWebhook(appId: string, webhook: { id: string; url: string; createdAt: number }, given?: string) {
+    return this.api.addWebhook(appId, webhook, given);
   }
   setWebhookValid(appId: string, webhookId: string, valid: boolean, at: number) {
     return this.api.setWebhookValid(appId, webhookId, valid, at);

@@ -10,6 +10,7 @@ import type {
   ReportResult,
   Withdrawal,
 } from '../domain/delivery-protocol';
+import { shardOfUser } from '../domain/shards';
 import { ControlPlane } from './control-plane';
 import { type WebhookHealth, webhookHealth } from './health';
 import type { DeliverySettings, ObjectPorts } from './ports';
@@ -20,7 +21,7 @@ import { inGrace } from './signer';
 import type { AppStore } from './storage/app-store';
 import type { LedgerFilter } from './storage/ledger-store';
 import type { AddRefusal } from './storage/mirror-store';
-import type { AppStatus } from './storage/tenant-store';
+import { type AppStatus, ONLY_SHARD, type Placement } from './storage/tenant-store';
 import type { XaaSubscriptionRecord } from './storage/xaa-mirror-store';
 import { alarmPass } from './sweep';
 import { TenantDelivery } from './tenant-delivery';
@@ -49,12 +50,28 @@ export class AppObjectApi {
 
   // ---- control plane mirror ---------------------------------------------------------------------
 
-  async provision(appId: string, consumerSecret: string, status: AppStatus, at: number): Promise<void> {
+  /**
+   * A shard of a sharded app holds only its own users (src/domain/shards.ts): a grant or subscription
+   * for anyone else was routed wrongly, and is refused rather than delivered from the wrong object.
+   */
+  private assertUserHere(appId: string, userId: string): void {
+    const { shard, shards } = this.delivery.tenantFor(appId).placement;
+    if (shardOfUser(userId, shards) !== shard) {
+      throw new Error(`app ${appId}: user ${userId} belongs to shard ${shardOfUser(userId, shards)} of ${shards}, not shard ${shard}`);
+    }
+  }
+
+  async provision(appId: string, consumerSecret: string, status: AppStatus, at: number, placement: Placement = ONLY_SHARD): Promise<void> {
     const existing = this.store.tenant.get();
     if (existing && existing.appId !== appId) {
       throw new Error(`app object of app ${existing.appId} refused to be provisioned for app ${appId}`);
     }
-    this.store.tenant.provision(appId, consumerSecret, status, at);
+    if (existing && (existing.placement.shard !== placement.shard || existing.placement.shards !== placement.shards)) {
+      throw new Error(
+        `app object of app ${appId} is shard ${existing.placement.shard} of ${existing.placement.shards}; refused to become shard ${placement.shard} of ${placement.shards}`,
+      );
+    }
+    this.store.tenant.provision(appId, consumerSecret, status, at, placement);
   }
 
   setAppStatus(appId: string, status: AppStatus, at: number): Promise<Withdrawal> {
@@ -90,20 +107,26 @@ export class AppObjectApi {
     return this.store.tenant.commitConsumerSecret(secret);
   }
 
-  /** A new signing secret for one webhook; the previous one still signs too until `previousUntil`. */
-  async rotateSigningSecret(appId: string, webhookId: string, previousUntil: number): Promise<string | null> {
+  /**
+   * A new signing secret for one webhook; the previous one still signs too until `previousUntil`.
+   * The other shards of a sharded app are given the secret their first shard drew (`secret`).
+   */
+  async rotateSigningSecret(appId: string, webhookId: string, previousUntil: number, given?: string): Promise<string | null> {
     this.delivery.tenantFor(appId);
     const webhook = this.store.webhooks.get(webhookId);
     if (!webhook || webhook.deleted_at !== null) return null;
-    const secret = newWebhookSigningSecret();
+    const secret = given ?? newWebhookSigningSecret();
     this.store.webhooks.rotateSigningSecret(webhookId, secret, previousUntil);
     return secret;
   }
 
-  /** Registers a webhook and returns its Standard Webhooks signing secret (shown to the developer once). */
-  async addWebhook(appId: string, webhook: { id: string; url: string; createdAt: number }): Promise<string> {
+  /**
+   * Registers a webhook and returns its Standard Webhooks signing secret (shown to the developer
+   * once). The other shards of a sharded app are given the secret their first shard drew (`given`).
+   */
+  async addWebhook(appId: string, webhook: { id: string; url: string; createdAt: number }, given?: string): Promise<string> {
     this.delivery.tenantFor(appId);
-    const signingSecret = newWebhookSigningSecret();
+    const signingSecret = given ?? newWebhookSigningSecret();
     this.store.webhooks.addWebhook(webhook, signingSecret);
     return this.store.webhooks.get(webhook.id)?.signing_secret ?? signingSecret;
   }
@@ -124,6 +147,7 @@ export class AppObjectApi {
     appId: string,
     grant: { authorizationId: string; userId: string; scope: string; at: number; supersedes?: string[] },
   ): Promise<Withdrawal & { refused: AddRefusal | null }> {
+    this.assertUserHere(appId, grant.userId);
     return this.control.grantAuthorization(appId, grant);
   }
 
@@ -135,6 +159,7 @@ export class AppObjectApi {
     appId: string,
     sub: { id: string; webhookId: string; userId: string; authorizationId: string; at: number },
   ): Promise<AddRefusal | null> {
+    this.assertUserHere(appId, sub.userId);
     return this.control.addSubscription(appId, sub);
   }
 
@@ -145,6 +170,7 @@ export class AppObjectApi {
   // ---- X Activity API subscriptions and the stream (docs/xaa.md) --------------------------------
 
   async putXaaSubscription(appId: string, record: XaaSubscriptionRecord): Promise<AddRefusal | null> {
+    this.assertUserHere(appId, record.userId);
     return this.xaa.put(appId, record);
   }
 

@@ -130,10 +130,11 @@ export async function reportAttempts(
 
 /** Messages a consumer claimed but could not start before its invocation ended: released again. */
 export async function returnUnclaimed(delivery: TenantDelivery, appId: string, items: DeliveryMessage[]): Promise<void> {
-  delivery.tenantFor(appId);
+  const { shard } = delivery.tenantFor(appId).placement;
   const now = delivery.ports.now();
   const out: Release[] = [];
   for (const item of items) {
+    if ((item.shard ?? 0) !== shard) continue;
     const row = delivery.store.outbox.outboxRow(item.seq);
     if (row?.state !== 'released' || row.release !== item.release) continue;
     delivery.store.outbox.markWaiting(row.seq, row.attempt, now);

@@ -77,7 +77,7 @@ export class TenantDelivery {
    * again on theirs, and other released work on this path fills the claim up to `capacity`.
    */
   async claim(appId: string, items: DeliveryMessage[], capacity: number, pull?: DeliveryPath): Promise<ClaimResult> {
-    this.tenantFor(appId);
+    const { shard } = this.tenantFor(appId).placement;
     const { outbox } = this.store;
     const now = this.ports.now();
     const out: Release[] = [];
@@ -85,7 +85,7 @@ export class TenantDelivery {
     const deferred: number[] = [];
     const seen = new Set<number>();
     for (const item of items) {
-      if (seen.has(item.seq)) continue;
+      if (seen.has(item.seq) || (item.shard ?? 0) !== shard) continue; // another shard's seq means another message here
       seen.add(item.seq);
       const row = outbox.outboxRow(item.seq);
       const message = outbox.message(item.seq);
@@ -189,9 +189,11 @@ export class TenantDelivery {
   /** Queue messages for releases, split by the path each webhook's health puts it on. */
   byPath(appId: string, releases: Release[]): Record<DeliveryPath, DeliveryMessage[]> {
     const paths: Record<DeliveryPath, DeliveryMessage[]> = { fast: [], slow: [] };
+    const { shard } = this.tenantFor(appId).placement;
     for (const r of releases) {
       const path = this.store.webhooks.pathOf(r.webhookId);
-      paths[path].push({ app: appId, seq: r.seq, deliveryId: r.deliveryId, attempt: r.attempt, release: r.release, webhook: r.webhookId });
+      const message = { app: appId, seq: r.seq, deliveryId: r.deliveryId, attempt: r.attempt, release: r.release, webhook: r.webhookId };
+      paths[path].push(shard === 0 ? message : { ...message, shard });
     }
     return paths;
   }

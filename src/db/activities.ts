@@ -29,14 +29,15 @@ const toRecorded = (r: ActivityRow): RecordedActivity => ({
 /**
  * Records each activity id once and, in the same round trip, asks which apps have a live
  * subscription (AAA or XAA) for any of `users`. Returns the rows this call inserted (an id already
- * known, or repeated in `list`, is not among them) and the subscribers per user.
+ * known, or repeated in `list`, is not among them), the subscribers per user, and the delivery shard
+ * count of each subscriber (src/domain/shards.ts).
  */
 export async function insertActivitiesAndLookUp(
   binding: D1Database,
   list: { id: string; eventId: string; type: string }[],
   users: string[],
   now: number,
-): Promise<{ inserted: RecordedActivity[]; appsByUser: Map<string, Set<string>> }> {
+): Promise<{ inserted: RecordedActivity[]; appsByUser: Map<string, Set<string>>; shardsByApp: Map<string, number> }> {
   const db = countingD1(binding);
   const inserts = split(list, Math.floor(MAX_PARAMS / 4)).map((part) =>
     db
@@ -49,20 +50,24 @@ export async function insertActivitiesAndLookUp(
   const lookups = split(users, Math.floor(MAX_PARAMS / 2)).map((part) =>
     db
       .prepare(
-        `SELECT app_id, user_id FROM subscriptions WHERE ended_at IS NULL AND user_id IN (${marks(part)})
-         UNION SELECT app_id, user_id FROM xaa_subscriptions WHERE ended_at IS NULL AND user_id IN (${marks(part)})`,
+        `SELECT s.app_id, s.user_id, a.delivery_shards FROM (
+           SELECT app_id, user_id FROM subscriptions WHERE ended_at IS NULL AND user_id IN (${marks(part)})
+           UNION SELECT app_id, user_id FROM xaa_subscriptions WHERE ended_at IS NULL AND user_id IN (${marks(part)})
+         ) s JOIN apps a ON a.id = s.app_id`,
       )
       .bind(...part, ...part),
   );
   const results = await db.batch([...inserts, ...lookups]);
   const inserted = results.slice(0, inserts.length).flatMap((r) => (r.results as ActivityRow[]).map(toRecorded));
   const appsByUser = new Map<string, Set<string>>();
+  const shardsByApp = new Map<string, number>();
   for (const r of results.slice(inserts.length)) {
-    for (const { app_id, user_id } of r.results as { app_id: string; user_id: string }[]) {
+    for (const { app_id, user_id, delivery_shards } of r.results as { app_id: string; user_id: string; delivery_shards: number }[]) {
       appsByUser.set(user_id, (appsByUser.get(user_id) ?? new Set<string>()).add(app_id));
+      shardsByApp.set(app_id, delivery_shards);
     }
   }
-  return { inserted, appsByUser };
+  return { inserted, appsByUser, shardsByApp };
 }
 
 /** The recorded rows of activity ids already known (a repeat post, or a concurrent one that won). */

@@ -26,6 +26,7 @@ export const appView = (app: AppRow) => ({
   max_webhooks: app.maxWebhooks,
   provisioned_subscriptions: app.provisionedSubscriptions,
   xaa_tier: app.xaaTier,
+  delivery_shards: app.deliveryShards,
   created_at: new Date(app.createdAt).toISOString(),
   status_changed_at: new Date(app.statusChangedAt).toISOString(),
 });

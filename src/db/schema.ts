@@ -28,6 +28,8 @@ export const apps = sqliteTable('apps', {
   reconciledAt: integer('reconciled_at'),
   /** X's tier for the X Activity API: it sets how many XAA subscriptions the app may hold (settings). */
   xaaTier: text('xaa_tier', { enum: XAA_TIERS }).notNull().default('self_serve'),
+  /** How many Durable Objects the app's deliveries are spread over, by user; fixed at creation (docs/scaling.md). */
+  deliveryShards: integer('delivery_shards').notNull().default(1),
 });
 
 /**

@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { database } from '../db/client';
 import { type AppRow, type AuthorizationRow, apps, authorizations, subscriptions, xaaSubscriptions } from '../db/schema';
-import { appObject } from './app-objects';
+import { AppDelivery } from './app-objects';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -59,7 +59,7 @@ export async function accessReport(env: Env, userId: string): Promise<AccessRepo
       .from(subscriptions)
       .where(and(eq(subscriptions.userId, userId), inArray(subscriptions.appId, appIds))),
   ]);
-  const summaries = await Promise.all(appIds.map((appId) => appObject(env, appId).userSummary(appId, userId)));
+  const summaries = await Promise.all(appIds.map((appId) => AppDelivery.of(env, appRows.find((a) => a.id === appId)!).userSummary(userId)));
   const data = appIds.map((appId, i): AppAccess => {
     const app = appRows.find((a) => a.id === appId)!;
     return {

@@ -2,7 +2,7 @@ import { and, eq, isNull, lte } from 'drizzle-orm';
 import { getApp } from '../db/apps';
 import { database } from '../db/client';
 import { appStatusHistory, apps, appTokens } from '../db/schema';
-import { appObject } from './app-objects';
+import { AppDelivery } from './app-objects';
 import { awaitFence } from './withdrawal';
 
 /**
@@ -27,7 +27,7 @@ export async function approveApp(env: Env, appId: string): Promise<void> {
       db.insert(appStatusHistory).values({ appId: app.id, status: 'active', at }),
     ]);
   }
-  await appObject(env, app.id).setAppStatus(app.id, 'active', at);
+  await AppDelivery.of(env, app).setAppStatus('active', at);
 }
 
 /**
@@ -38,7 +38,7 @@ export async function approveApp(env: Env, appId: string): Promise<void> {
 export async function suspendApp(env: Env, appId: string, reason: string): Promise<void> {
   const db = database(env);
   const app = await getApp(db, appId);
-  const withdrawal = await appObject(env, app.id).setAppStatus(app.id, 'suspended', Date.now());
+  const withdrawal = await AppDelivery.of(env, app).setAppStatus('suspended', Date.now());
   const now = withdrawal.effectiveAt;
   await db.batch([
     // Newer wins, as in the object: an approval recorded meanwhile is not overwritten.

@@ -11,7 +11,7 @@ import {
   xaaSubscriptionTargets,
 } from '../db/schema';
 import { type AppHistory, violationOf } from '../domain/audit';
-import { appObject } from './app-objects';
+import { AppDelivery } from './app-objects';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -99,9 +99,9 @@ export async function verifyPage(
   const db = database(env);
   const [startApp, startAfter] = options.cursor ? options.cursor.split(':') : [options.appId ?? '', '0'];
   const appRows = options.appId
-    ? await db.select({ id: apps.id, name: apps.name }).from(apps).where(eq(apps.id, options.appId))
+    ? await db.select({ id: apps.id, name: apps.name, deliveryShards: apps.deliveryShards }).from(apps).where(eq(apps.id, options.appId))
     : await db
-        .select({ id: apps.id, name: apps.name })
+        .select({ id: apps.id, name: apps.name, deliveryShards: apps.deliveryShards })
         .from(apps)
         .where(and(gte(apps.id, startApp)))
         .orderBy(asc(apps.id))
@@ -112,7 +112,7 @@ export async function verifyPage(
       result.nextCursor = `${app.id}:0`;
       break;
     }
-    const object = appObject(env, app.id);
+    const object = AppDelivery.of(env, app);
     let afterId = app.id === startApp ? Number(startAfter) : 0;
     let history: AppHistory | null = null;
     for (;;) {
@@ -120,7 +120,7 @@ export async function verifyPage(
         result.nextCursor = `${app.id}:${afterId}`;
         return result;
       }
-      const entries = await object.sentIn(app.id, options.from, options.to, afterId, Math.min(PAGE, options.budget - result.checked));
+      const entries = await object.sentIn(options.from, options.to, afterId, Math.min(PAGE, options.budget - result.checked));
       if (entries.length === 0) break;
       history ??= await appHistory(db, app.id);
       for (const e of entries) {

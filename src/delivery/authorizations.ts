@@ -5,7 +5,7 @@ import { recordWithdrawal } from '../db/withdrawals';
 import { randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
 import { newId } from '../domain/ids';
 import { conflict } from '../errors';
-import { appObject } from './app-objects';
+import { AppDelivery } from './app-objects';
 import { awaitFence } from './withdrawal';
 
 export interface Grant {
@@ -28,11 +28,11 @@ export async function grantAuthorization(env: Env, appId: string, userId: string
   const db = database(env);
   const accessToken = randomSecret(TOKEN_PREFIX.userToken);
   const tokenHash = await sha256Hex(accessToken);
-  const object = appObject(env, appId);
+  const object = await AppDelivery.load(env, appId);
   const live = and(eq(authorizations.appId, appId), eq(authorizations.userId, userId), isNull(authorizations.endedAt));
   for (let round = 0; round < 5; round++) {
     const [previous] = await db.select({ id: authorizations.id }).from(authorizations).where(live).limit(1);
-    const narrowed = previous ? await object.restrictAuthorization(appId, userId, scope, previous.id) : null;
+    const narrowed = previous ? await object.restrictAuthorization(userId, scope, previous.id) : null;
     const now = Math.max(Date.now(), narrowed?.effectiveAt ?? 0);
     const id = newId(now);
     // The swap: the grant that was restricted ends and the new one starts in one transaction, only if
@@ -48,7 +48,7 @@ export async function grantAuthorization(env: Env, appId: string, userId: string
       ).bind(id, appId, userId, scope, tokenHash, now, ...(previous ? [] : [appId, userId])),
     ]);
     if (inserted.meta.changes !== 1 || (previous && ended.meta.changes !== 1)) continue;
-    const granted = await object.grantAuthorization(appId, {
+    const granted = await object.grantAuthorization({
       authorizationId: id,
       userId,
       scope,
@@ -79,7 +79,7 @@ export async function revokeAuthorization(env: Env, appId: string, userId: strin
     .where(and(eq(authorizations.appId, appId), eq(authorizations.userId, userId), isNull(authorizations.endedAt)))
     .limit(1);
   if (!active) return false;
-  const withdrawal = await appObject(env, appId).revokeAuthorization(appId, userId, active.id);
+  const withdrawal = await (await AppDelivery.load(env, appId)).revokeAuthorization(userId, active.id);
   await recordWithdrawal(db, withdrawal, { authorization: 'revoked', subscription: 'authorization_revoked' });
   await awaitFence(env, withdrawal);
   return true;

@@ -3,7 +3,7 @@ import { getApp, listApps, statusHistory } from '../db/apps';
 import { database } from '../db/client';
 import type { AppRow, AppStatus, WebhookRow } from '../db/schema';
 import { liveWebhooks } from '../db/webhooks';
-import { appObject } from './app-objects';
+import { AppDelivery } from './app-objects';
 
 /**
  * What the operator console shows: the review queue, the apps with their webhooks' health (read from
@@ -20,9 +20,10 @@ export interface AppWithHealth {
   health: WebhookHealth[] | null;
 }
 
-async function healthOf(env: Env, appId: string): Promise<WebhookHealth[] | null> {
+async function healthOf(env: Env, app: AppRow): Promise<WebhookHealth[] | null> {
+  const appId = app.id;
   try {
-    return await appObject(env, appId).webhookHealth(appId);
+    return await AppDelivery.of(env, app).webhookHealth();
   } catch (err) {
     console.error(`console: the object of app ${appId} did not answer for its webhooks' health`, err);
     return null;
@@ -40,7 +41,7 @@ export async function appsWithHealth(
   options: { status?: AppStatus; before?: string; limit?: number },
 ): Promise<{ apps: AppWithHealth[]; nextToken: string | null }> {
   const page = await listApps(database(env), { status: options.status, before: options.before, limit: options.limit ?? APPS_PER_PAGE });
-  const health = await Promise.all(page.apps.map((app) => healthOf(env, app.id)));
+  const health = await Promise.all(page.apps.map((app) => healthOf(env, app)));
   return { apps: page.apps.map((app, i) => ({ app, health: health[i] })), nextToken: page.nextToken };
 }
 
@@ -56,7 +57,7 @@ export async function appForConsole(
 }> {
   const db = database(env);
   const app = await getApp(db, appId);
-  const [history, rows, health] = await Promise.all([statusHistory(db, app.id), liveWebhooks(db, app.id), healthOf(env, app.id)]);
+  const [history, rows, health] = await Promise.all([statusHistory(db, app.id), liveWebhooks(db, app.id), healthOf(env, app)]);
   return {
     app,
     history,

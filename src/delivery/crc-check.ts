@@ -6,7 +6,7 @@ import { webhookHistoryRow } from '../db/webhooks';
 import { type CrcOutcome, validityAfterCrc } from '../domain/crc';
 import { classifyCrcAnswer, classifyCrcError } from '../domain/crc-failures';
 import { countWork } from '../observability/work-counters';
-import { appObject } from './app-objects';
+import { AppDelivery, appObject } from './app-objects';
 
 /** The most of a CRC response we read: a correct answer is ~70 bytes. */
 const MAX_CRC_BODY = 16 * 1024;
@@ -40,6 +40,7 @@ interface CrcApp {
  * app's object, never following redirects, bounded by `timeoutMs`. Only the object sees the secret.
  */
 export async function runCrc(env: Env, app: CrcApp, url: string, timeoutMs: number): Promise<CrcOutcome> {
+  // Shard 0: every shard of the app holds the same consumer secret.
   const challenge = await appObject(env, app.id).prepareCrc(app.id);
   countWork('outbound_requests');
   const context = { url, appId: app.id, consumerKey: app.consumerKey, timeoutMs };
@@ -83,8 +84,8 @@ export async function revalidateWebhook(
       : validityAfterCrc(webhook, outcome, opts.now, opts.invalidAfterMs);
   // The object is told first when a webhook loses validity (deliver less if the second write fails),
   // and last when it gains it.
-  const object = appObject(env, webhook.appId);
-  if (!next.valid) await object.setWebhookValid(webhook.appId, webhook.id, false, opts.now);
+  const object = await AppDelivery.load(env, webhook.appId);
+  if (!next.valid) await object.setWebhookValid(webhook.id, false, opts.now);
   const record = db
     .update(webhooks)
     .set({
@@ -97,6 +98,6 @@ export async function revalidateWebhook(
     .where(and(eq(webhooks.id, webhook.id), isNull(webhooks.deletedAt), or(isNull(webhooks.lastCrcAt), lte(webhooks.lastCrcAt, opts.now))));
   if (next.valid === webhook.valid) await record;
   else await db.batch([record, webhookHistoryRow(db, webhook, { valid: next.valid, at: opts.now })]);
-  if (next.valid) await object.setWebhookValid(webhook.appId, webhook.id, true, opts.now);
+  if (next.valid) await object.setWebhookValid(webhook.id, true, opts.now);
   return { outcome, valid: next.valid };
 }

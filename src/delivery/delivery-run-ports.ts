@@ -29,7 +29,11 @@ export interface RunItem {
 
 export interface RunPorts {
   now(): number;
-  object(appId: string): ObjectApi;
+  /**
+   * The object a run's key names (src/domain/shards.ts, objectKeyOf): the run keeps its bookkeeping
+   * per object, and names the app itself (appIdOf) in every call.
+   */
+  object(key: string): ObjectApi;
   /** Starts the POST now and resolves with its result; `onSlow` fires if no answer came within the slow threshold. */
   post(handOut: HandOut, onSlow: () => void): Promise<AttemptResult>;
   markGone(appId: string, webhookIds: string[], at: number): Promise<void>;

@@ -1,6 +1,7 @@
 import { appShare, LatencyEstimate, MAX_CONNECTIONS } from '../domain/consumer-pacing';
 import type { AttemptReport, HandOut } from '../domain/delivery-protocol';
 import type { AttemptResult } from '../domain/retry';
+import { appIdOf, objectKeyOf } from '../domain/shards';
 import type { RunItem, RunOptions, RunPorts } from './delivery-run-ports';
 import { handBack, RETRY_DELAY_SECONDS } from './run-handback';
 import { RunOccupancy } from './run-occupancy';
@@ -48,7 +49,7 @@ export class DeliveryRun {
       accept: (appId, next) => this.accept(appId, next),
       settled: () => this.pump(),
     });
-    for (const item of items) this.requeue(item.body.app, item);
+    for (const item of items) this.requeue(objectKeyOf(item.body), item);
   }
 
   /** Runs until every claimed request finished and was reported, and what is left was handed back. */
@@ -192,7 +193,7 @@ export class DeliveryRun {
     this.calls++;
     try {
       const result = await this.ports.object(appId).claim(
-        appId,
+        appIdOf(appId),
         items.map((i) => i.body),
         capacity,
         this.options.path,
@@ -268,7 +269,9 @@ export class DeliveryRun {
     );
     this.calls++;
     const object = this.ports.object(appId);
-    void handBack(object, appId, back, this.ports.log, () => object.report(appId, [], { slowWebhooks: [webhookId] })).finally(() => {
+    void handBack(object, appIdOf(appId), back, this.ports.log, () =>
+      object.report(appIdOf(appId), [], { slowWebhooks: [webhookId] }),
+    ).finally(() => {
       this.calls--;
       this.pump();
     });
@@ -288,7 +291,7 @@ export class DeliveryRun {
 
   /** Messages never claimed (budget spent, or their webhook turned slow) go back to their objects. */
   private async handBack(): Promise<void> {
-    await Promise.all([...this.pending].map(([appId, items]) => handBack(this.ports.object(appId), appId, items, this.ports.log)));
+    await Promise.all([...this.pending].map(([appId, items]) => handBack(this.ports.object(appId), appIdOf(appId), items, this.ports.log)));
     this.pending.clear();
   }
 }

@@ -5,10 +5,12 @@ import { type Database, database } from '../db/client';
 import { fanOutRetries } from '../db/schema';
 import type { TimedActivity } from '../domain/activities';
 import { audienceOf } from '../domain/audience';
+import type { DeliveryMessage } from '../domain/delivery-protocol';
 import { newId } from '../domain/ids';
+import { shardOfUser } from '../domain/shards';
 import { xaaUsersOf } from '../domain/xaa-events';
 import { ApiError } from '../errors';
-import { appObject } from './app-objects';
+import { AppDelivery, appObject } from './app-objects';
 import { enqueueDeliveries } from './enqueue';
 
 /**
@@ -24,16 +26,35 @@ async function recordActivities(env: Env, list: TimedActivity[], users: string[]
   for (let round = 0; ; round++) {
     try {
       const rows = list.map((a) => ({ id: a.id, eventId: newId(now), type: a.type }));
-      const { inserted, appsByUser } = await insertActivitiesAndLookUp(env.DB, rows, users, now);
+      const { inserted, appsByUser, shardsByApp } = await insertActivitiesAndLookUp(env.DB, rows, users, now);
       const recorded = new Map<string, RecordedActivity>(inserted.map((row) => [row.id, row]));
       const known = [...new Set(list.map((a) => a.id))].filter((id) => !recorded.has(id));
       if (known.length > 0) for (const row of await knownActivities(env.DB, known)) recorded.set(row.id, row);
-      return { recorded, appsByUser };
+      return { recorded, appsByUser, shardsByApp };
     } catch (err) {
       if (round >= 2 || !/UNIQUE/i.test(String(err))) throw err;
     }
   }
 }
+
+/**
+ * Puts the releases of several objects on their queues (fast and slow): one sendBatch per 100
+ * releases across all of them, not one per object. Ids only, keyed by app and shard.
+ */
+const enqueueReleases = (env: Env, results: { releases: DeliveryMessage[][] }[]) =>
+  Promise.all([
+    enqueueDeliveries(
+      env.DELIVERY_QUEUE,
+      results.flatMap((r) => r.releases[0]),
+    ),
+    enqueueDeliveries(
+      env.DELIVERY_SLOW_QUEUE,
+      results.flatMap((r) => r.releases[1]),
+    ),
+  ]);
+
+/** Whom an activity concerns on either API: its AAA audience and the users XAA filters can name. */
+const audienceUsersOf = (activity: TimedActivity): string[] => [...new Set([...audienceOf(activity), ...xaaUsersOf(activity)])];
 
 /**
  * Forgets activity ids older than the dedupe window (docs/operations.md): re-posting such an id
@@ -100,11 +121,13 @@ export async function retryFanOuts(env: Env, now: number, limit = 100): Promise<
         return;
       }
       try {
-        const result = await appObject(env, row.appId).ingest(row.appId, [{ eventId: row.eventId, activity: JSON.parse(row.activity) }]);
-        await Promise.all([
-          enqueueDeliveries(env.DELIVERY_QUEUE, result.releases[0]),
-          enqueueDeliveries(env.DELIVERY_SLOW_QUEUE, result.releases[1]),
-        ]);
+        // Every shard of the app the activity concerns takes it again: a shard that took it before
+        // ignores it (ingest is idempotent per event id).
+        const activity: TimedActivity = JSON.parse(row.activity);
+        const app = await AppDelivery.load(env, row.appId);
+        const shards = new Set(audienceUsersOf(activity).map((u) => app.shardOf(u)));
+        const results = await Promise.all([...shards].map((k) => app.shard(k).ingest(row.appId, [{ eventId: row.eventId, activity }])));
+        await enqueueReleases(env, results);
         await db.delete(fanOutRetries).where(key);
         report.done++;
       } catch (err) {
@@ -126,9 +149,9 @@ export async function retryFanOuts(env: Env, now: number, limit = 100): Promise<
 export async function fanOut(env: Env, list: TimedActivity[], now: number, requestId: string) {
   const db = database(env);
   // Whom each activity concerns on either API: the object sorts out which deliveries each app is entitled to.
-  const audiences = new Map(list.map((a) => [a.id, [...new Set([...audienceOf(a), ...xaaUsersOf(a)])]]));
+  const audiences = new Map(list.map((a) => [a.id, audienceUsersOf(a)]));
   const users = [...new Set([...audiences.values()].flat())];
-  const { recorded, appsByUser } = await recordActivities(env, list, users, now);
+  const { recorded, appsByUser, shardsByApp } = await recordActivities(env, list, users, now);
 
   // Events still to fan out: new ones, and earlier ones whose fan-out did not finish.
   const pending = new Map<string, { eventId: string; activity: TimedActivity; audience: string[] }>();
@@ -138,38 +161,39 @@ export async function fanOut(env: Env, list: TimedActivity[], now: number, reque
       pending.set(activity.id, { eventId: row.eventId, activity, audience: audiences.get(activity.id)! });
     }
   }
-  const eventsByApp = new Map<string, { eventId: string; activity: TimedActivity }[]>();
+  // One share per object: an app's event goes to the shard of each of its users it concerns
+  // (src/domain/shards.ts), and to an unsharded app's one object.
+  const shares = new Map<string, { appId: string; shard: number; events: { eventId: string; activity: TimedActivity }[] }>();
   for (const event of pending.values()) {
-    const apps = new Set(event.audience.flatMap((u) => [...(appsByUser.get(u) ?? [])]));
-    for (const appId of apps) {
-      const list = eventsByApp.get(appId) ?? [];
-      list.push({ eventId: event.eventId, activity: event.activity });
-      eventsByApp.set(appId, list);
+    const objects = new Map<string, { appId: string; shard: number }>();
+    for (const user of event.audience) {
+      for (const appId of appsByUser.get(user) ?? []) {
+        const shard = shardOfUser(user, shardsByApp.get(appId) ?? 1);
+        objects.set(`${appId}/${shard}`, { appId, shard });
+      }
+    }
+    for (const [key, object] of objects) {
+      const share = shares.get(key) ?? { ...object, events: [] };
+      share.events.push({ eventId: event.eventId, activity: event.activity });
+      shares.set(key, share);
     }
   }
-  // Each app's share is handed over on its own: one app's failing object delays only that app. A
-  // share that fails is kept for the service to finish itself (retryFanOuts, run by the cron).
-  const shares = [...eventsByApp];
-  const results = await Promise.allSettled(shares.map(([appId, events]) => appObject(env, appId).ingest(appId, events)));
-  const failed = shares.flatMap(([appId, events], i) => {
+  // Each share is handed over on its own: one app's failing object delays only that app. A share
+  // that fails is kept for the service to finish itself (retryFanOuts, run by the cron).
+  const results = await Promise.allSettled(
+    [...shares.values()].map(({ appId, shard, events }) => appObject(env, appId, shard).ingest(appId, events)),
+  );
+  const failed = [...shares.values()].flatMap(({ appId, events }, i) => {
     const result = results[i];
     return result.status === 'rejected' ? events.map((e) => ({ appId, ...e, error: String(result.reason) })) : [];
   });
   try {
     if (failed.length > 0) await keepForRetry(db, failed, now);
     const delivered = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    // One sendBatch per 100 releases across all apps, not one per app: ids only, keyed by app. If
-    // this fails, the objects' release lease puts them on the queue again.
-    await Promise.all([
-      enqueueDeliveries(
-        env.DELIVERY_QUEUE,
-        delivered.flatMap((r) => r.releases[0]),
-      ),
-      enqueueDeliveries(
-        env.DELIVERY_SLOW_QUEUE,
-        delivered.flatMap((r) => r.releases[1]),
-      ),
-    ]).catch((err) => console.error(`request ${requestId}: queue send failed; the objects release again after their lease`, err));
+    // If this fails, the objects' release lease puts them on the queue again.
+    await enqueueReleases(env, delivered).catch((err) =>
+      console.error(`request ${requestId}: queue send failed; the objects release again after their lease`, err),
+    );
   } catch (err) {
     console.error(`request ${requestId}: fan-out failed`, err);
     throw new ApiError('service-unavailable', 'fan-out did not finish; post the same activities again', {

@@ -8,7 +8,7 @@ import { getOwnWebhook, liveWebhooks } from '../db/webhooks';
 import type { LimitedEndpoint } from '../domain/rate-limits';
 import { notFound } from '../errors';
 import { rateLimiter } from '../limits/rate-limiter-object';
-import { appObject } from './app-objects';
+import { AppDelivery } from './app-objects';
 
 /**
  * What the developer portal shows, read for one app only: its webhooks from D1 with their health
@@ -30,7 +30,7 @@ export async function portalOverview(
   const [rows, subscriptions, health] = await Promise.all([
     liveWebhooks(db, app.id),
     subscriptionCounts(db, app.id),
-    appObject(env, app.id).webhookHealth(app.id),
+    AppDelivery.of(env, app).webhookHealth(),
   ]);
   return { webhooks: rows.map((row) => ({ row, health: health.find((h) => h.id === row.id) ?? null })), subscriptions };
 }
@@ -38,7 +38,7 @@ export async function portalOverview(
 /** One of the app's webhooks with its health; 404 for any other id (another app's is no different from none). */
 export async function portalWebhook(env: Env, app: AppRow, webhookId: string): Promise<PortalWebhook> {
   const row = await getOwnWebhook(database(env), app.id, webhookId);
-  const health = await appObject(env, app.id).webhookHealth(app.id);
+  const health = await AppDelivery.of(env, app).webhookHealth();
   return { row, health: health.find((h) => h.id === row.id) ?? null };
 }
 
@@ -49,12 +49,12 @@ export async function deliveryLog(
   filter: Omit<LedgerFilter, 'limit'>,
   limit: number,
 ): Promise<{ entries: LedgerEntry[]; nextBefore: number | null }> {
-  return appObject(env, appId).ledger(appId, { ...filter, limit });
+  return (await AppDelivery.load(env, appId)).ledger({ ...filter, limit });
 }
 
 /** One attempt of the app's ledger, if it is to this webhook; else 404. */
 export async function deliveryAttempt(env: Env, appId: string, webhookId: string, attemptId: number): Promise<LedgerEntry> {
-  const entry = await appObject(env, appId).ledgerEntry(appId, attemptId);
+  const entry = await (await AppDelivery.load(env, appId)).ledgerEntry(attemptId);
   if (!entry || entry.webhook_id !== webhookId) throw notFound(`no delivery attempt ${attemptId} to webhook ${webhookId}`);
   return entry;
 }

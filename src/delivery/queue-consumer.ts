@@ -5,6 +5,7 @@ import { webhooks } from '../db/schema';
 import { webhookHistoryRow } from '../db/webhooks';
 import { type DeliveryPath, deliveryMessageSchema, type HandOut } from '../domain/delivery-protocol';
 import type { AttemptResult } from '../domain/retry';
+import { parseObjectKey } from '../domain/shards';
 import { countWork } from '../observability/work-counters';
 import { appObject } from './app-objects';
 import { DeliveryRun } from './delivery-run';
@@ -82,7 +83,10 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env):
   const path: DeliveryPath = batch.queue.endsWith('-slow') ? 'slow' : 'fast';
   const ports: RunPorts = {
     now: () => Date.now(),
-    object: (appId) => appObject(env, appId),
+    object: (key) => {
+      const { appId, shard } = parseObjectKey(key);
+      return appObject(env, appId, shard);
+    },
     post: (handOut, onSlow) => postHandOut(handOut, path, config, onSlow),
     markGone: (appId, webhookIds, at) => markGone(env, appId, webhookIds, at),
     after: afterTimeout,

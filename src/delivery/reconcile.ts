@@ -3,7 +3,7 @@ import type { ReconcileActions } from '../app-object/reconcile';
 import { type Database, database } from '../db/client';
 import { apps, authorizations, subscriptions, webhooks } from '../db/schema';
 import { compareRows, compareStatus, type D1Row, type Drift } from '../domain/drift';
-import { appObject } from './app-objects';
+import { AppDelivery, type AppObjectStub } from './app-objects';
 import { reconcileXaa } from './xaa-reconcile';
 
 /** D1 rows compared per object call. */
@@ -13,7 +13,8 @@ export interface DriftReport {
   app_id: string;
   in_step: boolean;
   status: string;
-  differences: { kind: string; table: string; id: string; user_id?: string; detail?: string }[];
+  /** `shard`: which of a sharded app's objects differs (src/domain/shards.ts). */
+  differences: { kind: string; table: string; id: string; user_id?: string; detail?: string; shard?: number }[];
 }
 
 /**
@@ -25,8 +26,29 @@ export interface DriftReport {
  */
 export async function reconcileApp(env: Env, appId: string, apply: boolean): Promise<DriftReport> {
   const db = database(env);
-  const object = appObject(env, appId);
   const [app] = await db.select().from(apps).where(eq(apps.id, appId));
+  const delivery = AppDelivery.of(env, app);
+  // Each shard against the part of D1 it mirrors: the app-wide rows, and its own users' rows.
+  const reports = await delivery.every((object, shard) =>
+    reconcileShard(db, object, app, (userId) => delivery.shardOf(userId) === shard, apply),
+  );
+  if (reports.length === 1) return reports[0];
+  return {
+    app_id: appId,
+    in_step: reports.every((r) => r.in_step),
+    status: app.status,
+    differences: reports.flatMap((r, shard) => r.differences.map((d) => ({ ...d, shard }))),
+  };
+}
+
+async function reconcileShard(
+  db: Database,
+  object: AppObjectStub,
+  app: typeof apps.$inferSelect,
+  belongs: (userId: string) => boolean,
+  apply: boolean,
+): Promise<DriftReport> {
+  const appId = app.id;
   const summary = await object.mirrorSummary(appId);
   const actions: ReconcileActions = {
     grants: [],
@@ -75,9 +97,10 @@ export async function reconcileApp(env: Env, appId: string, apply: boolean): Pro
   const liveAuths = new Map<string, string>(); // user -> live D1 authorization id
   for (const table of ['authorizations', 'subscriptions'] as const) {
     for (let after = '0'; ; ) {
-      const page = await livePage(db, table, appId, after);
+      const fullPage = await livePage(db, table, appId, after);
+      const upTo = fullPage.length === PAGE ? fullPage[fullPage.length - 1].id : null;
+      const page = fullPage.filter((r) => belongs(r.userId));
       if (table === 'authorizations') for (const r of page) liveAuths.set(r.userId, r.id);
-      const upTo = page.length === PAGE ? page[page.length - 1].id : null;
       const mirrored = await object.mirrorRows(
         appId,
         table,
@@ -101,7 +124,7 @@ export async function reconcileApp(env: Env, appId: string, apply: boolean): Pro
     }
   }
 
-  await reconcileXaa(db, object, appId, { differences, actions, d1Writes: apply ? d1Writes : null });
+  await reconcileXaa(db, object, appId, belongs, { differences, actions, d1Writes: apply ? d1Writes : null });
 
   if (apply) {
     await object.applyReconcile(appId, actions);

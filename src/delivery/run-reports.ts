@@ -1,5 +1,6 @@
 import { REPORT_LINGER_MS } from '../domain/consumer-pacing';
 import type { AttemptReport, DeliveryPath, HandOut } from '../domain/delivery-protocol';
+import { appIdOf } from '../domain/shards';
 import type { RunPorts } from './delivery-run-ports';
 
 /** What the report batching asks of the run it serves (delivery-run.ts). */
@@ -56,7 +57,9 @@ export class RunReports {
   async markGone(): Promise<void> {
     await Promise.all(
       [...this.gone].map(([appId, { ids, at }]) =>
-        this.ports.markGone(appId, [...ids], at).catch((err) => this.ports.log(`app ${appId}: marking 410 webhooks invalid failed`, err)),
+        this.ports
+          .markGone(appIdOf(appId), [...ids], at)
+          .catch((err) => this.ports.log(`app ${appId}: marking 410 webhooks invalid failed`, err)),
       ),
     );
   }
@@ -88,7 +91,7 @@ export class RunReports {
     this.host.ask(appId, capacity);
     this.ports
       .object(appId)
-      .report(appId, batch, { chain: capacity > 0, capacity, slowWebhooks: this.host.slowWebhooks(appId), pull: this.path })
+      .report(appIdOf(appId), batch, { chain: capacity > 0, capacity, slowWebhooks: this.host.slowWebhooks(appId), pull: this.path })
       .then(
         ({ goneWebhooks, at, next }) => {
           if (goneWebhooks.length > 0) {

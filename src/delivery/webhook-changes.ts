@@ -6,7 +6,7 @@ import { getOwnWebhook, webhookHistoryRow } from '../db/webhooks';
 import { newId } from '../domain/ids';
 import { checkWebhookUrl } from '../domain/webhook-url';
 import { conflict, forbidden, invalid, notFound } from '../errors';
-import { appObject } from './app-objects';
+import { AppDelivery } from './app-objects';
 import { runCrc } from './crc-check';
 import { awaitFence } from './withdrawal';
 
@@ -47,8 +47,8 @@ export async function registerWebhook(env: Env, app: AppRow, rawUrl: string, set
 
   const now = Date.now();
   const id = newId(now);
-  const object = appObject(env, app.id);
-  const signingSecret = await object.addWebhook(app.id, { id, url, createdAt: now });
+  const object = AppDelivery.of(env, app);
+  const signingSecret = await object.addWebhook({ id, url, createdAt: now });
   // Limit and duplicate are re-checked in the insert itself, so two racing registrations cannot
   // both pass the reads above.
   const inserted = await db.run(sql`
@@ -56,7 +56,7 @@ export async function registerWebhook(env: Env, app: AppRow, rawUrl: string, set
       SELECT ${id}, ${app.id}, ${url}, 1, ${now}, ${now}, ${now}
       WHERE (SELECT count(*) FROM webhooks WHERE app_id = ${app.id} AND deleted_at IS NULL) < ${app.maxWebhooks}`);
   if (inserted.meta.changes !== 1) {
-    await object.deleteWebhook(app.id, id);
+    await object.deleteWebhook(id);
     throw conflict('another registration of this app changed its webhooks; try again', 'DuplicateUrlFailed');
   }
   await webhookHistoryRow(db, { id, appId: app.id, url }, { valid: true, at: now });
@@ -75,7 +75,7 @@ export async function rotateWebhookSecret(
 ): Promise<{ id: string; signingSecret: string; previousValidUntil: number }> {
   const webhook = await getOwnWebhook(database(env), appId, webhookId);
   const previousValidUntil = Date.now() + graceMs;
-  const signingSecret = await appObject(env, appId).rotateSigningSecret(appId, webhook.id, previousValidUntil);
+  const signingSecret = await (await AppDelivery.load(env, appId)).rotateSigningSecret(webhook.id, previousValidUntil);
   if (!signingSecret) throw notFound(`no webhook ${webhook.id} for this app`, 'WebhookIdInvalid');
   return { id: webhook.id, signingSecret, previousValidUntil };
 }
@@ -88,7 +88,7 @@ export async function rotateWebhookSecret(
 export async function deleteWebhook(env: Env, appId: string, webhookId: string): Promise<void> {
   const db = database(env);
   const webhook = await getOwnWebhook(db, appId, webhookId);
-  const withdrawal = await appObject(env, appId).deleteWebhook(appId, webhook.id);
+  const withdrawal = await (await AppDelivery.load(env, appId)).deleteWebhook(webhook.id);
   const now = withdrawal.effectiveAt;
   await db.batch([
     db.update(webhooks).set({ deletedAt: now }).where(eq(webhooks.id, webhook.id)),

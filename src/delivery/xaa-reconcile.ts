@@ -4,7 +4,7 @@ import type { Database } from '../db/client';
 import { xaaSubscriptions } from '../db/schema';
 import { xaaRecordOf } from '../db/xaa-subscriptions';
 import { compareXaaRows } from '../domain/drift';
-import type { appObject } from './app-objects';
+import type { AppObjectStub } from './app-objects';
 import type { DriftReport } from './reconcile';
 
 /** D1 rows compared per object call. */
@@ -18,12 +18,13 @@ const PAGE = 500;
  */
 export async function reconcileXaa(
   db: Database,
-  object: ReturnType<typeof appObject>,
+  object: AppObjectStub,
   appId: string,
+  belongs: (userId: string) => boolean,
   plan: { differences: DriftReport['differences']; actions: ReconcileActions; d1Writes: Promise<unknown>[] | null },
 ): Promise<void> {
   for (let after = '0'; ; ) {
-    const page = await db
+    const fullPage = await db
       .select()
       .from(xaaSubscriptions)
       .where(
@@ -35,7 +36,8 @@ export async function reconcileXaa(
       )
       .orderBy(asc(sql`CAST(${xaaSubscriptions.id} AS INTEGER)`))
       .limit(PAGE);
-    const upTo = page.length === PAGE ? page[page.length - 1].id : null;
+    const upTo = fullPage.length === PAGE ? fullPage[fullPage.length - 1].id : null;
+    const page = fullPage.filter((r) => belongs(r.userId));
     const mirrored = await object.xaaMirrorRows(
       appId,
       page.map((r) => r.id),

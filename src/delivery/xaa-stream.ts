@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ApiError } from '../errors';
-import { appObject } from './app-objects';
+import { AppDelivery } from './app-objects';
 
 /** How far back a stream may start: X's backfill limit. */
 export const MAX_BACKFILL_MINUTES = 5;
@@ -50,10 +50,22 @@ export async function openXaaStream(
 ): Promise<Response> {
   const now = Date.now();
   const from = q.backfill_minutes !== undefined ? now - q.backfill_minutes * 60_000 : (q.start_time ?? null);
-  const object = appObject(env, appId);
-  const opened = await object.openStream(appId, { from, endAt: q.end_time ?? null });
-  if ('refused' in opened) {
-    if (opened.refused === 'not_active') throw new ApiError('forbidden', 'app is not active', { reason: 'AppNotActive' });
+  const delivery = await AppDelivery.load(env, appId);
+  // A sharded app's stream is one connection to each shard (src/domain/shards.ts), merged line by line.
+  type Opened = { id: string; stream: ReadableStream<Uint8Array> } | { refused: 'not_active' | 'too_many_connections' };
+  const attempts = await delivery.every(
+    async (object): Promise<Opened> => await object.openStream(appId, { from, endAt: q.end_time ?? null }),
+  );
+  const sources = attempts.flatMap((opened, shard) =>
+    'refused' in opened ? [] : [{ id: opened.id, stream: opened.stream, object: delivery.shard(shard) }],
+  );
+  const refusal = attempts.find((opened) => 'refused' in opened);
+  if (refusal && 'refused' in refusal) {
+    for (const source of sources) {
+      source.stream.cancel().catch(() => {});
+      source.object.closeStream(appId, source.id).catch(() => {});
+    }
+    if (refusal.refused === 'not_active') throw new ApiError('forbidden', 'app is not active', { reason: 'AppNotActive' });
     throw new ApiError('rate-limited', `this app already has ${options.maxConnections} open stream connections; close one first`, {
       reason: 'TooManyConnections',
       resource: { type: 'stream' },
@@ -63,12 +75,22 @@ export async function openXaaStream(
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   // However the pipe ends (the client went away, or the object ended the stream), the object forgets
   // the connection: an RPC stream's cancel does not reach the object by itself.
-  options.waitUntil(
-    opened.stream
-      .pipeTo(writable)
-      .catch(() => {})
-      .finally(() => object.closeStream(appId, opened.id).catch(() => {})),
-  );
+  const closeAll = () => Promise.all(sources.map((s) => s.object.closeStream(appId, s.id).catch(() => {})));
+  if (sources.length === 1) {
+    options.waitUntil(
+      sources[0].stream
+        .pipeTo(writable)
+        .catch(() => {})
+        .finally(closeAll),
+    );
+  } else {
+    options.waitUntil(
+      mergeLines(
+        sources.map((s) => s.stream),
+        writable,
+      ).finally(closeAll),
+    );
+  }
   return new Response(readable, {
     status: 200,
     headers: {
@@ -80,4 +102,43 @@ export async function openXaaStream(
       'x-content-type-options': 'nosniff',
     },
   });
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Writes whole lines from every source to `into` as they come, so that lines of different shards
+ * never interleave within a line. Order holds per source (per user, whose lines all come from one
+ * shard), not across sources. When any source ends or the client goes away, every source is
+ * cancelled and the merged stream ends: the client reconnects, as after any disconnect.
+ */
+async function mergeLines(sources: ReadableStream<Uint8Array>[], into: WritableStream<Uint8Array>): Promise<void> {
+  const writer = into.getWriter();
+  const readers = sources.map((s) => s.getReader());
+  const pump = async (reader: ReadableStreamDefaultReader<Uint8Array>) => {
+    let pending = new Uint8Array(0);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      const joined = new Uint8Array(pending.length + value.length);
+      joined.set(pending);
+      joined.set(value, pending.length);
+      const end = joined.lastIndexOf(NEWLINE) + 1;
+      if (end > 0) await writer.write(joined.subarray(0, end));
+      pending = joined.slice(end);
+    }
+  };
+  // The client going away errors the writable at once; a pump only notices at its next write.
+  const clientGone = writer.closed.then(
+    () => {},
+    () => {},
+  );
+  try {
+    await Promise.race([...readers.map(pump), clientGone]);
+  } catch {
+    // the client went away, or a shard's stream broke: end them all
+  } finally {
+    await Promise.all(readers.map((r) => r.cancel().catch(() => {})));
+    await writer.close().catch(() => {});
+  }
 }

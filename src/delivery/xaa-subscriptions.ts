@@ -21,7 +21,7 @@ import { newId } from '../domain/ids';
 import { type XaaEventType, xaaRule } from '../domain/xaa-events';
 import { type CreateSubscriptionRequest, filterProblem } from '../domain/xaa-requests';
 import { ApiError, conflict, invalid } from '../errors';
-import { appObject } from './app-objects';
+import { AppDelivery } from './app-objects';
 import { awaitFence } from './withdrawal';
 
 /**
@@ -154,7 +154,7 @@ export async function createXaaSubscription(
     }
     throw conflict('the webhook or the user authorization changed while subscribing; try again', 'SubscriptionWithdrawn');
   }
-  const refused = await appObject(env, app.id).putXaaSubscription(app.id, xaaRecordOf(row));
+  const refused = await AppDelivery.of(env, app).putXaaSubscription(xaaRecordOf(row));
   if (refused) await refusedByObject(env, row, refused);
   return { subscription: row, total: await liveXaaCount(database(env), app.id) };
 }
@@ -171,22 +171,20 @@ export async function updateXaaSubscriptionFor(
   change: { tag?: string; webhook_id?: string },
 ): Promise<{ subscription: XaaSubscriptionRow; total: number }> {
   const db = database(env);
-  const object = appObject(env, app.id);
+  const object = AppDelivery.of(env, app);
   const webhookId = change.webhook_id !== undefined ? await targetWebhook(env, app.id, change.webhook_id) : undefined;
   for (let round = 0; round < 5; round++) {
     const row = await getOwnXaaSubscription(db, app.id, id);
     const target = webhookId ?? row.webhookId;
     const untargeted =
-      target !== row.webhookId && row.webhookId !== null
-        ? await object.untargetXaaSubscription(app.id, id, row.userId, row.updatedAt)
-        : null;
+      target !== row.webhookId && row.webhookId !== null ? await object.untargetXaaSubscription(id, row.userId, row.updatedAt) : null;
     const at = Math.max(Date.now(), untargeted?.effectiveAt ?? 0, row.updatedAt + 1);
     const tag = change.tag ?? row.tag;
     const updated: XaaSubscriptionRow = { ...row, tag, webhookId: target, updatedAt: at };
     const recorded = await updateXaaSubscription(env, row, { tag, webhookId: target, at, untargetedAt: untargeted?.effectiveAt ?? null });
     if (untargeted) await awaitFence(env, untargeted);
     if (!recorded) continue;
-    const refused = await object.putXaaSubscription(app.id, xaaRecordOf(updated));
+    const refused = await object.putXaaSubscription(xaaRecordOf(updated));
     if (refused) await refusedByObject(env, updated, refused);
     return { subscription: updated, total: await liveXaaCount(db, app.id) };
   }
@@ -205,10 +203,7 @@ export async function deleteXaaSubscriptions(
   const db = database(env);
   const found = await ownLiveAmong(db, app.id, ids);
   if (found.length > 0) {
-    const withdrawal = await appObject(env, app.id).endXaaSubscriptions(
-      app.id,
-      found.map((s) => ({ id: s.id, userId: s.userId })),
-    );
+    const withdrawal = await AppDelivery.of(env, app).endXaaSubscriptions(found.map((s) => ({ id: s.id, userId: s.userId })));
     await recordWithdrawal(db, withdrawal, { subscription: 'unsubscribed' });
     await awaitFence(env, withdrawal);
   }

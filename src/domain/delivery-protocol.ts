@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AttemptResult } from './retry';
+import { MAX_DELIVERY_SHARDS } from './shards';
 
 /**
  * The protocol between an app's object and the queue consumer (docs/delivery.md, "Hand-out and
@@ -18,7 +19,7 @@ export interface DeliveryRef {
 const numericId = z.string().regex(/^[0-9]{1,19}$/);
 
 /**
- * A queue message: one release of one delivery. The app (which object to ask) and the webhook (so
+ * A queue message: one release of one delivery. The app and its shard (which object to ask) and the webhook (so
  * the consumer can share its connections fairly) are ids; no payloads, secrets or URLs. `release`
  * numbers the releases of a message: only the latest one can be claimed.
  */
@@ -29,6 +30,13 @@ export const deliveryMessageSchema = z.object({
   attempt: z.number().int().positive(),
   release: z.number().int().positive(),
   webhook: numericId,
+  /** The app's delivery shard that released it (src/domain/shards.ts); absent for shard 0. */
+  shard: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_DELIVERY_SHARDS - 1)
+    .optional(),
 });
 
 export type DeliveryMessage = z.infer<typeof deliveryMessageSchema>;

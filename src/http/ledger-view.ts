@@ -1,6 +1,6 @@
 import type { LedgerEntry, LedgerFilter } from '../app-object/storage/ledger-store';
 import { USER_AGENT } from '../config';
-import { appObject } from '../delivery/app-objects';
+import { AppDelivery } from '../delivery/app-objects';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -62,7 +62,7 @@ export async function readLedgerPage(
   filter: Omit<LedgerFilter, 'before' | 'limit'>,
   page: { max_results: number; pagination_token?: string },
 ) {
-  const { entries, nextBefore } = await appObject(env, appId).ledger(appId, {
+  const { entries, nextBefore } = await (await AppDelivery.load(env, appId)).ledger({
     ...filter,
     before: page.pagination_token ? Number(page.pagination_token) : undefined,
     limit: page.max_results,

@@ -4,7 +4,7 @@ import { authorizations, subscriptions } from '../db/schema';
 import { subscriptionCounts, webhookSubscribers } from '../db/subscriptions';
 import { getOwnWebhook } from '../db/webhooks';
 import { recordWithdrawal } from '../db/withdrawals';
-import { appObject } from '../delivery/app-objects';
+import { AppDelivery } from '../delivery/app-objects';
 import { awaitFence } from '../delivery/withdrawal';
 import { newId } from '../domain/ids';
 import { ApiError, conflict, forbidden, notFound } from '../errors';
@@ -61,7 +61,7 @@ accountActivityRouter
     // Widening: D1 first, then the object, which refuses if a withdrawal it already applied ended
     // this subscription, its webhook or its authorization (the request raced an unsubscribe, a
     // delete or a revoke). Then D1 is ended too, so both agree the user is not subscribed.
-    const refused = await appObject(c.env, app.id).addSubscription(app.id, {
+    const refused = await AppDelivery.of(c.env, app).addSubscription({
       id: subscriptionId,
       webhookId: webhook.id,
       userId,
@@ -146,7 +146,7 @@ accountActivityRouter
     if (!existing) throw notFound(`user ${userId} is not subscribed to webhook ${webhook.id}`, 'SubscriptionNotFound');
     // Withdrawal: the app's object stops first; D1 records when it took effect there; the answer
     // waits until nothing handed out before can still start.
-    const withdrawal = await appObject(c.env, app.id).endSubscription(app.id, webhook.id, userId, existing.id);
+    const withdrawal = await AppDelivery.of(c.env, app).endSubscription(webhook.id, userId, existing.id);
     await recordWithdrawal(db, withdrawal, { subscription: 'unsubscribed' });
     await awaitFence(c.env, withdrawal);
     return c.json({ data: { subscribed: false } }, 200);

@@ -3,7 +3,7 @@ import { requirePlatform } from '../auth/platform';
 import { appView, getApp, listApps } from '../db/apps';
 import { database } from '../db/client';
 import { appStatusHistory, apps, appTokens } from '../db/schema';
-import { appObject } from '../delivery/app-objects';
+import { AppDelivery } from '../delivery/app-objects';
 import { approveApp, suspendApp } from '../delivery/app-status';
 import { reconcileApp } from '../delivery/reconcile';
 import { randomAlnum, randomSecret, sha256Hex, TOKEN_PREFIX } from '../domain/crypto';
@@ -32,11 +32,12 @@ internalApps
       maxWebhooks: input.max_webhooks,
       provisionedSubscriptions: input.provisioned_subscriptions,
       xaaTier: input.xaa_tier,
+      deliveryShards: input.delivery_shards,
       createdAt: now,
       statusChangedAt: now,
     };
-    // The secret goes to the app's object first: an app row in D1 must never exist without it.
-    await appObject(c.env, id).provision(id, consumerSecret, 'pending', now);
+    // The secret goes to the app's objects first: an app row in D1 must never exist without it.
+    await AppDelivery.of(c.env, row).provision(consumerSecret, 'pending', now);
     const db = database(c.env);
     await db.batch([db.insert(apps).values(row), db.insert(appStatusHistory).values({ appId: id, status: 'pending', at: now })]);
     return c.json({ data: { ...appView({ ...row, statusReason: null, reconciledAt: null }), consumer_secret: consumerSecret } }, 201);
@@ -81,8 +82,8 @@ internalApps
     const consumerSecret = randomSecret(TOKEN_PREFIX.consumerSecret);
     // Staged in the object, recorded in D1, then committed: the object never signs with a secret that
     // D1 (and so the developer, who gets it in this response) does not have.
-    const object = appObject(c.env, app.id);
-    await object.stageConsumerSecret(app.id, consumerSecret, previousUntil);
+    const object = AppDelivery.of(c.env, app);
+    await object.stageConsumerSecret(consumerSecret, previousUntil);
     await db.batch([
       db
         .update(apps)
@@ -93,7 +94,7 @@ internalApps
         .set({ revokedAt: now })
         .where(and(eq(appTokens.appId, app.id), isNull(appTokens.revokedAt))),
     ]);
-    if (!(await object.commitConsumerSecret(app.id, consumerSecret).catch(() => false))) {
+    if (!(await object.commitConsumerSecret(consumerSecret).catch(() => false))) {
       // D1 holds the new secret, so the developer must get it; the reconcile commits it in the object.
       console.error(`app ${app.id}: consumer secret recorded but not yet committed in its object; reconcile will finish it`);
     }

@@ -143,6 +143,7 @@ export const portalWebhooks = new Hono<HonoEnv>()
     const { app } = c.get('portal')!;
     assertActive(app);
     const webhook = await portalWebhook(c.env, app, c.req.valid('param').webhook_id);
+    // Shard 0: a test event concerns no user.
     const result = await appObject(c.env, app.id).sendTestEvent(app.id, webhook.row.id);
     if (!result.ok) throw TEST_REFUSALS[result.reason](webhook.row.id);
     return c.redirect(`/portal/webhooks/${webhook.row.id}/deliveries?queued=1`, 303);

@@ -7,7 +7,7 @@ import { ReplayStore } from './replay-store';
 import { RetentionStore } from './retention-store';
 import { migrate } from './schema';
 import { StreamStore } from './stream-store';
-import { TenantStore } from './tenant-store';
+import { ONLY_SHARD, TenantStore } from './tenant-store';
 import { WebhookMirrorStore } from './webhook-mirror-store';
 import { XaaMirrorStore } from './xaa-mirror-store';
 
@@ -36,7 +36,7 @@ export class AppStore {
     this.mirrorDrift = new MirrorDriftStore(sql);
     this.outbox = new Outbox(sql);
     this.outboxViews = new OutboxViews(sql);
-    this.ledger = new LedgerStore(sql);
+    this.ledger = new LedgerStore(sql, () => this.tenant.get()?.placement ?? ONLY_SHARD);
     this.replays = new ReplayStore(sql);
     this.retention = new RetentionStore(sql);
     this.streams = new StreamStore(sql);

@@ -1,4 +1,6 @@
+import { LEDGER_IDS_PER_MS } from '../../domain/shards';
 import type { MessageRow } from './outbox-store';
+import { ONLY_SHARD, type Placement } from './tenant-store';
 
 /**
  * The app's ledger: one row per attempt, written when the attempt is handed out (before anything can
@@ -82,15 +84,37 @@ export type UserSummaryRow = {
 };
 
 export class LedgerStore {
-  constructor(private readonly sql: SqlStorage) {}
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly placement: () => Placement = () => ONLY_SHARD,
+  ) {}
+
+  /**
+   * The id column of a new ledger row written at `at`. An unsharded app lets SQLite number its rows.
+   * A shard of a sharded app numbers them itself, so that ids are unique over the app's shards and
+   * ordered roughly by time (src/domain/shards.ts): the next id congruent to the shard's index, and
+   * at least `at` times LEDGER_IDS_PER_MS times the shard count. `max(id)` is one look-up at the end
+   * of the primary key.
+   */
+  private idOf(at: number): { column: string; value: string; args: number[] } {
+    const { shard, shards } = this.placement();
+    if (shards <= 1) return { column: '', value: '', args: [] };
+    return {
+      column: 'id, ',
+      value: '(SELECT max(coalesce(max(id) + ?, 0), ?) FROM ledger), ',
+      args: [shards, at * LEDGER_IDS_PER_MS * shards + shard],
+    };
+  }
 
   /** The write-ahead row of one attempt, before its request leaves the object. Returns its id. */
   recordHandOut(entry: { message: MessageRow; attempt: number; at: number; url: string; startBy: number }): number {
     const m = entry.message;
+    const id = this.idOf(entry.at);
     return this.sql
       .exec<{ id: number }>(
-        `INSERT INTO ledger (seq, delivery_id, kind, replay_job_id, ingested_at, event_id, event_type, webhook_id, url, for_user_id, attempt, at, start_by, outcome, xaa_subscription_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unknown', ?) RETURNING id`,
+        `INSERT INTO ledger (${id.column}seq, delivery_id, kind, replay_job_id, ingested_at, event_id, event_type, webhook_id, url, for_user_id, attempt, at, start_by, outcome, xaa_subscription_id)
+         VALUES (${id.value}?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'unknown', ?) RETURNING id`,
+        ...id.args,
         m.seq,
         m.webhook_message_id,
         m.kind,
@@ -116,9 +140,11 @@ export class LedgerStore {
    */
   recordStreamWrite(message: MessageRow, connectionId: string, at: number): void {
     const m = message;
+    const id = this.idOf(at);
     this.sql.exec(
-      `INSERT INTO ledger (seq, delivery_id, kind, ingested_at, event_id, event_type, webhook_id, url, for_user_id, attempt, at, started_at, outcome, xaa_subscription_id)
-       VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, 1, ?, ?, 'streamed', ?)`,
+      `INSERT INTO ledger (${id.column}seq, delivery_id, kind, ingested_at, event_id, event_type, webhook_id, url, for_user_id, attempt, at, started_at, outcome, xaa_subscription_id)
+       VALUES (${id.value}?, ?, ?, ?, ?, ?, '', ?, ?, 1, ?, ?, 'streamed', ?)`,
+      ...id.args,
       m.seq,
       m.webhook_message_id,
       m.kind,
@@ -212,9 +238,11 @@ export class LedgerStore {
   /** A message that left without any request: withdrawn, or expired before it could be sent. */
   recordDrop(message: MessageRow, attempt: number, at: number, reason: string): void {
     const m = message;
+    const id = this.idOf(at);
     this.sql.exec(
-      `INSERT INTO ledger (seq, delivery_id, kind, replay_job_id, ingested_at, event_id, event_type, webhook_id, for_user_id, attempt, at, error, outcome, xaa_subscription_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'dropped', ?)`,
+      `INSERT INTO ledger (${id.column}seq, delivery_id, kind, replay_job_id, ingested_at, event_id, event_type, webhook_id, for_user_id, attempt, at, error, outcome, xaa_subscription_id)
+       VALUES (${id.value}?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'dropped', ?)`,
+      ...id.args,
       m.seq,
       m.webhook_message_id,
       m.kind,

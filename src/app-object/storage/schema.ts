@@ -230,7 +230,16 @@ DROP INDEX IF EXISTS messages_replay;
 CREATE INDEX IF NOT EXISTS messages_replay_state ON messages (replay_job_id, state) WHERE replay_job_id IS NOT NULL;
 `;
 
-const MIGRATIONS = [V1, V2, V3, V4, V5, V6];
+/**
+ * Version 7: delivery shards (docs/scaling.md). The tenant record says which shard of its app this
+ * object is and how many the app has; an object created before has the defaults: the only one.
+ */
+const V7 = `
+ALTER TABLE tenant ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tenant ADD COLUMN shard_count INTEGER NOT NULL DEFAULT 1;
+`;
+
+const MIGRATIONS = [V1, V2, V3, V4, V5, V6, V7];
 
 /** Brings the object's database to the current schema; cheap when it is already there. */
 export function migrate(sql: SqlStorage): void {

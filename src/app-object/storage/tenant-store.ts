@@ -15,7 +15,17 @@ export interface Tenant {
   previousConsumerSecretUntil: number | null;
   status: AppStatus;
   statusChangedAt: number;
+  /** Which of its app's delivery shards this object is (src/domain/shards.ts). */
+  placement: Placement;
 }
+
+/** One shard of an app: its index and the app's shard count. An unsharded app is shard 0 of 1. */
+export interface Placement {
+  shard: number;
+  shards: number;
+}
+
+export const ONLY_SHARD: Placement = { shard: 0, shards: 1 };
 
 export class TenantStore {
   private readonly cache: MirrorCache;
@@ -38,6 +48,8 @@ export class TenantStore {
         previous_consumer_secret_until: number | null;
         status: AppStatus;
         status_changed_at: number;
+        shard: number;
+        shard_count: number;
       }>('SELECT * FROM tenant WHERE singleton = 1')
       .toArray()[0];
     return row
@@ -48,19 +60,23 @@ export class TenantStore {
           previousConsumerSecretUntil: row.previous_consumer_secret_until,
           status: row.status,
           statusChangedAt: row.status_changed_at,
+          placement: { shard: row.shard, shards: row.shard_count },
         }
       : null;
   }
 
-  provision(appId: string, consumerSecret: string, status: AppStatus, at: number): void {
+  /** The placement is set once: a provision again (the same app) only replaces the consumer secret. */
+  provision(appId: string, consumerSecret: string, status: AppStatus, at: number, placement: Placement = ONLY_SHARD): void {
     this.cache.tenant = undefined;
     this.sql.exec(
-      `INSERT INTO tenant (singleton, app_id, consumer_secret, status, status_changed_at) VALUES (1, ?, ?, ?, ?)
+      `INSERT INTO tenant (singleton, app_id, consumer_secret, status, status_changed_at, shard, shard_count) VALUES (1, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (singleton) DO UPDATE SET consumer_secret = excluded.consumer_secret`,
       appId,
       consumerSecret,
       status,
       at,
+      placement.shard,
+      placement.shards,
     );
   }
 

@@ -2,6 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { XAA_TIERS } from '../../config';
 import { APP_STATUSES } from '../../db/schema';
+import { MAX_DELIVERY_SHARDS } from '../../domain/shards';
 import { jsonRequest, ledgerPage, timeQuery } from '../../http/validation';
 import { idParam, isoTime, json, jsonBody, numericId, problems, SECURITY } from './common';
 import { ledgerPageResponse } from './ledger';
@@ -29,6 +30,10 @@ export const appView = z
     max_webhooks: z.number().int(),
     provisioned_subscriptions: z.number().int(),
     xaa_tier: z.enum(XAA_TIERS).meta({ description: 'Sets how many X Activity API subscriptions the app may hold (docs/xaa.md)' }),
+    delivery_shards: z
+      .number()
+      .int()
+      .meta({ description: 'How many Durable Objects the app’s deliveries are spread over (docs/scaling.md)' }),
     created_at: isoTime,
     status_changed_at: isoTime,
   })
@@ -39,6 +44,10 @@ export const createAppBody = z
     name: z.string().trim().min(1).max(100),
     description: z.string().max(1000).optional(),
     max_webhooks: z.number().int().min(1).max(100).default(5),
+    delivery_shards: z.number().int().min(1).max(MAX_DELIVERY_SHARDS).default(1).meta({
+      description:
+        'How many Durable Objects the app’s deliveries are spread over, by user (docs/scaling.md). Fixed once the app exists; 1 unless one object cannot carry the app.',
+    }),
     provisioned_subscriptions: z.number().int().min(1).max(1_000_000).default(500),
     xaa_tier: z
       .enum(XAA_TIERS, { error: `must be one of ${XAA_TIERS.join(', ')}` })
@@ -208,7 +217,14 @@ export const driftReport = z
     in_step: z.boolean(),
     status: z.string(),
     differences: z.array(
-      z.object({ kind: z.string(), table: z.string(), id: z.string(), user_id: z.string().optional(), detail: z.string().optional() }),
+      z.object({
+        kind: z.string(),
+        table: z.string(),
+        id: z.string(),
+        user_id: z.string().optional(),
+        detail: z.string().optional(),
+        shard: z.number().int().optional().meta({ description: 'Which of a sharded app’s objects differs (docs/scaling.md)' }),
+      }),
     ),
   })
   .meta({ id: 'DriftReport', description: 'How the app’s object differs from D1' });

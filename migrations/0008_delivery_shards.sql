@@ -1,0 +1,1 @@
+ALTER TABLE `apps` ADD `delivery_shards` integer DEFAULT 1 NOT NULL;
