@@ -52,19 +52,30 @@ export async function openXaaStream(
   const from = q.backfill_minutes !== undefined ? now - q.backfill_minutes * 60_000 : (q.start_time ?? null);
   const delivery = await AppDelivery.load(env, appId);
   // A sharded app's stream is one connection to each shard (src/domain/shards.ts), merged line by line.
+  // A shard that refused or failed leaves the others' connections to be closed here, or they would
+  // hold the app's connection slots.
   type Opened = { id: string; stream: ReadableStream<Uint8Array> } | { refused: 'not_active' | 'too_many_connections' };
-  const attempts = await delivery.every(
-    async (object): Promise<Opened> => await object.openStream(appId, { from, endAt: q.end_time ?? null }),
+  const attempts = await delivery.every((object) =>
+    (async (): Promise<Opened> => await object.openStream(appId, { from, endAt: q.end_time ?? null }))().then(
+      (opened) => ({ opened }),
+      (error: unknown) => ({ error }),
+    ),
   );
-  const sources = attempts.flatMap((opened, shard) =>
-    'refused' in opened ? [] : [{ id: opened.id, stream: opened.stream, object: delivery.shard(shard) }],
+  const sources = attempts.flatMap((attempt, shard) =>
+    'opened' in attempt && !('refused' in attempt.opened)
+      ? [{ id: attempt.opened.id, stream: attempt.opened.stream, object: delivery.shard(shard) }]
+      : [],
   );
-  const refusal = attempts.find((opened) => 'refused' in opened);
-  if (refusal && 'refused' in refusal) {
+  if (sources.length < attempts.length) {
     for (const source of sources) {
       source.stream.cancel().catch(() => {});
       source.object.closeStream(appId, source.id).catch(() => {});
     }
+  }
+  const failure = attempts.find((attempt) => 'error' in attempt);
+  if (failure && 'error' in failure) throw failure.error;
+  const refusal = attempts.flatMap((attempt) => ('opened' in attempt && 'refused' in attempt.opened ? [attempt.opened] : []))[0];
+  if (refusal) {
     if (refusal.refused === 'not_active') throw new ApiError('forbidden', 'app is not active', { reason: 'AppNotActive' });
     throw new ApiError('rate-limited', `this app already has ${options.maxConnections} open stream connections; close one first`, {
       reason: 'TooManyConnections',
