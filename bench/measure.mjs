@@ -75,13 +75,13 @@ export async function pump(ids, send, rate) {
  * Creates `apps` active apps with one webhook each on `receiver` (which learns their secrets) and
  * subscribes `usersPerApp` users to each; user ids are distinct across apps. Several scenarios on one
  * service each pass their own `scenario` number: its users and apps are then its own, so no earlier
- * scenario's app (still subscribed) receives its activities too.
+ * scenario's app (still subscribed) receives its activities too. `shards`: each app's delivery shards.
  */
-export async function setUpTenants(api, receiver, apps, usersPerApp, scenario = 0) {
+export async function setUpTenants(api, receiver, apps, usersPerApp, scenario = 0, shards = 1) {
   const ALL = ['tweet.read', 'dm.read'];
   const tenants = [];
   for (let a = 0; a < apps; a++) {
-    const app = await api.activeApp(`bench-s${scenario}-${a}`, { provisioned_subscriptions: usersPerApp });
+    const app = await api.activeApp(`bench-s${scenario}-${a}`, { provisioned_subscriptions: usersPerApp, delivery_shards: shards });
     receiver.trustApp(app.name, app.consumerSecret);
     const hook = await api.registerWebhook(app, receiver.url(`/app${a}`));
     receiver.trustWebhook(hook.id, app.name, hook.signing_secret);

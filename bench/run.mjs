@@ -132,13 +132,18 @@ async function main() {
     const service = await startFastService({ stateDir: join(stateRoot, 'service') });
     const api = client(service.baseUrl, service.platformToken);
     try {
-      const scenarios = (process.env.BENCH_SCENARIOS ?? '1x1000,50x20,200x5').split(',').map((s) => s.split('x').map(Number));
-      for (const [scenario, [apps, usersPerApp]] of scenarios.entries()) {
-        const label = `${apps} app${apps > 1 ? 's' : ''} x ${usersPerApp} users`;
+      // `AxU` is A apps of U users each; `AxUsN` spreads each app over N delivery shards (docs/scaling.md).
+      const scenarios = (process.env.BENCH_SCENARIOS ?? '1x1000,50x20,200x5').split(',').map((s) => {
+        const [, apps, users, shards] = /^(\d+)x(\d+)(?:s(\d+))?$/.exec(s) ?? [];
+        if (!apps) throw new Error(`BENCH_SCENARIOS: ${s} is not AxU or AxUsN`);
+        return [Number(apps), Number(users), Number(shards ?? 1)];
+      });
+      for (const [scenario, [apps, usersPerApp, shards]] of scenarios.entries()) {
+        const label = `${apps} app${apps > 1 ? 's' : ''} x ${usersPerApp} users${shards > 1 ? `, ${shards} shards` : ''}`;
         const setupStarted = Date.now();
-        const tenants = await setUpTenants(api, receiver, apps, usersPerApp, scenario);
+        const tenants = await setUpTenants(api, receiver, apps, usersPerApp, scenario, shards);
         console.error(`bench: ${label}: set up in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
-        const tag = `s${apps}`;
+        const tag = `s${apps}x${shards}`;
         await resetWork(api);
         const flood = await serviceRun(api, tenants, EVENTS, false, `${tag}f`);
         await waitUntil(() => flood.ids.every((id) => receiver.arrivals.has(id)), 60_000);
@@ -154,7 +159,7 @@ async function main() {
           ...summarize(`service ${label} (paced ${PACED_RATE}/s)`, paced.sentAt, receiver.arrivals, paced.ids.length),
           work: await workPerDelivery(api),
         });
-        if (apps === 1 && process.env.BENCH_REPLAY !== '0') {
+        if (apps === 1 && shards === 1 && process.env.BENCH_REPLAY !== '0') {
           replay = await replayRun(api, receiver, tenants[0], flood.ids.length + paced.ids.length);
         }
       }
