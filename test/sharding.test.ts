@@ -81,12 +81,22 @@ beforeAll(async () => {
     await subscribe(sharded, shardedHook.id, user, SCOPES);
   }
   for (let round = 0; round < 4; round++) await ingest(...traffic(round));
+  // Settled: both receivers' counts equal and unchanged for a second (equal counts alone can be a
+  // moment mid-flight), and every attempt's outcome reported on both ledgers.
+  let last = -1;
   await vi.waitFor(
-    () => {
-      expect(receivers.posts(PLAIN_URL).length).toBeGreaterThan(0);
-      expect(receivers.posts(SHARDED_URL).length).toBe(receivers.posts(PLAIN_URL).length);
+    async () => {
+      const plainCount = receivers.posts(PLAIN_URL).length;
+      expect(plainCount).toBeGreaterThan(0);
+      expect(receivers.posts(SHARDED_URL).length).toBe(plainCount);
+      const previous = last;
+      last = plainCount;
+      expect(plainCount).toBe(previous);
+      for (const app of [plain, sharded]) {
+        expect((await allLedger(app.id, 100)).entries.filter((e) => e.outcome === 'unknown')).toEqual([]);
+      }
     },
-    { timeout: 20_000, interval: 200 },
+    { timeout: 30_000, interval: 1_000 },
   );
 }, 60_000);
 
