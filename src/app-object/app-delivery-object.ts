@@ -9,7 +9,7 @@ import type { DeliverySettings } from './ports';
 import type { ReconcileActions } from './reconcile';
 import { DeliverySigner } from './signer';
 import { AppStore } from './storage/app-store';
-import type { LedgerFilter } from './storage/ledger-store';
+import type { LedgerFilter } from './storage/ledger-views';
 import type { AppStatus, Placement } from './storage/tenant-store';
 import type { XaaSubscriptionRecord } from './storage/xaa-mirror-store';
 

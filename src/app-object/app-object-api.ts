@@ -19,7 +19,7 @@ import { startReplay } from './replay';
 import { reportAttempts, returnUnclaimed } from './reports';
 import { inGrace } from './signer';
 import type { AppStore } from './storage/app-store';
-import type { LedgerFilter } from './storage/ledger-store';
+import type { LedgerFilter } from './storage/ledger-views';
 import type { AddRefusal } from './storage/mirror-store';
 import { type AppStatus, ONLY_SHARD, type Placement } from './storage/tenant-store';
 import type { XaaSubscriptionRecord } from './storage/xaa-mirror-store';
@@ -268,13 +268,13 @@ export class AppObjectApi {
 
   async ledger(appId: string, filter: LedgerFilter) {
     this.delivery.tenantFor(appId);
-    return this.store.ledger.entries(filter);
+    return this.store.ledgerViews.entries(filter);
   }
 
   /** One ledger entry of this app by its id (the portal's attempt detail), or null. */
   async ledgerEntry(appId: string, id: number) {
     this.delivery.tenantFor(appId);
-    return this.store.ledger.entry(id) ?? null;
+    return this.store.ledgerViews.entry(id) ?? null;
   }
 
   /** Every live webhook's validity, failing streak and backlog (read-only). */
@@ -285,11 +285,11 @@ export class AppObjectApi {
 
   async userSummary(appId: string, userId: string) {
     this.delivery.tenantFor(appId);
-    return this.store.ledger.userSummary(userId);
+    return this.store.ledgerViews.userSummary(userId);
   }
 
   async sentIn(appId: string, from: number, to: number, afterId: number, limit: number) {
     this.delivery.tenantFor(appId);
-    return this.store.ledger.sentIn(from, to, afterId, limit);
+    return this.store.ledgerViews.sentIn(from, to, afterId, limit);
   }
 }

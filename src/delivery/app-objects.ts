@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import type { LedgerFilter } from '../app-object/storage/ledger-store';
+import type { LedgerFilter } from '../app-object/storage/ledger-views';
 import type { AppStatus } from '../app-object/storage/tenant-store';
 import type { XaaSubscriptionRecord } from '../app-object/storage/xaa-mirror-store';
 import { database } from '../db/client';

@@ -1,5 +1,5 @@
 import type { WebhookHealth } from '../app-object/health';
-import type { LedgerEntry, LedgerFilter } from '../app-object/storage/ledger-store';
+import type { LedgerEntry, LedgerFilter } from '../app-object/storage/ledger-views';
 import type { Settings } from '../config';
 import { database } from '../db/client';
 import type { AppRow, WebhookRow } from '../db/schema';

@@ -1,5 +1,5 @@
 import type { WebhookHealth } from '../app-object/health';
-import type { LedgerEntry } from '../app-object/storage/ledger-store';
+import type { LedgerEntry } from '../app-object/storage/ledger-views';
 import type { Withdrawal } from '../domain/delivery-protocol';
 
 /**

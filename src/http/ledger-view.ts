@@ -1,4 +1,4 @@
-import type { LedgerEntry, LedgerFilter } from '../app-object/storage/ledger-store';
+import type { LedgerEntry, LedgerFilter } from '../app-object/storage/ledger-views';
 import { USER_AGENT } from '../config';
 import { AppDelivery } from '../delivery/app-objects';
 

@@ -1,6 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import type { Child } from 'hono/jsx';
-import { LEDGER_OUTCOMES, type LedgerEntry } from '../app-object/storage/ledger-store';
+import { LEDGER_OUTCOMES } from '../app-object/storage/ledger-store';
+import type { LedgerEntry } from '../app-object/storage/ledger-views';
 import type { PortalWebhook } from '../delivery/portal-data';
 import { attemptHeaders, nextStep } from '../http/ledger-view';
 import { Time } from './layout';

@@ -1,4 +1,5 @@
 import { LedgerStore } from './ledger-store';
+import { LedgerViews } from './ledger-views';
 import { MirrorDriftStore } from './mirror-drift-store';
 import { MirrorStore } from './mirror-store';
 import { Outbox } from './outbox-store';
@@ -25,6 +26,7 @@ export class AppStore {
   readonly outbox: Outbox;
   readonly outboxViews: OutboxViews;
   readonly ledger: LedgerStore;
+  readonly ledgerViews: LedgerViews;
   readonly replays: ReplayStore;
   readonly retention: RetentionStore;
   readonly streams: StreamStore;
@@ -37,6 +39,7 @@ export class AppStore {
     this.outbox = new Outbox(sql);
     this.outboxViews = new OutboxViews(sql);
     this.ledger = new LedgerStore(sql, () => this.tenant.get()?.placement ?? ONLY_SHARD);
+    this.ledgerViews = new LedgerViews(sql);
     this.replays = new ReplayStore(sql);
     this.retention = new RetentionStore(sql);
     this.streams = new StreamStore(sql);
