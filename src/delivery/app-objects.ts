@@ -132,9 +132,12 @@ export class AppDelivery {
   }
 
   async endXaaSubscriptions(subscriptions: { id: string; userId: string }[]): Promise<Withdrawal> {
-    const byShard = new Map<number, { id: string; userId: string }[]>();
-    for (const s of subscriptions) byShard.set(this.shardOf(s.userId), [...(byShard.get(this.shardOf(s.userId)) ?? []), s]);
-    if (byShard.size === 0) byShard.set(0, []);
+    // An empty list still asks shard 0, for the withdrawal's time.
+    const byShard = new Map<number, { id: string; userId: string }[]>(subscriptions.length === 0 ? [[0, []]] : []);
+    for (const s of subscriptions) {
+      const shard = this.shardOf(s.userId);
+      byShard.set(shard, [...(byShard.get(shard) ?? []), s]);
+    }
     const parts = await Promise.all([...byShard].map(([shard, list]) => this.shard(shard).endXaaSubscriptions(this.appId, list)));
     return mergeWithdrawals(parts);
   }
@@ -149,9 +152,9 @@ export class AppDelivery {
 
   // ---- questions about the app: every shard, merged ---------------------------------------------
 
+  /** A user's entries are all in that user's shard; the app's are merged from every shard. */
   async ledger(filter: LedgerFilter) {
-    const shards = filter.userId !== undefined ? [this.shardOf(filter.userId)] : null;
-    if (shards) return this.shard(shards[0]).ledger(this.appId, filter);
+    if (filter.userId !== undefined) return this.forUser(filter.userId).ledger(this.appId, filter);
     return mergeLedgerPages(await this.every((o) => o.ledger(this.appId, filter)), filter.limit);
   }
 

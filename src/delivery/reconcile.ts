@@ -28,9 +28,12 @@ export async function reconcileApp(env: Env, appId: string, apply: boolean): Pro
   const db = database(env);
   const [app] = await db.select().from(apps).where(eq(apps.id, appId));
   const delivery = AppDelivery.of(env, app);
-  // Each shard against the part of D1 it mirrors: the app-wide rows, and its own users' rows.
+  // Each shard against the part of D1 it mirrors: the app-wide rows, and its own users' rows. D1 is
+  // read once for all of them.
+  const pages = new SharedPages(delivery.shards);
+  const d1Webhooks = await db.select().from(webhooks).where(eq(webhooks.appId, appId));
   const reports = await delivery.every((object, shard) =>
-    reconcileShard(db, object, app, (userId) => delivery.shardOf(userId) === shard, apply),
+    reconcileShard(db, object, { app, d1Webhooks, pages }, (userId) => delivery.shardOf(userId) === shard, apply),
   );
   if (reports.length === 1) return reports[0];
   return {
@@ -41,13 +44,31 @@ export async function reconcileApp(env: Env, appId: string, apply: boolean): Pro
   };
 }
 
+/**
+ * D1 pages of one reconcile, read once and handed to every shard's comparison. A page is forgotten
+ * once every shard has taken it, so only the pages between the fastest and the slowest shard are held.
+ */
+export class SharedPages {
+  private readonly pages = new Map<string, { rows: Promise<unknown[]>; taken: number }>();
+
+  constructor(private readonly readers: number) {}
+
+  read<T>(key: string, load: () => Promise<T[]>): Promise<T[]> {
+    const page = this.pages.get(key) ?? { rows: load(), taken: 0 };
+    this.pages.set(key, page);
+    if (++page.taken === this.readers) this.pages.delete(key);
+    return page.rows as Promise<T[]>;
+  }
+}
+
 async function reconcileShard(
   db: Database,
   object: AppObjectStub,
-  app: typeof apps.$inferSelect,
+  d1: { app: typeof apps.$inferSelect; d1Webhooks: (typeof webhooks.$inferSelect)[]; pages: SharedPages },
   belongs: (userId: string) => boolean,
   apply: boolean,
 ): Promise<DriftReport> {
+  const { app, d1Webhooks, pages } = d1;
   const appId = app.id;
   const summary = await object.mirrorSummary(appId);
   const actions: ReconcileActions = {
@@ -73,7 +94,6 @@ async function reconcileShard(
       d1Writes.push(db.update(apps).set({ status: summary.status, statusChangedAt: summary.statusChangedAt }).where(eq(apps.id, appId)));
   }
 
-  const d1Webhooks = await db.select().from(webhooks).where(eq(webhooks.appId, appId));
   for (const w of d1Webhooks) {
     const mirrored = summary.webhooks.find((m) => m.id === w.id);
     if (!mirrored) continue;
@@ -97,7 +117,7 @@ async function reconcileShard(
   const liveAuths = new Map<string, string>(); // user -> live D1 authorization id
   for (const table of ['authorizations', 'subscriptions'] as const) {
     for (let after = '0'; ; ) {
-      const fullPage = await livePage(db, table, appId, after);
+      const fullPage = await pages.read(`${table}:${after}`, () => livePage(db, table, appId, after));
       const upTo = fullPage.length === PAGE ? fullPage[fullPage.length - 1].id : null;
       const page = fullPage.filter((r) => belongs(r.userId));
       if (table === 'authorizations') for (const r of page) liveAuths.set(r.userId, r.id);
@@ -124,7 +144,7 @@ async function reconcileShard(
     }
   }
 
-  await reconcileXaa(db, object, appId, belongs, { differences, actions, d1Writes: apply ? d1Writes : null });
+  await reconcileXaa(db, object, appId, { belongs, pages }, { differences, actions, d1Writes: apply ? d1Writes : null });
 
   if (apply) {
     await object.applyReconcile(appId, actions);

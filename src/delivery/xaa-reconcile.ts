@@ -5,7 +5,7 @@ import { xaaSubscriptions } from '../db/schema';
 import { xaaRecordOf } from '../db/xaa-subscriptions';
 import { compareXaaRows } from '../domain/drift';
 import type { AppObjectStub } from './app-objects';
-import type { DriftReport } from './reconcile';
+import type { DriftReport, SharedPages } from './reconcile';
 
 /** D1 rows compared per object call. */
 const PAGE = 500;
@@ -20,24 +20,26 @@ export async function reconcileXaa(
   db: Database,
   object: AppObjectStub,
   appId: string,
-  belongs: (userId: string) => boolean,
+  shard: { belongs: (userId: string) => boolean; pages: SharedPages },
   plan: { differences: DriftReport['differences']; actions: ReconcileActions; d1Writes: Promise<unknown>[] | null },
 ): Promise<void> {
   for (let after = '0'; ; ) {
-    const fullPage = await db
-      .select()
-      .from(xaaSubscriptions)
-      .where(
-        and(
-          eq(xaaSubscriptions.appId, appId),
-          isNull(xaaSubscriptions.endedAt),
-          sql`CAST(${xaaSubscriptions.id} AS INTEGER) > CAST(${after} AS INTEGER)`,
-        ),
-      )
-      .orderBy(asc(sql`CAST(${xaaSubscriptions.id} AS INTEGER)`))
-      .limit(PAGE);
+    const fullPage = await shard.pages.read(`xaa_subscriptions:${after}`, () =>
+      db
+        .select()
+        .from(xaaSubscriptions)
+        .where(
+          and(
+            eq(xaaSubscriptions.appId, appId),
+            isNull(xaaSubscriptions.endedAt),
+            sql`CAST(${xaaSubscriptions.id} AS INTEGER) > CAST(${after} AS INTEGER)`,
+          ),
+        )
+        .orderBy(asc(sql`CAST(${xaaSubscriptions.id} AS INTEGER)`))
+        .limit(PAGE),
+    );
     const upTo = fullPage.length === PAGE ? fullPage[fullPage.length - 1].id : null;
-    const page = fullPage.filter((r) => belongs(r.userId));
+    const page = fullPage.filter((r) => shard.belongs(r.userId));
     const mirrored = await object.xaaMirrorRows(
       appId,
       page.map((r) => r.id),
