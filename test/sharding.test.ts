@@ -104,14 +104,14 @@ describe('an app sharded over objects by user', () => {
   it('spreads the users over every shard (the precondition of everything below)', () => {
     const used = new Set(USERS.map((user) => shardOfUser(user, SHARDS)));
     expect(used.size).toBe(SHARDS);
-    // The shard function is part of the stored state: it must never change for an existing app.
-    expect(['1', '2', '3', '12', '1000000'].map((user) => shardOfUser(user, SHARDS))).toEqual([
-      shardOfUser('1', 4),
-      shardOfUser('2', 4),
-      shardOfUser('3', 4),
-      shardOfUser('12', 4),
-      shardOfUser('1000000', 4),
-    ]);
+    // The shard function is part of the stored state: it must never change for an existing app. These
+    // are the values FNV-1a gives; a different hash (or modulo) changes them.
+    expect(['1', '2', '3', '12', '1000000'].map((user) => shardOfUser(user, 4))).toEqual([0, 1, 2, 2, 0]);
+    expect(['1', '2', '3', '12', '1000000'].map((user) => shardOfUser(user, 16))).toEqual([12, 5, 2, 10, 12]);
+    // And it spreads a platform's ids evenly.
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 10_000; i++) counts[shardOfUser(String(1_000_000 + i * 7), 4)]++;
+    for (const n of counts) expect(n).toBeGreaterThan(2_250);
     expect(shardOfUser('1', 1)).toBe(0);
   });
 
@@ -160,6 +160,21 @@ describe('an app sharded over objects by user', () => {
     const res = await platform('GET', `/internal/apps/${sharded.id}/drift`);
     expect(res.status).toBe(200);
     expect(res.body.data).toMatchObject({ in_step: true, differences: [] });
+  });
+
+  it('names the shard that drifted from D1, and reconcile brings that shard back', async () => {
+    const user = USERS.find((x) => shardOfUser(x, SHARDS) === 2)!;
+    // The shard loses the user's subscription (as if a write to it had been lost).
+    await runInDurableObject(appObject(env, sharded.id, 2), (_o, state) => {
+      state.storage.sql.exec('DELETE FROM subscriptions WHERE user_id = ?', user);
+    });
+    const drift = await platform('GET', `/internal/apps/${sharded.id}/drift`);
+    expect(drift.body.data.in_step).toBe(false);
+    expect(drift.body.data.differences).toEqual([
+      expect.objectContaining({ kind: 'object_behind', table: 'subscriptions', user_id: user, shard: 2 }),
+    ]);
+    expect((await platform('POST', `/internal/apps/${sharded.id}/reconcile`)).status).toBe(200);
+    expect((await platform('GET', `/internal/apps/${sharded.id}/drift`)).body.data).toMatchObject({ in_step: true, differences: [] });
   });
 
   it('refuses, in the object, a subscription routed to a shard the user does not belong to', async () => {
