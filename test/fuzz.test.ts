@@ -43,7 +43,7 @@ async function snapshot() {
     env.DB.prepare('SELECT token_hash, revoked_at FROM app_tokens ORDER BY token_hash'),
   ]);
   const object = await runInDurableObject(appObject(env, victim.id), (_o, s) =>
-    ['webhooks', 'subscriptions', 'authorizations', 'messages', 'outbox', 'ledger', 'replay_jobs', 'tenant'].map((t) =>
+    ['webhooks', 'subscriptions', 'authorizations', 'messages', 'outbox', 'ledger', 'replay_jobs', 'replay_parts', 'tenant'].map((t) =>
       s.storage.sql.exec(`SELECT * FROM ${t}`).toArray(),
     ),
   );

@@ -5,7 +5,7 @@ import { appObject } from '../src/delivery/app-objects';
 import { shardOfUser } from '../src/domain/shards';
 import { ingest, testUser as u } from './support/activities';
 import { activeApp, registerWebhook, subscribe, type TestApp } from './support/apps';
-import { call, expectProblem, platform } from './support/http';
+import { expectProblem, platform } from './support/http';
 import { installReceivers, type Receivers, receiverUrl } from './support/receivers';
 import { signerOf } from './support/signatures';
 
@@ -199,21 +199,6 @@ describe('an app sharded over objects by user', () => {
       5,
     );
     expect(claimed.handOuts).toEqual([]);
-  });
-
-  it('refuses a replay for now, with a reason, and starts nothing', async () => {
-    const now = new Date();
-    const stamp = (d: Date) => d.toISOString().slice(0, 16).replace(/[-T:]/g, '');
-    const window = `from_date=${stamp(new Date(now.getTime() - 3_600_000))}&to_date=${stamp(new Date(now.getTime() - 60_000))}`;
-    const res = await call('POST', `/2/account_activity/replay/webhooks/${shardedHook.id}/subscriptions/all?${window}`, {
-      token: sharded.bearer,
-    });
-    const problem = expectProblem(res, 403, 'ReplayUnavailable');
-    expect(problem.detail).toMatch(/spread over 4 objects/);
-    // Nothing was started: no replay copy or status event arrives.
-    const before = receivers.posts(SHARDED_URL).length;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(receivers.posts(SHARDED_URL).length).toBe(before);
   });
 
   it('takes a withdrawal in the user’s shard only: a revoked user gets nothing more, the others go on', async () => {

@@ -3,6 +3,7 @@ import { settings } from '../config';
 import { enqueueDeliveries } from '../delivery/enqueue';
 import type { TimedActivity } from '../domain/activities';
 import type { AttemptReport, DeliveryMessage, DeliveryPath, ReportOptions } from '../domain/delivery-protocol';
+import { appObjectName } from '../domain/shards';
 import { countingCalls, countingSql } from '../observability/work-counters';
 import { AppObjectApi } from './app-object-api';
 import type { DeliverySettings } from './ports';
@@ -10,6 +11,7 @@ import type { ReconcileActions } from './reconcile';
 import { DeliverySigner } from './signer';
 import { AppStore } from './storage/app-store';
 import type { LedgerFilter } from './storage/ledger-views';
+import type { ReplayPartJob } from './storage/replay-store';
 import type { AppStatus, Placement } from './storage/tenant-store';
 import type { XaaSubscriptionRecord } from './storage/xaa-mirror-store';
 
@@ -42,6 +44,8 @@ export class AppDeliveryObject extends DurableObject<Env> {
     super(ctx, env);
     const store = new AppStore(countingSql(ctx.storage.sql));
     const signer = new DeliverySigner();
+    // Another shard of the same app, by app id and shard index (src/domain/shards.ts), as the Worker reaches it.
+    const sibling = (appId: string, shard: number) => env.APP_DELIVERY.get(env.APP_DELIVERY.idFromName(appObjectName(appId, shard)));
     // Every RPC call and alarm reaches the object through `api`: each is a billed request, counted.
     this.api = countingCalls(
       new AppObjectApi(
@@ -62,6 +66,10 @@ export class AppDeliveryObject extends DurableObject<Env> {
           every: (ms, tick) => {
             const timer = setInterval(tick, ms);
             return () => clearInterval(timer);
+          },
+          shards: {
+            startReplayPart: (appId, shard, job) => sibling(appId, shard).startReplayPart(appId, job),
+            replayPartFinished: (appId, part) => sibling(appId, 0).replayPartFinished(appId, part),
           },
         },
         deliverySettings(env),
@@ -142,8 +150,14 @@ export class AppDeliveryObject extends DurableObject<Env> {
   returnUnclaimed(appId: string, items: DeliveryMessage[]) {
     return this.api.returnUnclaimed(appId, items);
   }
-  startReplay(appId: string, job: { jobId: string; webhookId: string; from: number; to: number }) {
+  startReplay(appId: string, job: ReplayPartJob) {
     return this.api.startReplay(appId, job);
+  }
+  startReplayPart(appId: string, job: ReplayPartJob) {
+    return this.api.startReplayPart(appId, job);
+  }
+  replayPartFinished(appId: string, part: { jobId: string; shard: number; total: number; delivered: number }) {
+    return this.api.replayPartFinished(appId, part);
   }
   sendTestEvent(appId: string, webhookId: string) {
     return this.api.sendTestEvent(appId, webhookId);

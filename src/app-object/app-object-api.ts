@@ -16,11 +16,13 @@ import { type WebhookHealth, webhookHealth } from './health';
 import type { DeliverySettings, ObjectPorts } from './ports';
 import { applyReconcile, type ReconcileActions } from './reconcile';
 import { startReplay } from './replay';
+import { type ReplayPartState, replayPartFinished, startReplayPart } from './replay-shards';
 import { reportAttempts, returnUnclaimed } from './reports';
 import { inGrace } from './signer';
 import type { AppStore } from './storage/app-store';
 import type { LedgerFilter } from './storage/ledger-views';
 import type { AddRefusal } from './storage/mirror-store';
+import type { ReplayPartJob } from './storage/replay-store';
 import { type AppStatus, ONLY_SHARD, type Placement } from './storage/tenant-store';
 import type { XaaSubscriptionRecord } from './storage/xaa-mirror-store';
 import { alarmPass } from './sweep';
@@ -223,8 +225,17 @@ export class AppObjectApi {
     return returnUnclaimed(this.delivery, appId, items);
   }
 
-  startReplay(appId: string, job: { jobId: string; webhookId: string; from: number; to: number }) {
+  startReplay(appId: string, job: ReplayPartJob) {
     return startReplay(this.delivery, appId, job);
+  }
+
+  /** Another shard's part of a replay job that shard 0 holds (replay-shards.ts). */
+  startReplayPart(appId: string, job: ReplayPartJob): Promise<ReplayPartState> {
+    return startReplayPart(this.delivery, appId, job);
+  }
+
+  replayPartFinished(appId: string, part: { jobId: string; shard: number; total: number; delivered: number }): Promise<void> {
+    return replayPartFinished(this.delivery, appId, part);
   }
 
   /** A developer's test event to one webhook: synthetic, signed, on the ledger (test-event.ts). */

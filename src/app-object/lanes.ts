@@ -1,5 +1,5 @@
 import { type Entitlement, entitlementAt } from '../domain/entitlement';
-import { finishReplayIfDone } from './replay';
+import { finishReplayIfDone, type ReplayFinish } from './replay';
 import type { AppStore } from './storage/app-store';
 import { type MessageRow, type ScopedMessage, scopeOfMessage } from './storage/outbox-store';
 
@@ -35,6 +35,7 @@ export class Lanes {
   private replayRoom = { at: -1, room: 0 };
   /** A replay copy was held back for room since the object last made sure it will look again. */
   private recheckOwed = false;
+  private partReportOwed = false;
 
   constructor(private readonly store: AppStore) {}
 
@@ -94,8 +95,21 @@ export class Lanes {
   /** A finished replay copy may finish its job, whose status event is then released. */
   afterFinish(message: MessageRow, now: number, out: Release[]): void {
     if (!message.replay_job_id) return;
-    const statusLane = finishReplayIfDone(this.store.replays, this.store.outbox, message.replay_job_id, now);
-    if (statusLane) this.releaseLane(statusLane, now, out);
+    const placement = this.store.tenant.get()!.placement;
+    this.settleReplay(finishReplayIfDone(this.store.replays, this.store.outbox, message.replay_job_id, now, placement), now, out);
+  }
+
+  /** Releases a finished job's status event; a finished part of a sharded app's job owes shard 0 its counts. */
+  settleReplay(finish: ReplayFinish, now: number, out: Release[]): void {
+    if (finish.kind === 'status') this.releaseLane(finish.lane, now, out);
+    else if (finish.kind === 'part_finished') this.partReportOwed = true;
+  }
+
+  /** Whether a replay part finished since the last time this was asked (and resets it): its counts go to shard 0 at once. */
+  takePartReport(): boolean {
+    const owed = this.partReportOwed;
+    this.partReportOwed = false;
+    return owed;
   }
 
   /**

@@ -1,5 +1,7 @@
 import type { DeliveryMessage, DeliveryPath } from '../domain/delivery-protocol';
+import type { ReplayPartState } from './replay-shards';
 import type { Sign } from './signer';
+import type { ReplayPartJob } from './storage/replay-store';
 import type { StreamSettings } from './stream-hub';
 
 /**
@@ -18,6 +20,19 @@ export interface ObjectPorts {
   sign: Sign;
   /** Runs `tick` every `ms` (the XAA stream's keep-alives) until the returned function is called. */
   every(ms: number, tick: () => void): () => void;
+  /**
+   * Calls to the app's other shards (docs/scaling.md), made only by a sharded app's replay. Absent
+   * where every app has one object (the simulator); a sharded object without them refuses replay.
+   */
+  shards?: ShardCalls;
+}
+
+/** What one shard of an app asks another: always by app id and shard index. */
+export interface ShardCalls {
+  /** Asks shard `shard` to start (or tell the state of) its part of a replay job. */
+  startReplayPart(appId: string, shard: number, job: ReplayPartJob): Promise<ReplayPartState>;
+  /** Tells shard 0 that a part has finished, with its counts. */
+  replayPartFinished(appId: string, part: { jobId: string; shard: number; total: number; delivered: number }): Promise<void>;
 }
 
 /** The settings the object's delivery logic reads (a slice of src/config.ts). */

@@ -1,5 +1,6 @@
 import { judgeAttempt } from '../domain/retry';
 import { REPLAY_RECHECK_MS, type Release } from './lanes';
+import { followUpShardReplay } from './replay-shards';
 import { PURGE_INTERVAL_MS, purgeExpired } from './retention';
 import type { TenantDelivery } from './tenant-delivery';
 
@@ -20,7 +21,8 @@ export const MIN_SWEEP_GAP_MS = 100;
  * outcome never came back (they stay on the ledger as outcome unknown and count as an attempt),
  * releases again what was released but never claimed (a new release number supersedes the lost or
  * late queue message, so one attempt is still handed out once), and releases due lane heads:
- * retries, replay copies, and anything a failed queue send left waiting. Held lanes are not due, so
+ * retries, replay copies, and anything a failed queue send left waiting; and, in a sharded app, makes
+ * the calls a replay still owes another shard. Held lanes are not due, so
  * an invalid webhook with any number of users never fills a pass.
  */
 export async function alarmPass(delivery: TenantDelivery): Promise<void> {
@@ -63,6 +65,8 @@ export async function alarmPass(delivery: TenantDelivery): Promise<void> {
   // The pass sets its own next alarm below, so it takes the recheck that send() would otherwise ask for.
   const heldBack = lanes.takeRecheck();
   await delivery.send(out);
+  // After the releases: a replay part this pass finished reports to shard 0 in the same pass.
+  const shardWorkAt = (await followUpShardReplay(delivery)) ?? Number.POSITIVE_INFINITY;
   const full = unreported.length === SWEEP_LIMIT || stale.length === SWEEP_LIMIT || (heads.length === SWEEP_LIMIT && !heldBack);
   if (full) {
     await ports.setAlarm(now);
@@ -72,6 +76,6 @@ export async function alarmPass(delivery: TenantDelivery): Promise<void> {
   const purged = store.retention.meta('last_purge');
   const purgeAt = purged !== null ? purged + PURGE_INTERVAL_MS : Number.POSITIVE_INFINITY;
   const replayAt = heldBack ? now + REPLAY_RECHECK_MS : Number.POSITIVE_INFINITY;
-  const at = Math.min(next ?? Number.POSITIVE_INFINITY, purgeAt, replayAt);
+  const at = Math.min(next ?? Number.POSITIVE_INFINITY, purgeAt, replayAt, shardWorkAt);
   await ports.setAlarm(Number.isFinite(at) ? Math.max(at, now + MIN_SWEEP_GAP_MS) : null);
 }

@@ -205,6 +205,9 @@ export class TenantDelivery {
   async send(releases: Release[]): Promise<void> {
     const now = this.ports.now();
     let wake = this.lanes.takeRecheck() ? now + REPLAY_RECHECK_MS : Number.POSITIVE_INFINITY;
+    // A replay part that just finished reports to shard 0 from the alarm (a call out of the object
+    // that a failure must not lose), due at once.
+    if (this.lanes.takePartReport()) wake = now;
     if (releases.length === 0) {
       if (wake < Number.POSITIVE_INFINITY) await this.ports.wakeBy(wake);
       return;

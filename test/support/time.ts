@@ -12,15 +12,20 @@ export const replayDate = (ms: number) => new Date(ms).toISOString().replace(/[-
 /**
  * Moves one app's whole history `ms` into the past, in D1 and in its object alike, so tests can ask
  * about windows that lie in the past (replay dates have minute granularity and must not be future).
+ * A sharded app's every object is moved (`shards`: its delivery_shards).
  */
-export async function ageApp(appId: string, ms: number) {
+export async function ageApp(appId: string, ms: number, shards = 1) {
   await env.DB.batch([
     env.DB.prepare('UPDATE app_status_history SET at = at - ? WHERE app_id = ?').bind(ms, appId),
     env.DB.prepare('UPDATE webhooks SET created_at = created_at - ? WHERE app_id = ?').bind(ms, appId),
     env.DB.prepare('UPDATE subscriptions SET created_at = created_at - ?, ended_at = ended_at - ? WHERE app_id = ?').bind(ms, ms, appId),
     env.DB.prepare('UPDATE authorizations SET created_at = created_at - ?, ended_at = ended_at - ? WHERE app_id = ?').bind(ms, ms, appId),
   ]);
-  await runInDurableObject(appObject(env, appId), (_o, state) => {
+  for (let shard = 0; shard < shards; shard++) await ageObject(appObject(env, appId, shard), ms);
+}
+
+async function ageObject(object: ReturnType<typeof appObject>, ms: number) {
+  await runInDurableObject(object, (_o, state) => {
     const sql = state.storage.sql;
     sql.exec('UPDATE webhooks SET created_at = created_at - ?', ms);
     sql.exec('UPDATE subscriptions SET started_at = started_at - ?, ended_at = ended_at - ?', ms, ms);

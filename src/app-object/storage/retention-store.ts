@@ -36,7 +36,9 @@ export class RetentionStore {
     this.sql.exec('DELETE FROM ledger WHERE at < ?', cutoff);
     this.sql.exec('DELETE FROM messages WHERE created_at < ? AND seq NOT IN (SELECT seq FROM outbox)', cutoff);
     this.sql.exec('DELETE FROM events WHERE ingested_at < ?', cutoff);
-    this.sql.exec(`DELETE FROM replay_jobs WHERE state != 'running' AND created_at < ?`, cutoff);
+    // A part still owing its counts to shard 0 ('reporting') is kept until they are acknowledged.
+    this.sql.exec(`DELETE FROM replay_jobs WHERE state IN ('complete', 'incomplete') AND created_at < ?`, cutoff);
+    this.sql.exec('DELETE FROM replay_parts WHERE job_id NOT IN (SELECT job_id FROM replay_jobs)');
     forgetOutboxCache(this.sql); // a finished message read since (a replay's original) may be gone now
   }
 }

@@ -11,7 +11,7 @@
  *   retention ends).
  * - `outbox`: the messages not yet finished, one row each, in lanes (see outbox-store.ts).
  * - `ledger`: one row per attempt, written *before* the request is handed out, and one per drop.
- * - `replay_jobs`, `meta`.
+ * - `replay_jobs`, `replay_parts` (a sharded app's job, part by part), `meta`.
  */
 const V1 = `
 CREATE TABLE IF NOT EXISTS tenant (
@@ -239,7 +239,26 @@ ALTER TABLE tenant ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tenant ADD COLUMN shard_count INTEGER NOT NULL DEFAULT 1;
 `;
 
-const MIGRATIONS = [V1, V2, V3, V4, V5, V6, V7];
+/**
+ * Version 8: replay over delivery shards (docs/scaling.md, "Replay over shards"). A job of a sharded
+ * app runs as one part in every shard; shard 0 holds the job and each other part's progress
+ * (`replay_parts`: asked, running, done with its counts) and sends the one status event once every
+ * part is done. A part in another shard keeps its own counts in `delivered` and is `reporting` until
+ * shard 0 has acknowledged them.
+ */
+const V8 = `
+ALTER TABLE replay_jobs ADD COLUMN delivered INTEGER;
+CREATE TABLE IF NOT EXISTS replay_parts (
+  job_id TEXT NOT NULL,
+  shard INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  total INTEGER,
+  delivered INTEGER,
+  PRIMARY KEY (job_id, shard)
+);
+`;
+
+const MIGRATIONS = [V1, V2, V3, V4, V5, V6, V7, V8];
 
 /** Brings the object's database to the current schema; cheap when it is already there. */
 export function migrate(sql: SqlStorage): void {
