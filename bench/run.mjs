@@ -44,7 +44,12 @@ async function startArrivalReceiver(idOf, { unsigned = false } = {}) {
       }
     },
   });
-  return { ...receiver, arrivals, replayArrivals, replayStatusAt: () => replayStatusAt };
+  /** Forgets the last replay's copies and status, before the next replay is measured. */
+  const resetReplay = () => {
+    replayArrivals.clear();
+    replayStatusAt = null;
+  };
+  return { ...receiver, arrivals, replayArrivals, replayStatusAt: () => replayStatusAt, resetReplay };
 }
 
 // ---- the floor --------------------------------------------------------------------------------
@@ -104,7 +109,8 @@ async function main() {
     process.exit(2);
   }, TIME_LIMIT_MS * 4);
   hardStop.unref();
-  let replay = null;
+  /** One replay per one-app scenario (sharded or not), named after it. */
+  const replays = [];
   /** Ingest requests answered 503 by a local runtime restart and sent again (scripts/lib/client.mjs). */
   let ingestRetries = 0;
   /** @type {any[]} */
@@ -159,8 +165,9 @@ async function main() {
           ...summarize(`service ${label} (paced ${PACED_RATE}/s)`, paced.sentAt, receiver.arrivals, paced.ids.length),
           work: await workPerDelivery(api),
         });
-        if (apps === 1 && shards === 1 && process.env.BENCH_REPLAY !== '0') {
-          replay = await replayRun(api, receiver, tenants[0], flood.ids.length + paced.ids.length);
+        if (apps === 1 && process.env.BENCH_REPLAY !== '0') {
+          receiver.resetReplay();
+          replays.push({ name: label, ...(await replayRun(api, receiver, tenants[0], flood.ids.length + paced.ids.length)) });
         }
       }
     } finally {
@@ -202,10 +209,10 @@ async function main() {
       `| ${r.name} | ${r.delivered}/${r.expected} | ${r.seconds}${r.ingestSeconds ? ` (ingest ${r.ingestSeconds.toFixed(2)})` : ''} | ${r.perSecond} | ${r.ratioToFloor} | ${r.p50} | ${r.p99} |`,
     );
   }
-  if (replay) {
+  for (const replay of replays) {
     replay.ratioToFloor = Number((replay.perSecond / floorRate).toFixed(2));
     console.log(
-      `\nreplay: ${replay.replayed}/${replay.expected} events in ${replay.seconds} s = ${replay.perSecond}/s, ${replay.ratioToFloor} of the floor ` +
+      `\nreplay (${replay.name}): ${replay.replayed}/${replay.expected} events in ${replay.seconds} s = ${replay.perSecond}/s, ${replay.ratioToFloor} of the floor ` +
         `(bound ${replay.bound}/s); status event: ${replay.statusArrived ? 'yes' : 'NO'}; ` +
         `live traffic during the replay (${replay.live.delivered} at ${LIVE_DURING_REPLAY}/s): p50 ${replay.live.p50} ms, p99 ${replay.live.p99} ms`,
     );
@@ -241,7 +248,8 @@ async function main() {
         events: EVENTS,
         floorPerSecond: floorRate,
         results,
-        replay,
+        replay: replays[0] ?? null,
+        replays,
         noisyNeighbour: noisyResults,
         receiverProblems: problems,
         ingestRetries,
@@ -253,7 +261,9 @@ async function main() {
   console.log(`\nJSON: .bench/delivery.json`);
   /** @type {{ name: string }[]} */
   const lost = results.filter((r) => r.delivered < r.expected);
-  if (replay && (replay.replayed < replay.expected || !replay.statusArrived)) lost.push({ name: 'replay' });
+  for (const replay of replays) {
+    if (replay.replayed < replay.expected || !replay.statusArrived) lost.push({ name: `replay (${replay.name})` });
+  }
   if (lost.length) {
     console.error(`bench: ${lost.map((r) => r.name).join(', ')} did not deliver everything`);
     process.exitCode = 1;
