@@ -26,7 +26,7 @@ const DEFAULT_START_WINDOW_MS = 3_000;
  */
 export class DeliveryRun {
   private readonly pending = new Map<string, RunItem[]>();
-  private readonly ready: { appId: string; handOut: HandOut; startBy: number }[] = [];
+  private readonly ready: { objectKey: string; handOut: HandOut; startBy: number }[] = [];
   private readonly occupancy = new RunOccupancy();
   private readonly reports: RunReports;
   private readonly latency = new LatencyEstimate();
@@ -42,11 +42,12 @@ export class DeliveryRun {
   ) {
     this.deadline = ports.now() + options.budgetMs;
     this.reports = new RunReports(ports, options.path, {
-      reportNow: (appId) => this.readyOf(appId) + this.occupancy.inFlightOf(appId) === 0 || this.starving() || !this.withinBudget(),
-      chainCapacity: (appId) => Math.max(0, Math.min(this.wanted(), this.appShare() - this.held(appId))),
-      ask: (appId, n) => this.ask(appId, n),
-      slowWebhooks: (appId) => this.occupancy.slowOf(appId),
-      accept: (appId, next) => this.accept(appId, next),
+      reportNow: (objectKey) =>
+        this.readyOf(objectKey) + this.occupancy.inFlightOf(objectKey) === 0 || this.starving() || !this.withinBudget(),
+      chainCapacity: (objectKey) => Math.max(0, Math.min(this.wanted(), this.appShare() - this.held(objectKey))),
+      ask: (objectKey, n) => this.ask(objectKey, n),
+      slowWebhooks: (objectKey) => this.occupancy.slowOf(objectKey),
+      accept: (objectKey, next) => this.accept(objectKey, next),
       settled: () => this.pump(),
     });
     for (const item of items) this.requeue(objectKeyOf(item.body), item);
@@ -80,36 +81,36 @@ export class DeliveryRun {
     return this.ready.length + this.occupancy.expected < MAX_CONNECTIONS;
   }
 
-  private isSlow(appId: string, webhookId: string): boolean {
-    return this.occupancy.isSlow(appId, webhookId);
+  private isSlow(objectKey: string, webhookId: string): boolean {
+    return this.occupancy.isSlow(objectKey, webhookId);
   }
 
   private load(webhookId: string): number {
     return this.occupancy.load(webhookId);
   }
 
-  private readyOf(appId: string): number {
+  private readyOf(objectKey: string): number {
     let n = 0;
-    for (const r of this.ready) if (r.appId === appId) n++;
+    for (const r of this.ready) if (r.objectKey === objectKey) n++;
     return n;
   }
 
   /** What one app holds in this run: ready, in flight, or asked for. */
-  private held(appId: string): number {
-    return this.readyOf(appId) + this.occupancy.inFlightOf(appId) + this.occupancy.askedOf(appId);
+  private held(objectKey: string): number {
+    return this.readyOf(objectKey) + this.occupancy.inFlightOf(objectKey) + this.occupancy.askedOf(objectKey);
   }
 
   /** Whether the app has a message this run could claim (pump asks this of every app, every time). */
-  private hasClaimable(appId: string): boolean {
-    return (this.pending.get(appId) ?? []).some((i) => !this.isSlow(appId, i.body.webhook));
+  private hasClaimable(objectKey: string): boolean {
+    return (this.pending.get(objectKey) ?? []).some((i) => !this.isSlow(objectKey, i.body.webhook));
   }
 
   /** Each app's share of the prefetch, among the apps this run has work for. */
   private appShare(): number {
     const apps = new Set<string>();
-    for (const [appId] of this.pending) if (this.hasClaimable(appId)) apps.add(appId);
-    for (const r of this.ready) apps.add(r.appId);
-    for (const appId of this.occupancy.busyApps()) apps.add(appId);
+    for (const [objectKey] of this.pending) if (this.hasClaimable(objectKey)) apps.add(objectKey);
+    for (const r of this.ready) apps.add(r.objectKey);
+    for (const objectKey of this.occupancy.busyApps()) apps.add(objectKey);
     return appShare(this.prefetch(), apps.size);
   }
 
@@ -124,9 +125,9 @@ export class DeliveryRun {
     for (const webhook of this.occupancy.busyWebhooks()) active.add(webhook);
     for (const webhook of this.occupancy.awaitedWebhooks()) active.add(webhook);
     for (const r of this.ready) if (active.size < MAX_CONNECTIONS) active.add(r.handOut.webhookId);
-    for (const [appId, items] of this.pending) {
+    for (const [objectKey, items] of this.pending) {
       if (active.size >= MAX_CONNECTIONS) break;
-      for (const item of items) if (!this.isSlow(appId, item.body.webhook)) active.add(item.body.webhook);
+      for (const item of items) if (!this.isSlow(objectKey, item.body.webhook)) active.add(item.body.webhook);
     }
     return Math.max(1, Math.floor(MAX_CONNECTIONS / Math.max(1, active.size)));
   }
@@ -139,17 +140,17 @@ export class DeliveryRun {
       for (let i = 0; i < this.ready.length; i++) {
         const entry = this.ready[i];
         // Requests that will not start (deadline passed, webhook turned slow) are reported at once.
-        const dead = !this.startAllowed(this.ports.now(), entry.startBy) || this.isSlow(entry.appId, entry.handOut.webhookId);
+        const dead = !this.startAllowed(this.ports.now(), entry.startBy) || this.isSlow(entry.objectKey, entry.handOut.webhookId);
         if (!dead && this.load(entry.handOut.webhookId) >= share) continue;
         if (best === -1 || dead || this.load(entry.handOut.webhookId) < this.load(this.ready[best].handOut.webhookId)) best = i;
         if (dead) break;
       }
       if (best === -1) break;
       const [next] = this.ready.splice(best, 1);
-      this.start(next.appId, next.handOut, next.startBy);
+      this.start(next.objectKey, next.handOut, next.startBy);
     }
     const want = this.wanted();
-    if (want > 0) for (const [appId, claim] of this.pick(want)) void this.claim(appId, claim.items, claim.capacity);
+    if (want > 0) for (const [objectKey, claim] of this.pick(want)) void this.claim(objectKey, claim.items, claim.capacity);
     if (this.starving()) this.reports.flushAll();
     this.maybeDone();
   }
@@ -163,94 +164,94 @@ export class DeliveryRun {
     const picks = new Map<string, { items: RunItem[]; capacity: number }>();
     const share = this.appShare();
     const apps = [...this.pending.keys()]
-      .filter((appId) => this.hasClaimable(appId))
-      .map((appId) => ({ appId, held: this.held(appId) }))
+      .filter((objectKey) => this.hasClaimable(objectKey))
+      .map((objectKey) => ({ objectKey, held: this.held(objectKey) }))
       .sort((a, b) => a.held - b.held);
-    for (const { appId, held } of apps) {
+    for (const { objectKey, held } of apps) {
       if (count <= 0) break;
       const room = Math.min(count, share - held);
       if (room <= 0) continue;
-      const list = this.pending.get(appId)!;
+      const list = this.pending.get(objectKey)!;
       const items: RunItem[] = [];
       const rest: RunItem[] = [];
       for (const item of list) {
-        if (items.length < room && !this.isSlow(appId, item.body.webhook)) items.push(item);
+        if (items.length < room && !this.isSlow(objectKey, item.body.webhook)) items.push(item);
         else rest.push(item);
       }
-      this.pending.set(appId, rest);
-      picks.set(appId, { items, capacity: room });
+      this.pending.set(objectKey, rest);
+      picks.set(objectKey, { items, capacity: room });
       count -= room;
     }
     return picks;
   }
 
-  private ask(appId: string, n: number): void {
-    this.occupancy.ask(appId, n);
+  private ask(objectKey: string, n: number): void {
+    this.occupancy.ask(objectKey, n);
   }
 
-  private async claim(appId: string, items: RunItem[], capacity: number): Promise<void> {
-    this.ask(appId, capacity);
+  private async claim(objectKey: string, items: RunItem[], capacity: number): Promise<void> {
+    this.ask(objectKey, capacity);
     this.calls++;
     try {
-      const result = await this.ports.object(appId).claim(
-        appIdOf(appId),
+      const result = await this.ports.object(objectKey).claim(
+        appIdOf(objectKey),
         items.map((i) => i.body),
         capacity,
         this.options.path,
       );
       const deferred = new Set(result.deferred);
       for (const item of items) {
-        if (deferred.has(item.body.seq)) this.requeue(appId, item);
+        if (deferred.has(item.body.seq)) this.requeue(objectKey, item);
         else item.ack(); // handed out (the object owns its fate now), or no longer live
       }
-      this.accept(appId, result.handOuts);
+      this.accept(objectKey, result.handOuts);
     } catch (err) {
-      this.ports.log(`app ${appId}: claim failed; its messages come back in ${RETRY_DELAY_SECONDS} s`, err);
+      this.ports.log(`app ${objectKey}: claim failed; its messages come back in ${RETRY_DELAY_SECONDS} s`, err);
       for (const item of items) item.retry(RETRY_DELAY_SECONDS);
     } finally {
-      this.ask(appId, -capacity);
+      this.ask(objectKey, -capacity);
       this.calls--;
       this.pump();
     }
   }
 
-  private requeue(appId: string, item: RunItem): void {
-    this.occupancy.served(appId, item.body.webhook);
-    const list = this.pending.get(appId) ?? [];
+  private requeue(objectKey: string, item: RunItem): void {
+    this.occupancy.served(objectKey, item.body.webhook);
+    const list = this.pending.get(objectKey) ?? [];
     list.push(item);
-    this.pending.set(appId, list);
+    this.pending.set(objectKey, list);
   }
 
   /** Hand-outs received: each must start before the earlier of its two deadlines. */
-  private accept(appId: string, handOuts: HandOut[]): void {
+  private accept(objectKey: string, handOuts: HandOut[]): void {
     const receivedAt = this.ports.now();
     for (const handOut of handOuts) {
-      this.occupancy.served(appId, handOut.webhookId);
+      this.occupancy.served(objectKey, handOut.webhookId);
       this.startWindowMs = handOut.startWithinMs;
-      this.ready.push({ appId, handOut, startBy: Math.min(handOut.startBy, receivedAt + handOut.startWithinMs) });
+      this.ready.push({ objectKey, handOut, startBy: Math.min(handOut.startBy, receivedAt + handOut.startWithinMs) });
     }
   }
 
   /** Starts one hand-out now if its deadline allows and its webhook is not slow; otherwise reports it unsent. */
-  private start(appId: string, handOut: HandOut, startBy: number): void {
+  private start(objectKey: string, handOut: HandOut, startBy: number): void {
     const ref = { seq: handOut.seq, deliveryId: handOut.deliveryId, attempt: handOut.attempt, handOutId: handOut.handOutId };
     const now = this.ports.now();
-    if (!this.startAllowed(now, startBy) || this.isSlow(appId, handOut.webhookId)) {
-      this.finish(appId, { ...ref, startedAt: null, result: null });
+    if (!this.startAllowed(now, startBy) || this.isSlow(objectKey, handOut.webhookId)) {
+      this.finish(objectKey, { ...ref, startedAt: null, result: null });
       return;
     }
-    this.occupancy.postStarted(appId, handOut.webhookId);
+    this.occupancy.postStarted(objectKey, handOut.webhookId);
     // A slow answer moves a webhook off the fast path; on the slow path it is why the request is there.
-    const onSlow = this.options.path === 'fast' ? () => this.markSlow(appId, handOut.webhookId) : () => {};
+    const onSlow = this.options.path === 'fast' ? () => this.markSlow(objectKey, handOut.webhookId) : () => {};
     void this.ports
       .post(handOut, onSlow)
       .catch(
         (err): AttemptResult => ({ error: `network: ${(err as Error)?.message ?? 'request failed'}`, latencyMs: this.ports.now() - now }),
       )
       .then((result) => {
-        this.occupancy.postEnded(appId, handOut.webhookId);
+        this.occupancy.postEnded(objectKey, handOut.webhookId);
         this.latency.observe(result.latencyMs);
-        this.finish(appId, { ...ref, startedAt: now, result });
+        this.finish(objectKey, { ...ref, startedAt: now, result });
       });
   }
 
@@ -259,39 +260,41 @@ export class DeliveryRun {
     return now < startBy;
   }
 
-  private markSlow(appId: string, webhookId: string): void {
-    if (!this.occupancy.markSlow(appId, webhookId)) return;
-    const items = this.pending.get(appId) ?? [];
+  private markSlow(objectKey: string, webhookId: string): void {
+    if (!this.occupancy.markSlow(objectKey, webhookId)) return;
+    const items = this.pending.get(objectKey) ?? [];
     const back = items.filter((i) => i.body.webhook === webhookId);
     this.pending.set(
-      appId,
+      objectKey,
       items.filter((i) => i.body.webhook !== webhookId),
     );
     this.calls++;
-    const object = this.ports.object(appId);
-    void handBack(object, appIdOf(appId), back, this.ports.log, () =>
-      object.report(appIdOf(appId), [], { slowWebhooks: [webhookId] }),
+    const object = this.ports.object(objectKey);
+    void handBack(object, appIdOf(objectKey), back, this.ports.log, () =>
+      object.report(appIdOf(objectKey), [], { slowWebhooks: [webhookId] }),
     ).finally(() => {
       this.calls--;
       this.pump();
     });
   }
 
-  private finish(appId: string, report: AttemptReport): void {
-    this.reports.add(appId, report);
+  private finish(objectKey: string, report: AttemptReport): void {
+    this.reports.add(objectKey, report);
     this.pump();
   }
 
   private maybeDone(): void {
     const idle = this.occupancy.inFlight === 0 && this.calls === 0 && this.ready.length === 0 && this.reports.idle();
     if (!idle) return;
-    const eligible = this.withinBudget() && [...this.pending.keys()].some((appId) => this.hasClaimable(appId));
+    const eligible = this.withinBudget() && [...this.pending.keys()].some((objectKey) => this.hasClaimable(objectKey));
     if (!eligible) this.done();
   }
 
   /** Messages never claimed (budget spent, or their webhook turned slow) go back to their objects. */
   private async handBack(): Promise<void> {
-    await Promise.all([...this.pending].map(([appId, items]) => handBack(this.ports.object(appId), appIdOf(appId), items, this.ports.log)));
+    await Promise.all(
+      [...this.pending].map(([objectKey, items]) => handBack(this.ports.object(objectKey), appIdOf(objectKey), items, this.ports.log)),
+    );
     this.pending.clear();
   }
 }

@@ -16,29 +16,29 @@ export class RunOccupancy {
   /** Each app's webhooks this run has had work for (queue messages or hand-outs). */
   private readonly webhooksByApp = new Map<string, Set<string>>();
 
-  postStarted(appId: string, webhookId: string): void {
+  postStarted(objectKey: string, webhookId: string): void {
     this.inFlight++;
     this.inFlightByWebhook.set(webhookId, this.load(webhookId) + 1);
-    this.inFlightByApp.set(appId, this.inFlightOf(appId) + 1);
+    this.inFlightByApp.set(objectKey, this.inFlightOf(objectKey) + 1);
   }
 
-  postEnded(appId: string, webhookId: string): void {
+  postEnded(objectKey: string, webhookId: string): void {
     this.inFlight--;
     this.inFlightByWebhook.set(webhookId, this.load(webhookId) - 1);
-    this.inFlightByApp.set(appId, this.inFlightOf(appId) - 1);
+    this.inFlightByApp.set(objectKey, this.inFlightOf(objectKey) - 1);
   }
 
   /** `n` more hand-outs asked of the app (negative: answered). */
-  ask(appId: string, n: number): void {
+  ask(objectKey: string, n: number): void {
     this.expected += n;
-    this.askedByApp.set(appId, this.askedOf(appId) + n);
+    this.askedByApp.set(objectKey, this.askedOf(objectKey) + n);
   }
 
   /** The app has work for the webhook in this run. */
-  served(appId: string, webhookId: string): void {
-    const set = this.webhooksByApp.get(appId) ?? new Set<string>();
+  served(objectKey: string, webhookId: string): void {
+    const set = this.webhooksByApp.get(objectKey) ?? new Set<string>();
     set.add(webhookId);
-    this.webhooksByApp.set(appId, set);
+    this.webhooksByApp.set(objectKey, set);
   }
 
   /**
@@ -47,9 +47,9 @@ export class RunOccupancy {
    * webhook seen answering slowly gets no new ones here).
    */
   *awaitedWebhooks(): Iterable<string> {
-    for (const [appId, n] of this.askedByApp) {
+    for (const [objectKey, n] of this.askedByApp) {
       if (n <= 0) continue;
-      for (const webhookId of this.webhooksByApp.get(appId) ?? []) if (!this.isSlow(appId, webhookId)) yield webhookId;
+      for (const webhookId of this.webhooksByApp.get(objectKey) ?? []) if (!this.isSlow(objectKey, webhookId)) yield webhookId;
     }
   }
 
@@ -58,17 +58,17 @@ export class RunOccupancy {
     return this.inFlightByWebhook.get(webhookId) ?? 0;
   }
 
-  inFlightOf(appId: string): number {
-    return this.inFlightByApp.get(appId) ?? 0;
+  inFlightOf(objectKey: string): number {
+    return this.inFlightByApp.get(objectKey) ?? 0;
   }
 
-  askedOf(appId: string): number {
-    return this.askedByApp.get(appId) ?? 0;
+  askedOf(objectKey: string): number {
+    return this.askedByApp.get(objectKey) ?? 0;
   }
 
   /** Apps with a POST in flight. */
   *busyApps(): Iterable<string> {
-    for (const [appId, n] of this.inFlightByApp) if (n > 0) yield appId;
+    for (const [objectKey, n] of this.inFlightByApp) if (n > 0) yield objectKey;
   }
 
   /** Webhooks with a POST in flight. */
@@ -76,21 +76,21 @@ export class RunOccupancy {
     for (const [webhookId, n] of this.inFlightByWebhook) if (n > 0) yield webhookId;
   }
 
-  isSlow(appId: string, webhookId: string): boolean {
-    return this.slowWebhooks.get(appId)?.has(webhookId) ?? false;
+  isSlow(objectKey: string, webhookId: string): boolean {
+    return this.slowWebhooks.get(objectKey)?.has(webhookId) ?? false;
   }
 
   /** Records that the webhook answered slowly; false if this run knew already. */
-  markSlow(appId: string, webhookId: string): boolean {
-    const set = this.slowWebhooks.get(appId) ?? new Set<string>();
+  markSlow(objectKey: string, webhookId: string): boolean {
+    const set = this.slowWebhooks.get(objectKey) ?? new Set<string>();
     if (set.has(webhookId)) return false;
     set.add(webhookId);
-    this.slowWebhooks.set(appId, set);
+    this.slowWebhooks.set(objectKey, set);
     return true;
   }
 
   /** The app's webhooks this run saw answer slowly, for its object to move to the slow path. */
-  slowOf(appId: string): string[] {
-    return [...(this.slowWebhooks.get(appId) ?? [])];
+  slowOf(objectKey: string): string[] {
+    return [...(this.slowWebhooks.get(objectKey) ?? [])];
   }
 }

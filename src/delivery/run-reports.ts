@@ -6,14 +6,14 @@ import type { RunPorts } from './delivery-run-ports';
 /** What the report batching asks of the run it serves (delivery-run.ts). */
 export interface ReportHost {
   /** Nothing more of the app is about to finish, the run is short of work, or its budget is spent. */
-  reportNow(appId: string): boolean;
+  reportNow(objectKey: string): boolean;
   /** How many next hand-outs the report may bring back for the app. */
-  chainCapacity(appId: string): number;
+  chainCapacity(objectKey: string): number;
   /** `n` more hand-outs asked of the app (negative: answered). */
-  ask(appId: string, n: number): void;
-  slowWebhooks(appId: string): string[];
+  ask(objectKey: string, n: number): void;
+  slowWebhooks(objectKey: string): string[];
   /** Hand-outs a report brought back. */
-  accept(appId: string, next: HandOut[]): void;
+  accept(objectKey: string, next: HandOut[]): void;
   /** A report call ended: the run may start or claim more. */
   settled(): void;
 }
@@ -36,16 +36,16 @@ export class RunReports {
     private readonly host: ReportHost,
   ) {}
 
-  add(appId: string, report: AttemptReport): void {
-    const list = this.finished.get(appId) ?? [];
+  add(objectKey: string, report: AttemptReport): void {
+    const list = this.finished.get(objectKey) ?? [];
     list.push(report);
-    this.finished.set(appId, list);
-    this.flushSoon(appId);
+    this.finished.set(objectKey, list);
+    this.flushSoon(objectKey);
   }
 
   /** Reports every app's finished attempts now (the run is short of work). */
   flushAll(): void {
-    for (const appId of [...this.finished.keys()]) this.flush(appId);
+    for (const objectKey of [...this.finished.keys()]) this.flush(objectKey);
   }
 
   /** Nothing finished waits to be reported, and no report call is out. */
@@ -56,61 +56,66 @@ export class RunReports {
   /** Tells the control plane about webhooks that answered 410, as of the moment their objects saw it. */
   async markGone(): Promise<void> {
     await Promise.all(
-      [...this.gone].map(([appId, { ids, at }]) =>
+      [...this.gone].map(([objectKey, { ids, at }]) =>
         this.ports
-          .markGone(appIdOf(appId), [...ids], at)
-          .catch((err) => this.ports.log(`app ${appId}: marking 410 webhooks invalid failed`, err)),
+          .markGone(appIdOf(objectKey), [...ids], at)
+          .catch((err) => this.ports.log(`app ${objectKey}: marking 410 webhooks invalid failed`, err)),
       ),
     );
   }
 
-  private flushSoon(appId: string): void {
-    if (this.reporting.has(appId) || this.lingering.has(appId) || !this.finished.get(appId)?.length) return;
-    if (this.host.reportNow(appId)) {
-      this.flush(appId);
+  private flushSoon(objectKey: string): void {
+    if (this.reporting.has(objectKey) || this.lingering.has(objectKey) || !this.finished.get(objectKey)?.length) return;
+    if (this.host.reportNow(objectKey)) {
+      this.flush(objectKey);
       return;
     }
     this.lingering.set(
-      appId,
+      objectKey,
       this.ports.after(REPORT_LINGER_MS, () => {
-        this.lingering.delete(appId);
-        this.flush(appId);
+        this.lingering.delete(objectKey);
+        this.flush(objectKey);
         this.host.settled();
       }),
     );
   }
 
-  private flush(appId: string): void {
-    const batch = this.finished.get(appId);
-    if (this.reporting.has(appId) || !batch || batch.length === 0) return;
-    this.lingering.get(appId)?.();
-    this.lingering.delete(appId);
-    this.finished.delete(appId);
-    this.reporting.add(appId);
-    const capacity = this.host.chainCapacity(appId);
-    this.host.ask(appId, capacity);
+  private flush(objectKey: string): void {
+    const batch = this.finished.get(objectKey);
+    if (this.reporting.has(objectKey) || !batch || batch.length === 0) return;
+    this.lingering.get(objectKey)?.();
+    this.lingering.delete(objectKey);
+    this.finished.delete(objectKey);
+    this.reporting.add(objectKey);
+    const capacity = this.host.chainCapacity(objectKey);
+    this.host.ask(objectKey, capacity);
     this.ports
-      .object(appId)
-      .report(appIdOf(appId), batch, { chain: capacity > 0, capacity, slowWebhooks: this.host.slowWebhooks(appId), pull: this.path })
+      .object(objectKey)
+      .report(appIdOf(objectKey), batch, {
+        chain: capacity > 0,
+        capacity,
+        slowWebhooks: this.host.slowWebhooks(objectKey),
+        pull: this.path,
+      })
       .then(
         ({ goneWebhooks, at, next }) => {
           if (goneWebhooks.length > 0) {
-            const gone = this.gone.get(appId) ?? { ids: new Set<string>(), at };
+            const gone = this.gone.get(objectKey) ?? { ids: new Set<string>(), at };
             for (const id of goneWebhooks) gone.ids.add(id);
             gone.at = Math.max(gone.at, at);
-            this.gone.set(appId, gone);
+            this.gone.set(objectKey, gone);
           }
-          this.host.accept(appId, next);
+          this.host.accept(objectKey, next);
         },
         (err) => {
           // The attempts stay on the ledger as outcome unknown; the object's lease takes it from there.
-          this.ports.log(`app ${appId}: report of ${batch.length} attempts failed`, err);
+          this.ports.log(`app ${objectKey}: report of ${batch.length} attempts failed`, err);
         },
       )
       .finally(() => {
-        this.host.ask(appId, -capacity);
-        this.reporting.delete(appId);
-        this.flushSoon(appId);
+        this.host.ask(objectKey, -capacity);
+        this.reporting.delete(objectKey);
+        this.flushSoon(objectKey);
         this.host.settled();
       });
   }
