@@ -167,7 +167,7 @@ async function main() {
         });
         if (apps === 1 && process.env.BENCH_REPLAY !== '0') {
           receiver.resetReplay();
-          replays.push({ name: label, ...(await replayRun(api, receiver, tenants[0], flood.ids.length + paced.ids.length)) });
+          replays.push({ name: label, ...(await replayRun(api, receiver, tenants[0], flood.ids.length + paced.ids.length, tag)) });
         }
       }
     } finally {
@@ -276,14 +276,14 @@ async function main() {
 
 const LIVE_DURING_REPLAY = 100;
 /** Replays everything the tenant's webhook received, with live traffic beside it. */
-async function replayRun(api, receiver, tenant, expected) {
+async function replayRun(api, receiver, tenant, expected, tag) {
   await startReplayOfLastHour(api, tenant);
   const started = Date.now();
   const liveIds = [];
   const liveSent = new Map();
   const liveRun = (async () => {
     for (let i = 0; !receiver.replayStatusAt() && Date.now() - started < 60_000; i++) {
-      const id = `live-${i}`;
+      const id = `live-${tag}-${i}`; // each replay's live traffic has ids of its own: the receiver keeps every arrival
       liveIds.push(id);
       liveSent.set(id, Date.now());
       await api.ingest([
