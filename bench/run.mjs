@@ -109,7 +109,7 @@ async function main() {
     process.exit(2);
   }, TIME_LIMIT_MS * 4);
   hardStop.unref();
-  /** One replay per one-app scenario (sharded or not), named after it. */
+  /** @type {(Awaited<ReturnType<typeof replayRun>> & { name: string; ratioToFloor?: number })[]} one replay per one-app scenario (sharded or not), named after it */
   const replays = [];
   /** Ingest requests answered 503 by a local runtime restart and sent again (scripts/lib/client.mjs). */
   let ingestRetries = 0;
