@@ -6,6 +6,7 @@ import type { AttemptReport, DeliveryMessage, DeliveryPath, ReportOptions } from
 import { appObjectName } from '../domain/shards';
 import { countingCalls, countingSql } from '../observability/work-counters';
 import { AppObjectApi } from './app-object-api';
+import { AppObjectViews } from './app-object-views';
 import type { DeliverySettings } from './ports';
 import type { ReconcileActions } from './reconcile';
 import { DeliverySigner } from './signer';
@@ -35,10 +36,11 @@ export function deliverySettings(env: Env): DeliverySettings {
  * One object per developer app, addressed by `app:<app id>` (src/delivery/app-objects.ts). It alone
  * holds the app's consumer secret and webhook signing secrets, its outbox and its ledger. This class
  * is the RPC surface and the runtime's ports (clock, queues, alarm, WebCrypto signing); what each call
- * does is AppObjectApi, which the simulator runs too.
+ * does is AppObjectApi (which the simulator runs too), and AppObjectViews for what only reads.
  */
 export class AppDeliveryObject extends DurableObject<Env> {
   private readonly api: AppObjectApi;
+  private readonly views: AppObjectViews;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -46,7 +48,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
     const signer = new DeliverySigner();
     // Another shard of the same app, by app id and shard index (src/domain/shards.ts), as the Worker reaches it.
     const sibling = (appId: string, shard: number) => env.APP_DELIVERY.get(env.APP_DELIVERY.idFromName(appObjectName(appId, shard)));
-    // Every RPC call and alarm reaches the object through `api`: each is a billed request, counted.
+    // Every RPC call and alarm reaches the object through `api` or `views`: each is a billed request, counted.
     this.api = countingCalls(
       new AppObjectApi(
         store,
@@ -75,6 +77,8 @@ export class AppDeliveryObject extends DurableObject<Env> {
         deliverySettings(env),
       ),
     );
+    // The read-only questions share the same delivery state (its tenant check and caches), counted the same way.
+    this.views = countingCalls(new AppObjectViews(this.api.delivery));
     ctx.blockConcurrencyWhile(async () => store.migrate());
   }
 
@@ -136,7 +140,7 @@ export class AppDeliveryObject extends DurableObject<Env> {
     return this.api.closeStream(appId, connectionId);
   }
   xaaMirrorRows(appId: string, ids: string[], range: { after: string; upTo: string | null }) {
-    return this.api.xaaMirrorRows(appId, ids, range);
+    return this.views.xaaMirrorRows(appId, ids, range);
   }
   ingest(appId: string, events: { eventId: string; activity: TimedActivity }[]) {
     return this.api.ingest(appId, events);
@@ -163,10 +167,10 @@ export class AppDeliveryObject extends DurableObject<Env> {
     return this.api.sendTestEvent(appId, webhookId);
   }
   mirrorSummary(appId: string) {
-    return this.api.mirrorSummary(appId);
+    return this.views.mirrorSummary(appId);
   }
   mirrorRows(appId: string, table: 'authorizations' | 'subscriptions', ids: string[], range: { after: string; upTo: string | null }) {
-    return this.api.mirrorRows(appId, table, ids, range);
+    return this.views.mirrorRows(appId, table, ids, range);
   }
   applyReconcile(appId: string, actions: ReconcileActions) {
     return this.api.applyReconcile(appId, actions);
@@ -175,18 +179,18 @@ export class AppDeliveryObject extends DurableObject<Env> {
     return this.api.alarm();
   }
   ledger(appId: string, filter: LedgerFilter) {
-    return this.api.ledger(appId, filter);
+    return this.views.ledger(appId, filter);
   }
   ledgerEntry(appId: string, id: number) {
-    return this.api.ledgerEntry(appId, id);
+    return this.views.ledgerEntry(appId, id);
   }
   webhookHealth(appId: string) {
-    return this.api.webhookHealth(appId);
+    return this.views.webhookHealth(appId);
   }
   userSummary(appId: string, userId: string) {
-    return this.api.userSummary(appId, userId);
+    return this.views.userSummary(appId, userId);
   }
   sentIn(appId: string, from: number, to: number, afterId: number, limit: number) {
-    return this.api.sentIn(appId, from, to, afterId, limit);
+    return this.views.sentIn(appId, from, to, afterId, limit);
   }
 }

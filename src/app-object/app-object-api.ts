@@ -12,7 +12,6 @@ import type {
 } from '../domain/delivery-protocol';
 import { shardOfUser } from '../domain/shards';
 import { ControlPlane } from './control-plane';
-import { type WebhookHealth, webhookHealth } from './health';
 import type { DeliverySettings, ObjectPorts } from './ports';
 import { applyReconcile, type ReconcileActions } from './reconcile';
 import { startReplay } from './replay';
@@ -20,7 +19,6 @@ import { type ReplayPartState, replayPartFinished, startReplayPart } from './rep
 import { reportAttempts, returnUnclaimed } from './reports';
 import { inGrace } from './signer';
 import type { AppStore } from './storage/app-store';
-import type { LedgerFilter } from './storage/ledger-views';
 import type { AddRefusal } from './storage/mirror-store';
 import type { ReplayPartJob } from './storage/replay-store';
 import { type AppStatus, ONLY_SHARD, type Placement } from './storage/tenant-store';
@@ -247,60 +245,9 @@ export class AppObjectApi {
     return alarmPass(this.delivery);
   }
 
-  // ---- the drift check and reconcile (src/delivery/reconcile.ts) -------------------------------
-
-  async mirrorSummary(appId: string) {
-    const tenant = this.delivery.tenantFor(appId);
-    return {
-      status: tenant.status,
-      statusChangedAt: tenant.statusChangedAt,
-      webhooks: this.store.webhooks
-        .all()
-        .map((w) => ({ id: w.id, url: w.url, valid: w.valid === 1, validChangedAt: w.valid_changed_at, deleted: w.deleted_at !== null })),
-      stagedConsumerSecret: this.store.tenant.stagedConsumerSecret() !== null,
-    };
-  }
-
-  async mirrorRows(appId: string, table: 'authorizations' | 'subscriptions', ids: string[], range: { after: string; upTo: string | null }) {
-    this.delivery.tenantFor(appId);
-    return this.store.mirrorDrift.rowsFor(table, ids, range);
-  }
-
-  async xaaMirrorRows(appId: string, ids: string[], range: { after: string; upTo: string | null }) {
-    this.delivery.tenantFor(appId);
-    return this.store.mirror.xaa.rowsFor(ids, range);
-  }
+  // ---- reconcile (src/delivery/reconcile.ts; the drift check's reads are AppObjectViews) ----------
 
   applyReconcile(appId: string, actions: ReconcileActions): Promise<void> {
     return applyReconcile(this.delivery, this.control, appId, actions);
-  }
-
-  // ---- ledger questions -------------------------------------------------------------------------
-
-  async ledger(appId: string, filter: LedgerFilter) {
-    this.delivery.tenantFor(appId);
-    return this.store.ledgerViews.entries(filter);
-  }
-
-  /** One ledger entry of this app by its id (the portal's attempt detail), or null. */
-  async ledgerEntry(appId: string, id: number) {
-    this.delivery.tenantFor(appId);
-    return this.store.ledgerViews.entry(id) ?? null;
-  }
-
-  /** Every live webhook's validity, failing streak and backlog (read-only). */
-  async webhookHealth(appId: string): Promise<WebhookHealth[]> {
-    this.delivery.tenantFor(appId);
-    return webhookHealth(this.store);
-  }
-
-  async userSummary(appId: string, userId: string) {
-    this.delivery.tenantFor(appId);
-    return this.store.ledgerViews.userSummary(userId);
-  }
-
-  async sentIn(appId: string, from: number, to: number, afterId: number, limit: number) {
-    this.delivery.tenantFor(appId);
-    return this.store.ledgerViews.sentIn(from, to, afterId, limit);
   }
 }
