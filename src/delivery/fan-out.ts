@@ -7,7 +7,7 @@ import type { TimedActivity } from '../domain/activities';
 import { audienceOf } from '../domain/audience';
 import type { DeliveryMessage } from '../domain/delivery-protocol';
 import { newId } from '../domain/ids';
-import { shardOfUser } from '../domain/shards';
+import { objectKeyOf, shardOfUser } from '../domain/shards';
 import { xaaUsersOf } from '../domain/xaa-events';
 import { ApiError } from '../errors';
 import { AppDelivery, appObject } from './app-objects';
@@ -169,7 +169,7 @@ export async function fanOut(env: Env, list: TimedActivity[], now: number, reque
     for (const user of event.audience) {
       for (const appId of appsByUser.get(user) ?? []) {
         const shard = shardOfUser(user, shardsByApp.get(appId) ?? 1);
-        objects.set(`${appId}/${shard}`, { appId, shard });
+        objects.set(objectKeyOf({ app: appId, shard }), { appId, shard });
       }
     }
     for (const [key, object] of objects) {

@@ -56,8 +56,8 @@ export async function openXaaStream(
   // hold the app's connection slots.
   type Opened = { id: string; stream: ReadableStream<Uint8Array> } | { refused: 'not_active' | 'too_many_connections' };
   const attempts = await delivery.every((object) =>
-    (async (): Promise<Opened> => await object.openStream(appId, { from, endAt: q.end_time ?? null }))().then(
-      (opened) => ({ opened }),
+    object.openStream(appId, { from, endAt: q.end_time ?? null }).then(
+      (opened: Opened) => ({ opened }),
       (error: unknown) => ({ error }),
     ),
   );
