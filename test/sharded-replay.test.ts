@@ -1,6 +1,7 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { AppDeliveryObject } from '../src/app-object/app-delivery-object';
 import type { ShardCalls } from '../src/app-object/ports';
 import { appObject } from '../src/delivery/app-objects';
 import { shardOfUser } from '../src/domain/shards';
@@ -272,5 +273,40 @@ describe('replay of an app sharded over objects', () => {
         job_state_description: `Replay finished with ${received.length} of ${windowCopies} events delivered`,
       }),
     ]);
+  });
+
+  it('refuses calls between shards meant for another app or for another shard, and writes nothing', async () => {
+    const job = { jobId: '42', webhookId: secondHook, from: 0, to: Date.now() };
+    const jobRows = (shard: number) =>
+      runInDurableObject(appObject(env, second.id, shard), (_o, s) =>
+        s.storage.sql
+          .exec(
+            `SELECT job_id FROM replay_jobs WHERE job_id IN ('42', '43') UNION ALL SELECT job_id FROM replay_parts WHERE job_id IN ('42', '43')`,
+          )
+          .toArray(),
+      );
+    await runInDurableObject(appObject(env, second.id, 1), async (instance: AppDeliveryObject) => {
+      await expect(instance.startReplayPart(plain.id, job)).rejects.toThrow(/refused a call for app/); // another app's id
+      await expect(instance.startReplay(second.id, job)).rejects.toThrow(/starts at shard 0/);
+      await expect(instance.replayPartFinished(second.id, { jobId: '42', shard: 1, total: 3, delivered: 3 })).rejects.toThrow(/to shard 0/);
+    });
+    await runInDurableObject(appObject(env, second.id, 0), async (instance: AppDeliveryObject) => {
+      await expect(instance.startReplayPart(second.id, job)).rejects.toThrow(/shard 0 holds/);
+      // Counts for a job shard 0 never held change nothing.
+      await instance.replayPartFinished(second.id, { jobId: '43', shard: 2, total: 3, delivered: 3 });
+    });
+    for (let shard = 0; shard < SHARDS; shard++) expect(await jobRows(shard)).toEqual([]);
+  });
+
+  it('makes an empty part when the webhook is gone from the shard, and answers the same when asked again', async () => {
+    const job = { jobId: '44', webhookId: '999999', from: 0, to: Date.now() };
+    await runInDurableObject(appObject(env, second.id, 3), async (instance: AppDeliveryObject) => {
+      expect(await instance.startReplayPart(second.id, job)).toEqual({ total: 0, delivered: 0 });
+      expect(await instance.startReplayPart(second.id, job)).toEqual({ total: 0, delivered: 0 });
+    });
+    const rows = await runInDurableObject(appObject(env, second.id, 3), (_o, s) =>
+      s.storage.sql.exec<{ state: string; total: number }>(`SELECT state, total FROM replay_jobs WHERE job_id = '44'`).toArray(),
+    );
+    expect(rows).toEqual([{ state: 'complete', total: 0 }]);
   });
 });
