@@ -103,7 +103,7 @@ export async function setUpTenants(api, receiver, apps, usersPerApp, scenario = 
 /**
  * Asks for a replay of the last hour of everything the tenant's webhook received. Replay windows have
  * minute granularity and must end in the past, so this first waits for the next minute (≤ 60 s).
- * Returns when the replay was accepted.
+ * Returns when the replay was accepted, with the moment it was asked for.
  */
 export async function startReplayOfLastHour(api, tenant) {
   await sleep(60_000 - (Date.now() % 60_000) + 200);
@@ -115,4 +115,5 @@ export async function startReplayOfLastHour(api, tenant) {
     { token: tenant.app.bearer },
   );
   if (res.status !== 200) throw new Error(`replay request: ${res.status} ${res.text}`);
+  return { askedAt: now };
 }

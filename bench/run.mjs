@@ -109,7 +109,7 @@ async function main() {
     process.exit(2);
   }, TIME_LIMIT_MS * 4);
   hardStop.unref();
-  /** @type {(Awaited<ReturnType<typeof replayRun>> & { name: string; ratioToFloor?: number })[]} one replay per one-app scenario (sharded or not), named after it */
+  /** @type {(Awaited<ReturnType<typeof replayRun>> & { name: string; ratioToFloor?: number; work: Awaited<ReturnType<typeof workPerDelivery>> })[]} one replay per one-app scenario (sharded or not), named after it, with its work per copy (live traffic beside it included) */
   const replays = [];
   /** Ingest requests answered 503 by a local runtime restart and sent again (scripts/lib/client.mjs). */
   let ingestRetries = 0;
@@ -167,7 +167,9 @@ async function main() {
         });
         if (apps === 1 && process.env.BENCH_REPLAY !== '0') {
           receiver.resetReplay();
-          replays.push({ name: label, ...(await replayRun(api, receiver, tenants[0], flood.ids.length + paced.ids.length, tag)) });
+          await resetWork(api);
+          const replay = await replayRun(api, receiver, tenants[0], flood.ids.length + paced.ids.length, tag);
+          replays.push({ name: label, ...replay, work: await workPerDelivery(api) });
         }
       }
     } finally {
@@ -213,6 +215,7 @@ async function main() {
     replay.ratioToFloor = Number((replay.perSecond / floorRate).toFixed(2));
     console.log(
       `\nreplay (${replay.name}): ${replay.replayed}/${replay.expected} events in ${replay.seconds} s = ${replay.perSecond}/s, ${replay.ratioToFloor} of the floor ` +
+        `(planned in ${replay.planMs} ms, before the clock starts) ` +
         `(bound ${replay.bound}/s); status event: ${replay.statusArrived ? 'yes' : 'NO'}; ` +
         `live traffic during the replay (${replay.live.delivered} at ${LIVE_DURING_REPLAY}/s): p50 ${replay.live.p50} ms, p99 ${replay.live.p99} ms`,
     );
@@ -221,11 +224,25 @@ async function main() {
     '\n| run | Worker requests | DO requests | queue msgs written | queue msgs read | D1 rows read | D1 rows written | object rows read | object rows written | outbound | $ per million deliveries |',
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of results.filter((x) => x.work)) {
+  /** @type {{ name: string; work: Awaited<ReturnType<typeof workPerDelivery>> }[]} */
+  const worked = [
+    ...results.flatMap((r) =>
+      'work' in r && r.work ? [{ name: r.name, work: /** @type {Awaited<ReturnType<typeof workPerDelivery>>} */ (r.work) }] : [],
+    ),
+    ...replays.map((r) => ({ name: `replay (${r.name}), per copy`, work: r.work })),
+  ];
+  for (const r of worked) {
     const p = r.work.perDelivery;
     console.log(
       `| ${r.name} | ${p.worker_invocations} | ${p.do_requests} | ${p.queue_messages_written} | ${p.queue_messages_read} | ${p.d1_rows_read} | ${p.d1_rows_written} | ${p.object_rows_read} | ${p.object_rows_written} | ${p.outbound_requests} | ${r.work.usdPerMillionDeliveries.total} |`,
     );
+  }
+  console.log('\nDO requests per delivery, by method:');
+  for (const r of worked) {
+    const calls = Object.entries(r.work.doRequestsByMethod)
+      .sort(([, a], [, b]) => b - a)
+      .map(([method, n]) => `${method} ${n}`);
+    console.log(`  ${r.name}: ${calls.join(', ')}`);
   }
   for (const n of noisyResults) {
     console.log(
@@ -277,8 +294,10 @@ async function main() {
 const LIVE_DURING_REPLAY = 100;
 /** Replays everything the tenant's webhook received, with live traffic beside it. */
 async function replayRun(api, receiver, tenant, expected, tag) {
-  await startReplayOfLastHour(api, tenant);
+  const { askedAt } = await startReplayOfLastHour(api, tenant);
   const started = Date.now();
+  // The request returns once the job is planned: its copies are written and the first released.
+  const planMs = started - askedAt;
   const liveIds = [];
   const liveSent = new Map();
   const liveRun = (async () => {
@@ -305,6 +324,7 @@ async function replayRun(api, receiver, tenant, expected, tag) {
   return {
     expected,
     replayed: receiver.replayArrivals.size,
+    planMs,
     seconds: Number(seconds.toFixed(2)),
     perSecond: Math.round(receiver.replayArrivals.size / seconds),
     bound: 2500,
@@ -355,13 +375,17 @@ async function settle(api) {
 async function workPerDelivery(api) {
   await settle(api);
   const res = await api.platform('GET', '/internal/metrics/work');
-  const counts = res.body.data;
-  const per = Object.fromEntries(
-    Object.entries(counts)
-      .filter(([k]) => k !== 'deliveries')
-      .map(([k, v]) => [k, Number(/** @type {number} */ (v / Math.max(1, counts.deliveries)).toFixed(3))]),
-  );
-  return { deliveries: counts.deliveries, perDelivery: per, usdPerMillionDeliveries: billPerMillionDeliveries(per) };
+  const { do_requests_by_method: byMethod = {}, ...counts } = res.body.data;
+  const deliveries = Math.max(1, counts.deliveries);
+  const perDeliveryOf = (/** @type {Record<string, number>} */ entries) =>
+    Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, Number((v / deliveries).toFixed(3))]));
+  const { deliveries: _, ...per } = perDeliveryOf(counts);
+  return {
+    deliveries: counts.deliveries,
+    perDelivery: per,
+    doRequestsByMethod: perDeliveryOf(byMethod),
+    usdPerMillionDeliveries: billPerMillionDeliveries(per),
+  };
 }
 
 main().catch((err) => {

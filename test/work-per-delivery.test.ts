@@ -67,9 +67,18 @@ describe('billable work per delivery', () => {
       },
       { timeout: 10_000, interval: 50 },
     );
-    const counts = (await platform('GET', '/internal/metrics/work')).body.data as Record<string, number>;
+    const { do_requests_by_method: byMethod, ...counts } = (await platform('GET', '/internal/metrics/work')).body.data as Record<
+      string,
+      number
+    > & { do_requests_by_method: Record<string, number> };
     const perDelivery = Object.fromEntries(Object.entries(counts).map(([kind, n]) => [kind, n / counts.deliveries]));
-    console.log(`work per delivery (${APPS} apps × ${USERS_PER_APP} users): ${JSON.stringify(perDelivery)}`);
+    console.log(
+      `work per delivery (${APPS} apps × ${USERS_PER_APP} users): ${JSON.stringify(perDelivery)}; calls: ${JSON.stringify(byMethod)}`,
+    );
+    // Every object request is named by what it called, so a rise in the total says where it came from.
+    expect(Object.values(byMethod).reduce((a, b) => a + b, 0)).toBe(counts.do_requests);
+    expect(byMethod.ingest).toBeGreaterThan(0);
+    expect(byMethod.claim).toBeGreaterThan(0);
     for (const [kind, bound] of Object.entries(BOUNDS)) {
       expect(perDelivery[kind], `${kind} per delivery`).toBeLessThanOrEqual(bound);
     }

@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { decide, type LimitDecision, peek } from '../domain/rate-limits';
-import { countWork } from '../observability/work-counters';
+import { countCall } from '../observability/work-counters';
 
 /**
  * Request counters of one subject (an app, or the platform): one row per endpoint with the current
@@ -55,6 +55,6 @@ export class RateLimiterObject extends DurableObject<Env> {
 }
 
 export const rateLimiter = (env: Env, subject: string) => {
-  countWork('do_requests');
+  countCall('rate_limit');
   return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`rate:${subject}`));
 };

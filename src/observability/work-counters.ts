@@ -22,12 +22,25 @@ export type WorkKind =
   | 'deliveries';
 
 const counters = new Map<WorkKind, number>();
+/**
+ * Durable Object requests by what was called (`ingest`, `claim`, `report`, `alarm`, `rate_limit`…):
+ * the total says how many calls a delivery costs, this says which, so a rise has a name.
+ */
+const callsByMethod = new Map<string, number>();
+
+export type WorkCounts = Record<WorkKind, number> & { do_requests_by_method: Record<string, number> };
 
 export function countWork(kind: WorkKind, n = 1): void {
   if (n !== 0) counters.set(kind, (counters.get(kind) ?? 0) + n);
 }
 
-export function workCounters(): Record<WorkKind, number> {
+/** One Durable Object request, named by the method it called. */
+export function countCall(method: string): void {
+  countWork('do_requests');
+  callsByMethod.set(method, (callsByMethod.get(method) ?? 0) + 1);
+}
+
+export function workCounters(): WorkCounts {
   const kinds: WorkKind[] = [
     'worker_invocations',
     'do_requests',
@@ -40,11 +53,13 @@ export function workCounters(): Record<WorkKind, number> {
     'outbound_requests',
     'deliveries',
   ];
-  return Object.fromEntries(kinds.map((k) => [k, counters.get(k) ?? 0])) as Record<WorkKind, number>;
+  const counts = Object.fromEntries(kinds.map((k) => [k, counters.get(k) ?? 0])) as Record<WorkKind, number>;
+  return { ...counts, do_requests_by_method: Object.fromEntries(callsByMethod) };
 }
 
 export function resetWorkCounters(): void {
   counters.clear();
+  callsByMethod.clear();
 }
 
 /** An object's API whose every method call counts as one Durable Object request. */
@@ -54,7 +69,7 @@ export function countingCalls<T extends object>(api: T): T {
       const value = Reflect.get(target, property, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        countWork('do_requests');
+        countCall(String(property));
         return value.apply(target, args);
       };
     },

@@ -6,6 +6,7 @@ import { json, problems, SECURITY } from './common';
 
 const counters = z
   .object({
+    worker_invocations: z.number(),
     do_requests: z.number(),
     queue_messages_written: z.number(),
     queue_messages_read: z.number(),
@@ -15,6 +16,9 @@ const counters = z
     object_rows_written: z.number(),
     outbound_requests: z.number(),
     deliveries: z.number(),
+    do_requests_by_method: z
+      .record(z.string(), z.number())
+      .describe('The Durable Object requests counted in do_requests, by the method called (ingest, claim, report, alarm, rate_limit…)'),
   })
   .meta({ id: 'WorkCounters', description: 'Billable work this isolate did since the last reset' });
 
