@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import { client } from '../scripts/lib/client.mjs';
 import { startReceiver } from '../scripts/lib/receiver.mjs';
 import { freePort, startFastService } from '../scripts/lib/service.mjs';
+import { loadRunStateRoot } from '../scripts/lib/state-root.mjs';
 import { pump, setUpTenants, startReplayOfLastHour, waitUntil } from './measure.mjs';
 
 const [apps, usersPerApp] = (process.argv[2] ?? '50x20').split('x').map(Number);
@@ -95,7 +96,7 @@ async function main() {
     console.error('profile: time limit (8 min) exceeded');
     process.exit(2);
   }, 480_000).unref();
-  const stateDir = mkdtempSync(join(tmpdir(), 'aae-profile-'));
+  const stateDir = mkdtempSync(join(loadRunStateRoot(process.env.PROFILE_STATE_ROOT), 'aae-profile-'));
   const inspectorPort = await freePort();
   const arrivals = new Set();
   let replayed = 0;

@@ -3,11 +3,11 @@
 // dev's local runtime, inspector off, a local Node receiver), next to the floor measured in the same
 // run: a Worker that only sends to a queue and POSTs from its consumer. Loopback only, bounded.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { client } from '../scripts/lib/client.mjs';
 import { startReceiver } from '../scripts/lib/receiver.mjs';
 import { freePort, ROOT, sleep, startFastService } from '../scripts/lib/service.mjs';
+import { loadRunStateRoot } from '../scripts/lib/state-root.mjs';
 import { pump, setUpTenants, startReplayOfLastHour, summarize, waitUntil } from './measure.mjs';
 import { noisyNeighbourRun } from './noisy-neighbour.mjs';
 import { billPerMillionDeliveries, PRICES_CHECKED_ON } from './prices.mjs';
@@ -115,7 +115,7 @@ async function main() {
   let ingestRetries = 0;
   /** @type {any[]} */
   const noisyResults = [];
-  const stateRoot = mkdtempSync(join(process.env.BENCH_STATE_ROOT ?? tmpdir(), 'aae-bench-'));
+  const stateRoot = mkdtempSync(join(loadRunStateRoot(process.env.BENCH_STATE_ROOT), 'aae-bench-'));
   const results = [];
   /** @type {Record<string, number>} what the receivers found wrong with what arrived, by kind */
   const problems = {};
