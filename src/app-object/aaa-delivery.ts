@@ -3,7 +3,6 @@ import { audienceOf, isAaa, REQUIRED_SCOPE } from '../domain/audience';
 import { entitlementAt } from '../domain/entitlement';
 import { renderPayload } from '../domain/payloads';
 import type { Release } from './lanes';
-import { liveLane } from './storage/outbox-store';
 import { deliveryIdFor, type TenantDelivery } from './tenant-delivery';
 
 /**
@@ -13,21 +12,19 @@ import { deliveryIdFor, type TenantDelivery } from './tenant-delivery';
  */
 export function ingestAaaEvent(delivery: TenantDelivery, eventId: string, activity: TimedActivity, now: number, out: Release[]): number {
   if (!isAaa(activity)) return 0;
-  const { outbox, mirror } = delivery.store;
+  const { mirror } = delivery.store;
   const view = mirror.view();
   let messages = 0;
   const requiredScope = REQUIRED_SCOPE[activity.type];
   for (const userId of audienceOf(activity)) {
-    const entitled = mirror
-      .liveSubscriptionsOf(userId)
-      .filter(
-        ({ webhookId }) =>
-          entitlementAt(view, { kind: 'event', webhookId, userId, requiredScope, ingestedAt: now }, now).kind !== 'withdrawn',
-      );
+    const entitled = mirror.liveSubscriptionsOf(userId).flatMap(({ webhookId }) => {
+      const kind = entitlementAt(view, { kind: 'event', webhookId, userId, requiredScope, ingestedAt: now }, now).kind;
+      return kind === 'withdrawn' ? [] : [{ webhookId, sendable: kind === 'send' }];
+    });
     if (entitled.length === 0) continue;
     const payload = renderPayload(activity, userId);
-    for (const { webhookId } of entitled) {
-      outbox.append({
+    for (const { webhookId, sendable } of entitled) {
+      const message = {
         deliveryId: deliveryIdFor(eventId, webhookId, userId),
         kind: 'event',
         eventId,
@@ -37,9 +34,9 @@ export function ingestAaaEvent(delivery: TenantDelivery, eventId: string, activi
         userId,
         payload,
         createdAt: now,
-      });
+      } as const;
+      delivery.lanes.appendLive(message, sendable, now, out);
       messages++;
-      delivery.lanes.releaseLane(liveLane(webhookId, userId), now, out);
     }
   }
   return messages;

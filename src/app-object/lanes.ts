@@ -1,7 +1,7 @@
 import { type Entitlement, entitlementAt } from '../domain/entitlement';
 import { finishReplayIfDone, type ReplayFinish } from './replay';
 import type { AppStore } from './storage/app-store';
-import { type MessageRow, type ScopedMessage, scopeOfMessage } from './storage/outbox-store';
+import { liveLane, type MessageRow, type NewMessage, type ScopedMessage, scopeOfMessage } from './storage/outbox-store';
 
 /**
  * Replay copies are released only while fewer than this many of this app's messages are in flight,
@@ -73,6 +73,26 @@ export class Lanes {
       });
       return;
     }
+  }
+
+  /**
+   * Appends a live message at ingest. One the rule lets go now (`sendable`) into an empty lane is
+   * written released, in one write instead of an append and a release; otherwise the lane moves as
+   * after any change (a due head ahead of it goes, a held webhook's head is held). The head is read
+   * first either way, so a busy lane costs no more statements than before.
+   */
+  appendLive(m: NewMessage, sendable: boolean, now: number, out: Release[]): void {
+    const { outbox } = this.store;
+    const lane = m.lane ?? liveLane(m.webhookId, m.userId);
+    const head = outbox.laneHead(lane);
+    if (sendable && !head) {
+      const row = outbox.appendReleased(m, now);
+      out.push({ seq: row.seq, deliveryId: m.deliveryId, attempt: row.attempt, release: row.release, webhookId: m.webhookId });
+      return;
+    }
+    outbox.append(m);
+    // A head already released, handed out or held stays as it is: only a waiting one (or the new one) may move.
+    if (!head || head.state === 'waiting') this.releaseLane(lane, now, out);
   }
 
   /** Ends a message without a request (withdrawn or expired), on the record; its lane moves on. */

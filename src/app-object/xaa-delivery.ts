@@ -30,7 +30,7 @@ export class XaaDelivery {
 
   /** One new event (already recorded once for this object); returns the webhook messages it appended. */
   ingestEvent(eventId: string, activity: TimedActivity, now: number, out: Release[]): number {
-    const { mirror, outbox, streams } = this.delivery.store;
+    const { mirror, streams } = this.delivery.store;
     const view = mirror.view();
     let messages = 0;
     let streamBytes = 0;
@@ -67,8 +67,9 @@ export class XaaDelivery {
         streamBytes += line?.bytes ?? 0;
         const webhookId = sub.webhook_id;
         if (webhookId === null) continue;
-        if (entitlementAt(view, { ...scope, kind: 'event', webhookId }, now).kind === 'withdrawn') continue;
-        outbox.append({
+        const onWebhook = entitlementAt(view, { ...scope, kind: 'event', webhookId }, now).kind;
+        if (onWebhook === 'withdrawn') continue;
+        const message = {
           deliveryId: xaaDeliveryIdFor(eventId, webhookId, occurrence.userId, sub.id),
           kind: 'event',
           eventId,
@@ -79,9 +80,9 @@ export class XaaDelivery {
           payload,
           createdAt: now,
           xaaSubscriptionId: sub.id,
-        });
+        } as const;
+        this.delivery.lanes.appendLive(message, onWebhook === 'send', now, out);
         messages++;
-        this.delivery.lanes.releaseLane(liveLane(webhookId, occurrence.userId), now, out);
       }
     }
     if (streamBytes > 0) this.delivery.streams.appended(streamBytes);

@@ -42,6 +42,22 @@ export class Outbox {
 
   /** Appends a message to the end of its lane. */
   append(m: NewMessage): number {
+    const seq = this.insertMessage(m);
+    const row = this.sql
+      .exec<OutboxRow>(
+        `INSERT INTO outbox (seq, lane, webhook_id, user_id, state, attempt, not_before) VALUES (?, ?, ?, ?, 'waiting', 1, ?) RETURNING *`,
+        seq,
+        m.lane ?? liveLane(m.webhookId, m.userId),
+        m.webhookId,
+        m.userId,
+        m.notBefore ?? m.createdAt,
+      )
+      .one();
+    keep(this.cache.rows, row);
+    return seq;
+  }
+
+  private insertMessage(m: NewMessage): number {
     const message = this.sql
       .exec<MessageRow>(
         `INSERT INTO messages (delivery_id, webhook_message_id, replay_job_id, kind, event_id, event_type, required_scope, webhook_id, user_id, payload, created_at, state, xaa_subscription_id)
@@ -61,18 +77,28 @@ export class Outbox {
       )
       .one();
     keep(this.cache.messages, message);
+    return message.seq;
+  }
+
+  /**
+   * Appends a message released at once, as the head of its lane (the caller saw the lane empty and
+   * asked the entitlement rule): what append followed by markReleased would leave, in one write.
+   */
+  appendReleased(m: NewMessage, now: number): OutboxRow {
+    const seq = this.insertMessage(m);
     const row = this.sql
       .exec<OutboxRow>(
-        `INSERT INTO outbox (seq, lane, webhook_id, user_id, state, attempt, not_before) VALUES (?, ?, ?, ?, 'waiting', 1, ?) RETURNING *`,
-        message.seq,
+        `INSERT INTO outbox (seq, lane, webhook_id, user_id, state, attempt, not_before, release, released_at)
+         VALUES (?, ?, ?, ?, 'released', 1, ?, 1, ?) RETURNING *`,
+        seq,
         m.lane ?? liveLane(m.webhookId, m.userId),
         m.webhookId,
         m.userId,
-        m.notBefore ?? m.createdAt,
+        now,
+        now,
       )
       .one();
-    keep(this.cache.rows, row);
-    return message.seq;
+    return keep(this.cache.rows, row);
   }
 
   message(seq: number): MessageRow | undefined {
