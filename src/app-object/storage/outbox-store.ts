@@ -147,23 +147,22 @@ export class Outbox {
    * its run takes live events ahead of a replay's backlog.
    */
   releasedRows(limit: number): OutboxRow[] {
-    // One statement, not one per kind: most calls of a small app find nothing released, and there
-    // the statement, not the rows, is the cost. Each part reads its kind off the due index in order.
-    return this.sql
-      .exec<OutboxRow & { copy: number }>(
-        `SELECT * FROM (
-           SELECT *, 0 AS copy FROM (SELECT * FROM outbox WHERE state = 'released' AND lane NOT LIKE ? ORDER BY not_before LIMIT ?)
-           UNION ALL
-           SELECT *, 1 AS copy FROM (SELECT * FROM outbox WHERE state = 'released' AND lane LIKE ? ORDER BY not_before LIMIT ?)
-         ) ORDER BY copy, not_before LIMIT ?`,
+    const live = this.sql
+      .exec<OutboxRow>(
+        `SELECT * FROM outbox WHERE state = 'released' AND lane NOT LIKE ? ORDER BY not_before LIMIT ?`,
         REPLAY_LANE_PATTERN,
-        limit,
-        REPLAY_LANE_PATTERN,
-        limit,
         limit,
       )
-      .toArray()
-      .map(({ copy: _, ...row }) => row);
+      .toArray();
+    if (live.length >= limit) return live;
+    const copies = this.sql
+      .exec<OutboxRow>(
+        `SELECT * FROM outbox WHERE state = 'released' AND lane LIKE ? ORDER BY not_before LIMIT ?`,
+        REPLAY_LANE_PATTERN,
+        limit - live.length,
+      )
+      .toArray();
+    return live.concat(copies);
   }
 
   /**
