@@ -1,4 +1,4 @@
-import { appShare, LatencyEstimate, MAX_CONNECTIONS } from '../domain/consumer-pacing';
+import { appShare, IDLE_SHARD_POLL_MS, LatencyEstimate, MAX_CONNECTIONS } from '../domain/consumer-pacing';
 import type { AttemptReport, HandOut } from '../domain/delivery-protocol';
 import type { AttemptResult } from '../domain/retry';
 import { appIdOf, objectKeyOf } from '../domain/shards';
@@ -30,6 +30,8 @@ export class DeliveryRun {
   private readonly occupancy = new RunOccupancy();
   private readonly reports: RunReports;
   private readonly latency = new LatencyEstimate();
+  /** Every object this run has had work from, and when an idle one was last asked for released work. */
+  private readonly known = new Map<string, number>();
   private readonly deadline: number;
   private startWindowMs = DEFAULT_START_WINDOW_MS;
   private calls = 0;
@@ -151,6 +153,7 @@ export class DeliveryRun {
     }
     const want = this.wanted();
     if (want > 0) for (const [objectKey, claim] of this.pick(want)) void this.claim(objectKey, claim.items, claim.capacity);
+    this.pollIdleShards();
     if (this.starving()) this.reports.flushAll();
     this.maybeDone();
   }
@@ -185,6 +188,29 @@ export class DeliveryRun {
     return picks;
   }
 
+  /**
+   * An idle shard of a sharded app is asked for released work (a claim with no messages pulls live
+   * work first) every IDLE_SHARD_POLL_MS while another shard of the app keeps this run busy: else its
+   * live event waits for a queue message queued behind this very run (docs/delivery.md, "Fairness").
+   * An unsharded app, or one with no other object busy here, is never asked.
+   */
+  private pollIdleShards(): void {
+    const now = this.ports.now();
+    let want = this.wanted();
+    if (want <= 0 || this.known.size < 2) return;
+    const busyApps = new Set<string>();
+    for (const objectKey of this.known.keys()) if (this.held(objectKey) > 0) busyApps.add(appIdOf(objectKey));
+    for (const [objectKey, polledAt] of this.known) {
+      if (want <= 0) return;
+      if (now - polledAt < IDLE_SHARD_POLL_MS || this.held(objectKey) > 0 || this.hasClaimable(objectKey)) continue;
+      if (!busyApps.has(appIdOf(objectKey))) continue;
+      this.known.set(objectKey, now);
+      const capacity = Math.min(want, this.appShare());
+      want -= capacity;
+      void this.claim(objectKey, [], capacity);
+    }
+  }
+
   private ask(objectKey: string, n: number): void {
     this.occupancy.ask(objectKey, n);
   }
@@ -216,6 +242,7 @@ export class DeliveryRun {
   }
 
   private requeue(objectKey: string, item: RunItem): void {
+    if (!this.known.has(objectKey)) this.known.set(objectKey, Number.NEGATIVE_INFINITY);
     this.occupancy.served(objectKey, item.body.webhook);
     const list = this.pending.get(objectKey) ?? [];
     list.push(item);
@@ -225,6 +252,7 @@ export class DeliveryRun {
   /** Hand-outs received: each must start before the earlier of its two deadlines. */
   private accept(objectKey: string, handOuts: HandOut[]): void {
     const receivedAt = this.ports.now();
+    if (!this.known.has(objectKey)) this.known.set(objectKey, Number.NEGATIVE_INFINITY);
     for (const handOut of handOuts) {
       this.occupancy.served(objectKey, handOut.webhookId);
       this.startWindowMs = handOut.startWithinMs;

@@ -20,6 +20,12 @@ export const MIN_APP_SHARE = 4;
  * next message waits for its report, so this adds at most this much to a busy lane's pace.
  */
 export const REPORT_LINGER_MS = 10;
+/**
+ * How often a run asks an idle shard of a sharded app for released work while another shard of the
+ * same app keeps the run busy (delivery-run.ts, `pollIdleShards`): the most a live event released in
+ * that shard waits, when its queue message is behind the run it is not part of.
+ */
+export const IDLE_SHARD_POLL_MS = 200;
 /** Latencies needed before the estimate is trusted over MIN_PREFETCH. */
 const SAMPLES_BEFORE_TRUST = MAX_CONNECTIONS;
 /** Weight of the newest latency in the moving average. */
