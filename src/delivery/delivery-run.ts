@@ -1,9 +1,10 @@
-import { appShare, IDLE_SHARD_POLL_MS, LatencyEstimate, MAX_CONNECTIONS } from '../domain/consumer-pacing';
+import { appShare, LatencyEstimate, MAX_CONNECTIONS } from '../domain/consumer-pacing';
 import type { AttemptReport, HandOut } from '../domain/delivery-protocol';
 import type { AttemptResult } from '../domain/retry';
 import { appIdOf, objectKeyOf } from '../domain/shards';
 import type { RunItem, RunOptions, RunPorts } from './delivery-run-ports';
 import { handBack, RETRY_DELAY_SECONDS } from './run-handback';
+import { RunIdleShards } from './run-idle-shards';
 import { RunOccupancy } from './run-occupancy';
 import { RunReports } from './run-reports';
 
@@ -30,8 +31,7 @@ export class DeliveryRun {
   private readonly occupancy = new RunOccupancy();
   private readonly reports: RunReports;
   private readonly latency = new LatencyEstimate();
-  /** Every object this run has had work from, and when an idle one was last asked for released work. */
-  private readonly known = new Map<string, number>();
+  private readonly idleShards = new RunIdleShards();
   private readonly deadline: number;
   private startWindowMs = DEFAULT_START_WINDOW_MS;
   private calls = 0;
@@ -195,20 +195,17 @@ export class DeliveryRun {
    * An unsharded app, or one with no other object busy here, is never asked.
    */
   private pollIdleShards(): void {
-    const now = this.ports.now();
-    let want = this.wanted();
-    if (want <= 0 || this.known.size < 2) return;
-    const busyApps = new Set<string>();
-    for (const objectKey of this.known.keys()) if (this.held(objectKey) > 0) busyApps.add(appIdOf(objectKey));
-    for (const [objectKey, polledAt] of this.known) {
-      if (want <= 0) return;
-      if (now - polledAt < IDLE_SHARD_POLL_MS || this.held(objectKey) > 0 || this.hasClaimable(objectKey)) continue;
-      if (!busyApps.has(appIdOf(objectKey))) continue;
-      this.known.set(objectKey, now);
-      const capacity = Math.min(want, this.appShare());
-      want -= capacity;
-      void this.claim(objectKey, [], capacity);
-    }
+    if (!this.idleShards.anySharded()) return;
+    const want = this.wanted();
+    if (want <= 0) return;
+    const share = this.appShare();
+    const due = this.idleShards.due(
+      this.ports.now(),
+      Math.ceil(want / share),
+      (k) => this.held(k) > 0,
+      (k) => this.hasClaimable(k),
+    );
+    for (const objectKey of due) void this.claim(objectKey, [], Math.min(want, share));
   }
 
   private ask(objectKey: string, n: number): void {
@@ -242,7 +239,7 @@ export class DeliveryRun {
   }
 
   private requeue(objectKey: string, item: RunItem): void {
-    if (!this.known.has(objectKey)) this.known.set(objectKey, Number.NEGATIVE_INFINITY);
+    this.idleShards.know(objectKey);
     this.occupancy.served(objectKey, item.body.webhook);
     const list = this.pending.get(objectKey) ?? [];
     list.push(item);
@@ -252,7 +249,7 @@ export class DeliveryRun {
   /** Hand-outs received: each must start before the earlier of its two deadlines. */
   private accept(objectKey: string, handOuts: HandOut[]): void {
     const receivedAt = this.ports.now();
-    if (!this.known.has(objectKey)) this.known.set(objectKey, Number.NEGATIVE_INFINITY);
+    this.idleShards.know(objectKey);
     for (const handOut of handOuts) {
       this.occupancy.served(objectKey, handOut.webhookId);
       this.startWindowMs = handOut.startWithinMs;
