@@ -149,7 +149,9 @@ describe('retries', () => {
       return new Response(null, { status: 200 });
     });
     await ingest(tweet('r3', '1'));
-    await wait(async () => expect((await ledger(`SELECT outcome FROM ledger`)).length).toBe(4), 20_000);
+    // The fourth attempt is on the ledger (outcome unknown) before its POST; wait for its report too.
+    await wait(async () => expect(await ledger(`SELECT outcome FROM ledger ORDER BY id`)).toHaveLength(4), 20_000);
+    await wait(async () => expect((await ledger(`SELECT outcome FROM ledger ORDER BY id`))[3]).toEqual({ outcome: 'delivered' }));
     const rows = await ledger(`SELECT status_code, error, outcome FROM ledger ORDER BY id`);
     expect(rows[0]).toMatchObject({ status_code: null, outcome: 'retrying' });
     expect(rows[0].error).toMatch(/^timeout/);
