@@ -116,7 +116,7 @@ export class Lanes {
   afterFinish(message: MessageRow, now: number, out: Release[]): void {
     if (!message.replay_job_id) return;
     const placement = this.store.tenant.get()!.placement;
-    this.settleReplay(finishReplayIfDone(this.store.replays, this.store.outbox, message.replay_job_id, now, placement), now, out);
+    this.settleReplay(finishReplayIfDone(this.store, message.replay_job_id, now, placement), now, out);
   }
 
   /** Releases a finished job's status event; a finished part of a sharded app's job owes shard 0 its counts. */
@@ -145,7 +145,7 @@ export class Lanes {
 
   private takeReplayRoom(now: number): boolean {
     if (this.replayRoom.at !== now) {
-      this.replayRoom = { at: now, room: REPLAY_MAX_IN_FLIGHT - this.store.outbox.inFlightCount() };
+      this.replayRoom = { at: now, room: REPLAY_MAX_IN_FLIGHT - this.store.outboxScans.inFlightCount() };
     }
     if (this.replayRoom.room <= 0) {
       this.recheckOwed = true;

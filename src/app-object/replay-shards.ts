@@ -75,7 +75,7 @@ function recordPart(
 ): void {
   const { store, lanes } = delivery;
   if (!store.replays.partDone(jobId, shard, counts)) return;
-  lanes.settleReplay(finishReplayIfDone(store.replays, store.outbox, jobId, now, store.tenant.get()!.placement), now, out);
+  lanes.settleReplay(finishReplayIfDone(store, jobId, now, store.tenant.get()!.placement), now, out);
 }
 
 /** Shard 0, called by another shard: its part of a job has finished with these counts. */

@@ -2,6 +2,7 @@ import { entitlementAt } from '../domain/entitlement';
 import { renderReplayJobStatus } from '../domain/payloads';
 import { REPLAY_RECHECK_MS, type Release } from './lanes';
 import { startParts } from './replay-shards';
+import type { AppStore } from './storage/app-store';
 import type { MirrorStore } from './storage/mirror-store';
 import { liveLane, type Outbox, replayLane, scopeOfMessage } from './storage/outbox-store';
 import type { ReplayPartJob, ReplayStore } from './storage/replay-store';
@@ -65,9 +66,14 @@ export type ReplayFinish =
  * sends that event, once its own copies and every other shard's part are done, with the counts
  * summed; another shard's part only records its counts, to report them to shard 0.
  */
-export function finishReplayIfDone(replays: ReplayStore, outbox: Outbox, jobId: string, now: number, placement: Placement): ReplayFinish {
+export function finishReplayIfDone(
+  { replays, outbox, outboxScans }: Pick<AppStore, 'replays' | 'outbox' | 'outboxScans'>,
+  jobId: string,
+  now: number,
+  placement: Placement,
+): ReplayFinish {
   const job = replays.job(jobId);
-  if (job?.state !== 'running' || outbox.jobHasPending(jobId)) return { kind: 'running' };
+  if (job?.state !== 'running' || outboxScans.jobHasPending(jobId)) return { kind: 'running' };
   let delivered = replays.deliveredCopies(jobId);
   if (placement.shard !== 0) {
     replays.finishJob(jobId, 'reporting', delivered, now);
@@ -137,7 +143,7 @@ export async function planAndRelease(delivery: TenantDelivery, job: ReplayPartJo
   });
   beforeFinish();
   const out: Release[] = [];
-  const finish = finishReplayIfDone(store.replays, store.outbox, job.jobId, now, placement);
+  const finish = finishReplayIfDone(store, job.jobId, now, placement);
   lanes.settleReplay(finish, now, out);
   if (finish.kind === 'running') for (const lane of replayLanes) lanes.releaseLane(lane, now, out);
   await delivery.send(out);

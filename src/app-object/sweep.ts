@@ -27,7 +27,7 @@ export const MIN_SWEEP_GAP_MS = 100;
  */
 export async function alarmPass(delivery: TenantDelivery): Promise<void> {
   const { store, ports, settings, lanes } = delivery;
-  const { outbox } = store;
+  const { outbox, outboxScans } = store;
   if (!store.tenant.get()) return;
   const now = ports.now();
   const out: Release[] = [];
@@ -38,7 +38,7 @@ export async function alarmPass(delivery: TenantDelivery): Promise<void> {
     lanes.dropAndAdvance(expired, 'payload retention ended before delivery', now, out);
   }
 
-  const unreported = outbox.unreportedHandOuts(now - delivery.handOutLeaseMs(), SWEEP_LIMIT);
+  const unreported = outboxScans.unreportedHandOuts(now - delivery.handOutLeaseMs(), SWEEP_LIMIT);
   for (const row of unreported) {
     const verdict = judgeAttempt({ error: 'outcome unknown: no report', latencyMs: 0 }, row.attempt, settings.retryScheduleSeconds, now);
     if (verdict.kind === 'failed') {
@@ -53,13 +53,13 @@ export async function alarmPass(delivery: TenantDelivery): Promise<void> {
     }
   }
 
-  const stale = outbox.staleReleases(now - settings.releaseLeaseMs, SWEEP_LIMIT);
+  const stale = outboxScans.staleReleases(now - settings.releaseLeaseMs, SWEEP_LIMIT);
   for (const row of stale) {
     outbox.markWaiting(row.seq, row.attempt, now);
     lanes.releaseLane(row.lane, now, out);
   }
 
-  const heads = outbox.dueHeads(now, SWEEP_LIMIT);
+  const heads = outboxScans.dueHeads(now, SWEEP_LIMIT);
   for (const head of heads) lanes.releaseLane(head.lane, now, out);
 
   // The pass sets its own next alarm below, so it takes the recheck that send() would otherwise ask for.
@@ -72,7 +72,7 @@ export async function alarmPass(delivery: TenantDelivery): Promise<void> {
     await ports.setAlarm(now);
     return;
   }
-  const next = outbox.nextWakeUp(now, { releaseMs: settings.releaseLeaseMs, handOutMs: delivery.handOutLeaseMs() });
+  const next = outboxScans.nextWakeUp(now, { releaseMs: settings.releaseLeaseMs, handOutMs: delivery.handOutLeaseMs() });
   const purged = store.retention.meta('last_purge');
   const purgeAt = purged !== null ? purged + PURGE_INTERVAL_MS : Number.POSITIVE_INFINITY;
   const replayAt = heldBack ? now + REPLAY_RECHECK_MS : Number.POSITIVE_INFINITY;

@@ -121,8 +121,8 @@ export class TenantDelivery {
   pullReleased(into: OutboxRow[], capacity: number, path: DeliveryPath, skip: Set<number>, now: number, out: Release[]): void {
     const want = capacity - into.length;
     if (want <= 0) return;
-    const { outbox, webhooks } = this.store;
-    for (const row of outbox.releasedRows(2 * want + skip.size)) {
+    const { outbox, outboxScans, webhooks } = this.store;
+    for (const row of outboxScans.releasedRows(2 * want + skip.size)) {
       if (into.length >= capacity) return;
       if (skip.has(row.seq) || webhooks.pathOf(row.webhook_id) !== path) continue;
       skip.add(row.seq);

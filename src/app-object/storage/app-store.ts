@@ -2,6 +2,7 @@ import { LedgerStore } from './ledger-store';
 import { LedgerViews } from './ledger-views';
 import { MirrorDriftStore } from './mirror-drift-store';
 import { MirrorStore } from './mirror-store';
+import { OutboxScans } from './outbox-scans';
 import { Outbox } from './outbox-store';
 import { OutboxViews } from './outbox-views';
 import { ReplayStore } from './replay-store';
@@ -24,6 +25,8 @@ export class AppStore {
   /** The mirror as the drift check and the reconcile see it. */
   readonly mirrorDrift: MirrorDriftStore;
   readonly outbox: Outbox;
+  /** Read-only questions across lanes: the sweep's, the pulls', in flight (outbox-scans.ts). */
+  readonly outboxScans: OutboxScans;
   readonly outboxViews: OutboxViews;
   readonly ledger: LedgerStore;
   readonly ledgerViews: LedgerViews;
@@ -37,6 +40,7 @@ export class AppStore {
     this.mirror = new MirrorStore(sql, this.tenant, this.webhooks, new XaaMirrorStore(sql));
     this.mirrorDrift = new MirrorDriftStore(sql);
     this.outbox = new Outbox(sql);
+    this.outboxScans = new OutboxScans(sql);
     this.outboxViews = new OutboxViews(sql);
     this.ledger = new LedgerStore(sql, () => this.tenant.get()?.placement ?? ONLY_SHARD);
     this.ledgerViews = new LedgerViews(sql);
