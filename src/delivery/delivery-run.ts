@@ -6,6 +6,7 @@ import type { RunItem, RunOptions, RunPorts } from './delivery-run-ports';
 import { handBack, RETRY_DELAY_SECONDS } from './run-handback';
 import { RunIdleShards } from './run-idle-shards';
 import { RunOccupancy } from './run-occupancy';
+import { type ReadyHandOut, RunReady } from './run-ready';
 import { RunReports } from './run-reports';
 
 export { MAX_CONNECTIONS };
@@ -27,7 +28,7 @@ const DEFAULT_START_WINDOW_MS = 3_000;
  */
 export class DeliveryRun {
   private readonly pending = new Map<string, RunItem[]>();
-  private readonly ready: { objectKey: string; handOut: HandOut; startBy: number }[] = [];
+  private readonly ready = new RunReady();
   private readonly occupancy = new RunOccupancy();
   private readonly reports: RunReports;
   private readonly latency = new LatencyEstimate();
@@ -45,7 +46,7 @@ export class DeliveryRun {
     this.deadline = ports.now() + options.budgetMs;
     this.reports = new RunReports(ports, options.path, {
       reportNow: (objectKey) =>
-        this.readyOf(objectKey) + this.occupancy.inFlightOf(objectKey) === 0 || this.starving() || !this.withinBudget(),
+        this.ready.of(objectKey) + this.occupancy.inFlightOf(objectKey) === 0 || this.starving() || !this.withinBudget(),
       chainCapacity: (objectKey) => Math.max(0, Math.min(this.wanted(), this.appShare() - this.held(objectKey))),
       ask: (objectKey, n) => this.ask(objectKey, n),
       slowWebhooks: (objectKey) => this.occupancy.slowOf(objectKey),
@@ -75,43 +76,29 @@ export class DeliveryRun {
 
   /** How many more hand-outs to ask for, to keep the prefetch ready or on their way. */
   private wanted(): number {
-    return this.withinBudget() ? Math.max(0, this.prefetch() - this.ready.length - this.occupancy.expected) : 0;
+    return this.withinBudget() ? Math.max(0, this.prefetch() - this.ready.size - this.occupancy.expected) : 0;
   }
 
   /** Too little ready or coming to keep the connections busy: reports should not wait. */
   private starving(): boolean {
-    return this.ready.length + this.occupancy.expected < MAX_CONNECTIONS;
-  }
-
-  private isSlow(objectKey: string, webhookId: string): boolean {
-    return this.occupancy.isSlow(objectKey, webhookId);
-  }
-
-  private load(webhookId: string): number {
-    return this.occupancy.load(webhookId);
-  }
-
-  private readyOf(objectKey: string): number {
-    let n = 0;
-    for (const r of this.ready) if (r.objectKey === objectKey) n++;
-    return n;
+    return this.ready.size + this.occupancy.expected < MAX_CONNECTIONS;
   }
 
   /** What one app holds in this run: ready, in flight, or asked for. */
   private held(objectKey: string): number {
-    return this.readyOf(objectKey) + this.occupancy.inFlightOf(objectKey) + this.occupancy.askedOf(objectKey);
+    return this.ready.of(objectKey) + this.occupancy.inFlightOf(objectKey) + this.occupancy.askedOf(objectKey);
   }
 
   /** Whether the app has a message this run could claim (pump asks this of every app, every time). */
   private hasClaimable(objectKey: string): boolean {
-    return (this.pending.get(objectKey) ?? []).some((i) => !this.isSlow(objectKey, i.body.webhook));
+    return (this.pending.get(objectKey) ?? []).some((i) => !this.occupancy.isSlow(objectKey, i.body.webhook));
   }
 
   /** Each app's share of the prefetch, among the apps this run has work for. */
   private appShare(): number {
     const apps = new Set<string>();
     for (const [objectKey] of this.pending) if (this.hasClaimable(objectKey)) apps.add(objectKey);
-    for (const r of this.ready) apps.add(r.objectKey);
+    for (const objectKey of this.ready.objectKeys()) apps.add(objectKey);
     for (const objectKey of this.occupancy.busyApps()) apps.add(objectKey);
     return appShare(this.prefetch(), apps.size);
   }
@@ -126,10 +113,13 @@ export class DeliveryRun {
     const active = new Set<string>();
     for (const webhook of this.occupancy.busyWebhooks()) active.add(webhook);
     for (const webhook of this.occupancy.awaitedWebhooks()) active.add(webhook);
-    for (const r of this.ready) if (active.size < MAX_CONNECTIONS) active.add(r.handOut.webhookId);
+    for (const webhook of this.ready.webhooks()) {
+      if (active.size >= MAX_CONNECTIONS) break;
+      active.add(webhook);
+    }
     for (const [objectKey, items] of this.pending) {
       if (active.size >= MAX_CONNECTIONS) break;
-      for (const item of items) if (!this.isSlow(objectKey, item.body.webhook)) active.add(item.body.webhook);
+      for (const item of items) if (!this.occupancy.isSlow(objectKey, item.body.webhook)) active.add(item.body.webhook);
     }
     return Math.max(1, Math.floor(MAX_CONNECTIONS / Math.max(1, active.size)));
   }
@@ -137,18 +127,12 @@ export class DeliveryRun {
   /** Starts ready requests on free connections, fewest-in-flight webhook first, then claims ahead. */
   private pump(): void {
     const share = this.connectionShare();
-    while (this.occupancy.inFlight < MAX_CONNECTIONS && this.ready.length > 0) {
-      let best = -1;
-      for (let i = 0; i < this.ready.length; i++) {
-        const entry = this.ready[i];
-        // Requests that will not start (deadline passed, webhook turned slow) are reported at once.
-        const dead = !this.startAllowed(this.ports.now(), entry.startBy) || this.isSlow(entry.objectKey, entry.handOut.webhookId);
-        if (!dead && this.load(entry.handOut.webhookId) >= share) continue;
-        if (best === -1 || dead || this.load(entry.handOut.webhookId) < this.load(this.ready[best].handOut.webhookId)) best = i;
-        if (dead) break;
-      }
-      if (best === -1) break;
-      const [next] = this.ready.splice(best, 1);
+    // Requests that will not start (deadline passed, webhook turned slow) are reported at once.
+    const dead = (r: ReadyHandOut) =>
+      !this.startAllowed(this.ports.now(), r.startBy) || this.occupancy.isSlow(r.objectKey, r.handOut.webhookId);
+    while (this.occupancy.inFlight < MAX_CONNECTIONS && this.ready.size > 0) {
+      const next = this.ready.takeNext(share, dead, (webhookId) => this.occupancy.load(webhookId));
+      if (!next) break;
       this.start(next.objectKey, next.handOut, next.startBy);
     }
     const want = this.wanted();
@@ -178,7 +162,7 @@ export class DeliveryRun {
       const items: RunItem[] = [];
       const rest: RunItem[] = [];
       for (const item of list) {
-        if (items.length < room && !this.isSlow(objectKey, item.body.webhook)) items.push(item);
+        if (items.length < room && !this.occupancy.isSlow(objectKey, item.body.webhook)) items.push(item);
         else rest.push(item);
       }
       this.pending.set(objectKey, rest);
@@ -253,7 +237,7 @@ export class DeliveryRun {
     for (const handOut of handOuts) {
       this.occupancy.served(objectKey, handOut.webhookId);
       this.startWindowMs = handOut.startWithinMs;
-      this.ready.push({ objectKey, handOut, startBy: Math.min(handOut.startBy, receivedAt + handOut.startWithinMs) });
+      this.ready.add({ objectKey, handOut, startBy: Math.min(handOut.startBy, receivedAt + handOut.startWithinMs) });
     }
   }
 
@@ -261,7 +245,7 @@ export class DeliveryRun {
   private start(objectKey: string, handOut: HandOut, startBy: number): void {
     const ref = { seq: handOut.seq, deliveryId: handOut.deliveryId, attempt: handOut.attempt, handOutId: handOut.handOutId };
     const now = this.ports.now();
-    if (!this.startAllowed(now, startBy) || this.isSlow(objectKey, handOut.webhookId)) {
+    if (!this.startAllowed(now, startBy) || this.occupancy.isSlow(objectKey, handOut.webhookId)) {
       this.finish(objectKey, { ...ref, startedAt: null, result: null });
       return;
     }
@@ -309,7 +293,7 @@ export class DeliveryRun {
   }
 
   private maybeDone(): void {
-    const idle = this.occupancy.inFlight === 0 && this.calls === 0 && this.ready.length === 0 && this.reports.idle();
+    const idle = this.occupancy.inFlight === 0 && this.calls === 0 && this.ready.size === 0 && this.reports.idle();
     if (!idle) return;
     const eligible = this.withinBudget() && [...this.pending.keys()].some((objectKey) => this.hasClaimable(objectKey));
     if (!eligible) this.done();
