@@ -45,17 +45,7 @@ export class Outbox {
   /** Appends a message to the end of its lane. */
   append(m: NewMessage): number {
     const seq = this.insertMessage(m);
-    const row = this.sql
-      .exec<OutboxRow>(
-        `INSERT INTO outbox (seq, lane, webhook_id, user_id, state, attempt, not_before) VALUES (?, ?, ?, ?, 'waiting', 1, ?) RETURNING *`,
-        seq,
-        m.lane ?? liveLane(m.webhookId, m.userId),
-        m.webhookId,
-        m.userId,
-        m.notBefore ?? m.createdAt,
-      )
-      .one();
-    keep(this.cache.rows, row);
+    this.insertRow(seq, m, null);
     return seq;
   }
 
@@ -87,17 +77,24 @@ export class Outbox {
    * asked the entitlement rule): what append followed by markReleased would leave, in one write.
    */
   appendReleased(m: NewMessage, now: number): OutboxRow {
-    const seq = this.insertMessage(m);
+    return this.insertRow(this.insertMessage(m), m, now);
+  }
+
+  /** The message's outbox row: waiting, or released at `releasedAt` as its first release. */
+  private insertRow(seq: number, m: NewMessage, releasedAt: number | null): OutboxRow {
+    const released = releasedAt !== null;
     const row = this.sql
       .exec<OutboxRow>(
         `INSERT INTO outbox (seq, lane, webhook_id, user_id, state, attempt, not_before, release, released_at)
-         VALUES (?, ?, ?, ?, 'released', 1, ?, 1, ?) RETURNING *`,
+         VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING *`,
         seq,
         m.lane ?? liveLane(m.webhookId, m.userId),
         m.webhookId,
         m.userId,
-        now,
-        now,
+        released ? 'released' : 'waiting',
+        releasedAt ?? m.notBefore ?? m.createdAt,
+        released ? 1 : 0,
+        releasedAt,
       )
       .one();
     return keep(this.cache.rows, row);
