@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
+import type { Release } from '../src/app-object/lanes';
 import type { NewMessage } from '../src/app-object/storage/outbox-store';
 import { alarmPass, MIN_SWEEP_GAP_MS } from '../src/app-object/sweep';
 import { appObject } from '../src/delivery/app-objects';
@@ -147,6 +148,41 @@ describe('the alarm', () => {
       return setAlarm.mock.calls.map(([at]) => (at === null ? null : at - now));
     });
     expect(alarms).toEqual([MIN_SWEEP_GAP_MS]);
+  });
+});
+
+describe('a live message at ingest (Lanes.appendLive)', () => {
+  it('is written released only into an empty lane; behind a due waiting head the head goes, and a held webhook holds it', async () => {
+    const { app, hook } = await appWithWebhook({ subscribers: ['5', '6', '7'], scopes: ['tweet.read'] });
+    const now = Date.now();
+    const lanes = await withStore(app.id, (store, state) => {
+      const { delivery } = deliveryAt(store, now);
+      const out: Release[] = [];
+      const lane = (user: string) =>
+        state.storage.sql
+          .exec<{ delivery_id: string; state: string; release: number }>(
+            `SELECT m.delivery_id, o.state, o.release FROM outbox o JOIN messages m ON m.seq = o.seq WHERE o.lane = ? ORDER BY o.seq`,
+            `${hook.id}|${user}`,
+          )
+          .toArray();
+      // An empty lane: released at once, as its first release.
+      delivery.lanes.appendLive({ ...queued(hook.id, '5', now), deliveryId: 'msg_first' }, true, now, out);
+      // A lane whose head waits and is due (a retry whose backoff passed): the head goes, the new one waits behind it.
+      store.outbox.append({ ...queued(hook.id, '6', now), deliveryId: 'msg_head', eventId: 'e_head', notBefore: now - 10 });
+      delivery.lanes.appendLive({ ...queued(hook.id, '6', now), deliveryId: 'msg_behind' }, true, now, out);
+      const busy = lane('6');
+      // The webhook turns invalid: what the rule holds is never written released, even into an empty lane.
+      store.webhooks.setWebhookValid(hook.id, false, now);
+      delivery.lanes.appendLive({ ...queued(hook.id, '7', now), deliveryId: 'msg_held' }, false, now, out);
+      return { empty: lane('5'), busy, held: lane('7'), released: out.map((r) => r.deliveryId) };
+    });
+    expect(lanes.empty).toEqual([{ delivery_id: 'msg_first', state: 'released', release: 1 }]);
+    expect(lanes.busy).toEqual([
+      { delivery_id: 'msg_head', state: 'released', release: 1 },
+      { delivery_id: 'msg_behind', state: 'waiting', release: 0 },
+    ]);
+    expect(lanes.held).toEqual([{ delivery_id: 'msg_held', state: 'held', release: 0 }]);
+    expect(lanes.released).toEqual(['msg_first', 'msg_head']);
   });
 });
 
