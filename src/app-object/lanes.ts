@@ -6,7 +6,7 @@ import { liveLane, type MessageRow, type NewMessage, type ScopedMessage, scopeOf
 /**
  * Replay copies are released only while fewer than this many of this app's messages are in flight,
  * so a replay never builds an unbounded queue backlog. Live deliveries do not wait behind the copies
- * in flight: a claim or report hands out live ones first (reports.ts, OutboxStore.releasedRows).
+ * in flight: a claim or report hands out live ones first (reports.ts, OutboxScans.releasedRows).
  * Held-back copies are looked at again shortly. Measured (docs/testing.md): 200 held one replay to
  * about 400 copies/s, 1,000 let it reach about 510/s with live traffic beside it at p99 355 ms.
  */
