@@ -89,6 +89,12 @@ const settingsSchema = z.object({
   ACTIVITY_DEDUPE_DAYS: int(7, 1).describe(
     'An activity id is remembered this long: posting it again within the window delivers nothing new.',
   ),
+  FAN_OUT_INDEX: documented(z.enum(['d1', 'objects']).catch('d1').default('d1'), { type: '`d1` or `objects`', default: 'd1' }).describe(
+    "Where ingest records activity ids and looks up each user's subscribed apps: `d1` (the control-plane database) or `objects` (objects sharded by activity id and by user, off D1's single writer; docs/scaling.md).",
+  ),
+  FAN_OUT_INDEX_SHARDS: int(8, 1).describe(
+    'How many objects each of the two fan-out indexes is spread over with `FAN_OUT_INDEX=objects` (at most 64). Changing it starts both indexes afresh: docs/scaling.md.',
+  ),
   REPLAY_RATE_PER_SECOND: int(2500, 1).describe('A replay job releases at most this many events per second to its webhook.'),
   SECRET_ROTATION_GRACE_HOURS: int(24, 0).describe(
     'After a consumer or signing secret rotation, the previous secret is still honoured this long.',
@@ -179,6 +185,8 @@ export interface Settings {
   retention: { payloadMs: number; ledgerMs: number };
   /** How long an activity id is remembered: re-posting it within this window delivers nothing new. */
   activityDedupeMs: number;
+  /** Where ingest's activity-id record and audience look-up live, and over how many objects each index is spread. */
+  fanOutIndex: { kind: 'd1' | 'objects'; shards: number };
   /** A replay job releases at most this many events per second to its webhook. */
   replayRatePerSecond: number;
   /** After a secret rotation, how long the previous secret is still honoured. */
@@ -239,6 +247,7 @@ function parseSettings(env: Partial<Record<SettingName, unknown>>): Settings {
     retention: { payloadMs: s.PAYLOAD_RETENTION_DAYS * 24 * hours(1), ledgerMs: s.LEDGER_RETENTION_DAYS * 24 * hours(1) },
     replayRatePerSecond: s.REPLAY_RATE_PER_SECOND,
     activityDedupeMs: s.ACTIVITY_DEDUPE_DAYS * 24 * hours(1),
+    fanOutIndex: { kind: s.FAN_OUT_INDEX, shards: Math.min(64, s.FAN_OUT_INDEX_SHARDS) },
     rotationGraceMs: hours(s.SECRET_ROTATION_GRACE_HOURS),
     xaaSubscriptionLimits: {
       self_serve: s.XAA_SUBSCRIPTIONS_SELF_SERVE,

@@ -1,4 +1,5 @@
 import { createApp } from './app';
+import { keepAudienceIndex } from './delivery/audience-index-upkeep';
 import { revalidateDueWebhooks } from './delivery/cron';
 import { purgeActivities, retryFanOuts } from './delivery/fan-out';
 import { consumeDeliveries } from './delivery/queue-consumer';
@@ -7,6 +8,8 @@ import { purgeExpiredOAuthRecords } from './oauth/tokens';
 import { countWork } from './observability/work-counters';
 
 export { AppDeliveryObject } from './app-object/app-delivery-object';
+export { ActivityKeysObject } from './fan-out-index/activity-keys-object';
+export { AudienceIndexObject } from './fan-out-index/audience-index-object';
 export { RateLimiterObject } from './limits/rate-limiter-object';
 
 const app = createApp();
@@ -33,12 +36,16 @@ export default {
       return;
     }
     ctx.waitUntil(
-      Promise.all([retryFanOuts(env, now), purgeActivities(env, now), purgeExpiredOAuthRecords(env, now)]).then(
-        ([fanOuts, purged, oauthForgotten]) => {
-          if (fanOuts.retried > 0 || purged > 0) console.log('cron fan-out', JSON.stringify({ ...fanOuts, activitiesForgotten: purged }));
-          if (oauthForgotten > 0) console.log('cron oauth', JSON.stringify({ codesAndTokensForgotten: oauthForgotten }));
-        },
-      ),
+      Promise.all([
+        retryFanOuts(env, now),
+        purgeActivities(env, now),
+        purgeExpiredOAuthRecords(env, now),
+        keepAudienceIndex(env, now),
+      ]).then(([fanOuts, purged, oauthForgotten, audience]) => {
+        if (fanOuts.retried > 0 || purged > 0) console.log('cron fan-out', JSON.stringify({ ...fanOuts, activitiesForgotten: purged }));
+        if (audience.added > 0 || audience.removed > 0) console.log('cron audience index', JSON.stringify(audience));
+        if (oauthForgotten > 0) console.log('cron oauth', JSON.stringify({ codesAndTokensForgotten: oauthForgotten }));
+      }),
     );
   },
 } satisfies ExportedHandler<Env>;

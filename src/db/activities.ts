@@ -1,3 +1,4 @@
+import type { RecordedActivity } from '../domain/fan-out-index';
 import { countingD1 } from '../observability/work-counters';
 
 /**
@@ -6,7 +7,6 @@ import { countingD1 } from '../observability/work-counters';
  * posted; building them through drizzle cost about a tenth of the local runtime's CPU in a
  * many-app flood (`bench/profile.mjs`), and one multi-row insert replaces one statement per activity.
  */
-export type RecordedActivity = { id: string; eventId: string; fannedOutAt: number | null };
 
 /** D1 allows 100 bound parameters per statement. */
 const MAX_PARAMS = 100;
@@ -37,7 +37,7 @@ export async function insertActivitiesAndLookUp(
   list: { id: string; eventId: string; type: string }[],
   users: string[],
   now: number,
-): Promise<{ inserted: RecordedActivity[]; appsByUser: Map<string, Set<string>>; shardsByApp: Map<string, number> }> {
+): Promise<{ inserted: RecordedActivity[] } & Subscribers> {
   const db = countingD1(binding);
   const inserts = split(list, Math.floor(MAX_PARAMS / 4)).map((part) =>
     db
@@ -47,7 +47,24 @@ export async function insertActivitiesAndLookUp(
       )
       .bind(...part.flatMap((a) => [a.id, a.eventId, a.type, now])),
   );
-  const lookups = split(users, Math.floor(MAX_PARAMS / 2)).map((part) =>
+  const lookups = lookUpStatements(db, users);
+  const results = await db.batch([...inserts, ...lookups]);
+  const inserted = results.slice(0, inserts.length).flatMap((r) => (r.results as ActivityRow[]).map(toRecorded));
+  return { inserted, ...subscribersFrom(results.slice(inserts.length)) };
+}
+
+/** Who subscribes: per user, the apps with a live subscription for them; per app, its delivery shard count. */
+export type Subscribers = { appsByUser: Map<string, Set<string>>; shardsByApp: Map<string, number> };
+
+/** The look-up alone, in D1 (`FAN_OUT_INDEX=objects` before its audience index is complete). */
+export async function lookUpSubscribers(binding: D1Database, users: string[]): Promise<Subscribers> {
+  const db = countingD1(binding);
+  const lookups = lookUpStatements(db, users);
+  return subscribersFrom(lookups.length === 0 ? [] : await db.batch(lookups));
+}
+
+function lookUpStatements(db: D1Database, users: string[]): D1PreparedStatement[] {
+  return split(users, Math.floor(MAX_PARAMS / 2)).map((part) =>
     db
       .prepare(
         `SELECT s.app_id, s.user_id, a.delivery_shards FROM (
@@ -57,17 +74,18 @@ export async function insertActivitiesAndLookUp(
       )
       .bind(...part, ...part),
   );
-  const results = await db.batch([...inserts, ...lookups]);
-  const inserted = results.slice(0, inserts.length).flatMap((r) => (r.results as ActivityRow[]).map(toRecorded));
+}
+
+function subscribersFrom(results: D1Result[]): Subscribers {
   const appsByUser = new Map<string, Set<string>>();
   const shardsByApp = new Map<string, number>();
-  for (const r of results.slice(inserts.length)) {
+  for (const r of results) {
     for (const { app_id, user_id, delivery_shards } of r.results as { app_id: string; user_id: string; delivery_shards: number }[]) {
       appsByUser.set(user_id, (appsByUser.get(user_id) ?? new Set<string>()).add(app_id));
       shardsByApp.set(app_id, delivery_shards);
     }
   }
-  return { inserted, appsByUser, shardsByApp };
+  return { appsByUser, shardsByApp };
 }
 
 /** The recorded rows of activity ids already known (a repeat post, or a concurrent one that won). */

@@ -240,6 +240,19 @@ export const activities = sqliteTable('activities', {
 });
 
 /**
+ * How far the audience index in objects (`FAN_OUT_INDEX=objects`, docs/scaling.md) has been filled
+ * from D1's live subscriptions, for the shard count it was filled for: one row. Until `complete_at`
+ * is set for the configured shard count, ingest looks up subscribers in D1 instead.
+ */
+export const fanOutIndexState = sqliteTable('fan_out_index_state', {
+  id: integer('id').primaryKey(),
+  shards: integer('shards').notNull(),
+  afterUser: text('after_user'),
+  afterApp: text('after_app'),
+  completeAt: integer('complete_at'),
+});
+
+/**
  * An app's share of an activity whose hand-over to the app's object failed at ingest: the service
  * finishes it itself (the cron retries it with backoff), so one app's failing object delays only
  * that app. The activity is kept only until its share is in, or the payload retention runs out

@@ -1,6 +1,5 @@
 import { and, eq, isNull, lte } from 'drizzle-orm';
 import { settings } from '../config';
-import { insertActivitiesAndLookUp, knownActivities, markFannedOut, type RecordedActivity } from '../db/activities';
 import { type Database, database } from '../db/client';
 import { fanOutRetries } from '../db/schema';
 import type { TimedActivity } from '../domain/activities';
@@ -12,25 +11,25 @@ import { xaaUsersOf } from '../domain/xaa-events';
 import { ApiError } from '../errors';
 import { AppDelivery, appObject } from './app-objects';
 import { enqueueDeliveries } from './enqueue';
+import { fanOutIndex } from './fan-out-index';
 
 /**
- * Records each activity id once and, in the same D1 round trip, asks which apps have a live
- * subscription for any of `users` (AAA or XAA: a public-event XAA subscription needs no
- * authorization by the user). Returns, per activity id, its event id and whether its fan-out is still
- * to be done. Concurrent posts of the same id agree on one event id: a second insert of an activity
- * id is ignored and the read-back (a second round trip, only for ids already known) sees the winner.
- * An event id that collides with another isolate's fails the batch (the event id is unique too), and
- * the batch is drawn again.
+ * Records each activity id once and, in the same round, asks which apps have a live subscription for
+ * any of `users` (AAA or XAA: a public-event XAA subscription needs no authorization by the user), in
+ * D1 or in the index objects (`FAN_OUT_INDEX`, fan-out-index.ts). Returns, per activity id, its event
+ * id and whether its fan-out is still to be done. Concurrent posts of the same id agree on one event
+ * id. An event id that collides with another isolate's fails the round (the event id is unique too),
+ * and the round is drawn again.
  */
 async function recordActivities(env: Env, list: TimedActivity[], users: string[], now: number) {
+  const index = fanOutIndex(env);
   for (let round = 0; ; round++) {
     try {
-      const rows = list.map((a) => ({ id: a.id, eventId: newId(now), type: a.type }));
-      const { inserted, appsByUser, shardsByApp } = await insertActivitiesAndLookUp(env.DB, rows, users, now);
-      const recorded = new Map<string, RecordedActivity>(inserted.map((row) => [row.id, row]));
-      const known = [...new Set(list.map((a) => a.id))].filter((id) => !recorded.has(id));
-      if (known.length > 0) for (const row of await knownActivities(env.DB, known)) recorded.set(row.id, row);
-      return { recorded, appsByUser, shardsByApp };
+      return await index.recordAndLookUp(
+        list.map((a) => ({ id: a.id, eventId: newId(now), type: a.type })),
+        users,
+        now,
+      );
     } catch (err) {
       if (round >= 2 || !/UNIQUE/i.test(String(err))) throw err;
     }
@@ -151,7 +150,16 @@ export async function fanOut(env: Env, list: TimedActivity[], now: number, reque
   // Whom each activity concerns on either API: the object sorts out which deliveries each app is entitled to.
   const audiences = new Map(list.map((a) => [a.id, audienceUsersOf(a)]));
   const users = [...new Set([...audiences.values()].flat())];
-  const { recorded, appsByUser, shardsByApp } = await recordActivities(env, list, users, now);
+  const { recorded, appsByUser, shardsByApp } = await recordActivities(env, list, users, now).catch((err) => {
+    console.error(`request ${requestId}: recording the activities failed`, err);
+    throw new ApiError(
+      'service-unavailable',
+      'the activities could not be recorded; nothing was delivered, post the same activities again',
+      {
+        headers: { 'retry-after': '1' },
+      },
+    );
+  });
 
   // Events still to fan out: new ones, and earlier ones whose fan-out did not finish.
   const pending = new Map<string, { eventId: string; activity: TimedActivity; audience: string[] }>();
@@ -200,6 +208,6 @@ export async function fanOut(env: Env, list: TimedActivity[], now: number, reque
       headers: { 'retry-after': '1' },
     });
   }
-  await markFannedOut(env.DB, [...pending.keys()], Date.now());
+  await fanOutIndex(env).markFannedOut([...pending.keys()], Date.now());
   return { eventIds: list.map((a) => recorded.get(a.id)!.eventId), duplicates: list.length - pending.size };
 }

@@ -22,6 +22,7 @@ import { type XaaEventType, xaaRule } from '../domain/xaa-events';
 import { type CreateSubscriptionRequest, filterProblem } from '../domain/xaa-requests';
 import { ApiError, conflict, invalid } from '../errors';
 import { AppDelivery } from './app-objects';
+import { addToAudienceIndex } from './fan-out-index';
 import { awaitFence } from './withdrawal';
 
 /**
@@ -137,6 +138,8 @@ export async function createXaaSubscription(
     endReason: null,
   };
   const limit = limits[app.xaaTier];
+  // The fan-out's audience index first, so it never holds less than D1 (fan-out-index.ts).
+  await addToAudienceIndex(env, { userId: row.userId, appId: app.id, shards: app.deliveryShards });
   if (!(await insertXaaSubscription(env, row, limit))) {
     const db = database(env);
     const duplicate = await duplicateOf(db, row);

@@ -5,6 +5,7 @@ import { subscriptionCounts, webhookSubscribers } from '../db/subscriptions';
 import { getOwnWebhook } from '../db/webhooks';
 import { recordWithdrawal } from '../db/withdrawals';
 import { AppDelivery } from '../delivery/app-objects';
+import { addToAudienceIndex } from '../delivery/fan-out-index';
 import { awaitFence } from '../delivery/withdrawal';
 import { newId } from '../domain/ids';
 import { ApiError, conflict, forbidden, notFound } from '../errors';
@@ -38,6 +39,8 @@ accountActivityRouter
     const userId = authorization.userId;
     const now = Date.now();
     const subscriptionId = newId(now);
+    // The fan-out's audience index first, so it never holds less than D1 (fan-out-index.ts).
+    await addToAudienceIndex(c.env, { userId, appId: app.id, shards: app.deliveryShards });
     // One statement checks the limit and that the authorization is still live while it inserts;
     // the partial unique index rejects a duplicate.
     const result = await db.run(sql`

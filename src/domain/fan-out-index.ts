@@ -1,0 +1,29 @@
+import { shardOfUser } from './shards';
+
+/**
+ * The two indexes ingest reads with `FAN_OUT_INDEX=objects` (docs/scaling.md), each spread over
+ * `FAN_OUT_INDEX_SHARDS` objects: activity ids (the idempotency record) by the id, users (who
+ * subscribes to them) by the user id. Same stable hash as delivery shards.
+ */
+export const indexShardOf = (key: string, shards: number): number => shardOfUser(key, shards);
+
+export const activityKeysObjectName = (shard: number) => `activity-keys:${shard}`;
+export const audienceIndexObjectName = (shard: number) => `audience:${shard}`;
+
+/** An activity id as ingest recorded it: the event id it was given, and when its fan-out finished. */
+export type RecordedActivity = { id: string; eventId: string; fannedOutAt: number | null };
+
+/** One app that may want activities concerning one user, and how many delivery shards the app has. */
+export type AudienceEntry = { userId: string; appId: string; shards: number };
+
+/** Groups `items` by the index shard of their key. */
+export function byIndexShard<T>(items: T[], keyOf: (item: T) => string, shards: number): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const shard = indexShardOf(keyOf(item), shards);
+    const group = groups.get(shard);
+    if (group) group.push(item);
+    else groups.set(shard, [item]);
+  }
+  return groups;
+}
