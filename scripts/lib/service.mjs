@@ -142,12 +142,19 @@ export async function startFastService({ stateDir, port, vars = {}, platformToke
       server: { hostname: '127.0.0.1', port },
       logLevel: 'warn',
       watch: false,
+      // Load tools run the minute cron on demand (GET /__scheduled), as a deployment's trigger would.
+      testScheduled: true,
     },
   });
   await worker.ready;
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitUntilUp(baseUrl, 60_000);
-  return { baseUrl, platformToken, stop: () => worker.dispose() };
+  const runMinuteCron = async () => {
+    const res = await fetch(`${baseUrl}/__scheduled?cron=${encodeURIComponent('* * * * *')}`);
+    await res.body?.cancel();
+    if (!res.ok) throw new Error(`the minute cron answered ${res.status}`);
+  };
+  return { baseUrl, platformToken, stop: () => worker.dispose(), runMinuteCron };
 }
 
 /**
