@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RESERVED_NODES } from './domain/ids';
 import { type LimitedEndpoint, limitsFrom } from './domain/rate-limits';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from './domain/retry';
 
@@ -247,7 +248,7 @@ function parseSettings(env: Partial<Record<SettingName, unknown>>): Settings {
     retention: { payloadMs: s.PAYLOAD_RETENTION_DAYS * 24 * hours(1), ledgerMs: s.LEDGER_RETENTION_DAYS * 24 * hours(1) },
     replayRatePerSecond: s.REPLAY_RATE_PER_SECOND,
     activityDedupeMs: s.ACTIVITY_DEDUPE_DAYS * 24 * hours(1),
-    fanOutIndex: { kind: s.FAN_OUT_INDEX, shards: Math.min(64, s.FAN_OUT_INDEX_SHARDS) },
+    fanOutIndex: { kind: s.FAN_OUT_INDEX, shards: Math.min(RESERVED_NODES, s.FAN_OUT_INDEX_SHARDS) },
     rotationGraceMs: hours(s.SECRET_ROTATION_GRACE_HOURS),
     xaaSubscriptionLimits: {
       self_serve: s.XAA_SUBSCRIPTIONS_SELF_SERVE,

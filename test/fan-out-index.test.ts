@@ -206,20 +206,30 @@ describe('the index upkeep (the cron)', () => {
     // A shard number the tests above (8 shards) never used, so it starts empty.
     const keys = activityKeysObject(env, 63);
     const old = Date.now() - 8 * 24 * 3_600_000;
-    await keys.record(
-      [
-        { id: 'old-done', eventId: 'e-old-done' },
-        { id: 'old-pending', eventId: 'e-old-pending' },
-      ],
-      old,
-    );
+    const [, oldPending] = await keys.record(63, ['old-done', 'old-pending'], old);
     await keys.markFannedOut(['old-done'], old);
-    await keys.record([{ id: 'new-done', eventId: 'e-new-done' }], Date.now());
+    await keys.record(63, ['new-done'], Date.now());
     await keys.markFannedOut(['new-done'], Date.now());
     expect(await keys.size()).toBe(3);
     expect(await runDurableObjectAlarm(keys)).toBe(true);
     expect(await keys.size()).toBe(2);
-    const [pending] = await keys.record([{ id: 'old-pending', eventId: 'e-other' }], Date.now());
-    expect(pending).toEqual({ id: 'old-pending', eventId: 'e-old-pending', fannedOutAt: null });
+    const [pending] = await keys.record(63, ['old-pending'], Date.now());
+    expect(pending).toEqual({ id: 'old-pending', eventId: oldPending.eventId, fannedOutAt: null });
+  });
+
+  it('event ids minted by two activity-id objects in the same millisecond differ, each naming its shard', async () => {
+    const now = Date.now();
+    const [a] = await activityKeysObject(env, 61).record(61, ['same-ms-a'], now);
+    const [b] = await activityKeysObject(env, 62).record(62, ['same-ms-b'], now);
+    expect(a.eventId).not.toBe(b.eventId);
+    const nodeOf = (id: string) => Number((BigInt(id) >> 12n) & 0x3ffn);
+    expect([nodeOf(a.eventId), nodeOf(b.eventId)]).toEqual([61, 62]);
+    // Many ids from one object in one millisecond stay distinct.
+    const many = await activityKeysObject(env, 61).record(
+      61,
+      Array.from({ length: 500 }, (_, i) => `burst-${i}`),
+      now,
+    );
+    expect(new Set(many.map((r) => r.eventId)).size).toBe(500);
   });
 });

@@ -9,6 +9,7 @@ import {
   type RecordedActivity,
 } from '../domain/fan-out-index';
 import { ApiError } from '../errors';
+import { countingD1 } from '../observability/work-counters';
 
 /**
  * What ingest asks of its index (docs/scaling.md): record each activity id once, giving it one
@@ -53,9 +54,11 @@ function objectsIndex(env: Env, shards: number): FanOutIndex {
     async recordAndLookUp(rows, users, now) {
       const [records, subscribers] = await Promise.all([
         Promise.all(
+          // The objects mint the event ids themselves (the proposed ones are D1's).
           [...byIndexShard(rows, (r) => r.id, shards)].map(([shard, part]) =>
             activityKeysObject(env, shard).record(
-              part.map(({ id, eventId }) => ({ id, eventId })),
+              shard,
+              part.map((r) => r.id),
               now,
             ),
           ),
@@ -95,7 +98,7 @@ const completeFor = new Set<number>();
 
 export async function audienceIndexComplete(env: Env, shards: number): Promise<boolean> {
   if (completeFor.has(shards)) return true;
-  const row = await env.DB.prepare('SELECT shards, complete_at FROM fan_out_index_state WHERE id = 1').first<{
+  const row = await countingD1(env.DB).prepare('SELECT shards, complete_at FROM fan_out_index_state WHERE id = 1').first<{
     shards: number;
     complete_at: number | null;
   }>();

@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { settings } from '../config';
 import type { RecordedActivity } from '../domain/fan-out-index';
+import { idGenerator, RESERVED_NODES } from '../domain/ids';
 import { countCall, countingSql } from '../observability/work-counters';
 
 /** The purge runs this often while the object remembers any id. */
@@ -10,7 +11,8 @@ const PURGE_BATCH = 5_000;
 
 /**
  * Ingest's idempotency record for the activity ids that hash to this object (`FAN_OUT_INDEX=objects`,
- * docs/scaling.md): each id is given one event id, the first time it is posted, and is marked once
+ * docs/scaling.md): each id is given one event id, minted here the first time it is posted (ids.ts
+ * explains why they cannot collide with any other), and is marked once
  * its fan-out is done, so a repeat post within the dedupe window delivers nothing again. The object
  * runs one call at a time, so two concurrent posts of one id agree on its event id.
  */
@@ -28,27 +30,35 @@ export class ActivityKeysObject extends DurableObject<Env> {
     });
   }
 
+  /** Event ids minted here: this object's shard is their node, so no other object or isolate mints the same. */
+  private mint: ((nowMs?: number) => string) | null = null;
+
   /**
-   * Records each id not known yet with its proposed event id; returns every id's row as kept (a known
-   * id keeps the event id it was first given). Throws, recording nothing, if a proposed event id is
-   * already another activity's: the caller draws new ones.
+   * Records each id not known yet, giving it an event id minted here; returns every id's row as kept
+   * (a known id keeps the event id it was first given). The ids are the shard's own: the caller routes
+   * them by `indexShardOf`, and `shard` is this object's number.
    */
-  async record(rows: { id: string; eventId: string }[], now: number): Promise<RecordedActivity[]> {
+  async record(shard: number, ids: string[], now: number): Promise<RecordedActivity[]> {
     countCall('activity_keys.record');
+    if (!Number.isInteger(shard) || shard < 0 || shard >= RESERVED_NODES) throw new Error(`activity keys: shard ${shard} is out of range`);
+    this.mint ??= idGenerator(shard);
     const kept = new Map<string, RecordedActivity>();
     this.ctx.storage.transactionSync(() => {
-      for (const { id, eventId } of rows) {
+      for (const id of ids) {
         if (kept.has(id)) continue;
-        this.sql.exec(
-          'INSERT INTO activity_keys (id, event_id, received_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING',
-          id,
-          eventId,
-          now,
-        );
-        const row = this.sql
+        const known = this.sql
           .exec<{ event_id: string; fanned_out_at: number | null }>('SELECT event_id, fanned_out_at FROM activity_keys WHERE id = ?', id)
-          .one();
-        kept.set(id, { id, eventId: row.event_id, fannedOutAt: row.fanned_out_at });
+          .toArray()[0];
+        if (known) {
+          kept.set(id, { id, eventId: known.event_id, fannedOutAt: known.fanned_out_at });
+          continue;
+        }
+        // One object, one sequence: a fresh id only repeats one this object made before a restart on a
+        // clock that stepped back, which the unique event id catches; the next one is drawn then.
+        let eventId = this.mint!(now);
+        while (this.sql.exec('SELECT 1 FROM activity_keys WHERE event_id = ?', eventId).toArray().length > 0) eventId = this.mint!(now);
+        this.sql.exec('INSERT INTO activity_keys (id, event_id, received_at) VALUES (?, ?, ?)', id, eventId, now);
+        kept.set(id, { id, eventId, fannedOutAt: null });
       }
     });
     // The purge runs on the object's clock, whatever time the caller recorded the ids at.
