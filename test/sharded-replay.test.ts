@@ -65,16 +65,20 @@ function perUser(url: string, jobId: string): Map<string, string[]> {
 }
 
 /** Replaces, in one shard's live object, the calls it makes to its sibling shards (restore with the returned function). */
-async function interceptShardCalls(shard: number, wrap: (real: ShardCalls) => ShardCalls): Promise<() => Promise<void>> {
+async function interceptShardCalls(
+  shard: number,
+  wrap: (real: ShardCalls) => ShardCalls,
+  app: TestApp = sharded,
+): Promise<() => Promise<void>> {
   const portsOf = (instance: unknown) => (instance as { api: { delivery: { ports: { shards: ShardCalls } } } }).api.delivery.ports;
-  const real = await runInDurableObject(appObject(env, sharded.id, shard), (instance) => {
+  const real = await runInDurableObject(appObject(env, app.id, shard), (instance) => {
     const ports = portsOf(instance);
     const original = ports.shards;
     ports.shards = wrap(original);
     return original;
   });
   return () =>
-    runInDurableObject(appObject(env, sharded.id, shard), (instance) => {
+    runInDurableObject(appObject(env, app.id, shard), (instance) => {
       portsOf(instance).shards = real;
     });
 }
@@ -237,6 +241,50 @@ describe('replay of an app sharded over objects', () => {
     const next = await startReplay(second, secondHook);
     expect((await finished(SECOND_URL, next))[0].job_state).toBe('Complete');
   });
+
+  it('gives up on a shard that never answers: the job closes Incomplete without its users, and a late report changes nothing', async () => {
+    let refused = 0;
+    const restore = await interceptShardCalls(
+      0,
+      (real) => ({
+        ...real,
+        startReplayPart: (appId, shard, job) =>
+          shard === 2 ? (refused++, Promise.reject(new Error('shard 2 down'))) : real.startReplayPart(appId, shard, job),
+      }),
+      second,
+    );
+    const shard0 = appObject(env, second.id, 0);
+    const stateOf = (job: string) =>
+      runInDurableObject(shard0, (_o, s) => ({
+        job: s.storage.sql.exec<{ state: string }>('SELECT state FROM replay_jobs WHERE job_id = ?', job).one().state,
+        part2: s.storage.sql.exec<{ state: string }>('SELECT state FROM replay_parts WHERE job_id = ? AND shard = 2', job).one().state,
+      }));
+    try {
+      const job = await startReplay(second, secondHook);
+      // Asked again by the alarm, and still running: not given up before its time.
+      await vi.waitFor(() => expect(refused).toBeGreaterThanOrEqual(2), { timeout: 15_000 });
+      expect(await stateOf(job)).toEqual({ job: 'running', part2: 'asked' });
+      // The job began longer ago than the give-up time: the next pass gives the part up.
+      await runInDurableObject(shard0, (_o, s) => {
+        s.storage.sql.exec('UPDATE replay_jobs SET created_at = created_at - ? WHERE job_id = ?', 11 * 60_000, job);
+      });
+      const [status] = await finished(SECOND_URL, job);
+      expect(status.job_state).toBe('Incomplete');
+      expect(status.job_state_description).toContain("1 of the app's 4 delivery shards never answered");
+      expect(await stateOf(job)).toEqual({ job: 'incomplete', part2: 'unreached' });
+      // No copy went out for a user of the shard that never answered; every other user's did.
+      const replayed = new Set(copies(SECOND_URL, job).map((p) => body(p).for_user_id));
+      expect(replayed.size).toBeGreaterThan(0);
+      for (const user of replayed) expect(shardOfUser(user, SHARDS)).not.toBe(2);
+      // The shard comes back and reports a part it had in fact started: nothing changes, no second status.
+      await shard0.replayPartFinished(second.id, { jobId: job, shard: 2, total: 5, delivered: 5 });
+      expect(await stateOf(job)).toEqual({ job: 'incomplete', part2: 'unreached' });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(statuses(SECOND_URL, job)).toHaveLength(1);
+    } finally {
+      await restore();
+    }
+  }, 40_000);
 
   it('drops the copies of a user who revokes mid-job in their shard, and the one status counts them as not delivered', async () => {
     const revoked = USERS.find((user) => shardOfUser(user, SHARDS) === 2)!;

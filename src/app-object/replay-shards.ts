@@ -22,6 +22,13 @@ import type { TenantDelivery } from './tenant-delivery';
 /** How soon a failed call to another shard is tried again (by the alarm). */
 export const SHARD_CALL_RETRY_MS = 5_000;
 
+/**
+ * A part whose shard has not answered the request to start it this long after the job began is given
+ * up on: the job closes as Incomplete, naming how many shards never answered, instead of holding the
+ * webhook's one job (and refusing every new replay with 409) for as long as that shard is down.
+ */
+export const PART_START_GIVE_UP_MS = 10 * 60_000;
+
 /** A part as its shard answers for it: its copies, and how many were delivered once it has finished. */
 export type ReplayPartState = { total: number; delivered: number | null };
 
@@ -36,7 +43,7 @@ function shardCalls(delivery: TenantDelivery) {
  * Whatever could not be asked is asked again by the alarm.
  */
 export async function startParts(delivery: TenantDelivery): Promise<number> {
-  const { store, ports } = delivery;
+  const { store, ports, lanes } = delivery;
   const asked = store.replays.partsToStart();
   if (asked.length === 0) return 0;
   const { appId } = store.tenant.get()!;
@@ -50,6 +57,14 @@ export async function startParts(delivery: TenantDelivery): Promise<number> {
   answers.forEach((answer, i) => {
     const part = asked[i];
     if (answer.status === 'rejected') {
+      if (now - part.jobCreatedAt >= PART_START_GIVE_UP_MS && store.replays.partUnreached(part.job_id, part.shard)) {
+        console.error(
+          `app ${appId}: replay job ${part.job_id}: shard ${part.shard} has not answered for ${Math.round((now - part.jobCreatedAt) / 60_000)} min; its part is given up and the job closes as Incomplete`,
+          answer.reason,
+        );
+        lanes.settleReplay(finishReplayIfDone(store, part.job_id, now, store.tenant.get()!.placement), now, out);
+        return;
+      }
       console.error(
         `app ${appId}: replay job ${part.job_id}: shard ${part.shard} did not start its part; asked again shortly`,
         answer.reason,

@@ -80,15 +80,22 @@ export function finishReplayIfDone(
     return { kind: 'part_finished' };
   }
   let total = job.total;
+  let unreached = 0;
   if (placement.shards > 1) {
     const parts = replays.partsOf(jobId);
     if (parts.outstanding > 0) return { kind: 'running' };
     total += parts.total;
     delivered += parts.delivered;
+    unreached = parts.unreached;
   }
-  const complete = delivered === total;
+  const complete = delivered === total && unreached === 0;
   replays.finishJob(jobId, complete ? 'complete' : 'incomplete', delivered, now);
-  const description = complete ? `Replay of ${total} events completed` : `Replay finished with ${delivered} of ${total} events delivered`;
+  const description = complete
+    ? `Replay of ${total} events completed`
+    : `Replay finished with ${delivered} of ${total} events delivered` +
+      (unreached > 0
+        ? `; ${unreached} of the app's ${placement.shards} delivery shards never answered, so their users' events were not replayed`
+        : '');
   const lane = liveLane(job.webhook_id, '');
   outbox.append({
     deliveryId: `msg_replay_${jobId}_${job.webhook_id}`,

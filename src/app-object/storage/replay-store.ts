@@ -19,7 +19,8 @@ export type ReplayJob = {
 export type ReplayPart = {
   job_id: string;
   shard: number;
-  state: 'asked' | 'running' | 'done';
+  /** `unreached`: its shard never answered the request to start it, and shard 0 gave up on it. */
+  state: 'asked' | 'running' | 'done' | 'unreached';
   total: number | null;
   delivered: number | null;
 };
@@ -81,15 +82,16 @@ export class ReplayStore {
   }
 
   /** Parts asked for but not yet known to have started (a crash or a failed call in between), with their job. */
-  partsToStart(): (ReplayPart & { job: ReplayPartJob })[] {
+  partsToStart(): (ReplayPart & { jobCreatedAt: number; job: ReplayPartJob })[] {
     return this.sql
-      .exec<ReplayPart & { webhook_id: string; from_ms: number; to_ms: number }>(
-        `SELECT p.*, j.webhook_id, j.from_ms, j.to_ms FROM replay_parts p JOIN replay_jobs j ON j.job_id = p.job_id
+      .exec<ReplayPart & { webhook_id: string; from_ms: number; to_ms: number; created_at: number }>(
+        `SELECT p.*, j.webhook_id, j.from_ms, j.to_ms, j.created_at FROM replay_parts p JOIN replay_jobs j ON j.job_id = p.job_id
           WHERE p.state = 'asked' AND j.state = 'running'`,
       )
       .toArray()
-      .map(({ webhook_id, from_ms, to_ms, ...part }) => ({
+      .map(({ webhook_id, from_ms, to_ms, created_at, ...part }) => ({
         ...part,
+        jobCreatedAt: created_at,
         job: { jobId: part.job_id, webhookId: webhook_id, from: from_ms, to: to_ms },
       }));
   }
@@ -103,10 +105,13 @@ export class ReplayStore {
     );
   }
 
-  /** Records a part's final counts; false if it was already done (a repeated report changes nothing). */
+  /**
+   * Records a part's final counts; false if it was already done or given up on (a repeated or late
+   * report changes nothing).
+   */
   partDone(jobId: string, shard: number, counts: { total: number; delivered: number }): boolean {
     const part = this.sql.exec<ReplayPart>('SELECT * FROM replay_parts WHERE job_id = ? AND shard = ?', jobId, shard).toArray()[0];
-    if (!part || part.state === 'done') return false;
+    if (!part || part.state === 'done' || part.state === 'unreached') return false;
     this.sql.exec(
       `UPDATE replay_parts SET state = 'done', total = ?, delivered = ? WHERE job_id = ? AND shard = ?`,
       counts.total,
@@ -117,11 +122,26 @@ export class ReplayStore {
     return true;
   }
 
-  /** The other parts of a job: how many are not done yet, and the counts of those that are. */
-  partsOf(jobId: string): { outstanding: number; total: number; delivered: number } {
+  /** A part whose shard never answered: given up on, so the job can close without it. False if it had answered meanwhile. */
+  partUnreached(jobId: string, shard: number): boolean {
+    return (
+      this.sql
+        .exec(
+          `UPDATE replay_parts SET state = 'unreached' WHERE job_id = ? AND shard = ? AND state = 'asked' RETURNING shard`,
+          jobId,
+          shard,
+        )
+        .toArray().length > 0
+    );
+  }
+
+  /** The other parts of a job: how many are not over yet, how many were given up on, and the counts of those done. */
+  partsOf(jobId: string): { outstanding: number; unreached: number; total: number; delivered: number } {
     return this.sql
-      .exec<{ outstanding: number; total: number; delivered: number }>(
-        `SELECT count(*) FILTER (WHERE state != 'done') AS outstanding, coalesce(sum(total) FILTER (WHERE state = 'done'), 0) AS total,
+      .exec<{ outstanding: number; unreached: number; total: number; delivered: number }>(
+        `SELECT count(*) FILTER (WHERE state IN ('asked', 'running')) AS outstanding,
+                count(*) FILTER (WHERE state = 'unreached') AS unreached,
+                coalesce(sum(total) FILTER (WHERE state = 'done'), 0) AS total,
                 coalesce(sum(delivered) FILTER (WHERE state = 'done'), 0) AS delivered
            FROM replay_parts WHERE job_id = ?`,
         jobId,

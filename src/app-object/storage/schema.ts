@@ -242,7 +242,7 @@ ALTER TABLE tenant ADD COLUMN shard_count INTEGER NOT NULL DEFAULT 1;
 /**
  * Version 8: replay over delivery shards (docs/scaling.md, "Replay over shards"). A job of a sharded
  * app runs as one part in every shard; shard 0 holds the job and each other part's progress
- * (`replay_parts`: asked, running, done with its counts) and sends the one status event once every
+ * (`replay_parts`: asked, running, done with its counts; `unreached` needs no schema change) and sends the one status event once every
  * part is done. A part in another shard keeps its own counts in `delivered` and is `reporting` until
  * shard 0 has acknowledged them.
  */
