@@ -248,8 +248,11 @@ describe('replay of an app sharded over objects', () => {
       0,
       (real) => ({
         ...real,
-        startReplayPart: (appId, shard, job) =>
-          shard === 2 ? (refused++, Promise.reject(new Error('shard 2 down'))) : real.startReplayPart(appId, shard, job),
+        startReplayPart: (appId, shard, job) => {
+          if (shard !== 2) return real.startReplayPart(appId, shard, job);
+          refused++;
+          return Promise.reject(new Error('shard 2 down'));
+        },
       }),
       second,
     );
