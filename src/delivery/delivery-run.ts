@@ -6,6 +6,7 @@ import type { RunItem, RunOptions, RunPorts } from './delivery-run-ports';
 import { handBack, RETRY_DELAY_SECONDS } from './run-handback';
 import { RunIdleShards } from './run-idle-shards';
 import { RunOccupancy } from './run-occupancy';
+import { RunPending } from './run-pending';
 import { type ReadyHandOut, RunReady } from './run-ready';
 import { RunReports } from './run-reports';
 
@@ -27,9 +28,9 @@ const DEFAULT_START_WINDOW_MS = 3_000;
  * while more of the app's requests are about to finish; a report hands back the app's next work.
  */
 export class DeliveryRun {
-  private readonly pending = new Map<string, RunItem[]>();
   private readonly ready = new RunReady();
   private readonly occupancy = new RunOccupancy();
+  private readonly pending = new RunPending((objectKey, webhookId) => this.occupancy.isSlow(objectKey, webhookId));
   private readonly reports: RunReports;
   private readonly latency = new LatencyEstimate();
   private readonly idleShards = new RunIdleShards();
@@ -89,15 +90,10 @@ export class DeliveryRun {
     return this.ready.of(objectKey) + this.occupancy.inFlightOf(objectKey) + this.occupancy.askedOf(objectKey);
   }
 
-  /** Whether the app has a message this run could claim (pump asks this of every app, every time). */
-  private hasClaimable(objectKey: string): boolean {
-    return (this.pending.get(objectKey) ?? []).some((i) => !this.occupancy.isSlow(objectKey, i.body.webhook));
-  }
-
   /** Each app's share of the prefetch, among the apps this run has work for. */
   private appShare(): number {
     const apps = new Set<string>();
-    for (const [objectKey] of this.pending) if (this.hasClaimable(objectKey)) apps.add(objectKey);
+    for (const objectKey of this.pending.claimableObjects()) apps.add(objectKey);
     for (const objectKey of this.ready.objectKeys()) apps.add(objectKey);
     for (const objectKey of this.occupancy.busyApps()) apps.add(objectKey);
     return appShare(this.prefetch(), apps.size);
@@ -117,10 +113,7 @@ export class DeliveryRun {
       if (active.size >= MAX_CONNECTIONS) break;
       active.add(webhook);
     }
-    for (const [objectKey, items] of this.pending) {
-      if (active.size >= MAX_CONNECTIONS) break;
-      for (const item of items) if (!this.occupancy.isSlow(objectKey, item.body.webhook)) active.add(item.body.webhook);
-    }
+    this.pending.addClaimableWebhooks(active, MAX_CONNECTIONS);
     return Math.max(1, Math.floor(MAX_CONNECTIONS / Math.max(1, active.size)));
   }
 
@@ -150,23 +143,14 @@ export class DeliveryRun {
   private pick(count: number): Map<string, { items: RunItem[]; capacity: number }> {
     const picks = new Map<string, { items: RunItem[]; capacity: number }>();
     const share = this.appShare();
-    const apps = [...this.pending.keys()]
-      .filter((objectKey) => this.hasClaimable(objectKey))
+    const apps = [...this.pending.claimableObjects()]
       .map((objectKey) => ({ objectKey, held: this.held(objectKey) }))
       .sort((a, b) => a.held - b.held);
     for (const { objectKey, held } of apps) {
       if (count <= 0) break;
       const room = Math.min(count, share - held);
       if (room <= 0) continue;
-      const list = this.pending.get(objectKey)!;
-      const items: RunItem[] = [];
-      const rest: RunItem[] = [];
-      for (const item of list) {
-        if (items.length < room && !this.occupancy.isSlow(objectKey, item.body.webhook)) items.push(item);
-        else rest.push(item);
-      }
-      this.pending.set(objectKey, rest);
-      picks.set(objectKey, { items, capacity: room });
+      picks.set(objectKey, { items: this.pending.take(objectKey, room), capacity: room });
       count -= room;
     }
     return picks;
@@ -187,7 +171,7 @@ export class DeliveryRun {
       this.ports.now(),
       Math.ceil(want / share),
       (k) => this.held(k) > 0,
-      (k) => this.hasClaimable(k),
+      (k) => this.pending.hasClaimable(k),
     );
     for (const objectKey of due) void this.claim(objectKey, [], Math.min(want, share));
   }
@@ -225,9 +209,7 @@ export class DeliveryRun {
   private requeue(objectKey: string, item: RunItem): void {
     this.idleShards.know(objectKey);
     this.occupancy.served(objectKey, item.body.webhook);
-    const list = this.pending.get(objectKey) ?? [];
-    list.push(item);
-    this.pending.set(objectKey, list);
+    this.pending.add(objectKey, item);
   }
 
   /** Hand-outs received: each must start before the earlier of its two deadlines. */
@@ -271,12 +253,7 @@ export class DeliveryRun {
 
   private markSlow(objectKey: string, webhookId: string): void {
     if (!this.occupancy.markSlow(objectKey, webhookId)) return;
-    const items = this.pending.get(objectKey) ?? [];
-    const back = items.filter((i) => i.body.webhook === webhookId);
-    this.pending.set(
-      objectKey,
-      items.filter((i) => i.body.webhook !== webhookId),
-    );
+    const back = this.pending.takeWebhook(objectKey, webhookId);
     this.calls++;
     const object = this.ports.object(objectKey);
     void handBack(object, appIdOf(objectKey), back, this.ports.log, () =>
@@ -295,15 +272,14 @@ export class DeliveryRun {
   private maybeDone(): void {
     const idle = this.occupancy.inFlight === 0 && this.calls === 0 && this.ready.size === 0 && this.reports.idle();
     if (!idle) return;
-    const eligible = this.withinBudget() && [...this.pending.keys()].some((objectKey) => this.hasClaimable(objectKey));
+    const eligible = this.withinBudget() && this.pending.anyClaimable();
     if (!eligible) this.done();
   }
 
   /** Messages never claimed (budget spent, or their webhook turned slow) go back to their objects. */
   private async handBack(): Promise<void> {
     await Promise.all(
-      [...this.pending].map(([objectKey, items]) => handBack(this.ports.object(objectKey), appIdOf(objectKey), items, this.ports.log)),
+      this.pending.drain().map(([objectKey, items]) => handBack(this.ports.object(objectKey), appIdOf(objectKey), items, this.ports.log)),
     );
-    this.pending.clear();
   }
 }
