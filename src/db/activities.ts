@@ -1,4 +1,4 @@
-import type { RecordedActivity } from '../domain/fan-out-index';
+import { collectSubscribers, type RecordedActivity, type Subscribers } from '../domain/fan-out-index';
 import { countingD1 } from '../observability/work-counters';
 
 /**
@@ -53,9 +53,6 @@ export async function insertActivitiesAndLookUp(
   return { inserted, ...subscribersFrom(results.slice(inserts.length)) };
 }
 
-/** Who subscribes: per user, the apps with a live subscription for them; per app, its delivery shard count. */
-export type Subscribers = { appsByUser: Map<string, Set<string>>; shardsByApp: Map<string, number> };
-
 /** The look-up alone, in D1 (`FAN_OUT_INDEX=objects` before its audience index is complete). */
 export async function lookUpSubscribers(binding: D1Database, users: string[]): Promise<Subscribers> {
   const db = countingD1(binding);
@@ -77,15 +74,15 @@ function lookUpStatements(db: D1Database, users: string[]): D1PreparedStatement[
 }
 
 function subscribersFrom(results: D1Result[]): Subscribers {
-  const appsByUser = new Map<string, Set<string>>();
-  const shardsByApp = new Map<string, number>();
-  for (const r of results) {
-    for (const { app_id, user_id, delivery_shards } of r.results as { app_id: string; user_id: string; delivery_shards: number }[]) {
-      appsByUser.set(user_id, (appsByUser.get(user_id) ?? new Set<string>()).add(app_id));
-      shardsByApp.set(app_id, delivery_shards);
-    }
-  }
-  return { appsByUser, shardsByApp };
+  return collectSubscribers(
+    results.flatMap((r) =>
+      (r.results as { app_id: string; user_id: string; delivery_shards: number }[]).map((row) => ({
+        userId: row.user_id,
+        appId: row.app_id,
+        shards: row.delivery_shards,
+      })),
+    ),
+  );
 }
 
 /** The recorded rows of activity ids already known (a repeat post, or a concurrent one that won). */

@@ -1,12 +1,14 @@
 import { settings } from '../config';
-import { insertActivitiesAndLookUp, knownActivities, lookUpSubscribers, markFannedOut, type Subscribers } from '../db/activities';
+import { insertActivitiesAndLookUp, knownActivities, lookUpSubscribers, markFannedOut } from '../db/activities';
 import {
   type AudienceEntry,
   activityKeysObjectName,
   audienceIndexObjectName,
   byIndexShard,
+  collectSubscribers,
   indexShardOf,
   type RecordedActivity,
+  type Subscribers,
 } from '../domain/fan-out-index';
 import { ApiError } from '../errors';
 import { countingD1 } from '../observability/work-counters';
@@ -81,13 +83,7 @@ async function lookUpAudience(env: Env, users: string[], shards: number): Promis
   const parts = await Promise.all(
     [...byIndexShard(users, (u) => u, shards)].map(([shard, part]) => audienceIndexObject(env, shard).lookUp(part)),
   );
-  const appsByUser = new Map<string, Set<string>>();
-  const shardsByApp = new Map<string, number>();
-  for (const { userId, appId, shards: appShards } of parts.flat()) {
-    appsByUser.set(userId, (appsByUser.get(userId) ?? new Set<string>()).add(appId));
-    shardsByApp.set(appId, appShards);
-  }
-  return { appsByUser, shardsByApp };
+  return collectSubscribers(parts.flat());
 }
 
 /**

@@ -16,6 +16,20 @@ export type RecordedActivity = { id: string; eventId: string; fannedOutAt: numbe
 /** One app that may want activities concerning one user, and how many delivery shards the app has. */
 export type AudienceEntry = { userId: string; appId: string; shards: number };
 
+/** Who subscribes: per user, the apps with a live subscription for them; per app, its delivery shard count. */
+export type Subscribers = { appsByUser: Map<string, Set<string>>; shardsByApp: Map<string, number> };
+
+/** The look-up's answer, from D1's rows or the audience index's entries alike. */
+export function collectSubscribers(entries: Iterable<AudienceEntry>): Subscribers {
+  const appsByUser = new Map<string, Set<string>>();
+  const shardsByApp = new Map<string, number>();
+  for (const { userId, appId, shards } of entries) {
+    appsByUser.set(userId, (appsByUser.get(userId) ?? new Set<string>()).add(appId));
+    shardsByApp.set(appId, shards);
+  }
+  return { appsByUser, shardsByApp };
+}
+
 /** Groups `items` by the index shard of their key. */
 export function byIndexShard<T>(items: T[], keyOf: (item: T) => string, shards: number): Map<number, T[]> {
   const groups = new Map<number, T[]>();
