@@ -19,6 +19,10 @@ const PURGE_BATCH = 5_000;
 export class ActivityKeysObject extends DurableObject<Env> {
   private readonly sql: SqlStorage;
 
+  /** Event ids minted here: this object's shard is their node, so no other object or isolate mints the same. */
+  private mint: ((nowMs?: number) => string) | null = null;
+  private mintShard: number | null = null;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = countingSql(ctx.storage.sql);
@@ -27,11 +31,22 @@ export class ActivityKeysObject extends DurableObject<Env> {
         id TEXT PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, received_at INTEGER NOT NULL, fanned_out_at INTEGER
       ) WITHOUT ROWID`);
       this.sql.exec('CREATE INDEX IF NOT EXISTS activity_keys_received ON activity_keys (received_at)');
+      // The shard this object is, kept from its first call: ids minted under another number could repeat another object's.
+      this.sql.exec('CREATE TABLE IF NOT EXISTS shard (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), shard INTEGER NOT NULL)');
     });
   }
 
-  /** Event ids minted here: this object's shard is their node, so no other object or isolate mints the same. */
-  private mint: ((nowMs?: number) => string) | null = null;
+  /** This object's id generator, after checking `shard` is the number it has always been called with. */
+  private minter(shard: number): (nowMs?: number) => string {
+    if (this.mint && this.mintShard === shard) return this.mint;
+    if (!Number.isInteger(shard) || shard < 0 || shard >= RESERVED_NODES) throw new Error(`activity keys: shard ${shard} is out of range`);
+    this.sql.exec('INSERT INTO shard (singleton, shard) VALUES (1, ?) ON CONFLICT DO NOTHING', shard);
+    const own = this.sql.exec<{ shard: number }>('SELECT shard FROM shard').one().shard;
+    if (own !== shard) throw new Error(`activity keys: this object is shard ${own}; refused a call meant for shard ${shard}`);
+    this.mintShard = shard;
+    this.mint = idGenerator(shard);
+    return this.mint;
+  }
 
   /**
    * Records each id not known yet, giving it an event id minted here; returns every id's row as kept
@@ -40,30 +55,40 @@ export class ActivityKeysObject extends DurableObject<Env> {
    */
   async record(shard: number, ids: string[], now: number): Promise<RecordedActivity[]> {
     countCall('activity_keys.record');
-    if (!Number.isInteger(shard) || shard < 0 || shard >= RESERVED_NODES) throw new Error(`activity keys: shard ${shard} is out of range`);
-    this.mint ??= idGenerator(shard);
     const kept = new Map<string, RecordedActivity>();
     this.ctx.storage.transactionSync(() => {
+      const mint = this.minter(shard);
       for (const id of ids) {
-        if (kept.has(id)) continue;
-        const known = this.sql
-          .exec<{ event_id: string; fanned_out_at: number | null }>('SELECT event_id, fanned_out_at FROM activity_keys WHERE id = ?', id)
-          .toArray()[0];
-        if (known) {
-          kept.set(id, { id, eventId: known.event_id, fannedOutAt: known.fanned_out_at });
-          continue;
-        }
-        // One object, one sequence: a fresh id only repeats one this object made before a restart on a
-        // clock that stepped back, which the unique event id catches; the next one is drawn then.
-        let eventId = this.mint!(now);
-        while (this.sql.exec('SELECT 1 FROM activity_keys WHERE event_id = ?', eventId).toArray().length > 0) eventId = this.mint!(now);
-        this.sql.exec('INSERT INTO activity_keys (id, event_id, received_at) VALUES (?, ?, ?)', id, eventId, now);
-        kept.set(id, { id, eventId, fannedOutAt: null });
+        if (!kept.has(id)) kept.set(id, this.recordOne(id, mint, now));
       }
     });
     // The purge runs on the object's clock, whatever time the caller recorded the ids at.
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + PURGE_EVERY_MS);
     return [...kept.values()];
+  }
+
+  /**
+   * One insert for a new id. Nothing inserted means the id is known (its row is read back) or the
+   * minted event id repeats one this object made before a restart on a clock that stepped back (one
+   * object, one sequence: nothing else can repeat it), and the next one is drawn.
+   */
+  private recordOne(id: string, mint: (nowMs?: number) => string, now: number): RecordedActivity {
+    for (;;) {
+      const eventId = mint(now);
+      const inserted = this.sql
+        .exec(
+          'INSERT INTO activity_keys (id, event_id, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING id',
+          id,
+          eventId,
+          now,
+        )
+        .toArray();
+      if (inserted.length > 0) return { id, eventId, fannedOutAt: null };
+      const known = this.sql
+        .exec<{ event_id: string; fanned_out_at: number | null }>('SELECT event_id, fanned_out_at FROM activity_keys WHERE id = ?', id)
+        .toArray()[0];
+      if (known) return { id, eventId: known.event_id, fannedOutAt: known.fanned_out_at };
+    }
   }
 
   /** The ids' fan-out is done: a repeat post of them delivers nothing again. */
