@@ -139,6 +139,50 @@ describe('the audience index (FAN_OUT_INDEX=objects)', () => {
     await ingestWithObjects(activity);
     await vi.waitFor(() => expect(postsTo(a)).toHaveLength(1), { timeout: 5000 });
   });
+
+  it('a look-up object that does not answer fails ingest with 503; posting again delivers once', async () => {
+    await fillAudienceIndex(env, SHARDS, Date.now());
+    const a = await appWithWebhook({ subscribers: ['9011'] });
+    const activity = tweetBy('9011');
+    // The ids are recorded, the look-up fails: the fan-out is not marked done, so a repost finishes it.
+    const spy = vi
+      .spyOn(env.AUDIENCE_INDEX, 'get')
+      .mockImplementation(
+        () => ({ lookUp: () => Promise.reject(new Error('object unavailable')) }) as unknown as ReturnType<typeof env.AUDIENCE_INDEX.get>,
+      );
+    const failed = await ingestWithObjects(activity).catch((err) => err);
+    spy.mockRestore();
+    expect(failed).toBeInstanceOf(ApiError);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(postsTo(a)).toHaveLength(0);
+    await ingestWithObjects(activity);
+    await ingestWithObjects(activity);
+    await vi.waitFor(() => expect(postsTo(a)).toHaveLength(1), { timeout: 5000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(postsTo(a)).toHaveLength(1);
+  });
+
+  it('a fan-out mark that fails still answers: the event was handed over, and a repost is not delivered twice', async () => {
+    await fillAudienceIndex(env, SHARDS, Date.now());
+    const a = await appWithWebhook({ subscribers: ['9012'] });
+    const activity = tweetBy('9012');
+    const get = env.ACTIVITY_KEYS.get.bind(env.ACTIVITY_KEYS);
+    const spy = vi.spyOn(env.ACTIVITY_KEYS, 'get').mockImplementation((id) => {
+      const real = get(id);
+      return {
+        record: (...args: Parameters<typeof real.record>) => real.record(...args),
+        markFannedOut: () => Promise.reject(new Error('object unavailable')),
+      } as unknown as ReturnType<typeof get>;
+    });
+    const first = await ingestWithObjects(activity);
+    spy.mockRestore();
+    expect(first.duplicates).toBe(0);
+    // Not marked: the repost fans out again, and the app's object ignores an event id it already has.
+    expect(await ingestWithObjects(activity)).toEqual({ eventIds: first.eventIds, duplicates: 0 });
+    await vi.waitFor(() => expect(postsTo(a)).toHaveLength(1), { timeout: 5000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(postsTo(a)).toHaveLength(1);
+  });
 });
 
 describe('the index upkeep (the cron)', () => {
@@ -215,6 +259,14 @@ describe('the index upkeep (the cron)', () => {
     expect(await keys.size()).toBe(2);
     const [pending] = await keys.record(63, ['old-pending'], Date.now());
     expect(pending).toEqual({ id: 'old-pending', eventId: oldPending.eventId, fannedOutAt: null });
+  });
+
+  it('an activity-id object refuses a call meant for another shard, and records nothing', async () => {
+    const keys = activityKeysObject(env, 60);
+    await keys.record(60, ['shard-60'], Date.now());
+    await expect(keys.record(61, ['misrouted'], Date.now())).rejects.toThrow('this object is shard 60; refused a call meant for shard 61');
+    await expect(keys.record(64, ['out-of-range'], Date.now())).rejects.toThrow('out of range');
+    expect(await keys.size()).toBe(1);
   });
 
   it('event ids minted by two activity-id objects in the same millisecond differ, each naming its shard', async () => {

@@ -208,6 +208,10 @@ export async function fanOut(env: Env, list: TimedActivity[], now: number, reque
       headers: { 'retry-after': '1' },
     });
   }
-  await fanOutIndex(env).markFannedOut([...pending.keys()], Date.now());
+  // Every object has its share by now: if the mark fails, the answer is still 202, and a repost fans
+  // out again, which each object ignores (ingest is idempotent per event id there).
+  await fanOutIndex(env)
+    .markFannedOut([...pending.keys()], Date.now())
+    .catch((err) => console.error(`request ${requestId}: marking the fan-out done failed; a repost would fan out again`, err));
   return { eventIds: list.map((a) => recorded.get(a.id)!.eventId), duplicates: list.length - pending.size };
 }
