@@ -2,10 +2,12 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import type { Release } from '../src/app-object/lanes';
-import type { NewMessage } from '../src/app-object/storage/outbox-store';
+import { liveLane, type NewMessage } from '../src/app-object/storage/outbox-store';
 import { alarmPass, MIN_SWEEP_GAP_MS } from '../src/app-object/sweep';
 import { appObject } from '../src/delivery/app-objects';
+import type { TimedActivity } from '../src/domain/activities';
 import type { DeliveryMessage } from '../src/domain/delivery-protocol';
+import { testUser } from './support/activities';
 import { deliveryAt, stageRelease, withStore } from './support/app-object';
 import { activeApp, grantUser } from './support/apps';
 import { appWithWebhook } from './support/fixtures';
@@ -153,7 +155,7 @@ describe('the alarm', () => {
 
 describe('a live message at ingest (Lanes.appendLive)', () => {
   it('is written released only into an empty lane; behind a due waiting head the head goes, and a held webhook holds it', async () => {
-    const { app, hook } = await appWithWebhook({ subscribers: ['5', '6', '7'], scopes: ['tweet.read'] });
+    const { app, hook } = await appWithWebhook({ subscribers: ['4', '5', '6', '7', '8'], scopes: ['tweet.read'] });
     const now = Date.now();
     const lanes = await withStore(app.id, (store, state) => {
       const { delivery } = deliveryAt(store, now);
@@ -162,11 +164,13 @@ describe('a live message at ingest (Lanes.appendLive)', () => {
         state.storage.sql
           .exec<{ delivery_id: string; state: string; release: number }>(
             `SELECT m.delivery_id, o.state, o.release FROM outbox o JOIN messages m ON m.seq = o.seq WHERE o.lane = ? ORDER BY o.seq`,
-            `${hook.id}|${user}`,
+            liveLane(hook.id, user),
           )
           .toArray();
       // An empty lane: released at once, as its first release.
       delivery.lanes.appendLive({ ...queued(hook.id, '5', now), deliveryId: 'msg_first' }, true, now, out);
+      // Not due yet: it waits, even in an empty lane.
+      delivery.lanes.appendLive({ ...queued(hook.id, '4', now), deliveryId: 'msg_later', notBefore: now + 60_000 }, true, now, out);
       // A lane whose head waits and is due (a retry whose backoff passed): the head goes, the new one waits behind it.
       store.outbox.append({ ...queued(hook.id, '6', now), deliveryId: 'msg_head', eventId: 'e_head', notBefore: now - 10 });
       delivery.lanes.appendLive({ ...queued(hook.id, '6', now), deliveryId: 'msg_behind' }, true, now, out);
@@ -174,14 +178,31 @@ describe('a live message at ingest (Lanes.appendLive)', () => {
       // The webhook turns invalid: what the rule holds is never written released, even into an empty lane.
       store.webhooks.setWebhookValid(hook.id, false, now);
       delivery.lanes.appendLive({ ...queued(hook.id, '7', now), deliveryId: 'msg_held' }, false, now, out);
-      return { empty: lane('5'), busy, held: lane('7'), released: out.map((r) => r.deliveryId) };
+      // The same through ingest itself, which asks the rule on its own.
+      const tweet = {
+        id: 'al-8',
+        type: 'tweet_create',
+        tweet: { id: '1', text: 'x', author: testUser('8') },
+        created_at: now,
+      } as TimedActivity;
+      delivery.ingest(app.id, [{ eventId: 'e_ingest_8', activity: tweet }]);
+      return {
+        later: lane('4'),
+        empty: lane('5'),
+        busy,
+        held: lane('7'),
+        ingested: lane('8').map((r) => r.state),
+        released: out.map((r) => r.deliveryId),
+      };
     });
+    expect(lanes.later).toEqual([{ delivery_id: 'msg_later', state: 'waiting', release: 0 }]);
     expect(lanes.empty).toEqual([{ delivery_id: 'msg_first', state: 'released', release: 1 }]);
     expect(lanes.busy).toEqual([
       { delivery_id: 'msg_head', state: 'released', release: 1 },
       { delivery_id: 'msg_behind', state: 'waiting', release: 0 },
     ]);
     expect(lanes.held).toEqual([{ delivery_id: 'msg_held', state: 'held', release: 0 }]);
+    expect(lanes.ingested).toEqual(['held']);
     expect(lanes.released).toEqual(['msg_first', 'msg_head']);
   });
 });

@@ -279,8 +279,16 @@ describe('replay of an app sharded over objects', () => {
       const replayed = new Set(copies(SECOND_URL, job).map((p) => body(p).for_user_id));
       expect(replayed.size).toBeGreaterThan(0);
       for (const user of replayed) expect(shardOfUser(user, SHARDS)).not.toBe(2);
-      // The shard comes back and reports a part it had in fact started: nothing changes, no second status.
+      // The shard comes back and reports a part it had in fact started, and a done part reports again
+      // with other counts: nothing changes, no second status.
+      const parts = () =>
+        runInDurableObject(shard0, (_o, s) =>
+          s.storage.sql.exec('SELECT * FROM replay_parts WHERE job_id = ? ORDER BY shard', job).toArray(),
+        );
+      const before = await parts();
       await shard0.replayPartFinished(second.id, { jobId: job, shard: 2, total: 5, delivered: 5 });
+      await shard0.replayPartFinished(second.id, { jobId: job, shard: 1, total: 99, delivered: 0 });
+      expect(await parts()).toEqual(before);
       expect(await stateOf(job)).toEqual({ job: 'incomplete', part2: 'unreached' });
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(statuses(SECOND_URL, job)).toHaveLength(1);

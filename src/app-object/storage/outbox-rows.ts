@@ -5,6 +5,8 @@ export type MessageKind = DeliveryKind;
 export type OutboxState = 'waiting' | 'held' | 'released' | 'handed';
 
 export const liveLane = (webhookId: string, userId: string) => `${webhookId}|${userId}`;
+/** A new message's lane: the one it names (a replay copy's, a status's), else its live lane. */
+export const laneOf = (m: { lane?: string; webhookId: string; userId: string }) => m.lane ?? liveLane(m.webhookId, m.userId);
 export const replayLane = (webhookId: string, userId: string, jobId: string) => `${webhookId}|${userId}|r${jobId}`;
 /** Matches replay lanes (and only them) in SQL `LIKE`. */
 export const REPLAY_LANE_PATTERN = '%|%|r%';

@@ -1,5 +1,5 @@
 import { keep, type OutboxCache, outboxCacheOf } from './outbox-cache';
-import { type AttemptRecord, liveLane, type MessageRow, type NewMessage, type OutboxRow } from './outbox-rows';
+import { type AttemptRecord, laneOf, type MessageRow, type NewMessage, type OutboxRow } from './outbox-rows';
 
 export * from './outbox-rows';
 
@@ -88,7 +88,7 @@ export class Outbox {
         `INSERT INTO outbox (seq, lane, webhook_id, user_id, state, attempt, not_before, release, released_at)
          VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING *`,
         seq,
-        m.lane ?? liveLane(m.webhookId, m.userId),
+        laneOf(m),
         m.webhookId,
         m.userId,
         released ? 'released' : 'waiting',
