@@ -75,10 +75,13 @@ describe('billable work per delivery', () => {
     console.log(
       `work per delivery (${APPS} apps × ${USERS_PER_APP} users): ${JSON.stringify(perDelivery)}; calls: ${JSON.stringify(byMethod)}`,
     );
-    // Every object request is named by what it called, so a rise in the total says where it came from.
-    expect(Object.values(byMethod).reduce((a, b) => a + b, 0)).toBe(counts.do_requests);
+    // Every object request is named by what it called: a delivery makes only these kinds of call, so a
+    // new kind of call on the delivery path shows here by name, before it shows in the totals.
+    const expectedCalls = ['rate_limit', 'ingest', 'claim', 'report', 'alarm', 'returnUnclaimed'];
+    expect(Object.keys(byMethod).filter((method) => !expectedCalls.includes(method))).toEqual([]);
     expect(byMethod.ingest).toBeGreaterThan(0);
     expect(byMethod.claim).toBeGreaterThan(0);
+    expect(byMethod.report).toBeGreaterThan(0);
     for (const [kind, bound] of Object.entries(BOUNDS)) {
       expect(perDelivery[kind], `${kind} per delivery`).toBeLessThanOrEqual(bound);
     }
