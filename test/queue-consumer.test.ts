@@ -104,6 +104,20 @@ describe('queue consumer', () => {
     expect(webhook.path).toBe('slow');
   });
 
+  it('counts a 200 whose body never ends as delivered, and cuts the body off with the attempt', async () => {
+    // Headers at once, then a body that never finishes: it holds the connection as a hanging answer would.
+    fx.receivers.onPost(fx.url, () => new Response(new ReadableStream({ start: (c) => c.enqueue(new Uint8Array(1)) }), { status: 200 }));
+    const message = await stage('1');
+    const started = Date.now();
+    const result = await consume([message], 'aae-deliveries', { SLOW_WEBHOOK_MS: '300', DELIVERY_TIMEOUT_MS: '10000' });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(result.explicitAcks).toEqual(['m0']);
+    expect(await attempts()).toEqual([expect.objectContaining({ attempt: 1, outcome: 'delivered', error: null })]);
+    // Holding the connection past the slow threshold is what makes a webhook slow.
+    const [webhook] = await objectRows<{ path: string }>(fx.app.id, 'SELECT path FROM webhooks WHERE id = ?', fx.hook.id);
+    expect(webhook.path).toBe('slow');
+  });
+
   it('gives a request on the slow queue the whole attempt timeout', async () => {
     fx.receivers.onPost(fx.url, () => new Promise<Response>(() => {}));
     await withStore(fx.app.id, (store) => store.webhooks.setPath(fx.hook.id, 'slow', 0));

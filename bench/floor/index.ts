@@ -23,7 +23,7 @@ export default {
             body: JSON.stringify({ id: m.body.id }),
             signal: AbortSignal.timeout(10_000),
           });
-          await res.body?.cancel();
+          await res.arrayBuffer(); // read to the end, so the connection is reused (as the service does)
           m.ack();
         }
       }),

@@ -7,6 +7,7 @@ import { type DeliveryPath, deliveryMessageSchema, type HandOut } from '../domai
 import type { AttemptResult } from '../domain/retry';
 import { parseObjectKey } from '../domain/shards';
 import { countWork } from '../observability/work-counters';
+import { discardAnswerBody } from './answer-body';
 import { appObject } from './app-objects';
 import { DeliveryRun } from './delivery-run';
 import { afterTimeout, type RunItem, type RunPorts } from './delivery-run-ports';
@@ -38,17 +39,13 @@ export async function postHandOut(handOut: HandOut, path: DeliveryPath, times: P
   countWork('outbound_requests');
   const started = Date.now();
   const slowTimer = setTimeout(onSlow, times.slowWebhookMs);
+  const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const response = await fetch(handOut.url, {
-      method: 'POST',
-      headers: handOut.headers,
-      body: handOut.body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    const response = await fetch(handOut.url, { method: 'POST', headers: handOut.headers, body: handOut.body, redirect: 'manual', signal });
     const result = { status: response.status, latencyMs: Date.now() - started, retryAfter: response.headers.get('retry-after') };
     if (response.status >= 200 && response.status < 300) countWork('deliveries');
-    await response.body?.cancel();
+    // Still under the slow timer: a body that trickles holds the connection as a slow answer would.
+    await discardAnswerBody(response, signal);
     return result;
   } catch (err) {
     const name = (err as Error)?.name;
