@@ -19,6 +19,8 @@ interface FakeObject {
   backlog: number[];
   /** A live event released at this time, handed out to the first claim after it. */
   live?: { seq: number; at: number; handedOut: boolean };
+  /** This many of the run's polls (claims with no messages) fail, as they would while the object restarts. */
+  failingPolls?: number;
 }
 
 function setup(objects: Record<string, FakeObject>) {
@@ -47,6 +49,10 @@ function setup(objects: Record<string, FakeObject>) {
     claim: async (appId, items, capacity) => {
       expect(appId).toBe(appIdOf(key));
       if (items.length === 0) emptyClaims.push({ key, at: clock.now });
+      if (items.length === 0 && (objects[key].failingPolls ?? 0) > 0) {
+        objects[key].failingPolls = (objects[key].failingPolls ?? 0) - 1;
+        throw new Error('Durable Object reset because its code was updated.');
+      }
       const out = [...liveFor(key), ...items.map((m) => handOut(key, m.seq))].slice(0, capacity);
       return { handOuts: out, deferred: [] };
     },
@@ -113,6 +119,26 @@ describe('a consumer run and the shards of one app', () => {
       expect(emptyClaims[i].at - emptyClaims[i - 1].at).toBeGreaterThanOrEqual(IDLE_SHARD_POLL_MS);
     const lastCopy = Math.max(...started.filter((s) => s.key === '7').map((s) => s.at));
     expect(emptyClaims.length).toBeLessThanOrEqual(Math.ceil((lastCopy - start) / IDLE_SHARD_POLL_MS) + 1);
+  });
+
+  it('asks an idle shard again at the next interval when a poll fails, and the run still ends', async () => {
+    const start = 1_000_000;
+    const liveAt = start + 150;
+    const objects: Record<string, FakeObject> = {
+      '7': { backlog: Array.from({ length: 120 }, (_, i) => 100 + i) },
+      '7/1': { backlog: [], live: { seq: 9_001, at: liveAt, handedOut: false }, failingPolls: 2 },
+    };
+    const { started, emptyClaims, run } = setup(objects);
+    await run([...Array.from({ length: 6 }, (_, i) => message('7', 1 + i)), message('7', 50, 1)]);
+
+    expect(objects['7/1'].failingPolls).toBe(0);
+    // The failed polls were asked again at the interval, not at once, and the third brought the event.
+    for (let i = 1; i < emptyClaims.length; i++)
+      expect(emptyClaims[i].at - emptyClaims[i - 1].at).toBeGreaterThanOrEqual(IDLE_SHARD_POLL_MS);
+    const live = started.find((s) => s.seq === 9_001);
+    expect(live?.key).toBe('7/1');
+    expect(live!.at - liveAt).toBeLessThanOrEqual(3 * IDLE_SHARD_POLL_MS + 10 * POST_MS);
+    expect(started.filter((s) => s.key === '7')).toHaveLength(126);
   });
 
   it('never asks an idle object of an app with no other object busy in the run (unsharded apps pay nothing)', async () => {
