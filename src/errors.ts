@@ -120,6 +120,8 @@ export const oauthError = (code: OAuthErrorCode, detail: string, options: { basi
     errors: options.errors,
     headers: code === 'invalid_client' ? { 'www-authenticate': options.basic ? 'Basic realm="oauth2"' : 'Bearer' } : undefined,
   });
+/** A dependency did not answer and nothing changed: the same request may simply be sent again. */
+export const unavailableTryAgain = (detail: string) => new ApiError('service-unavailable', detail, { headers: { 'retry-after': '1' } });
 export const unauthorized = (detail: string) => new ApiError('unauthorized', detail, { headers: { 'www-authenticate': 'Bearer' } });
 
 /**

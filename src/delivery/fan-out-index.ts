@@ -10,7 +10,7 @@ import {
   type RecordedActivity,
   type Subscribers,
 } from '../domain/fan-out-index';
-import { ApiError } from '../errors';
+import { unavailableTryAgain } from '../errors';
 import { countingD1 } from '../observability/work-counters';
 
 /**
@@ -114,12 +114,6 @@ export async function addToAudienceIndex(env: Env, entry: AudienceEntry): Promis
     await audienceIndexObject(env, indexShardOf(entry.userId, shards)).add([entry], Date.now());
   } catch (err) {
     console.error(`audience index: adding app ${entry.appId} for user ${entry.userId} failed`, err);
-    throw new ApiError(
-      'service-unavailable',
-      'the subscription could not be recorded (the fan-out index did not answer); nothing changed, try again',
-      {
-        headers: { 'retry-after': '1' },
-      },
-    );
+    throw unavailableTryAgain('the subscription could not be recorded (the fan-out index did not answer); nothing changed, try again');
   }
 }

@@ -8,7 +8,7 @@ import type { DeliveryMessage } from '../domain/delivery-protocol';
 import { newId } from '../domain/ids';
 import { objectKeyOf, shardOfUser } from '../domain/shards';
 import { xaaUsersOf } from '../domain/xaa-events';
-import { ApiError } from '../errors';
+import { unavailableTryAgain } from '../errors';
 import { AppDelivery, appObject } from './app-objects';
 import { enqueueDeliveries } from './enqueue';
 import { fanOutIndex } from './fan-out-index';
@@ -152,13 +152,7 @@ export async function fanOut(env: Env, list: TimedActivity[], now: number, reque
   const users = [...new Set([...audiences.values()].flat())];
   const { recorded, appsByUser, shardsByApp } = await recordActivities(env, list, users, now).catch((err) => {
     console.error(`request ${requestId}: recording the activities failed`, err);
-    throw new ApiError(
-      'service-unavailable',
-      'the activities could not be recorded; nothing was delivered, post the same activities again',
-      {
-        headers: { 'retry-after': '1' },
-      },
-    );
+    throw unavailableTryAgain('the activities could not be recorded; nothing was delivered, post the same activities again');
   });
 
   // Events still to fan out: new ones, and earlier ones whose fan-out did not finish.
@@ -204,9 +198,7 @@ export async function fanOut(env: Env, list: TimedActivity[], now: number, reque
     );
   } catch (err) {
     console.error(`request ${requestId}: fan-out failed`, err);
-    throw new ApiError('service-unavailable', 'fan-out did not finish; post the same activities again', {
-      headers: { 'retry-after': '1' },
-    });
+    throw unavailableTryAgain('fan-out did not finish; post the same activities again');
   }
   // Every object has its share by now: if the mark fails, the answer is still 202, and a repost fans
   // out again, which each object ignores (ingest is idempotent per event id there).
