@@ -1,4 +1,4 @@
-import { collectSubscribers, type RecordedActivity, type Subscribers } from '../domain/fan-out-index';
+import { type AudienceRow, audienceEntryOf, collectSubscribers, type RecordedActivity, type Subscribers } from '../domain/fan-out-index';
 import { countingD1 } from '../observability/work-counters';
 
 /**
@@ -74,15 +74,7 @@ function lookUpStatements(db: D1Database, users: string[]): D1PreparedStatement[
 }
 
 function subscribersFrom(results: D1Result[]): Subscribers {
-  return collectSubscribers(
-    results.flatMap((r) =>
-      (r.results as { app_id: string; user_id: string; delivery_shards: number }[]).map((row) => ({
-        userId: row.user_id,
-        appId: row.app_id,
-        shards: row.delivery_shards,
-      })),
-    ),
-  );
+  return collectSubscribers(results.flatMap((r) => (r.results as AudienceRow[]).map(audienceEntryOf)));
 }
 
 /** The recorded rows of activity ids already known (a repeat post, or a concurrent one that won). */

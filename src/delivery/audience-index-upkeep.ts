@@ -1,5 +1,5 @@
 import { settings } from '../config';
-import { type AudienceEntry, byIndexShard } from '../domain/fan-out-index';
+import { type AudienceEntry, type AudienceRow, audienceEntryOf, byIndexShard } from '../domain/fan-out-index';
 import { countingD1 } from '../observability/work-counters';
 import { audienceIndexObject } from './fan-out-index';
 
@@ -60,8 +60,8 @@ export async function fillAudienceIndex(env: Env, shards: number, now: number): 
          ) s JOIN apps a ON a.id = s.app_id ORDER BY s.user_id, s.app_id LIMIT ?3`,
       )
       .bind(after.user, after.app, FILL_PAGE)
-      .all<{ user_id: string; app_id: string; delivery_shards: number }>();
-    const entries: AudienceEntry[] = results.map((r) => ({ userId: r.user_id, appId: r.app_id, shards: r.delivery_shards }));
+      .all<AudienceRow>();
+    const entries = results.map(audienceEntryOf);
     await Promise.all(
       [...byIndexShard(entries, (e) => e.userId, shards)].map(([shard, part]) => audienceIndexObject(env, shard).add(part, now)),
     );

@@ -16,6 +16,11 @@ export type RecordedActivity = { id: string; eventId: string; fannedOutAt: numbe
 /** One app that may want activities concerning one user, and how many delivery shards the app has. */
 export type AudienceEntry = { userId: string; appId: string; shards: number };
 
+/** An entry as D1's look-up and the index objects' tables give it. */
+export type AudienceRow = { user_id: string; app_id: string; delivery_shards: number };
+
+export const audienceEntryOf = (r: AudienceRow): AudienceEntry => ({ userId: r.user_id, appId: r.app_id, shards: r.delivery_shards });
+
 /** Who subscribes: per user, the apps with a live subscription for them; per app, its delivery shard count. */
 export type Subscribers = { appsByUser: Map<string, Set<string>>; shardsByApp: Map<string, number> };
 

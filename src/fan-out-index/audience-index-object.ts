@@ -1,6 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { AudienceEntry } from '../domain/fan-out-index';
+import { type AudienceEntry, type AudienceRow, audienceEntryOf } from '../domain/fan-out-index';
 import { countCall, countingSql } from '../observability/work-counters';
+
+/** An entry's columns, named as D1's look-up names them. */
+const COLUMNS = 'user_id, app_id, shards AS delivery_shards';
 
 /**
  * The fan-out look-up for the users that hash to this object (`FAN_OUT_INDEX=objects`,
@@ -46,25 +49,18 @@ export class AudienceIndexObject extends DurableObject<Env> {
   async lookUp(users: string[]): Promise<AudienceEntry[]> {
     countCall('audience_index.look_up');
     return this.sql
-      .exec<{ user_id: string; app_id: string; shards: number }>(
-        'SELECT user_id, app_id, shards FROM audience WHERE user_id IN (SELECT value FROM json_each(?))',
-        JSON.stringify(users),
-      )
+      .exec<AudienceRow>(`SELECT ${COLUMNS} FROM audience WHERE user_id IN (SELECT value FROM json_each(?))`, JSON.stringify(users))
       .toArray()
-      .map((r) => ({ userId: r.user_id, appId: r.app_id, shards: r.shards }));
+      .map(audienceEntryOf);
   }
 
   /** Entries last added before `before`, oldest first: what the reconcile checks against D1. */
   async untouchedSince(before: number, limit: number): Promise<AudienceEntry[]> {
     countCall('audience_index.untouched_since');
     return this.sql
-      .exec<{ user_id: string; app_id: string; shards: number }>(
-        'SELECT user_id, app_id, shards FROM audience WHERE touched_at < ? ORDER BY touched_at LIMIT ?',
-        before,
-        limit,
-      )
+      .exec<AudienceRow>(`SELECT ${COLUMNS} FROM audience WHERE touched_at < ? ORDER BY touched_at LIMIT ?`, before, limit)
       .toArray()
-      .map((r) => ({ userId: r.user_id, appId: r.app_id, shards: r.shards }));
+      .map(audienceEntryOf);
   }
 
   /**
