@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import { AUDIENCE_RECHECK_AFTER_MS, fillAudienceIndex, pruneAudienceIndex } from '../src/delivery/audience-index-upkeep';
@@ -259,6 +259,19 @@ describe('the index upkeep (the cron)', () => {
     expect(await keys.size()).toBe(2);
     const [pending] = await keys.record(63, ['old-pending'], Date.now());
     expect(pending).toEqual({ id: 'old-pending', eventId: oldPending.eventId, fannedOutAt: null });
+  });
+
+  it('an activity-id object that forgot everything sets its purge alarm again on the next record', async () => {
+    const keys = activityKeysObject(env, 62);
+    const old = Date.now() - 8 * 24 * 3_600_000;
+    await keys.record(62, ['gone-soon'], old);
+    await keys.markFannedOut(['gone-soon'], old);
+    expect(await runDurableObjectAlarm(keys)).toBe(true);
+    expect(await keys.size()).toBe(0);
+    const alarm = () => runInDurableObject(keys, (_, state) => state.storage.getAlarm());
+    expect(await alarm()).toBeNull();
+    await keys.record(62, ['next'], Date.now());
+    expect(await alarm()).not.toBeNull();
   });
 
   it('an activity-id object refuses a call meant for another shard, and records nothing', async () => {

@@ -22,6 +22,8 @@ export class ActivityKeysObject extends DurableObject<Env> {
   /** Event ids minted here: this object's shard is their node, so no other object or isolate mints the same. */
   private mint: ((nowMs?: number) => string) | null = null;
   private mintShard: number | null = null;
+  /** Known to have the purge alarm set, so a record call need not ask storage each time (the ingest path). */
+  private purgeArmed = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -63,7 +65,10 @@ export class ActivityKeysObject extends DurableObject<Env> {
       }
     });
     // The purge runs on the object's clock, whatever time the caller recorded the ids at.
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + PURGE_EVERY_MS);
+    if (!this.purgeArmed) {
+      if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + PURGE_EVERY_MS);
+      this.purgeArmed = true;
+    }
     return [...kept.values()];
   }
 
@@ -116,6 +121,8 @@ export class ActivityKeysObject extends DurableObject<Env> {
     const left = this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM (SELECT 1 FROM activity_keys LIMIT 1)').one().n;
     if (forgotten >= PURGE_BATCH) await this.ctx.storage.setAlarm(now);
     else if (left > 0) await this.ctx.storage.setAlarm(now + PURGE_EVERY_MS);
+    // With nothing left to forget no alarm is set: the next record sets one.
+    this.purgeArmed = forgotten >= PURGE_BATCH || left > 0;
   }
 
   /** How many ids the object remembers (operations and tests). */
