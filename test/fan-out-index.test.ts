@@ -12,7 +12,7 @@ import { activeApp, grantUser, registerWebhook, subscribe } from './support/apps
 import { appWithWebhook } from './support/fixtures';
 import { call, expectProblem } from './support/http';
 import { receiverUrl, type SeenRequest } from './support/receivers';
-import { xaaSubscribe } from './support/xaa';
+import { createXaa, xaaSubscribe } from './support/xaa';
 
 // The HTTP routes run with the test config (FAN_OUT_INDEX=d1, 8 index shards) and feed the audience
 // index whatever the mode; ingest is called here with the objects index switched on.
@@ -104,7 +104,7 @@ describe('the audience index (FAN_OUT_INDEX=objects)', () => {
     expect(postsTo(a)).toHaveLength(1);
   });
 
-  it('an index object that does not answer fails the request with 503, and nothing is recorded', async () => {
+  it('an index object that does not answer fails a subscribe of either API with 503, and nothing is recorded', async () => {
     const { app, hook } = await appWithWebhook();
     const unreachable = env.AUDIENCE_INDEX.idFromName(`audience:${indexShardOf('9009', SHARDS)}`);
     const get = env.AUDIENCE_INDEX.get.bind(env.AUDIENCE_INDEX);
@@ -116,6 +116,13 @@ describe('the audience index (FAN_OUT_INDEX=objects)', () => {
       expect(expectProblem(res, 503).detail).toContain('fan-out index');
       const { n } = (await env.DB.prepare('SELECT count(*) AS n FROM subscriptions WHERE app_id = ?').bind(app.id).first<{ n: number }>())!;
       expect(n).toBe(0);
+      // The X Activity API's subscribe takes the same first step.
+      const xaa = await createXaa(app.bearer, { event_type: 'post.create', filter: { user_id: '9009' } });
+      expect(expectProblem(xaa, 503).detail).toContain('fan-out index');
+      const { x } = (await env.DB.prepare('SELECT count(*) AS x FROM xaa_subscriptions WHERE app_id = ?')
+        .bind(app.id)
+        .first<{ x: number }>())!;
+      expect(x).toBe(0);
     } finally {
       spy.mockRestore();
     }
