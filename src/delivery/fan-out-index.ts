@@ -10,17 +10,20 @@ import {
   type RecordedActivity,
   type Subscribers,
 } from '../domain/fan-out-index';
+import { newId } from '../domain/ids';
 import { unavailableTryAgain } from '../errors';
 import { countingD1 } from '../observability/work-counters';
 
 /**
  * What ingest asks of its index (docs/scaling.md): record each activity id once, giving it one
- * event id, and look up who subscribes to the activities' users, in one round; then mark the
- * activities' fan-out done. In D1 (`FAN_OUT_INDEX=d1`), or in objects off D1's single writer.
+ * event id, and look up which apps have a live subscription for any of the activities' users (AAA or
+ * XAA: a public-event XAA subscription needs no authorization by the user), in one round; then mark
+ * the activities' fan-out done. In D1 (`FAN_OUT_INDEX=d1`), or in objects off D1's single writer.
+ * Concurrent posts of one id agree on its event id.
  */
 export interface FanOutIndex {
   recordAndLookUp(
-    rows: { id: string; eventId: string; type: string }[],
+    activities: { id: string; type: string }[],
     users: string[],
     now: number,
   ): Promise<{ recorded: Map<string, RecordedActivity> } & Subscribers>;
@@ -39,13 +42,22 @@ export function fanOutIndex(env: Env): FanOutIndex {
 
 function d1Index(env: Env): FanOutIndex {
   return {
-    async recordAndLookUp(rows, users, now) {
-      const { inserted, ...subscribers } = await insertActivitiesAndLookUp(env.DB, rows, users, now);
-      const recorded = new Map(inserted.map((row) => [row.id, row]));
-      // Ids already known (a repeat post, or a concurrent one that won): read back what they were given.
-      const known = [...new Set(rows.map((r) => r.id))].filter((id) => !recorded.has(id));
-      if (known.length > 0) for (const row of await knownActivities(env.DB, known)) recorded.set(row.id, row);
-      return { recorded, ...subscribers };
+    async recordAndLookUp(activities, users, now) {
+      // This isolate proposes the event ids; one that collides with another isolate's fails the round
+      // (the event id is unique too), and the round is drawn again.
+      for (let round = 0; ; round++) {
+        try {
+          const rows = activities.map((a) => ({ id: a.id, eventId: newId(now), type: a.type }));
+          const { inserted, ...subscribers } = await insertActivitiesAndLookUp(env.DB, rows, users, now);
+          const recorded = new Map(inserted.map((row) => [row.id, row]));
+          // Ids already known (a repeat post, or a concurrent one that won): read back what they were given.
+          const known = [...new Set(rows.map((r) => r.id))].filter((id) => !recorded.has(id));
+          if (known.length > 0) for (const row of await knownActivities(env.DB, known)) recorded.set(row.id, row);
+          return { recorded, ...subscribers };
+        } catch (err) {
+          if (round >= 2 || !/UNIQUE/i.test(String(err))) throw err;
+        }
+      }
     },
     markFannedOut: (ids, at) => markFannedOut(env.DB, ids, at),
   };
@@ -53,11 +65,11 @@ function d1Index(env: Env): FanOutIndex {
 
 function objectsIndex(env: Env, shards: number): FanOutIndex {
   return {
-    async recordAndLookUp(rows, users, now) {
+    async recordAndLookUp(activities, users, now) {
       const [records, subscribers] = await Promise.all([
         Promise.all(
-          // The objects mint the event ids themselves (the proposed ones are D1's).
-          [...byIndexShard(rows, (r) => r.id, shards)].map(([shard, part]) =>
+          // The objects mint the event ids themselves (activity-keys-object.ts).
+          [...byIndexShard(activities, (a) => a.id, shards)].map(([shard, part]) =>
             activityKeysObject(env, shard).record(
               shard,
               part.map((r) => r.id),

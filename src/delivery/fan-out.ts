@@ -5,36 +5,12 @@ import { fanOutRetries } from '../db/schema';
 import type { TimedActivity } from '../domain/activities';
 import { audienceOf } from '../domain/audience';
 import type { DeliveryMessage } from '../domain/delivery-protocol';
-import { newId } from '../domain/ids';
 import { objectKeyOf, shardOfUser } from '../domain/shards';
 import { xaaUsersOf } from '../domain/xaa-events';
 import { unavailableTryAgain } from '../errors';
 import { AppDelivery, appObject } from './app-objects';
 import { enqueueDeliveries } from './enqueue';
 import { fanOutIndex } from './fan-out-index';
-
-/**
- * Records each activity id once and, in the same round, asks which apps have a live subscription for
- * any of `users` (AAA or XAA: a public-event XAA subscription needs no authorization by the user), in
- * D1 or in the index objects (`FAN_OUT_INDEX`, fan-out-index.ts). Returns, per activity id, its event
- * id and whether its fan-out is still to be done. Concurrent posts of the same id agree on one event
- * id. An event id that collides with another isolate's fails the round (the event id is unique too),
- * and the round is drawn again.
- */
-async function recordActivities(env: Env, list: TimedActivity[], users: string[], now: number) {
-  const index = fanOutIndex(env);
-  for (let round = 0; ; round++) {
-    try {
-      return await index.recordAndLookUp(
-        list.map((a) => ({ id: a.id, eventId: newId(now), type: a.type })),
-        users,
-        now,
-      );
-    } catch (err) {
-      if (round >= 2 || !/UNIQUE/i.test(String(err))) throw err;
-    }
-  }
-}
 
 /**
  * Puts the releases of several objects on their queues (fast and slow): one sendBatch per 100
@@ -150,7 +126,8 @@ export async function fanOut(env: Env, list: TimedActivity[], now: number, reque
   // Whom each activity concerns on either API: the object sorts out which deliveries each app is entitled to.
   const audiences = new Map(list.map((a) => [a.id, audienceUsersOf(a)]));
   const users = [...new Set([...audiences.values()].flat())];
-  const { recorded, appsByUser, shardsByApp } = await recordActivities(env, list, users, now).catch((err) => {
+  const index = fanOutIndex(env);
+  const { recorded, appsByUser, shardsByApp } = await index.recordAndLookUp(list, users, now).catch((err) => {
     console.error(`request ${requestId}: recording the activities failed`, err);
     throw unavailableTryAgain('the activities could not be recorded; nothing was delivered, post the same activities again');
   });
@@ -202,7 +179,7 @@ export async function fanOut(env: Env, list: TimedActivity[], now: number, reque
   }
   // Every object has its share by now: if the mark fails, the answer is still 202, and a repost fans
   // out again, which each object ignores (ingest is idempotent per event id there).
-  await fanOutIndex(env)
+  await index
     .markFannedOut([...pending.keys()], Date.now())
     .catch((err) => console.error(`request ${requestId}: marking the fan-out done failed; a repost would fan out again`, err));
   return { eventIds: list.map((a) => recorded.get(a.id)!.eventId), duplicates: list.length - pending.size };
