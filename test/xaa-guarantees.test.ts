@@ -66,6 +66,37 @@ describe('the object is never wider than D1, whatever order writes land in', () 
     expect(refused).toBe('authorization_not_live');
   });
 
+  // Found by the simulator (seed 40, change weight 6): the move's narrowing overtook the creation and
+  // left a placeholder, a revoke could not tell the placeholder was private, and the move's put made it live.
+  it("a private subscription whose move overtook its creation, then met a revoke, is refused when the move's version lands", async () => {
+    const { app, hook } = await appWithWebhook();
+    await grantUser(app.id, '3', ['dm.read']);
+    const [{ id: authorizationId }] = await env.DB.prepare('SELECT id FROM authorizations WHERE app_id = ? AND user_id = ?')
+      .bind(app.id, '3')
+      .all<{ id: string }>()
+      .then((r) => r.results);
+    const stub = appObject(env, app.id);
+    const created = Date.now() - 1000;
+    const dm = (id: string, at: number) => record(id, { eventType: 'dm.received', userId: '3', authorizationId, webhookId: hook.id, at });
+    // Authorization live: the placeholder learns it is private, and starts.
+    await stub.untargetXaaSubscription(app.id, '904', '3', created);
+    expect(await stub.putXaaSubscription(app.id, dm('904', created + 1))).toBeNull();
+    // Revoked before the narrowing arrived (so the revoke found nothing to end): it never starts.
+    await stub.revokeAuthorization(app.id, '3', authorizationId);
+    await stub.untargetXaaSubscription(app.id, '905', '3', created);
+    expect(await stub.putXaaSubscription(app.id, dm('905', created))).toBe('authorization_not_live'); // the creation
+    expect(await stub.putXaaSubscription(app.id, dm('905', created + 1))).toBe('ended'); // the move's version
+    const rows = await objectRows<{ id: string; event_type: string; ended_at: number | null }>(
+      app.id,
+      `SELECT id, event_type, ended_at FROM xaa_subscriptions WHERE id IN ('904', '905') ORDER BY id`,
+    );
+    // 904 was live and private when the revoke came, so the revoke ended it; 905 ended a placeholder.
+    expect(rows.map((r) => [r.id, r.event_type, r.ended_at !== null])).toEqual([
+      ['904', 'dm.received', true],
+      ['905', '', true],
+    ]);
+  });
+
   it('the drift check finds an XAA subscription the object never got, and one it holds that D1 ended; reconcile fixes both', async () => {
     const { app } = await appWithWebhook();
     const now = Date.now();

@@ -39,9 +39,16 @@ export class XaaControl {
       }
     }
     // A private event's subscription starts only under the live authorization it was created under.
-    if (!known && xaaScopeOf(record.eventType) !== null) {
+    // A placeholder (a move's narrowing that overtook the creation) has not started either: a revoke
+    // that reached this object meanwhile could not tell it was private, so the check is made now.
+    const starting = !known || known.event_type === '';
+    if (starting && xaaScopeOf(record.eventType) !== null) {
       const live = this.mirror.liveAuthorization(record.userId);
-      if (!live || live.id !== record.authorizationId) return 'authorization_not_live';
+      if (!live || live.id !== record.authorizationId) {
+        // A placeholder ends with it (D1 ends it too, on this answer); an unseen id leaves no row.
+        if (known) this.mirror.xaa.end([{ id: record.id, userId: record.userId }], now);
+        return 'authorization_not_live';
+      }
     }
     return this.mirror.xaa.put(record, Math.max(record.at, now));
   }
