@@ -97,6 +97,43 @@ describe('the object is never wider than D1, whatever order writes land in', () 
     ]);
   });
 
+  // Found by the simulator (seed 8, change weight 6 with the spent-release change): the creation overtook
+  // the grant and was refused, D1 ended it on that answer, then the move's version found no row and started it.
+  it("a private creation that overtook its grant is refused and tombstoned: the move's later version cannot start it", async () => {
+    const { app, hook } = await appWithWebhook();
+    const stub = appObject(env, app.id);
+    const at = Date.now() - 1000;
+    const dm = (version: number) =>
+      record('906', { eventType: 'dm.received', userId: '7', authorizationId: 'auth-7', webhookId: hook.id, at: version });
+    expect(await stub.putXaaSubscription(app.id, dm(at))).toBe('authorization_not_live'); // the grant is still on its way
+    await stub.grantAuthorization(app.id, { authorizationId: 'auth-7', userId: '7', scope: 'dm.read', at });
+    expect(await stub.putXaaSubscription(app.id, dm(at + 1))).toBe('ended');
+    const [row] = await objectRows<{ ended_at: number | null }>(app.id, 'SELECT ended_at FROM xaa_subscriptions WHERE id = ?', '906');
+    expect(row.ended_at).not.toBeNull();
+  });
+
+  // Found by the simulator (seed 6): two moves read the same version; the first recorded and put its
+  // target, then the second's narrowing arrived and took that newer target away, while D1 kept it.
+  it("a move's narrowing as of an older version does not take away the target a newer version put", async () => {
+    const { app, hook } = await appWithWebhook();
+    const stub = appObject(env, app.id);
+    const v0 = Date.now() - 1000;
+    expect(await stub.putXaaSubscription(app.id, record('908', { at: v0 }))).toBeNull(); // created to the stream only
+    await stub.untargetXaaSubscription(app.id, '908', '1', v0); // move 1 (a no-op: no webhook yet)
+    expect(await stub.putXaaSubscription(app.id, record('908', { webhookId: hook.id, at: v0 + 1 }))).toBeNull(); // move 1's version
+    await stub.untargetXaaSubscription(app.id, '908', '1', v0); // move 2, as of the same old version
+    const [row] = await objectRows<{ webhook_id: string | null; version_at: number }>(
+      app.id,
+      'SELECT webhook_id, version_at FROM xaa_subscriptions WHERE id = ?',
+      '908',
+    );
+    expect(row).toEqual({ webhook_id: hook.id, version_at: v0 + 1 });
+    // A narrowing as of the version it holds does take the target away.
+    await stub.untargetXaaSubscription(app.id, '908', '1', v0 + 1);
+    const [after] = await objectRows<{ webhook_id: string | null }>(app.id, 'SELECT webhook_id FROM xaa_subscriptions WHERE id = ?', '908');
+    expect(after.webhook_id).toBeNull();
+  });
+
   it('the drift check finds an XAA subscription the object never got, and one it holds that D1 ended; reconcile fixes both', async () => {
     const { app } = await appWithWebhook();
     const now = Date.now();

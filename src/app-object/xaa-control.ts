@@ -45,8 +45,9 @@ export class XaaControl {
     if (starting && xaaScopeOf(record.eventType) !== null) {
       const live = this.mirror.liveAuthorization(record.userId);
       if (!live || live.id !== record.authorizationId) {
-        // A placeholder ends with it (D1 ends it too, on this answer); an unseen id leaves no row.
-        if (known) this.mirror.xaa.end([{ id: record.id, userId: record.userId }], now);
+        // It ends here as D1 ends it on this answer: an unseen id is tombstoned, so a later version
+        // (a move's put, arriving after the grant this put overtook) cannot start it.
+        this.mirror.xaa.end([{ id: record.id, userId: record.userId }], now);
         return 'authorization_not_live';
       }
     }

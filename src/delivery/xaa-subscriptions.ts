@@ -46,10 +46,14 @@ async function refusedByObject(env: Env, row: XaaSubscriptionRow, refused: AddRe
     });
   }
   if (refused === 'authorization_not_live') {
-    throw new ApiError('forbidden', `user ${row.userId}'s authorization of this app was revoked meanwhile`, {
-      reason: 'AuthorizationRevoked',
-      resource: { type: 'user', id: row.userId },
-    });
+    throw new ApiError(
+      'forbidden',
+      `user ${row.userId}'s authorization of this app was revoked or replaced meanwhile; if it is live, subscribe again`,
+      {
+        reason: 'AuthorizationRevoked',
+        resource: { type: 'user', id: row.userId },
+      },
+    );
   }
   throw conflict(`subscription ${row.id} was deleted while it was being written; create it again`, 'SubscriptionWithdrawn');
 }

@@ -255,7 +255,10 @@ export function checkQuiescent(app: SimApp, d1: D1Model): void {
   for (const s of d1.liveXaa(app.id)) {
     const mirrored = app.store.mirror.xaa.get(s.id);
     if (mirrored?.ended_at !== null || mirrored.webhook_id !== s.webhookId || mirrored.event_type !== s.eventType) {
-      throw new InvariantViolation('convergence', `app ${app.id}: D1 XAA subscription ${s.id} (to ${s.webhookId}) is not so in the object`);
+      throw new InvariantViolation(
+        'convergence',
+        `app ${app.id}: D1 XAA subscription ${s.id} (to ${s.webhookId}) is not so in the object ${JSON.stringify(mirrored)} D1 ${JSON.stringify(s)}`,
+      );
     }
   }
 }

@@ -227,6 +227,7 @@ export class Platform {
     if (!sub) return;
     this.world.trace(`xaa create ${appId}/${sub.id} ${sub.eventType} for ${userId} to ${sub.webhookId}`);
     const refused = await this.retry(() => this.world.call(appId, ROUTE, (api) => api.putXaaSubscription(appId, this.xaaRecord(sub))));
+    this.world.trace(`xaa create ${appId}/${sub.id} answered ${refused}`);
     if (refused && sub.end === null) sub.end = this.world.now;
   }
 
@@ -271,7 +272,9 @@ export class Platform {
         await this.fence(narrowed, { appId, webhookId: old!, xaaSubscriptionIds: [sub.id], what: `move of ${sub.id} off ${old}` });
       if (!current) continue;
       const refused = await this.retry(() => this.world.call(appId, ROUTE, (api) => api.putXaaSubscription(appId, this.xaaRecord(sub))));
-      if (refused === 'webhook_gone' && sub.end === null) sub.end = this.world.now;
+      this.world.trace(`xaa move ${appId}/${sub.id} put v${sub.updatedAt} answered ${refused}`);
+      // The route ends D1's row on any refusal (xaa-subscriptions.ts, refusedByObject).
+      if (refused && sub.end === null) sub.end = this.world.now;
       return;
     }
   }

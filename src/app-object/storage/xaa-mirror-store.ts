@@ -137,7 +137,9 @@ export class XaaMirrorStore {
       );
       return;
     }
-    if (known.ended_at !== null) return;
+    // Already at a later D1 version (a concurrent move recorded and put after the version this one
+    // read): that version's target is not the one taken away, and this move's D1 write will fail.
+    if (known.ended_at !== null || known.version_at > version) return;
     // Even with no webhook now, the version moves on: a creation or move older than this, still on
     // its way, must not bring a webhook back.
     this.sql.exec(
