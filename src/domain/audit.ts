@@ -1,5 +1,5 @@
 import { REQUIRED_SCOPE } from './audience';
-import { type DeliveryKind, type EntitlementView, entitlementAt, isOnStream, isUserEvent } from './entitlement';
+import { type DeliveryKind, type EntitlementView, entitlementAt, grantsHeldThroughout, isOnStream, isUserEvent } from './entitlement';
 import { xaaScopeOf } from './xaa-events';
 
 /**
@@ -96,6 +96,15 @@ export function historyView(history: AppHistory): EntitlementView {
         (s) => s.webhookId === webhookId && s.userId === userId && s.createdAt <= since && (s.endedAt === null || s.endedAt > t),
       ),
     scopeAt: (userId, t) => history.authorizations.find((a) => a.userId === userId && liveAt(a, t))?.scope ?? null,
+    scopeHeldThroughout: (userId, scope, since, t) =>
+      grantsHeldThroughout(
+        history.authorizations
+          .filter((a) => a.userId === userId)
+          .map((a) => ({ scope: a.scope, startedAt: a.createdAt, endedAt: a.endedAt })),
+        scope,
+        since,
+        t,
+      ),
     xaaSubscriptionCovers: (id, webhookId, userId, since, t) => {
       const sub = history.xaaSubscriptions?.find((s) => s.id === id);
       if (!sub || sub.userId !== userId || sub.createdAt > since || (sub.endedAt !== null && sub.endedAt <= t)) return false;

@@ -43,6 +43,33 @@ export interface EntitlementView {
   xaaSubscriptionCovers(id: string, webhookId: string | null, userId: string, since: number, t: number): boolean;
   /** The user's live authorization scope at `t` (space-separated), or null. */
   scopeAt(userId: string, t: number): string | null;
+  /** Whether the user's grants held `scope` without a break from `since` through `t`. */
+  scopeHeldThroughout(userId: string, scope: string, since: number, t: number): boolean;
+}
+
+/** One grant of a user's, as either party keeps it. */
+export interface GrantSpan {
+  scope: string;
+  startedAt: number;
+  endedAt: number | null;
+}
+
+/**
+ * Whether `grants` (one user's, any order) held `scope` without a break from `since` through `t`:
+ * every grant in force at some point of that span holds it, the first began by `since`, each next one
+ * began when the one before ended (a re-grant), and the last is still in force at `t`.
+ */
+export function grantsHeldThroughout(grants: readonly GrantSpan[], scope: string, since: number, t: number): boolean {
+  const spanning = grants
+    .filter((g) => g.startedAt <= t && (g.endedAt === null || g.endedAt > since))
+    .sort((a, b) => a.startedAt - b.startedAt);
+  if (spanning.length === 0 || spanning[0].startedAt > since) return false;
+  let heldUntil = since;
+  for (const grant of spanning) {
+    if (!hasScope(grant.scope, scope) || grant.startedAt > heldUntil) return false;
+    heldUntil = Math.max(heldUntil, grant.endedAt ?? Number.POSITIVE_INFINITY);
+  }
+  return heldUntil > t;
 }
 
 export type Entitlement = { kind: 'send' } | { kind: 'hold' } | { kind: 'withdrawn'; reason: string };
@@ -83,6 +110,12 @@ export function entitlementAt(view: EntitlementView, delivery: DeliveryScope, t:
       const scope = view.scopeAt(delivery.userId, t);
       if (scope === null) return withdrawn('user had not authorized the app');
       if (!hasScope(scope, delivery.requiredScope)) return withdrawn(`user had not authorized ${delivery.requiredScope}`);
+      // A narrowing drops what webhooks had not been sent; the stream's lines are not dropped, so a
+      // line goes out only if the scope was held from its ingest on (a scope given back later does
+      // not bring back what was ingested before it was taken away).
+      if (onStream && !view.scopeHeldThroughout(delivery.userId, delivery.requiredScope, delivery.ingestedAt, t)) {
+        return withdrawn(`user had not authorized ${delivery.requiredScope} throughout since the event`);
+      }
     }
   }
   return webhook.valid ? SEND : HOLD;

@@ -67,6 +67,22 @@ describe('XAA deliveries under the entitlement rule', () => {
     expect(verdict(suspendedBetween, { ...line, ingestedAt: 170 }, 200)).toBe('send');
   });
 
+  it('a private stream line goes out only if the scope was held from its ingest on: re-grants that keep it are no break', () => {
+    const dm = scope({ kind: 'stream', webhookId: '', xaaSubscriptionId: 'dm', requiredScope: 'dm.read' });
+    const grants = (...spans: [string, number, number | null][]) =>
+      history({ authorizations: spans.map(([s, createdAt, endedAt]) => ({ userId: 'u', scope: s, createdAt, endedAt })) });
+    // Taken away at 150 and given back at 160: a line ingested before is not written after.
+    const givenBack = grants(['dm.read', 0, 150], ['tweet.read', 150, 160], ['dm.read tweet.read', 160, null]);
+    expect(verdict(givenBack, dm, 200)).toBe('withdrawn');
+    expect(verdict(givenBack, { ...dm, ingestedAt: 170 }, 200)).toBe('send');
+    // Re-granted with more scopes, dm.read kept throughout: the line still goes.
+    expect(verdict(grants(['dm.read', 0, 150], ['dm.read like.read', 150, null]), dm, 200)).toBe('send');
+    // Revoked at 150 and granted again at 160: a break.
+    expect(verdict(grants(['dm.read', 0, 150], ['dm.read', 160, null]), dm, 200)).toBe('withdrawn');
+    // Granted only after the event.
+    expect(verdict(grants(['dm.read', 120, null]), dm, 200)).toBe('withdrawn');
+  });
+
   it('the audit names the XAA subscription that did not cover a delivery, and checks stream lines without a webhook', () => {
     const attempt = {
       kind: 'event',

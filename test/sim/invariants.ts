@@ -291,7 +291,7 @@ export function checkStreamWrites(app: SimApp, d1: D1Model, withdrawals: Withdra
       if (w.appId === app.id && w.effectiveAt < row.at && message.created_at <= w.effectiveAt && covers(w, message)) {
         throw new InvariantViolation(
           'fence',
-          `app ${app.id} wrote stream line ${row.id} at ${row.at}, after "${w.what}" took effect at ${w.effectiveAt}`,
+          `app ${app.id} wrote stream line ${row.id} at ${row.at}, after "${w.what}" took effect at ${w.effectiveAt} (${message.event_type} ingested at ${message.created_at} for ${row.for_user_id}, XAA subscription ${row.xaa_subscription_id})`,
         );
       }
     }

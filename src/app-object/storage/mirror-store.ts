@@ -1,4 +1,5 @@
-import type { EntitlementView } from '../../domain/entitlement';
+import { hasScope } from '../../domain/audience';
+import { type EntitlementView, grantsHeldThroughout } from '../../domain/entitlement';
 import { xaaScopeOf } from '../../domain/xaa-events';
 import { boundUsers, forgetGrants, type MirrorCache, mirrorCacheOf } from './mirror-cache';
 import type { TenantStore } from './tenant-store';
@@ -232,6 +233,26 @@ export class MirrorStore {
     return this.liveAuthorization(userId)?.scope ?? null;
   }
 
+  /**
+   * Whether the user's grants here held `scope` from `since` on. The live grant alone answers when it
+   * began by then (changes in place only narrow); otherwise the grants it replaced are read. A
+   * restriction narrows a grant in place, so a scope taken away and given back shows as a break.
+   */
+  private scopeHeldSince(userId: string, scope: string, since: number, now: number): boolean {
+    const live = this.liveAuthorization(userId);
+    if (!live || !hasScope(live.scope, scope)) return false;
+    if (live.started_at <= since) return true;
+    const grants = this.sql
+      .exec<{ scope: string; started_at: number; ended_at: number | null }>(
+        'SELECT scope, started_at, ended_at FROM authorizations WHERE user_id = ? AND (ended_at IS NULL OR ended_at > ?)',
+        userId,
+        since,
+      )
+      .toArray()
+      .map((g) => ({ scope: g.scope, startedAt: g.started_at, endedAt: g.ended_at }));
+    return grantsHeldThroughout(grants, scope, since, now);
+  }
+
   /** Live subscriptions of a user on webhooks that still exist, with each webhook's validity. */
   liveSubscriptionsOf(userId: string): { webhookId: string; valid: boolean }[] {
     const live: { webhookId: string; valid: boolean }[] = [];
@@ -266,6 +287,7 @@ export class MirrorStore {
       subscriptionCovers: (webhookId, userId, since) => this.subscribedSince(webhookId, userId, since),
       xaaSubscriptionCovers: (id, webhookId, userId, since) => this.xaa.covers(id, webhookId, userId, since),
       scopeAt: (userId) => this.activeScope(userId),
+      scopeHeldThroughout: (userId, scope, since, t) => this.scopeHeldSince(userId, scope, since, t),
     };
   }
 }
