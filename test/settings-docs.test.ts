@@ -27,3 +27,13 @@ describe('settings have one source: the schema in src/config.ts', () => {
     expect(toml, `${WRANGLER_TOML} is out of date. ${FIX}\n\n${expected}`).toBe(expected);
   });
 });
+
+describe('settings whose documented range is narrower than the type', () => {
+  it('FAN_OUT_INDEX_SHARDS above 64 is capped at 64, as docs/settings.md says; 1 to 64 are taken as given', () => {
+    expect(settings({ FAN_OUT_INDEX_SHARDS: '100' }).fanOutIndex.shards).toBe(64);
+    expect(settings({ FAN_OUT_INDEX_SHARDS: '64' }).fanOutIndex.shards).toBe(64);
+    expect(settings({ FAN_OUT_INDEX_SHARDS: '3' }).fanOutIndex.shards).toBe(3);
+    // Below its minimum it is malformed, and a malformed value falls back to the default (8).
+    expect(settings({ FAN_OUT_INDEX_SHARDS: '0' }).fanOutIndex.shards).toBe(8);
+  });
+});
