@@ -11,11 +11,13 @@ declare const process: { env: Record<string, string | undefined> };
 
 const SEEDS: number[] = (process.env.SIM_SEEDS ?? '1,2,3,4').split(',').map(Number);
 const STEPS = Number(process.env.SIM_STEPS ?? 25_000);
+/** How often a step is a control-plane change (ingest weighs 8); `npm run sim -- --change-weight W` sets it. */
+const CHANGE_WEIGHT = process.env.SIM_CHANGE_WEIGHT ? Number(process.env.SIM_CHANGE_WEIGHT) : undefined;
 
 describe('the delivery protocol under the simulator', () => {
   let testPosts = 0;
   it.each(SEEDS)('seed %i: every invariant holds after every step, and the drain loses nothing', async (seed) => {
-    const result = await simulate({ seed, steps: STEPS, trace: process.env.SIM_TRACE === '1' });
+    const result = await simulate({ seed, steps: STEPS, changeWeight: CHANGE_WEIGHT, trace: process.env.SIM_TRACE === '1' });
     console.log(
       `sim seed ${seed}: ${result.stats.steps} steps in ${result.ms} ms (${Math.round((result.stats.steps * 1000) / result.ms)} steps/s), ` +
         `${result.stats.postsStarted} POSTs (${result.stats.testPosts} test events), ${result.stats.withdrawals} withdrawals (${result.stats.fencedWithdrawals} fenced), ${result.stats.restarts} restarts, ` +
@@ -40,7 +42,9 @@ describe('the delivery protocol under the simulator', () => {
 describe.runIf(process.env.SIM_MUTATION)('one seed, mutated (npm run sim -- --mutation …)', () => {
   it('is caught', async () => {
     const mutation = process.env.SIM_MUTATION as 'no-fence' | 'no-start-deadline' | 'no-write-ahead';
-    await expect(simulate({ seed: SEEDS[0], steps: STEPS, mutation, trace: process.env.SIM_TRACE === '1' })).rejects.toThrow();
+    await expect(
+      simulate({ seed: SEEDS[0], steps: STEPS, mutation, changeWeight: CHANGE_WEIGHT, trace: process.env.SIM_TRACE === '1' }),
+    ).rejects.toThrow();
   });
 });
 
