@@ -8,7 +8,7 @@ import { grantUser } from './support/apps';
 import { appWithWebhook } from './support/fixtures';
 import { platform } from './support/http';
 import { sleep } from './support/time';
-import { xaaSubscribe } from './support/xaa';
+import { createXaa, expectXProblem, xaaSubscribe } from './support/xaa';
 
 /** The delivery protocol's promises (docs/delivery.md), for X Activity API subscriptions. */
 const record = (id: string, fields: Partial<XaaSubscriptionRecord> = {}): XaaSubscriptionRecord => ({
@@ -58,12 +58,21 @@ describe('the object is never wider than D1, whatever order writes land in', () 
       .bind(app.id, '3')
       .all<{ id: string }>()
       .then((r) => r.results);
+    // The revoke has reached the object, not yet D1: the route's check in D1 passes, the object refuses.
     await appObject(env, app.id).revokeAuthorization(app.id, '3', authorizationId);
-    const refused = await appObject(env, app.id).putXaaSubscription(
-      app.id,
-      record('903', { eventType: 'dm.received', userId: '3', authorizationId }),
-    );
-    expect(refused).toBe('authorization_not_live');
+    const res = await createXaa(app.bearer, { event_type: 'dm.received', filter: { user_id: '3' } });
+    const problem = expectXProblem(res, 403, 'AuthorizationRevoked');
+    expect(problem.detail).toMatch(/user 3's authorization of this app was revoked or replaced meanwhile; if it is live, subscribe again/);
+    const rows = await env.DB.prepare('SELECT id, ended_at, end_reason FROM xaa_subscriptions WHERE app_id = ?')
+      .bind(app.id)
+      .all<{ id: string; ended_at: number | null; end_reason: string | null }>()
+      .then((r) => r.results);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].ended_at).not.toBeNull();
+    expect(rows[0].end_reason).toBe('authorization_revoked');
+    // The object tombstoned it too, so a later version of it cannot start it.
+    const [kept] = await objectRows<{ ended_at: number | null }>(app.id, 'SELECT ended_at FROM xaa_subscriptions WHERE id = ?', rows[0].id);
+    expect(kept.ended_at).not.toBeNull();
   });
 
   // Found by the simulator (seed 40, change weight 6): the move's narrowing overtook the creation and
