@@ -63,7 +63,7 @@ export function grantsHeldThroughout(grants: readonly GrantSpan[], scope: string
   const spanning = grants
     .filter((g) => g.startedAt <= t && (g.endedAt === null || g.endedAt > since))
     .sort((a, b) => a.startedAt - b.startedAt);
-  if (spanning.length === 0 || spanning[0].startedAt > since) return false;
+  // Held up to `since` to begin with: the first grant must have begun by then, each next one by the time the last ended.
   let heldUntil = since;
   for (const grant of spanning) {
     if (!hasScope(grant.scope, scope) || grant.startedAt > heldUntil) return false;
